@@ -1,0 +1,66 @@
+"""Where things are: project folders and the database URL, resolved in one place.
+
+Notebooks, the CLI and tests resolve paths only through these functions, so a notebook
+run by nbval (working directory = ``notebooks/``) and one run by papermill (working
+directory = the caller's) find the same files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import ConfigError
+
+__all__ = ["project_root", "samples_dir", "reports_dir", "default_db_path", "database_url", "demo_db_path"]
+
+
+def project_root() -> Path:
+    """The project folder: ``$QA_HOME`` if set, else the folder holding ``qa_lib``."""
+    env = os.environ.get("QA_HOME")
+    root = Path(env).expanduser() if env else Path(__file__).resolve().parents[1]
+    if not root.is_dir():
+        raise ConfigError(f"QA_HOME={env!r} is not a folder")
+    return root
+
+
+def samples_dir() -> Path:
+    """``data/samples`` of the project: generated sample data and scorecards."""
+    return project_root() / "data" / "samples"
+
+
+def reports_dir() -> Path:
+    """Where generated reports go: ``$QA_REPORTS_DIR`` or ``reports/``."""
+    env = os.environ.get("QA_REPORTS_DIR")
+    return Path(env).expanduser() if env else project_root() / "reports"
+
+
+def default_db_path() -> Path:
+    """The embedded SQLite database used when no URL is given."""
+    return project_root() / "data" / "qa.sqlite"
+
+
+def demo_db_path() -> Path:
+    """The SQLite database ``qa demo`` rebuilds from the samples on every run."""
+    return project_root() / "data" / "demo.sqlite"
+
+
+def database_url(url: str | os.PathLike | None = None) -> str:
+    """Resolve a database URL.
+
+    Order: the ``url`` argument (an SQLAlchemy URL, or a path to a SQLite file), then
+    ``$QA_DB_URL``, then the default SQLite file :func:`default_db_path`.
+
+    >>> database_url("sqlite:///x.sqlite")
+    'sqlite:///x.sqlite'
+    >>> database_url("/tmp/qa.sqlite")
+    'sqlite:////tmp/qa.sqlite'
+    """
+    if url is None:
+        url = os.environ.get("QA_DB_URL") or None
+    if url is None:
+        return f"sqlite:///{default_db_path()}"
+    url = os.fspath(url)
+    if "://" in url:
+        return url
+    return f"sqlite:///{Path(url).expanduser().resolve()}"

@@ -1,0 +1,372 @@
+"""Reading and validating input files against the data model — no database here.
+
+:func:`read_table` reads CSV (UTF-8, UTF-8 with BOM, GBK / GB18030), Excel and Parquet
+into a DataFrame. :func:`validate` checks a frame against an entity of
+:mod:`qa_lib.model` in whole-column (vectorized) steps and returns the typed, canonical
+frame, or raises :class:`~qa_lib.errors.ValidationError` listing every problem as
+``file:row:column: message``. Checks that need the database (unknown agent, an id
+stored before with other values) are done by :mod:`qa_lib.store` on the result.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import ParameterError, Problem, ValidationError
+from .model import CENTER_TZ, Entity, Field, IMPORT_KINDS, entity
+
+__all__ = ["read_table", "validate", "validate_kind", "ROW"]
+
+#: Column added to validated frames: the spreadsheet row number of each record.
+ROW = "_row"
+
+_MAX_TEXT = 100_000
+_MAX_PROBLEMS_PER_CHECK = 200
+_TRUE = {"true", "t", "yes", "y", "1", "是", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "否", "0.0"}
+_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+
+_CSV = {".csv", ".txt", ".tsv"}
+_EXCEL = {".xlsx", ".xlsm"}
+_PARQUET = {".parquet", ".pq"}
+
+
+def _decode(raw: bytes, source: str, encoding: str | None) -> str:
+    if encoding is not None:
+        try:
+            return raw.decode(encoding)
+        except LookupError:
+            raise ParameterError(f"encoding must be a codec name such as 'utf-8' or 'gbk'; got {encoding!r}") from None
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise ValidationError([Problem(source, line, "", f"not valid {encoding}: byte {exc.start} ({raw[exc.start:exc.start + 1]!r})")], source) from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8", errors="strict")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ValidationError([Problem(source, line, "", "cannot decode as UTF-8 or GBK/GB18030; pass the encoding explicitly")], source) from None
+
+
+def read_table(path: str | os.PathLike, *, encoding: str | None = None, sheet: str | int = 0) -> pd.DataFrame:
+    """Read a CSV, Excel or Parquet file into a DataFrame.
+
+    CSV and Excel cells are read as text (parsing is :func:`validate`'s job, so a bad cell
+    becomes a located problem, not an exception); Parquet keeps its types. CSV encoding
+    is detected (UTF-8 with or without BOM, else GB18030, a superset of GBK) unless
+    ``encoding`` is given. Column names are stripped and lower-cased.
+    """
+    path = Path(path)
+    source = path.name
+    if not path.is_file():
+        raise ParameterError(f"path must be an existing file; got {str(path)!r}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in _CSV:
+            text = _decode(path.read_bytes(), source, encoding)
+            if not text.strip():
+                raise ValidationError([Problem(source, 0, "", "file is empty")], source)
+            sep = "\t" if suffix == ".tsv" else ","
+            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False, engine="c")
+        elif suffix in _EXCEL:
+            df = pd.read_excel(path, sheet_name=sheet, dtype=str, keep_default_na=False, na_filter=False, engine="openpyxl")
+        elif suffix in _PARQUET:
+            df = pd.read_parquet(path)
+        else:
+            raise ParameterError(f"file type must be one of {sorted(_CSV | _EXCEL | _PARQUET)}; got {suffix or 'no extension'!r} ({source})")
+    except (ValidationError, ParameterError):
+        raise
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError, KeyError) as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        m = re.search(r"line (\d+)", msg)
+        raise ValidationError([Problem(source, int(m.group(1)) if m else 0, "", f"cannot read file: {msg}")], source) from None
+    except Exception as exc:  # openpyxl / pyarrow raise their own types for corrupt files
+        raise ValidationError([Problem(source, 0, "", f"cannot read file: {type(exc).__name__}: {exc}")], source) from None
+    df.columns = [str(c).strip().lower() for c in df.columns]
+    return df
+
+
+class _Collector:
+    """Collects problems; turns boolean masks into located problems (capped per check)."""
+
+    def __init__(self, source: str, rows: pd.Series):
+        self.source = source
+        self.rows = rows.to_numpy()
+        self.problems: list[Problem] = []
+
+    def add(self, row: int, column: str, message: str) -> None:
+        self.problems.append(Problem(self.source, int(row), column, message))
+
+    def mask(self, mask, column: str, message, values=None) -> None:
+        """Add a problem for each True in ``mask``; ``message`` may be a callable of the value."""
+        idx = np.flatnonzero(np.asarray(mask, dtype=bool))
+        if idx.size == 0:
+            return
+        shown = idx[:_MAX_PROBLEMS_PER_CHECK]
+        vals = None if values is None else np.asarray(values, dtype=object)
+        for i in shown:
+            text = message(vals[i]) if callable(message) else message
+            self.add(self.rows[i], column, text)
+        if idx.size > shown.size:
+            self.add(self.rows[idx[shown.size]], column, f"... {idx.size - shown.size} more rows with the same problem")
+
+
+def _blank(raw: pd.Series) -> np.ndarray:
+    if raw.dtype == object or pd.api.types.is_string_dtype(raw):
+        return (raw.isna() | (raw.astype("string").str.strip() == "")).to_numpy(dtype=bool)
+    return raw.isna().to_numpy(dtype=bool)
+
+
+def _text(raw: pd.Series) -> pd.Series:
+    return raw.astype("string").str.strip()
+
+
+def _fmt_choices(f: Field) -> str:
+    return ", ".join(f.choices or ())
+
+
+def _parse_datetime(raw: pd.Series, blank: np.ndarray) -> pd.Series:
+    """Parse to naive local datetimes; values with a UTC offset are converted to CENTER_TZ."""
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        out = raw
+        if getattr(out.dt, "tz", None) is not None:
+            out = out.dt.tz_convert(CENTER_TZ).dt.tz_localize(None)
+        return out.astype("datetime64[us]")
+    s = _text(raw).where(~blank)
+    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
+    has_tz = s.str.contains(_OFFSET, na=False).to_numpy()
+    plain = ~has_tz & ~blank
+    if plain.any():
+        sub = s[plain].str.replace("/", "-", regex=False)
+        parsed = pd.to_datetime(sub, errors="coerce", format="ISO8601")
+        retry = parsed.isna()
+        if retry.any():
+            parsed[retry] = pd.to_datetime(sub[retry], errors="coerce", format="mixed")
+        out[plain] = parsed.astype("datetime64[us]")
+    if has_tz.any():
+        parsed = pd.to_datetime(s[has_tz], errors="coerce", utc=True, format="ISO8601")
+        out[has_tz] = parsed.dt.tz_convert(CENTER_TZ).dt.tz_localize(None).astype("datetime64[us]")
+    return out
+
+
+def _field(df: pd.DataFrame, f: Field, col: _Collector) -> pd.Series:
+    """Validate and convert one column; return the canonical Series."""
+    n = len(df)
+    if f.name not in df.columns:
+        if f.required:
+            col.add(1, f.name, "missing column")
+        return pd.Series([f.default] * n, index=df.index, dtype=object)
+    raw = df[f.name]
+    blank = _blank(raw)
+    if f.required:
+        col.mask(blank, f.name, "missing value")
+    kind = f.kind
+    if kind in ("id", "str", "text"):
+        s = _text(raw)
+        if f.choices:
+            alias = {}
+            for canon, names in f.choices.items():
+                alias[canon.lower()] = canon
+                for a in names:
+                    alias[a.lower()] = canon
+            mapped = s.str.lower().map(alias)
+            bad = ~blank & mapped.isna().to_numpy()
+            col.mask(bad, f.name, lambda v: f"must be one of {_fmt_choices(f)}; got {v!r}", s)
+            s = mapped
+        limit = _MAX_TEXT if kind == "text" else f.sql_length
+        too_long = ~blank & (s.str.len().fillna(0).to_numpy() > limit)
+        col.mask(too_long, f.name, f"longer than {limit} characters")
+        out = s.astype(object).where(~blank, f.default)
+        return out.where(pd.notna(out), None)
+    if kind in ("int", "float"):
+        num = pd.to_numeric(raw if raw.dtype != object else _text(raw), errors="coerce")
+        num = num.astype("Float64")
+        bad = ~blank & num.isna().to_numpy()
+        col.mask(bad, f.name, lambda v: f"not a number: {v!r}", raw)
+        ok = ~blank & ~bad
+        vals = num.to_numpy(dtype=float, na_value=np.nan)
+        if kind == "int":
+            frac = ok & (np.abs(vals - np.round(vals)) > 1e-9)
+            col.mask(frac, f.name, lambda v: f"must be a whole number; got {v!r}", raw)
+        if f.min is not None:
+            low = ok & (vals < f.min)
+            what = "must not be negative" if f.min == 0 else f"must be ≥ {f.min:g}"
+            col.mask(low, f.name, lambda v: f"{what}; got {v!r}", raw)
+        if f.max is not None:
+            high = ok & (vals > f.max)
+            col.mask(high, f.name, lambda v: f"must be ≤ {f.max:g}; got {v!r}", raw)
+        vals = np.where(blank, np.nan if f.default is None else float(f.default), vals)
+        if kind == "int":
+            return pd.Series(np.round(vals), index=df.index).astype("Int64")
+        return pd.Series(vals, index=df.index, dtype=float)
+    if kind == "bool":
+        if pd.api.types.is_bool_dtype(raw):
+            out = raw.astype("boolean")
+        else:
+            s = _text(raw).str.lower()
+            out = pd.Series(pd.NA, index=df.index, dtype="boolean")
+            out[s.isin(_TRUE).fillna(False).to_numpy()] = True
+            out[s.isin(_FALSE).fillna(False).to_numpy()] = False
+            bad = ~blank & out.isna().to_numpy()
+            col.mask(bad, f.name, lambda v: f"must be true/false (yes/no, 1/0); got {v!r}", raw)
+        if f.default is not None:
+            out = out.fillna(bool(f.default))
+        return out
+    if kind in ("date", "datetime"):
+        parsed = _parse_datetime(raw, blank)
+        bad = ~blank & parsed.isna().to_numpy()
+        what = "date" if kind == "date" else "time"
+        col.mask(bad, f.name, lambda v: f"unparseable {what}: {v!r}", raw)
+        ok = ~blank & ~bad
+        vals = parsed.to_numpy()
+        future = ok & (vals > np.datetime64(datetime.now() + timedelta(days=1)))
+        col.mask(future, f.name, lambda v: f"is in the future: {v!r}", raw)
+        old = ok & (vals < np.datetime64("1970-01-01"))
+        col.mask(old, f.name, lambda v: f"implausibly early: {v!r}", raw)
+        if kind == "date":
+            parsed = parsed.dt.normalize()
+        return parsed
+    raise AssertionError(f"unhandled kind {kind}")  # model.py only uses the kinds above
+
+
+def _duplicates(out: pd.DataFrame, key: tuple[str, ...], col: _Collector) -> None:
+    keyframe = out[list(key)]
+    if keyframe.isna().any(axis=1).all():
+        return
+    dup = keyframe.duplicated(keep=False).to_numpy() & keyframe.notna().all(axis=1).to_numpy()
+    if not dup.any():
+        return
+    first = out.loc[dup].groupby(list(key), sort=False)[ROW].transform("min")
+    rows = out.loc[dup, ROW].to_numpy()
+    firsts = first.to_numpy()
+    label = "+".join(key)
+    vals = keyframe.loc[dup].astype(str).agg("/".join, axis=1).to_numpy()
+    for r, f0, v in zip(rows[:_MAX_PROBLEMS_PER_CHECK], firsts, vals):
+        if r != f0:
+            col.add(r, key[-1], f"duplicate {label} {v!r} (first on row {f0})")
+
+
+def _rules(name: str, out: pd.DataFrame, col: _Collector) -> None:
+    """Cross-column rules of an entity."""
+    if name == "contacts":
+        both = (out["answered"].fillna(False) & out["abandoned"].fillna(False)).to_numpy(dtype=bool)
+        col.mask(both, "abandoned", "a contact cannot be both answered and abandoned")
+        no_agent = (out["answered"].fillna(False).to_numpy(dtype=bool)) & out["agent_id"].isna().to_numpy()
+        col.mask(no_agent, "agent_id", "an answered contact needs the agent who answered it")
+        talk_unanswered = (~out["answered"].fillna(True).to_numpy(dtype=bool)) & (out["talk_seconds"].fillna(0).to_numpy() > 0)
+        col.mask(talk_unanswered, "talk_seconds", "a contact that was not answered has no talk time")
+    elif name == "evaluations":
+        cal = (out["arm"] == "calibration").fillna(False).to_numpy(dtype=bool)
+        no_session = cal & out["calibration_session_id"].isna().to_numpy()
+        col.mask(no_session, "calibration_session_id", "arm = calibration needs the calibration_session_id")
+        stray = ~cal & out["calibration_session_id"].notna().to_numpy() & out["arm"].notna().to_numpy()
+        col.mask(stray, "calibration_session_id", "a calibration_session_id needs arm = calibration")
+
+
+def _frame(e: Entity, df: pd.DataFrame, col: _Collector) -> pd.DataFrame:
+    out = pd.DataFrame({f.name: _field(df, f, col) for f in e.fields}, index=df.index)
+    out[ROW] = df[ROW].to_numpy()
+    return out
+
+
+def validate(name: str, df: pd.DataFrame, source: str = "<data>") -> pd.DataFrame:
+    """Validate a frame against entity ``name`` and return it typed and canonical.
+
+    Parameters
+    ----------
+    name : str
+        An entity of :mod:`qa_lib.model` (table name, e.g. ``"contacts"``).
+    df : DataFrame
+        Raw data as read by :func:`read_table`.
+    source : str
+        File name used in problem locations.
+
+    Returns
+    -------
+    DataFrame
+        One column per model field plus ``_row`` (spreadsheet row number).
+
+    Raises
+    ------
+    ValidationError
+        Listing every problem found (missing column, unparseable value, out-of-range
+        value, unknown choice, duplicate key, broken cross-column rule).
+    """
+    e = entity(name)
+    df = _with_rows(df)
+    col = _Collector(source, df[ROW])
+    _unknown_columns(df, set(e.columns), col)
+    out = _frame(e, df, col)
+    _duplicates(out, e.key, col)
+    _rules(e.name, out, col)
+    if col.problems:
+        raise ValidationError(col.problems, source)
+    return out
+
+
+def _with_rows(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.copy()
+    df.columns = [str(c).strip().lower() for c in df.columns]
+    df = df.reset_index(drop=True)
+    df[ROW] = np.arange(2, len(df) + 2)
+    return df
+
+
+def _unknown_columns(df: pd.DataFrame, allowed: set[str], col: _Collector) -> None:
+    for c in df.columns:
+        if c != ROW and c not in allowed:
+            col.add(1, c, f"unknown column; allowed: {', '.join(sorted(allowed))}")
+    seen: set[str] = set()
+    for c in df.columns:
+        if c in seen:
+            col.add(1, c, "column appears twice")
+        seen.add(c)
+
+
+def validate_kind(kind: str, df: pd.DataFrame, source: str = "<data>") -> dict[str, pd.DataFrame]:
+    """Validate a file of import ``kind``; return ``{table: frame}`` ready for the store.
+
+    ``evaluations`` files are long: one row per scorecard item, the evaluation's header
+    columns repeated on each row. They are split into ``evaluations`` and
+    ``evaluation_items`` and the header must be identical within an evaluation.
+    """
+    if kind not in IMPORT_KINDS:
+        raise ParameterError(f"kind must be one of {sorted(IMPORT_KINDS)}; got {kind!r}")
+    table = IMPORT_KINDS[kind]
+    if table != "evaluations":
+        return {table: validate(table, df, source)}
+    head, items = entity("evaluations"), entity("evaluation_items")
+    df = _with_rows(df)
+    col = _Collector(source, df[ROW])
+    _unknown_columns(df, set(head.columns) | set(items.columns), col)
+    h = _frame(head, df, col)
+    it = _frame(items, df, col)
+    _duplicates(it, items.key, col)
+    _rules("evaluations", h, col)
+    # header identical within an evaluation
+    hcols = [c for c in head.columns if c != "evaluation_id"]
+    canon = h[hcols].astype(object)
+    canon = canon.where(canon.notna(), "").astype(str)
+    first = canon.groupby(h["evaluation_id"], sort=False, dropna=False).transform("first")
+    differs = canon.ne(first)
+    if differs.to_numpy().any():
+        first_row = h.groupby("evaluation_id", sort=False, dropna=False)[ROW].transform("min").to_numpy()
+        for c in hcols:
+            bad = differs[c].to_numpy()
+            col.mask(bad, c, lambda r: f"differs from row {r} of the same evaluation", first_row)
+    if col.problems:
+        raise ValidationError(col.problems, source)
+    h = h.drop_duplicates("evaluation_id", keep="first").reset_index(drop=True)
+    return {"evaluations": h, "evaluation_items": it.reset_index(drop=True)}

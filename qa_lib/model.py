@@ -1,0 +1,342 @@
+"""The data model: every entity the suite stores, as plain data.
+
+This module is the single source of truth for the schema. The store builds its tables
+from it (:mod:`qa_lib.store`), the importer validates files against it
+(:mod:`qa_lib.ingest`), and ``docs/data-model.md`` is generated from it
+(:func:`markdown`), so the three cannot drift apart.
+
+Times are the center's local wall-clock time, stored without a time zone
+(:data:`CENTER_TZ`); durations are whole or fractional seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["Field", "Entity", "ENTITIES", "IMPORT_KINDS", "entity", "markdown", "CENTER_TZ"]
+
+#: Time zone of the center: timestamps that arrive with an offset are converted to it.
+CENTER_TZ = "Asia/Shanghai"
+
+Kind = Literal["id", "str", "text", "int", "float", "bool", "date", "datetime"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of an entity.
+
+    ``choices`` maps each allowed value to the aliases accepted on import (Chinese labels,
+    other spellings); values are stored in their canonical English form.
+    """
+
+    name: str
+    kind: Kind
+    doc: str
+    required: bool = True
+    unit: str = ""
+    choices: dict[str, tuple[str, ...]] | None = None
+    min: float | None = None
+    max: float | None = None
+    references: str | None = None  # "table.column"
+    default: object = None  # value used when an optional column is absent or empty
+
+    @property
+    def sql_length(self) -> int:
+        return 64 if self.kind == "id" else 200
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    doc: str
+    fields: tuple[Field, ...]
+    key: tuple[str, ...]
+    import_kind: str | None = None  # name used by ``qa import KIND``; None = not importable
+    extra_doc: str = ""
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+
+def _c(*pairs: str | tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Build a choices mapping: ``_c(("hotline", "热线", "phone"), "email")``."""
+    out: dict[str, tuple[str, ...]] = {}
+    for p in pairs:
+        if isinstance(p, str):
+            out[p] = ()
+        else:
+            out[p[0]] = tuple(p[1:])
+    return out
+
+
+CHANNELS = _c(("hotline", "热线", "电话", "phone"), ("online", "在线", "wechat", "微信", "forum", "论坛", "weibo", "微博"), ("email", "邮件", "电子邮件", "e-mail", "mail"))
+DIRECTIONS = _c(("inbound", "呼入", "in"), ("outbound", "呼出", "out"))
+CONTACT_TYPES = _c(
+    ("service", "服务"),
+    ("consultation", "咨询"),
+    ("after_sales", "售后", "after-sales"),
+    ("non_regular", "非常规", "非常规来电", "non-regular"),
+    ("relationship", "客户关系", "关系维护"),
+    ("service_quality", "服务质量", "回访", "follow_up", "follow-up"),
+)
+TIERS = _c(("diamond", "钻石卡", "钻石"), ("gold", "金卡"), ("silver", "银卡"), ("none", "无", "普通"))
+STAGES = _c(("new", "新客户", "新"), ("stable", "稳定", "稳定期"), ("warning", "预警", "预警期"), ("churn", "流失", "流失期"))
+AGENT_STATUS = _c(("active", "在岗", "在职"), ("leave", "休假", "on_leave"), ("left", "离职"))
+ARMS = _c(("random", "随机"), ("targeted", "定向", "重点"), ("calibration", "校准"))
+EVAL_STATUS = _c(("draft", "草稿"), ("submitted", "已提交"), ("released", "已发布"), ("acknowledged", "已确认"), ("disputed", "申诉中"), ("resolved", "已处理"))
+SCORING_STYLES = _c(("weighted", "加权"), ("deduction", "扣分"))
+LANGS = _c(("zh", "中文", "chinese"), ("en", "英文", "english"))
+COACHING_STATUS = _c(("open", "进行中"), ("done", "完成", "closed"), ("cancelled", "取消"))
+
+ENTITIES: tuple[Entity, ...] = (
+    Entity(
+        "agents",
+        "Customer-service agents (客服专员), one row per agent.",
+        (
+            Field("agent_id", "id", "Stable agent id (e.g. the employee number)."),
+            Field("name", "str", "Display name."),
+            Field("team", "str", "Team the agent belongs to."),
+            Field("supervisor", "str", "Team leader / supervisor name.", required=False),
+            Field("hire_date", "date", "First working day; tenure and new-hire rules count from it."),
+            Field("status", "str", "Current employment status.", choices=AGENT_STATUS, required=False, default="active"),
+            Field("language", "str", "Languages the agent serves, comma-separated.", required=False, default="zh"),
+        ),
+        ("agent_id",),
+        import_kind="agents",
+    ),
+    Entity(
+        "inspectors",
+        "QA inspectors (质检专员) who score contacts; one of them is usually the calibration expert.",
+        (
+            Field("inspector_id", "id", "Stable inspector id."),
+            Field("name", "str", "Display name."),
+            Field("home_team", "str", "Agent team the inspector came from, if any (rules may forbid scoring it).", required=False),
+            Field("is_expert", "bool", "True for the calibration expert whose scores are the reference.", required=False, default=False),
+            Field("active", "bool", "False once the inspector no longer scores.", required=False, default=True),
+        ),
+        ("inspector_id",),
+        import_kind="inspectors",
+    ),
+    Entity(
+        "contacts",
+        "Every customer contact: calls on the hotline (inbound and outbound), online chats and e-mails.",
+        (
+            Field("contact_id", "id", "Stable contact id from the telephony / ticket system."),
+            Field("start_time", "datetime", "When the contact started (entered the queue, or the chat / e-mail arrived); local time."),
+            Field("channel", "str", "Channel of the contact.", choices=CHANNELS),
+            Field("direction", "str", "Who initiated it.", choices=DIRECTIONS),
+            Field("contact_type", "str", "Contact type from the service manual (seed 000, 5.1-5.3). Non-regular calls (misdial, one-ring hang-up, silence, harassment) are logged but never evaluated.", choices=CONTACT_TYPES),
+            Field("topic", "str", "Finer subject, e.g. navigation, map_update, device_fault, misdial.", required=False),
+            Field("queue", "str", "Routing queue / skill group.", required=False),
+            Field("agent_id", "id", "Agent who handled the contact; empty when abandoned before reaching an agent.", required=False, references="agents.agent_id"),
+            Field("customer_id", "id", "Customer id; empty when unknown (e.g. a misdial).", required=False),
+            Field("customer_tier", "str", "Customer tier (seed 001).", choices=TIERS, required=False, default="none"),
+            Field("lifecycle_stage", "str", "Customer lifecycle stage (seed 001).", choices=STAGES, required=False),
+            Field("brand", "str", "Product / vehicle brand the contact is about (per-brand reports, seed 000).", required=False),
+            Field("wait_seconds", "float", "Hotline / online: time in queue before an agent answered or the customer gave up. E-mail: time to first reply.", unit="s", min=0, required=False),
+            Field("answered", "bool", "An agent took the contact."),
+            Field("abandoned", "bool", "The customer gave up before an agent answered. With an agent_id: abandoned while ringing at that agent (personal abandon rate); without: abandoned in the queue."),
+            Field("talk_seconds", "float", "Talk (or chat) time.", unit="s", min=0, max=6 * 3600, default=0.0, required=False),
+            Field("hold_seconds", "float", "Time the customer was on hold.", unit="s", min=0, max=6 * 3600, default=0.0, required=False),
+            Field("acw_seconds", "float", "After-call work (wrap-up) time.", unit="s", min=0, max=6 * 3600, default=0.0, required=False),
+            Field("transferred", "bool", "Handed to a third party or another department.", required=False, default=False),
+            Field("escalated", "bool", "Escalated with an agreed call-back time.", required=False, default=False),
+            Field("fcr", "bool", "Resolved at first contact, where known (from line checks or the CRM); empty when unknown.", required=False),
+            Field("recording_ref", "str", "Where the recording is (path or URL in the recording system).", required=False),
+            Field("transcript", "text", "Transcript text where available, one turn per line ('坐席:' / '客户:' or 'Agent:' / 'Customer:'). May contain customer PII: every output masks it.", required=False),
+            Field("transcript_lang", "str", "Language of the transcript.", choices=LANGS, required=False),
+            Field("customer_opted_out", "bool", "The customer asked not to be called back (excluded from follow-up and sampling of outbound calls).", required=False, default=False),
+        ),
+        ("contact_id",),
+        import_kind="contacts",
+    ),
+    Entity(
+        "scorecards",
+        "Scorecard versions. The definition (items, weights, rules) is the YAML text, see docs/scorecards.md; a version is never changed once used.",
+        (
+            Field("scorecard_id", "id", "Stable scorecard id, e.g. inbound_service."),
+            Field("version", "int", "Version number, 1, 2, ...", min=1),
+            Field("name", "str", "Display name."),
+            Field("style", "str", "Scoring style: weighted percentage, or deduction from 100.", choices=SCORING_STYLES),
+            Field("definition", "text", "The scorecard YAML as loaded."),
+            Field("created_at", "datetime", "When this version was stored."),
+        ),
+        ("scorecard_id", "version"),
+    ),
+    Entity(
+        "calibration_sessions",
+        "Calibration meetings (质监校准会议): several inspectors score the same contacts.",
+        (
+            Field("session_id", "id", "Stable session id."),
+            Field("held_on", "date", "Date of the meeting."),
+            Field("scorecard_id", "id", "Scorecard used in the session."),
+            Field("expert_inspector_id", "id", "The expert whose scores are the reference; empty = compare with the consensus.", required=False, references="inspectors.inspector_id"),
+            Field("note", "text", "Free text.", required=False),
+        ),
+        ("session_id",),
+        import_kind="calibration_sessions",
+    ),
+    Entity(
+        "evaluations",
+        "One inspector's scoring of one contact (header). Item answers are in evaluation_items.",
+        (
+            Field("evaluation_id", "id", "Stable evaluation id."),
+            Field("contact_id", "id", "The contact scored.", references="contacts.contact_id"),
+            Field("agent_id", "id", "The agent scored (the contact's agent).", references="agents.agent_id"),
+            Field("inspector_id", "id", "Who scored it.", references="inspectors.inspector_id"),
+            Field("scorecard_id", "id", "Scorecard used."),
+            Field("scorecard_version", "int", "Scorecard version used (scores keep the version they were made with).", min=1),
+            Field("evaluated_at", "datetime", "When the evaluation was made."),
+            Field("arm", "str", "Why the contact was scored: random sample (feeds headline numbers), targeted review (coaching only), or a calibration session.", choices=ARMS),
+            Field("calibration_session_id", "id", "Calibration session, for arm = calibration.", required=False, references="calibration_sessions.session_id"),
+            Field("status", "str", "Lifecycle state.", choices=EVAL_STATUS, required=False, default="submitted"),
+            Field("total_score", "float", "Total score 0-100 as computed by the scoring engine; empty until scored.", unit="points", min=0, max=200, required=False),
+            Field("comment", "text", "Inspector's overall comment.", required=False),
+        ),
+        ("evaluation_id",),
+    ),
+    Entity(
+        "evaluation_items",
+        "The answer to each scorecard item in an evaluation.",
+        (
+            Field("evaluation_id", "id", "The evaluation.", references="evaluations.evaluation_id"),
+            Field("item_id", "id", "Scorecard item id."),
+            Field("answer", "str", "The answer: yes / partial / no / na, a number on the item's scale, or a fault count for deduction items."),
+            Field("item_comment", "text", "Inspector's comment on this item.", required=False),
+        ),
+        ("evaluation_id", "item_id"),
+        extra_doc="Imported together with `evaluations` (`qa import evaluations FILE`): one row per item, the evaluation's header columns repeated on each row and identical within an evaluation.",
+    ),
+    Entity(
+        "voc_feedback",
+        "Voice of the customer: survey answers, complaints and comments from every channel.",
+        (
+            Field("feedback_id", "id", "Stable feedback id."),
+            Field("received_at", "datetime", "When it was received."),
+            Field("channel", "str", "Where it came from.", choices=CHANNELS),
+            Field("customer_tier", "str", "Customer tier.", choices=TIERS, required=False, default="none"),
+            Field("brand", "str", "Product / vehicle brand.", required=False),
+            Field("contact_id", "id", "The contact it is about, if linked.", required=False, references="contacts.contact_id"),
+            Field("text", "text", "The verbatim as written or transcribed. Untrusted: escaped and PII-masked in every output."),
+            Field("lang", "str", "Language of the text.", choices=LANGS, required=False),
+            Field("csat", "int", "Satisfaction score.", unit="1-5", min=1, max=5, required=False),
+            Field("nps", "int", "Likelihood to recommend.", unit="0-10", min=0, max=10, required=False),
+            Field("category", "str", "Topic label where someone labelled it.", required=False),
+        ),
+        ("feedback_id",),
+        import_kind="voc",
+    ),
+    Entity(
+        "info_checks",
+        "Information-registration checks (信息准确率): one row per checked record logged by an agent.",
+        (
+            Field("check_id", "id", "Stable check id."),
+            Field("contact_id", "id", "The contact whose record was checked.", references="contacts.contact_id"),
+            Field("agent_id", "id", "Agent who logged the record.", references="agents.agent_id"),
+            Field("inspector_id", "id", "Who checked it.", required=False, references="inspectors.inspector_id"),
+            Field("checked_on", "date", "Date of the check."),
+            Field("has_error", "bool", "The record had at least one error."),
+            Field("error_fields", "str", "Which fields were wrong, comma-separated.", required=False),
+        ),
+        ("check_id",),
+        import_kind="info_checks",
+    ),
+    Entity(
+        "coaching_actions",
+        "Coaching actions agreed with an agent, re-checked after N days (督办闭环, seed 001).",
+        (
+            Field("action_id", "id", "Stable action id."),
+            Field("agent_id", "id", "The agent coached.", references="agents.agent_id"),
+            Field("coach", "str", "Who coached (supervisor or inspector)."),
+            Field("created_on", "date", "When the action was agreed."),
+            Field("items", "str", "Scorecard item ids the action is about, comma-separated."),
+            Field("agreed_action", "text", "What was agreed."),
+            Field("due_on", "date", "When it should be done.", required=False),
+            Field("recheck_after_days", "int", "Re-check after this many days.", unit="days", min=0, max=365, required=False, default=3),
+            Field("status", "str", "State of the action.", choices=COACHING_STATUS, required=False, default="open"),
+            Field("closed_on", "date", "When it was closed.", required=False),
+        ),
+        ("action_id",),
+        import_kind="coaching",
+    ),
+)
+
+#: ``qa import KIND`` names; ``evaluations`` covers evaluations + evaluation_items.
+IMPORT_KINDS: dict[str, str] = {e.import_kind: e.name for e in ENTITIES if e.import_kind}
+IMPORT_KINDS["evaluations"] = "evaluations"
+
+_BY_NAME = {e.name: e for e in ENTITIES}
+
+
+def entity(name: str) -> Entity:
+    """Return the entity called ``name`` (a table name)."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        from .errors import ParameterError
+
+        raise ParameterError(f"entity must be one of {sorted(_BY_NAME)}; got {name!r}") from None
+
+
+_TYPE_DOC = {
+    "id": "id (text ≤ 64)",
+    "str": "text ≤ 200",
+    "text": "long text",
+    "int": "integer",
+    "float": "number",
+    "bool": "boolean",
+    "date": "date",
+    "datetime": "date-time (local)",
+}
+
+
+def markdown() -> str:
+    """The data-model reference as Markdown (written to ``docs/data-model.md``)."""
+    out = [
+        "# Data model",
+        "",
+        "Generated from `qa_lib/model.py` by `qa docs` — do not edit by hand; a test checks it is current.",
+        "",
+        f"Times are the center's local wall-clock time ({CENTER_TZ}), stored without a zone; values that arrive "
+        "with a UTC offset are converted. Durations are seconds. Choice values are stored in the English form; "
+        "on import the listed aliases (Chinese labels, other spellings) are accepted, case-insensitively. "
+        "Booleans accept true/false, yes/no, 1/0, y/n, 是/否.",
+        "",
+        "Import a file with `qa import KIND FILE` (CSV in UTF-8, UTF-8 with BOM or GBK; Excel; Parquet). Row numbers "
+        "in errors count like a spreadsheet: the header is row 1.",
+        "",
+    ]
+    for e in ENTITIES:
+        out += [f"## `{e.name}`", "", e.doc, ""]
+        key = ", ".join(f"`{k}`" for k in e.key)
+        imp = f"`qa import {e.import_kind}`" if e.import_kind else ("`qa import evaluations`" if e.name == "evaluation_items" else "not imported from files")
+        out += [f"Key: {key}. Import: {imp}.", ""]
+        if e.extra_doc:
+            out += [e.extra_doc, ""]
+        out += ["| column | type | unit / range | required | meaning |", "|---|---|---|---|---|"]
+        for f in e.fields:
+            rng = f.unit
+            if f.min is not None or f.max is not None:
+                lo = "" if f.min is None else f"{f.min:g}"
+                hi = "" if f.max is None else f"{f.max:g}"
+                rng = f"{rng} [{lo}, {hi}]".strip()
+            meaning = f.doc
+            if f.choices:
+                opts = "; ".join(f"`{k}`" + (f" ({', '.join(v)})" if v else "") for k, v in f.choices.items())
+                meaning += f" One of: {opts}."
+            if f.references:
+                meaning += f" Refers to `{f.references}`."
+            if f.default is not None:
+                meaning += f" Default `{f.default}`."
+            req = "yes" if f.required else "no"
+            out.append(f"| `{f.name}` | {_TYPE_DOC[f.kind]} | {rng} | {req} | {meaning} |")
+        out.append("")
+    return "\n".join(out)

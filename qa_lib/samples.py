@@ -1,0 +1,858 @@
+"""Deterministic generator of a realistic sample center, with planted effects.
+
+``generate(SampleSpec())`` returns the tables as DataFrames in the import formats of
+:mod:`qa_lib.model`; :func:`write_samples` writes them to ``data/samples`` together with
+``PLANTED.md``, which lists every planted effect with its exact ids and months so later
+analyses can be checked against them. Everything is vectorized NumPy except building
+transcript and verbatim strings; the same spec and seed give identical tables.
+
+Planted effects (see :func:`planted`):
+
+* one agent weak on one scorecard item (``identity_check``);
+* a lenient and a strict inspector; one item (``needs_analysis``) that inspectors score
+  inconsistently (the least reliable item);
+* one team whose first-contact resolution is under the 95 % target;
+* one VOC topic (``map_update``) that surges in the last month;
+* new hires, hired in the first week, who start weak and improve month by month;
+* a late hire with exactly 3 evaluations in the last month; an agent on leave in the last month.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import text_templates as T
+from .errors import ParameterError
+from .rubric import items as card_items, load_scorecard
+
+__all__ = ["SampleSpec", "generate", "planted", "write_samples", "planted_markdown", "SAMPLE_FILES"]
+
+#: File written for each table, in import order: (import kind, file name).
+SAMPLE_FILES = (
+    ("agents", "agents.csv"),
+    ("inspectors", "inspectors.csv"),
+    ("contacts", "contacts.parquet"),
+    ("calibration_sessions", "calibration_sessions.csv"),
+    ("evaluations", "evaluations.csv"),
+    ("voc", "voc.csv"),
+    ("info_checks", "info_checks.csv"),
+    ("coaching", "coaching.csv"),
+)
+
+TEAM_NAMES = ["North", "South", "East", "West", "Central"]
+
+# Base failure probability of each scorecard item (inbound / follow-up).
+ITEM_FAIL = {
+    "greeting": 0.05, "identity_check": 0.07, "needs_analysis": 0.12, "empathy": 0.10, "correct_answer": 0.05,
+    "escalation_handling": 0.10, "info_logged": 0.08, "confirmation": 0.10, "closing": 0.05,
+    "owner_confirmed": 0.03, "introduction": 0.08, "prepared_questions": 0.10, "record_confirmed": 0.08,
+    "complaint_opened": 0.15, "courtesy_faults": 0.30,
+}
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    """Size and seed of a generated center. Defaults give the committed sample."""
+
+    seed: int = 20261031
+    agents: int = 60
+    teams: int = 3
+    inspectors: int = 6
+    months: int = 6
+    end_month: str = "2026-10"
+    contacts_per_agent_day: float = 11.0
+    voc_per_month: int = 900
+    random_evals_inbound: int = 6
+    random_evals_outbound: int = 2
+
+    def validate(self) -> None:
+        if not isinstance(self.agents, int) or self.agents < 12:
+            raise ParameterError(f"agents must be an integer ≥ 12; got {self.agents!r}")
+        if not isinstance(self.teams, int) or not 1 <= self.teams <= self.agents // 4:
+            raise ParameterError(f"teams must be an integer from 1 to agents/4 = {self.agents // 4}; got {self.teams!r}")
+        if not isinstance(self.inspectors, int) or self.inspectors < 5:
+            raise ParameterError(f"inspectors must be an integer ≥ 5 (expert, lenient, strict and two more); got {self.inspectors!r}")
+        if not isinstance(self.months, int) or not 3 <= self.months <= 36:
+            raise ParameterError(f"months must be an integer from 3 to 36; got {self.months!r}")
+        try:
+            pd.Period(self.end_month, freq="M")
+        except (ValueError, TypeError):
+            raise ParameterError(f"end_month must look like 2026-10; got {self.end_month!r}") from None
+        if not 0 < self.contacts_per_agent_day <= 200:
+            raise ParameterError(f"contacts_per_agent_day must be in (0, 200]; got {self.contacts_per_agent_day!r}")
+
+    @property
+    def periods(self) -> pd.PeriodIndex:
+        end = pd.Period(self.end_month, freq="M")
+        return pd.period_range(end - (self.months - 1), end, freq="M")
+
+
+def _rng(spec: SampleSpec, part: int) -> np.random.Generator:
+    """An independent stream per part, so changing one table never shifts another."""
+    return np.random.default_rng([spec.seed, part])
+
+
+def _width(n: int) -> int:
+    return max(3, len(str(n)))
+
+
+def planted(spec: SampleSpec = SampleSpec()) -> dict:
+    """The planted effects of a spec: exact ids, items, teams and months."""
+    spec.validate()
+    w = _width(spec.agents)
+    aid = lambda i: f"A{i + 1:0{w}d}"  # noqa: E731
+    teams = TEAM_NAMES[: spec.teams] if spec.teams <= len(TEAM_NAMES) else [f"Team{i + 1:02d}" for i in range(spec.teams)]
+    months = [str(p) for p in spec.periods]
+    n_new = min(2 * spec.teams, max(2, spec.agents // 10))
+    # agents are dealt to teams round-robin: agent i is in team i % teams
+    new_hires = [aid(spec.agents - 2 - k) for k in range(n_new)]
+    weak = aid(16 if spec.agents > 20 else 1)
+    leave = aid(spec.agents - 2 - n_new)
+    return {
+        "teams": teams,
+        "months": months,
+        "weak_agent": weak,
+        "weak_item": "identity_check",
+        "weak_item_fail_rate": 0.55,
+        "lenient_inspector": "Q03",
+        "strict_inspector": "Q05",
+        "expert_inspector": "Q01",
+        "ambiguous_item": "needs_analysis",
+        "low_fcr_team": teams[-1],
+        "low_fcr_rate": 0.88,
+        "fcr_rate_other_teams": 0.96,
+        "surge_topic": "map_update",
+        "surge_month": months[-1],
+        "new_hires": new_hires,
+        "new_hire_date": str(_first_monday(spec.periods[0]).date()),
+        "late_hire": aid(spec.agents - 1),
+        "late_hire_evaluations": 3,
+        "agent_on_leave": leave,
+        "leave_month": months[-1],
+    }
+
+
+def _first_monday(p: pd.Period) -> pd.Timestamp:
+    d = p.start_time.normalize()
+    return d + pd.Timedelta(days=(7 - d.weekday()) % 7)
+
+
+def _names(rng: np.random.Generator, n: int) -> list[str]:
+    sur = rng.choice(T.SURNAMES, n)
+    g1 = rng.choice(T.GIVEN, n)
+    g2 = rng.choice(T.GIVEN + [""] * 20, n)
+    out, seen = [], set()
+    for s, a, b in zip(sur, g1, g2):
+        name = s + a + b
+        while name in seen:
+            name += "·"
+        seen.add(name)
+        out.append(name)
+    return out
+
+
+def _agents(spec: SampleSpec, pl: dict) -> pd.DataFrame:
+    rng = _rng(spec, 1)
+    n, w = spec.agents, _width(spec.agents)
+    ids = np.array([f"A{i + 1:0{w}d}" for i in range(n)])
+    team_idx = np.arange(n) % spec.teams
+    teams = np.array(pl["teams"])[team_idx]
+    sup = _names(_rng(spec, 2), spec.teams)
+    start = spec.periods[0].start_time
+    veteran_days = rng.integers(120, 365 * 7, n)
+    hire = (start - pd.to_timedelta(veteran_days, unit="D")).normalize()
+    hire = pd.Series(hire, index=ids)
+    hire[pl["new_hires"]] = pd.Timestamp(pl["new_hire_date"])
+    end = spec.periods[-1]
+    hire[pl["late_hire"]] = _first_monday(end) + pd.Timedelta(days=14)
+    status = pd.Series("active", index=ids)
+    status[pl["agent_on_leave"]] = "leave"
+    lang = np.where(np.arange(n) % 10 == 3, "zh,en", "zh")
+    return pd.DataFrame(
+        {
+            "agent_id": ids,
+            "name": _names(rng, n),
+            "team": teams,
+            "supervisor": np.array(sup)[team_idx],
+            "hire_date": hire.dt.strftime("%Y-%m-%d").to_numpy(),
+            "status": status.to_numpy(),
+            "language": lang,
+        }
+    )
+
+
+def _inspectors(spec: SampleSpec, pl: dict) -> pd.DataFrame:
+    n = spec.inspectors
+    ids = [f"Q{i + 1:02d}" for i in range(n)]
+    home = [""] * n
+    for k, i in enumerate(range(1, n, 2)):  # Q02, Q04, Q06 ... came from agent teams
+        if k < len(pl["teams"]):
+            home[i] = pl["teams"][k]
+    return pd.DataFrame(
+        {
+            "inspector_id": ids,
+            "name": _names(_rng(spec, 3), n),
+            "home_team": home,
+            "is_expert": [i == pl["expert_inspector"] for i in ids],
+            "active": True,
+        }
+    )
+
+
+# ------------------------------------------------------------------------- contacts
+_HOUR_W = np.array([0, 0, 0, 0, 0, 0, 0, 0, 6, 10, 12, 11, 6, 7, 11, 11, 9, 7, 6, 4, 0, 0, 0, 0], float)
+_DOW = np.array([1.2, 1.1, 1.0, 1.0, 1.05, 0.8, 0.65])
+
+_IN_TYPES = np.array(["service", "consultation", "after_sales", "non_regular"])
+_OUT_TYPES = np.array(["relationship", "service_quality"])
+_TOPICS = {
+    "service": (["navigation", "traffic_violation"], [0.7, 0.3]),
+    "consultation": (["usage", "tariff", "map_update"], [0.4, 0.25, 0.35]),
+    "after_sales": (["device_fault"], [1.0]),
+    "non_regular": (["misdial", "hang_up", "silence", "harassment"], [0.35, 0.35, 0.22, 0.08]),
+    "relationship": (["record_update", "activation"], [0.6, 0.4]),
+    "service_quality": (["satisfaction_survey", "repair_followup"], [0.5, 0.5]),
+}
+_TALK_MEDIAN = {"service": 240, "consultation": 200, "after_sales": 330, "non_regular": 12, "relationship": 180, "service_quality": 150}
+_TALK_SIGMA = {"service": 0.5, "consultation": 0.5, "after_sales": 0.5, "non_regular": 0.6, "relationship": 0.4, "service_quality": 0.15}
+
+
+def _lognormal(rng, median, sigma, n):
+    return np.round(np.exp(np.log(median) + sigma * rng.standard_normal(n)), 1)
+
+
+def _customers(spec: SampleSpec) -> pd.DataFrame:
+    rng = _rng(spec, 4)
+    n = max(20000, 350 * spec.agents)
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i:07d}" for i in range(1, n + 1)],
+            "customer_tier": rng.choice(["diamond", "gold", "silver", "none"], n, p=[0.05, 0.2, 0.6, 0.15]),
+            "lifecycle_stage": rng.choice(["new", "stable", "warning", "churn"], n, p=[0.1, 0.7, 0.15, 0.05]),
+            "brand": rng.choice(T.BRANDS, n, p=[0.45, 0.35, 0.2]),
+            "customer_opted_out": rng.random(n) < 0.03,
+        }
+    )
+
+
+def _contacts(spec: SampleSpec, pl: dict, agents: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    rng = _rng(spec, 5)
+    periods = spec.periods
+    days = pd.date_range(periods[0].start_time, periods[-1].end_time.normalize(), freq="D")
+    n_ag = len(agents)
+    hire = pd.to_datetime(agents["hire_date"]).to_numpy()
+    d64 = days.to_numpy()
+    on_roster = hire[:, None] <= d64[None, :]
+    leave_idx = agents.index[agents["agent_id"] == pl["agent_on_leave"]][0]
+    on_roster[leave_idx, d64 >= periods[-1].start_time.to_datetime64()] = False
+    offset = rng.integers(0, 7, n_ag)
+    dow = days.dayofweek.to_numpy()
+    works = ((dow[None, :] + offset[:, None]) % 7) < 5
+    # month-to-month volume drift
+    month_of_day = days.to_period("M")
+    drift = 1 + 0.04 * np.sin(np.arange(len(periods)))
+    trend = drift[np.searchsorted(periods.asi8, month_of_day.asi8)]
+    lam = spec.contacts_per_agent_day * _DOW[dow][None, :] * trend[None, :] * on_roster * works
+    counts = rng.poisson(lam)
+    ai, di = np.nonzero(counts)
+    reps = counts[ai, di]
+    agent_idx = np.repeat(ai, reps)
+    day_idx = np.repeat(di, reps)
+    n = agent_idx.size
+
+    channel = rng.choice(["hotline", "online", "email"], n, p=[0.82, 0.13, 0.05])
+    hot = channel == "hotline"
+    outbound = hot & (rng.random(n) < 0.22)
+    direction = np.where(outbound, "outbound", "inbound")
+    ctype = np.where(
+        outbound,
+        rng.choice(_OUT_TYPES, n, p=[0.4, 0.6]),
+        np.where(hot, rng.choice(_IN_TYPES, n, p=[0.33, 0.33, 0.22, 0.12]), rng.choice(_IN_TYPES[:3], n, p=[0.35, 0.4, 0.25])),
+    )
+    # queue-abandoned calls: inbound hotline calls that never reached an agent
+    n_ab = int(round(0.06 * np.sum(hot & ~outbound)))
+    ab_day = rng.choice(day_idx[hot & ~outbound], n_ab)
+    ab_type = rng.choice(_IN_TYPES, n_ab, p=[0.36, 0.36, 0.24, 0.04])
+
+    agent_idx = np.concatenate([agent_idx, np.full(n_ab, -1)])
+    day_idx = np.concatenate([day_idx, ab_day])
+    channel = np.concatenate([channel, np.full(n_ab, "hotline")])
+    direction = np.concatenate([direction, np.full(n_ab, "inbound")])
+    ctype = np.concatenate([ctype, ab_type])
+    N = agent_idx.size
+    queue_abandon = np.arange(N) >= n
+    hot = channel == "hotline"
+    inbound = direction == "inbound"
+
+    hour = rng.choice(24, N, p=_HOUR_W / _HOUR_W.sum())
+    hour = np.where(channel == "email", rng.integers(0, 24, N), hour)
+    secs = rng.integers(0, 3600, N)
+    start = d64[day_idx] + (hour * 3600 + secs).astype("timedelta64[s]")
+
+    topic = np.empty(N, dtype=object)
+    for t, (names, p) in _TOPICS.items():
+        m = ctype == t
+        topic[m] = rng.choice(names, m.sum(), p=p)
+
+    regular = ctype != "non_regular"
+    cust_idx = np.minimum((len(customers) * rng.random(N) ** 1.6).astype(int), len(customers) - 1)
+    has_cust = regular | (rng.random(N) < 0.2)
+
+    # waits
+    wait = np.where(
+        channel == "email", _lognormal(rng, 4 * 3600, 0.7, N),
+        np.where(channel == "online", _lognormal(rng, 20, 0.8, N), _lognormal(rng, 5, 1.1, N)),
+    )
+    wait = np.where(queue_abandon, _lognormal(rng, 45, 0.8, N), wait)
+    wait = np.where(direction == "outbound", np.nan, wait)
+    ring_abandon = ~queue_abandon & hot & inbound & (rng.random(N) < 0.015)
+    abandoned = queue_abandon | ring_abandon
+    answered = ~abandoned
+
+    med = np.vectorize(_TALK_MEDIAN.get)(ctype).astype(float)
+    sig = np.vectorize(_TALK_SIGMA.get)(ctype).astype(float)
+    med = np.where(channel == "online", 420.0, np.where(channel == "email", 300.0, med))
+    talk = np.round(np.exp(np.log(med) + sig * rng.standard_normal(N)), 1)
+    talk = np.where(answered, talk, 0.0)
+    has_hold = answered & hot & regular & (rng.random(N) < 0.28)
+    hold = np.where(has_hold, _lognormal(rng, 40, 0.7, N), 0.0)
+    acw = np.where(answered, np.where(regular, _lognormal(rng, 30, 0.6, N), _lognormal(rng, 5, 0.5, N)), 0.0)
+
+    served = answered & regular
+    esc_p = np.where(ctype == "after_sales", 0.06, 0.02)
+    escalated = served & inbound & (rng.random(N) < esc_p)
+    transferred = served & inbound & ~escalated & (rng.random(N) < 0.05)
+
+    team_of_agent = agents["team"].to_numpy()
+    team = np.where(agent_idx >= 0, team_of_agent[np.maximum(agent_idx, 0)], "")
+    p_fcr = np.where(team == pl["low_fcr_team"], 0.90, 0.99)
+    p_fcr = np.where(escalated, 0.3, p_fcr)
+    fcr_known = served & inbound & (channel != "email")
+    fcr = np.where(fcr_known, rng.random(N) < p_fcr, False)
+
+    df = pd.DataFrame(
+        {
+            "start_time": start,
+            "channel": channel,
+            "direction": direction,
+            "contact_type": ctype,
+            "topic": topic,
+            "agent_idx": agent_idx,
+            "cust_idx": np.where(has_cust, cust_idx, -1),
+            "wait_seconds": wait,
+            "answered": answered,
+            "abandoned": abandoned,
+            "talk_seconds": talk,
+            "hold_seconds": hold,
+            "acw_seconds": acw,
+            "transferred": transferred,
+            "escalated": escalated,
+            "fcr": pd.array(np.where(fcr_known, fcr, False), dtype="boolean"),
+        }
+    )
+    df.loc[~fcr_known, "fcr"] = pd.NA
+    df = df.sort_values(["start_time", "agent_idx"], kind="stable").reset_index(drop=True)
+    df.insert(0, "contact_id", [f"K{i:07d}" for i in range(1, len(df) + 1)])
+    ids = agents["agent_id"].to_numpy()
+    ai = df["agent_idx"].to_numpy()
+    df["agent_id"] = pd.array(np.where(ai >= 0, ids[np.maximum(ai, 0)], None), dtype=object)
+    ci = df["cust_idx"].to_numpy()
+    has = ci >= 0
+    for col in ("customer_id", "customer_tier", "lifecycle_stage", "brand", "customer_opted_out"):
+        vals = customers[col].to_numpy()[np.maximum(ci, 0)]
+        df[col] = pd.array(np.where(has, vals, None), dtype=object)
+    df["customer_tier"] = df["customer_tier"].fillna("none")
+    df["customer_opted_out"] = df["customer_opted_out"].fillna(False).astype(bool)
+    en_agent = agents["language"].str.contains("en").to_numpy()[np.maximum(ai, 0)] & (ai >= 0)
+    en_call = en_agent & (df["direction"] == "inbound").to_numpy() & (rng.random(len(df)) < 0.35)
+    q = np.select(
+        [df["channel"] == "online", df["channel"] == "email", df["direction"] == "outbound", en_call],
+        ["online", "email", "outbound", "en_line"],
+        default=df["contact_type"].map({"service": "service", "consultation": "consult", "after_sales": "after_sales", "non_regular": "service"}).to_numpy(),
+    )
+    df["queue"] = q
+    rec = (df["channel"] == "hotline") & df["answered"]
+    df["recording_ref"] = np.where(rec, "rec/" + df["start_time"].dt.strftime("%Y/%m/%d/") + df["contact_id"] + ".wav", None)
+    df["transcript"] = None
+    df["transcript_lang"] = None
+    return df.drop(columns=["agent_idx", "cust_idx"])
+
+
+# ---------------------------------------------------------------------- evaluations
+def _pick(keys: pd.DataFrame, quota: np.ndarray, rng) -> np.ndarray:
+    """Random rows per group: row i is picked when its random rank in its group < quota[i]."""
+    quota = np.asarray(quota)
+    live = np.flatnonzero(quota > 0)
+    order = live[rng.permutation(live.size)]
+    ranks = np.full(len(keys), np.iinfo(np.int64).max)
+    ranks[order] = keys.iloc[order].groupby(list(keys.columns), sort=False).cumcount().to_numpy()
+    return ranks < quota
+
+
+def _tenure_factor(hire: np.ndarray, when: np.ndarray) -> np.ndarray:
+    months = (when - hire).astype("timedelta64[D]").astype(float) / 30.4
+    return 1 + 2.5 * np.exp(-np.clip(months, 0, None) / 1.5)
+
+
+def _true_answers(rng, cards: dict, ev: pd.DataFrame, pl: dict, agent_factor: pd.Series, hire: pd.Series) -> dict[str, np.ndarray]:
+    """True item outcomes per evaluated contact, from agent skill, tenure and planted effects."""
+    n = len(ev)
+    fac = agent_factor.reindex(ev["agent_id"]).to_numpy()
+    new = ev["agent_id"].isin(pl["new_hires"] + [pl["late_hire"]]).to_numpy()
+    ten = np.where(new, _tenure_factor(hire.reindex(ev["agent_id"]).to_numpy(), ev["start_time"].to_numpy()), 1.0)
+    inbound = (ev["direction"] == "inbound").to_numpy()
+    complained = ~inbound & (rng.random(n) < 0.12)
+    out: dict[str, np.ndarray] = {"_complained": complained}
+    all_items = {it["id"]: it for c in cards.values() for it in card_items(c)}
+    for item_id, it in all_items.items():
+        applies = inbound if item_id in {i["id"] for i in card_items(cards["inbound_service"])} and item_id != "closing" else ~inbound
+        if item_id == "closing":
+            applies = np.ones(n, bool)
+        p = np.clip(ITEM_FAIL.get(item_id, 0.08) * fac * ten, 0, 0.9)
+        if item_id == pl["weak_item"]:
+            p = np.where((ev["agent_id"] == pl["weak_agent"]).to_numpy(), pl["weak_item_fail_rate"], p)
+        u = rng.random(n)
+        kind = it["kind"]
+        if kind == "deduction":
+            ans = rng.poisson(p).clip(0, it.get("max_count", 9)).astype(str)
+        elif kind == "yes_partial_no":
+            ans = np.where(u < 0.4 * p, "no", np.where(u < p, "partial", "yes"))
+        else:
+            ans = np.where(u < p, "no", "yes")
+        if item_id == "escalation_handling":
+            ans = np.where((ev["escalated"] | ev["transferred"]).to_numpy(), ans, "na")
+        if item_id == "complaint_opened":
+            ans = np.where(complained, ans, "na")
+        if item_id == "duration_ok":
+            t = ev["talk_seconds"].to_numpy()
+            ans = np.where((t >= 120) & (t <= 180), "yes", "no")
+        out[item_id] = np.where(applies, ans, None)
+    return out
+
+
+def _inspector_answers(rng, truth: np.ndarray, kinds: str, inspector: np.ndarray, item_id: str, pl: dict, max_count: int) -> np.ndarray:
+    """What each inspector records, given the truth: noise, leniency, strictness, ambiguity."""
+    n = truth.size
+    ans = truth.copy()
+    live = np.array([t is not None and t != "na" for t in truth])
+    opts = {"yes_no": ["yes", "no"], "yes_partial_no": ["yes", "partial", "no"]}.get(kinds)
+    noise = np.where(inspector == pl["expert_inspector"], 0.01, 0.03)
+    if item_id == pl["ambiguous_item"]:
+        noise = np.where(inspector == pl["expert_inspector"], 0.12, 0.35)
+    flip = live & (rng.random(n) < noise)
+    if opts is not None:
+        ans = np.where(flip, rng.choice(opts, n), ans)
+        len_ = (inspector == pl["lenient_inspector"]) & live & np.isin(ans, ["no", "partial"]) & (rng.random(n) < 0.55)
+        ans = np.where(len_, "yes", ans)
+        strict = (inspector == pl["strict_inspector"]) & live & (ans == "yes") & (rng.random(n) < 0.15)
+        ans = np.where(strict, "partial" if kinds == "yes_partial_no" else "no", ans)
+    else:  # fault counts
+        cnt = np.array([int(t) if l else 0 for t, l in zip(truth, live)])
+        cnt = cnt + np.where(flip, rng.integers(-1, 2, n), 0)
+        cnt = cnt - ((inspector == pl["lenient_inspector"]) & (rng.random(n) < 0.5))
+        cnt = cnt + ((inspector == pl["strict_inspector"]) & (rng.random(n) < 0.3))
+        ans = np.where(live, np.clip(cnt, 0, max_count).astype(str), truth)
+    return ans
+
+
+def _evaluations(spec: SampleSpec, pl: dict, agents: pd.DataFrame, inspectors: pd.DataFrame, contacts: pd.DataFrame, cards: dict):
+    rng = _rng(spec, 6)
+    c = contacts
+    month = c["start_time"].dt.to_period("M")
+    eligible = (c["answered"] & (c["contact_type"] != "non_regular") & (c["channel"] == "hotline") & c["agent_id"].notna()).to_numpy()
+    pool = c.loc[eligible].assign(month=month[eligible].astype(str))
+    # random arm: quota per agent, month and direction
+    quota = np.where(pool["direction"] == "inbound", spec.random_evals_inbound, spec.random_evals_outbound)
+    late = (pool["agent_id"] == pl["late_hire"]).to_numpy()
+    quota = np.where(late, np.where(pool["direction"] == "inbound", pl["late_hire_evaluations"], 0), quota)
+    rand = _pick(pool[["agent_id", "month", "direction"]], quota, rng)
+    # targeted arm: one risky contact per agent and month (new hire, diamond, escalation, long hold)
+    new = pool["agent_id"].isin(pl["new_hires"]).to_numpy()
+    risky = ~rand & ~late & (new | (pool["customer_tier"] == "diamond").to_numpy() | pool["escalated"].to_numpy() | (pool["hold_seconds"] > 120).to_numpy())
+    tq = np.where(risky, 1, 0)
+    targ = risky & _pick(pool[["agent_id", "month"]], tq, rng)
+    # calibration: per month, 8 inbound contacts from the first half of the month, scored by every inspector
+    half = (pool["start_time"].dt.day <= 14).to_numpy() & (pool["direction"] == "inbound").to_numpy() & ~rand & ~targ & ~late
+    cal = half & _pick(pool[["month"]], np.where(half, 8, 0), rng)
+
+    ev = pd.concat(
+        [pool.loc[rand].assign(arm="random"), pool.loc[targ].assign(arm="targeted"), pool.loc[cal].assign(arm="calibration")],
+        ignore_index=True,
+    ).sort_values(["start_time", "contact_id"], kind="stable", ignore_index=True)
+    agent_factor = pd.Series(np.exp(0.35 * _rng(spec, 7).standard_normal(len(agents))), index=agents["agent_id"].to_numpy())
+    hire = pd.Series(pd.to_datetime(agents["hire_date"]).to_numpy(), index=agents["agent_id"].to_numpy())
+    truth = _true_answers(rng, cards, ev, pl, agent_factor, hire)
+
+    # calibration sessions
+    sessions = []
+    for m in sorted(ev.loc[ev["arm"] == "calibration", "month"].unique()):
+        p = pd.Period(m, freq="M")
+        sessions.append({"session_id": f"CAL-{m}", "held_on": str((_first_monday(p) + pd.Timedelta(days=16)).date()),
+                         "scorecard_id": "inbound_service", "expert_inspector_id": pl["expert_inspector"],
+                         "note": f"Monthly calibration {m}: 8 inbound calls, all inspectors."})
+    sessions = pd.DataFrame(sessions)
+    held = dict(zip(sessions["session_id"], sessions["held_on"]))
+
+    # who scores what: random/targeted -> one inspector (not from the agent's own team), calibration -> all
+    insp = inspectors["inspector_id"].to_numpy()
+    home = inspectors["home_team"].to_numpy()
+    team_of = agents.set_index("agent_id")["team"]
+    ev_team = team_of.reindex(ev["agent_id"]).to_numpy()
+    w = np.where(insp == pl["expert_inspector"], 0.5, 1.0)
+    allowed = home[None, :] != ev_team[:, None]
+    prob = allowed * w[None, :]
+    prob = prob / prob.sum(axis=1, keepdims=True)
+    pick = (rng.random(len(ev))[:, None] > np.cumsum(prob, axis=1)).sum(axis=1)
+    is_cal = (ev["arm"] == "calibration").to_numpy()
+    rows_e = np.concatenate([np.flatnonzero(~is_cal), np.repeat(np.flatnonzero(is_cal), len(insp))])
+    rows_i = np.concatenate([insp[pick[~is_cal]], np.tile(insp, is_cal.sum())])
+    order = np.lexsort((rows_i, rows_e))
+    rows_e, rows_i = rows_e[order], rows_i[order]
+    E = ev.iloc[rows_e].reset_index(drop=True)
+    n = len(E)
+    w_ev = _width(n)
+    E["evaluation_id"] = [f"E{i + 1:0{w_ev + 1}d}" for i in range(n)]
+    E["inspector_id"] = rows_i
+    delay = pd.to_timedelta(rng.integers(1, 5, n), unit="D") + pd.to_timedelta(rng.integers(9 * 3600, 18 * 3600, n), unit="s")
+    at = E["start_time"].dt.normalize() + delay
+    cal_sid = np.where(E["arm"] == "calibration", "CAL-" + E["month"], None)
+    at = np.where(E["arm"] == "calibration", pd.to_datetime(pd.Series(cal_sid).map(held)) + pd.Timedelta(hours=14), at)
+    E["evaluated_at"] = pd.Series(pd.to_datetime(at)).dt.floor("s")
+    E["calibration_session_id"] = cal_sid
+    E["scorecard_id"] = np.where(E["direction"] == "inbound", "inbound_service", "followup_call")
+    E["scorecard_version"] = 1
+
+    long = []
+    comments_rng = _rng(spec, 8)
+    for sid, card in cards.items():
+        on = (E["scorecard_id"] == sid).to_numpy()
+        for it in card_items(card):
+            t = truth[it["id"]][rows_e][on]
+            a = _inspector_answers(rng, t, it["kind"], E.loc[on, "inspector_id"].to_numpy(), it["id"], pl, it.get("max_count", 9))
+            failed = np.isin(a, ["no", "partial"]) | ((it["kind"] == "deduction") & ~np.isin(a, ["0", "na"]))
+            com = np.where(failed & (comments_rng.random(on.sum()) < 0.7), T.ITEM_COMMENTS.get(it["id"], ""), "")
+            long.append(pd.DataFrame({"evaluation_id": E.loc[on, "evaluation_id"].to_numpy(), "item_id": it["id"], "answer": a, "item_comment": com, "_ord": np.flatnonzero(on), "_k": len(long)}))
+    items = pd.concat(long, ignore_index=True).sort_values(["_ord", "_k"], kind="stable").drop(columns=["_ord", "_k"])
+    header = E[["evaluation_id", "contact_id", "agent_id", "inspector_id", "scorecard_id", "scorecard_version", "evaluated_at", "arm", "calibration_session_id"]].copy()
+    header["status"] = "submitted"
+    fails = items.assign(f=items["item_comment"] != "").groupby("evaluation_id", sort=False)["f"].sum()
+    header["comment"] = np.where(fails.reindex(header["evaluation_id"]).to_numpy() > 0, "见各项说明", "整体规范，继续保持")
+    long_df = header.merge(items, on="evaluation_id", how="inner", sort=False)
+    long_df["evaluated_at"] = long_df["evaluated_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    return long_df, sessions, ev, truth
+
+
+# ---------------------------------------------------------------------- transcripts
+def _fill(text: str, ctx: dict) -> str:
+    return text.format(**ctx)
+
+
+def _transcripts(spec: SampleSpec, ev: pd.DataFrame, truth: dict, contacts: pd.DataFrame, agents: pd.DataFrame) -> None:
+    """Write a transcript for every evaluated contact (built from its true item outcomes) and for 2 % of others."""
+    rng = _rng(spec, 9)
+    rows = ev.drop_duplicates("contact_id")
+    first = ~ev["contact_id"].duplicated().to_numpy()
+    tr = {k: v[first] for k, v in truth.items()}
+    # a few unevaluated hotline calls get transcripts too (speech analytics samples)
+    other = contacts["answered"] & (contacts["channel"] == "hotline") & (contacts["contact_type"] != "non_regular") & ~contacts["contact_id"].isin(rows["contact_id"])
+    extra_ids = contacts.loc[other, "contact_id"].to_numpy()
+    extra_ids = extra_ids[rng.random(extra_ids.size) < 0.02]
+    extra = contacts.set_index("contact_id").loc[extra_ids].reset_index()
+    names = agents.set_index("agent_id")["name"]
+    num = {a: a[1:] for a in agents["agent_id"]}
+    out_ids, out_text, out_lang = [], [], []
+
+    def render(row, get, lang):
+        S, A, C = T.STEPS[lang], T.AGENT[lang], T.CUSTOMER[lang]
+        surname = rng.choice(T.SURNAMES) if lang == "zh" else rng.choice(["Wang", "Li", "Zhang", "Chen", "Smith"])
+        ctx = {
+            "brand": row["brand"] or "Aurora", "agent_no": num[row["agent_id"]], "surname": surname,
+            "agent_name": names[row["agent_id"]] if lang == "zh" else rng.choice(T.EN_GIVEN),
+            "phone": f"1{rng.integers(3, 10)}{rng.integers(0, 10**9):09d}",
+            "email": f"{rng.choice(['wang', 'li', 'driver', 'owner', 'zhang'])}{rng.integers(10, 999)}@example.com",
+            "city": rng.choice(T.CITIES if lang == "zh" else T.CITIES_EN),
+        }
+        lines = []
+        say = lambda who, text: lines.append(who + _fill(text, ctx))  # noqa: E731
+        if row["direction"] == "inbound":
+            g = get("greeting")
+            say(A, S["greeting"][0] if g == "yes" else S["greeting"][1])
+            topic = row["topic"] if row["topic"] in T.NEED[lang] and T.NEED[lang][row["topic"]] else "navigation"
+            say(C, rng.choice(T.NEED[lang][topic]))
+            if get("identity_check") == "yes":
+                say(A, S["identity_check"][0])
+                say(C, S["identity_reply"])
+            na = get("needs_analysis")
+            say(A, S["needs_analysis"][0] if na == "yes" else S["needs_partial"] if na == "partial" else S["needs_analysis"][1])
+            em = get("empathy")
+            say(A, S["empathy"][0] if em == "yes" else S["empathy_partial"] if em == "partial" else S["empathy"][1])
+            ans_topic = topic if topic in T.ANSWER[lang]["good"] else "navigation"
+            say(A, T.ANSWER[lang]["good" if get("correct_answer") != "no" else "bad"][ans_topic])
+            if rng.random() < 0.08:
+                say(C, S["email"])
+            eh = get("escalation_handling")
+            if eh in ("yes", "no"):
+                say(A, S["escalation_handling"][0] if eh == "yes" else S["escalation_handling"][1])
+            if get("confirmation") == "yes":
+                say(A, S["confirmation"][0])
+                say(C, S["confirmation_reply"])
+            say(A, S["closing"][0] if get("closing") == "yes" else S["closing"][1])
+        else:
+            if get("owner_confirmed") == "yes":
+                say(A, S["owner_confirmed"][0])
+                say(C, S["owner_reply"])
+            i = get("introduction")
+            say(A, S["introduction"][0] if i == "yes" else S["introduction_partial"] if i == "partial" else S["introduction"][1])
+            q = get("prepared_questions")
+            say(A, S["prepared_questions"][0] if q == "yes" else S["prepared_partial"] if q == "partial" else S["prepared_questions"][1])
+            complained = get("complaint_opened") in ("yes", "no")
+            say(C, S["survey_reply_complaint"] if complained else S["survey_reply_ok"])
+            if complained:
+                say(A, S["complaint_opened"][0] if get("complaint_opened") == "yes" else S["complaint_opened"][1])
+            if get("record_confirmed") == "yes":
+                say(A, S["record_confirmed"][0])
+            for _ in range(int(get("courtesy_faults") or 0)):
+                say(A, S["courtesy_fault"])
+            say(A, S["fu_closing"][0] if get("closing") == "yes" else S["fu_closing"][1])
+        return "\n".join(lines)
+
+    for j, row in enumerate(rows.to_dict("records")):
+        lang = "en" if row["queue"] == "en_line" else "zh"
+        out_ids.append(row["contact_id"])
+        out_text.append(render(row, lambda k: tr[k][j] if k in tr else None, lang))
+        out_lang.append(lang)
+    for row in extra.to_dict("records"):
+        lang = "en" if row["queue"] == "en_line" else "zh"
+        good = lambda k: "yes" if k != "escalation_handling" or row["escalated"] or row["transferred"] else "na"  # noqa: E731
+        out_ids.append(row["contact_id"])
+        out_text.append(render(row, lambda k: ("0" if k == "courtesy_faults" else "na" if k == "complaint_opened" else good(k)), lang))
+        out_lang.append(lang)
+    pos = pd.Index(contacts["contact_id"]).get_indexer(out_ids)
+    contacts.loc[pos, "transcript"] = out_text
+    contacts.loc[pos, "transcript_lang"] = out_lang
+
+
+# ------------------------------------------------------------------------------ VOC
+def _voc(spec: SampleSpec, pl: dict, contacts: pd.DataFrame) -> pd.DataFrame:
+    rng = _rng(spec, 10)
+    per_month = max(50, int(round(spec.voc_per_month * spec.agents / 60)))
+    topics = np.array(T.VOC_TOPICS)
+    base = np.array([0.17, 0.11, 0.19, 0.11, 0.11, 0.06, 0.25])
+    frames = []
+    for p in spec.periods:
+        share = base.copy()
+        if str(p) == pl["surge_month"]:
+            share[list(topics).index(pl["surge_topic"])] *= 2.6
+        share /= share.sum()
+        n = int(rng.poisson(per_month))
+        days = p.days_in_month
+        at = p.start_time + pd.to_timedelta(rng.integers(0, days * 86400, n), unit="s")
+        frames.append(pd.DataFrame({"received_at": at, "topic": rng.choice(topics, n, p=share)}))
+    v = pd.concat(frames, ignore_index=True).sort_values("received_at", kind="stable", ignore_index=True)
+    n = len(v)
+    v["lang"] = np.where(rng.random(n) < 0.85, "zh", "en")
+    v["channel"] = rng.choice(["hotline", "online", "email"], n, p=[0.5, 0.35, 0.15])
+    v["customer_tier"] = rng.choice(["diamond", "gold", "silver", "none"], n, p=[0.06, 0.2, 0.6, 0.14])
+    v["brand"] = rng.choice(T.BRANDS, n, p=[0.45, 0.35, 0.2])
+    mean = v["topic"].map(T.VOC_CSAT).to_numpy()
+    v["csat"] = np.clip(np.round(mean + 0.8 * rng.standard_normal(n)), 1, 5).astype(int)
+    nps = np.clip(np.round(2.2 * v["csat"].to_numpy() - 1 + 1.2 * rng.standard_normal(n)), 0, 10).astype(int)
+    v["nps"] = pd.array(np.where(rng.random(n) < 0.6, nps, -1), dtype="Int64").astype(object)
+    v.loc[v["nps"] == -1, "nps"] = None
+    v["category"] = np.where(rng.random(n) < 0.7, v["topic"], None)
+    # link 40 % to an answered contact of the same month, handled before the feedback
+    answered = contacts.loc[contacts["answered"] & contacts["customer_id"].notna(), ["contact_id", "start_time"]]
+    times = answered["start_time"].to_numpy()
+    link = rng.random(n) < 0.4
+    hi = np.searchsorted(times, v["received_at"].to_numpy())
+    lo = np.searchsorted(times, (v["received_at"] - pd.Timedelta(days=7)).to_numpy())
+    ok = link & (hi > lo)
+    pick = lo + (rng.random(n) * np.maximum(hi - lo, 1)).astype(int)
+    v["contact_id"] = np.where(ok, answered["contact_id"].to_numpy()[np.minimum(pick, len(times) - 1)], None)
+    texts = []
+    for lang, topic in zip(v["lang"].to_numpy(), v["topic"].to_numpy()):
+        body = rng.choice(T.VOC[lang][topic]).format(city=rng.choice(T.CITIES if lang == "zh" else T.CITIES_EN))
+        opener, closer = rng.choice(T.VOC_OPENERS[lang]), rng.choice(T.VOC_CLOSERS[lang])
+        t = body if topic == "praise" else opener + body + closer
+        if rng.random() < 0.06:
+            t += T.VOC_PII[lang].format(phone=f"13{rng.integers(0, 10**9):09d}", email=f"user{rng.integers(100, 9999)}@example.com")
+        texts.append(t)
+    v["text"] = texts
+    v.insert(0, "feedback_id", [f"V{i:06d}" for i in range(1, n + 1)])
+    v["received_at"] = v["received_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    return v[["feedback_id", "received_at", "channel", "customer_tier", "brand", "contact_id", "text", "lang", "csat", "nps", "category"]]
+
+
+def _info_checks(spec: SampleSpec, contacts: pd.DataFrame, inspectors: pd.DataFrame) -> pd.DataFrame:
+    rng = _rng(spec, 11)
+    pool = contacts.loc[contacts["answered"] & (contacts["contact_type"] != "non_regular") & contacts["agent_id"].notna()]
+    pool = pool.assign(month=pool["start_time"].dt.to_period("M").astype(str))
+    pick = _pick(pool[["agent_id", "month"]], np.full(len(pool), 10), rng)
+    s = pool.loc[pick].reset_index(drop=True)
+    n = len(s)
+    agent_p = pd.Series(np.exp(0.5 * rng.standard_normal(s["agent_id"].nunique())) * 0.03, index=s["agent_id"].unique())
+    err = rng.random(n) < agent_p.reindex(s["agent_id"]).to_numpy()
+    fields = np.array(["phone", "model", "category", "description", "address"])
+    return pd.DataFrame(
+        {
+            "check_id": [f"IC{i:06d}" for i in range(1, n + 1)],
+            "contact_id": s["contact_id"],
+            "agent_id": s["agent_id"],
+            "inspector_id": rng.choice(inspectors["inspector_id"].to_numpy(), n),
+            "checked_on": (s["start_time"].dt.normalize() + pd.to_timedelta(rng.integers(1, 4, n), unit="D")).dt.strftime("%Y-%m-%d"),
+            "has_error": err,
+            "error_fields": np.where(err, rng.choice(fields, n), None),
+        }
+    )
+
+
+def _coaching(spec: SampleSpec, pl: dict) -> pd.DataFrame:
+    """Coaching actions agreed with the planted new hires after their first month."""
+    p = spec.periods[1]
+    created = _first_monday(p)
+    rows = [
+        {
+            "action_id": f"CA{i + 1:04d}", "agent_id": a, "coach": "Q01", "created_on": str(created.date()),
+            "items": "needs_analysis,confirmation", "agreed_action": "跟听优秀录音3通，练习标准提问话术；三天后复听。",
+            "due_on": str((created + pd.Timedelta(days=14)).date()), "recheck_after_days": 3, "status": "done",
+            "closed_on": str((created + pd.Timedelta(days=17)).date()),
+        }
+        for i, a in enumerate(pl["new_hires"])
+    ]
+    return pd.DataFrame(rows)
+
+
+def _load_cards() -> dict:
+    from .config import samples_dir
+
+    folder = samples_dir() / "scorecards"
+    cards = {c["id"]: c for c in (load_scorecard(p) for p in sorted(folder.glob("*.yaml")))}
+    return {k: cards[k] for k in ("inbound_service", "followup_call")}
+
+
+def generate(spec: SampleSpec = SampleSpec(), progress=None) -> dict[str, pd.DataFrame]:
+    """Generate every sample table for ``spec``; keys are import kinds (see :data:`SAMPLE_FILES`).
+
+    ``progress`` is an optional callable taking a step name, called before each step.
+    """
+    spec.validate()
+    step = progress or (lambda name: None)
+    pl = planted(spec)
+    cards = _load_cards()
+    step("agents")
+    agents = _agents(spec, pl)
+    inspectors = _inspectors(spec, pl)
+    step("contacts")
+    contacts = _contacts(spec, pl, agents, _customers(spec))
+    step("evaluations")
+    evaluations, sessions, ev, truth = _evaluations(spec, pl, agents, inspectors, contacts, cards)
+    step("transcripts")
+    _transcripts(spec, ev, truth, contacts, agents)
+    step("voc")
+    voc = _voc(spec, pl, contacts)
+    step("checks")
+    checks = _info_checks(spec, contacts, inspectors)
+    coaching = _coaching(spec, pl)
+    return {
+        "agents": agents,
+        "inspectors": inspectors,
+        "contacts": contacts,
+        "calibration_sessions": sessions,
+        "evaluations": evaluations,
+        "voc": voc,
+        "info_checks": checks,
+        "coaching": coaching,
+    }
+
+
+def planted_markdown(spec: SampleSpec, frames: dict[str, pd.DataFrame]) -> str:
+    """PLANTED.md: the planted effects with exact ids and months, and what was measured on the data."""
+    pl = planted(spec)
+    ev = frames["evaluations"]
+    c = frames["contacts"]
+    m = c["start_time"].dt.to_period("M").astype(str)
+    r = ev[(ev["arm"] != "calibration") & (ev["item_id"] == pl["weak_item"]) & (ev["answer"] != "na")]
+    is_weak = r["agent_id"] == pl["weak_agent"]
+    fail_weak = (r.loc[is_weak, "answer"] == "no").mean()
+    fail_rest = (r.loc[~is_weak, "answer"] == "no").mean()
+    fcr = c.loc[c["fcr"].notna()].assign(team=c["agent_id"].map(frames["agents"].set_index("agent_id")["team"]))
+    fcr_by_team = fcr.groupby("team")["fcr"].mean()
+    v = frames["voc"]
+    vm = v["received_at"].str[:7]
+    # the surge measured on the labelled rows (category = the generator's topic)
+    lab = v[v["category"].notna()].assign(m=vm)
+    surge_share = lab.groupby("m")["category"].apply(lambda s: (s == pl["surge_topic"]).mean())
+    nh = ev[ev["agent_id"].isin(pl["new_hires"]) & (ev["arm"] != "calibration") & ev["answer"].isin(["yes", "no", "partial"])]
+    contact_month = m.set_axis(c["contact_id"])
+    nh_pass = nh.assign(m=nh["contact_id"].map(contact_month)).groupby("m")["answer"].apply(lambda s: (s == "yes").mean())
+    late_n = ev.loc[ev["agent_id"] == pl["late_hire"], "evaluation_id"].nunique()
+    insp = ev[(ev["arm"] == "calibration") & ev["answer"].isin(["yes", "no", "partial"])]
+    insp_pass = insp.groupby("inspector_id")["answer"].apply(lambda s: (s == "yes").mean())
+    lines = [
+        "# Planted effects in the sample data",
+        "",
+        f"Generated by `qa samples` with {', '.join(f'{k}={v!r}' for k, v in asdict(spec).items())}.",
+        "Regenerating with the same parameters gives the same tables (a test checks the committed files).",
+        "Each line below names what was planted and the figure measured on the generated data, so an analysis",
+        "that finds the effect can be checked against it. Months are the center's calendar months.",
+        "",
+        "| effect | where | planted | measured on the generated data |",
+        "|---|---|---|---|",
+        f"| agent weak on one item | agent `{pl['weak_agent']}`, item `{pl['weak_item']}` (inbound_service), every month | fails the item with probability {pl['weak_item_fail_rate']:.0%} | recorded `no`: {fail_weak:.1%} of this agent's non-calibration evaluations vs {fail_rest:.1%} for all other agents |",
+        f"| lenient inspector | `{pl['lenient_inspector']}` | turns half of true `no`/`partial` answers into `yes` | share of `yes` in calibration sessions: {insp_pass.get(pl['lenient_inspector'], float('nan')):.1%} (expert `{pl['expert_inspector']}`: {insp_pass.get(pl['expert_inspector'], float('nan')):.1%}) |",
+        f"| strict inspector | `{pl['strict_inspector']}` | marks 15 % of true `yes` answers down | share of `yes` in calibration sessions: {insp_pass.get(pl['strict_inspector'], float('nan')):.1%} |",
+        f"| least reliable item | `{pl['ambiguous_item']}` | every inspector records a random answer 35 % of the time (expert 12 %) | — (calibration statistics should rank it last) |",
+        f"| calibration expert | `{pl['expert_inspector']}` (is_expert = true) | scores the truth with 1 % noise | sessions `CAL-<month>` in every month, 8 inbound calls scored by all {spec.inspectors} inspectors |",
+        f"| team under the FCR target | team `{pl['low_fcr_team']}` | resolves at first contact with p = 0.90 (other teams 0.99; escalated calls 0.3) | FCR on contacts where known: " + ", ".join(f"{t} {r:.1%}" for t, r in fcr_by_team.items()) + " (target 95 %) |",
+        f"| VOC topic surge | topic `{pl['surge_topic']}` in `{pl['surge_month']}` | share × 2.6 in that month | share of labelled verbatims: " + ", ".join(f"{k} {x:.1%}" for k, x in surge_share.items()) + " |",
+        f"| new hires who improve | agents {', '.join(f'`{a}`' for a in pl['new_hires'])}, hired {pl['new_hire_date']} | fail rates × (1 + 2.5·e^(−tenure months/1.5)) | share of `yes` answers by month: " + ", ".join(f"{k} {x:.1%}" for k, x in nh_pass.items()) + " |",
+        f"| late hire, little evidence | agent `{pl['late_hire']}`, hired {frames['agents'].set_index('agent_id').loc[pl['late_hire'], 'hire_date']} | exactly {pl['late_hire_evaluations']} random evaluations in `{pl['months'][-1]}` | evaluations stored: {late_n} |",
+        f"| agent on leave | agent `{pl['agent_on_leave']}` (status `leave`) | no contacts in `{pl['leave_month']}` | contacts in that month: {int(((c['agent_id'] == pl['agent_on_leave']) & (m == pl['leave_month'])).sum())} |",
+        f"| coaching actions | the new hires, created in `{pl['months'][1]}` | on `needs_analysis,confirmation`, re-checked after 3 days | {len(frames['coaching'])} actions |",
+        "",
+        "## Other generated facts",
+        "",
+        f"- Contacts: {len(c):,} over {spec.months} months ({', '.join(pl['months'])}); daily volume follows the weekday "
+        "(Mon ×1.2 … Sun ×0.65) and the hour (peaks 10:00 and 14:00–16:00); 82 % hotline (22 % of it outbound), "
+        "13 % online, 5 % e-mail; 12 % of inbound hotline calls are non-regular; about 6 % of inbound hotline calls "
+        "are abandoned in the queue (no agent) and 1.5 % while ringing at an agent.",
+        "- Durations (seconds, lognormal): queue wait median 5 (e-mail first reply median 4 h), talk medians by type "
+        "service 240 / consultation 200 / after-sales 330 / follow-up 150 (σ 0.15, so most follow-ups last 2–3 min), "
+        "hold on 28 % of answered regular calls (median 40), after-call work median 30.",
+        f"- Evaluations: {ev['evaluation_id'].nunique():,} ({(ev.drop_duplicates('evaluation_id')['arm'].value_counts().to_dict())}); "
+        f"random arm {spec.random_evals_inbound} inbound + {spec.random_evals_outbound} outbound per agent and month; targeted arm "
+        "one risky call (new hire, diamond customer, escalation, hold > 120 s) per agent and month; no inspector scores "
+        "the team they came from (`home_team`).",
+        f"- Transcripts: {int(c['transcript'].notna().sum()):,} contacts (every evaluated call, 2 % of other answered calls), "
+        "zh, and en for the `en_line` queue. About 8 % of inbound transcripts and every identity check contain a "
+        "customer phone number or e-mail (test material for masking).",
+        f"- VOC: {len(v):,} verbatims ({(v['lang'] == 'zh').mean():.0%} Chinese), 70 % labelled with `category`, "
+        "about 6 % containing a phone number and an e-mail; 40 % linked to a contact of the previous 7 days.",
+        f"- Information checks: {len(frames['info_checks']):,} (10 per agent and month), error rate about 3 % varying by agent.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_samples(out_dir: str | Path, spec: SampleSpec = SampleSpec(), progress=None) -> list[Path]:
+    """Generate and write the sample files and PLANTED.md into ``out_dir``; return the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    frames = generate(spec, progress)
+    paths = []
+    for kind, name in SAMPLE_FILES:
+        df = frames[kind]
+        p = out / name
+        if name.endswith(".parquet"):
+            df.to_parquet(p, index=False, compression="zstd")
+        else:
+            # the VOC export is UTF-8 with BOM, as Excel writes it; the importer reads both
+            df.to_csv(p, index=False, encoding="utf-8-sig" if kind == "voc" else "utf-8", lineterminator="\n")
+        paths.append(p)
+    (out / "PLANTED.md").write_text(planted_markdown(spec, frames), encoding="utf-8")
+    paths.append(out / "PLANTED.md")
+    return paths

@@ -1,0 +1,467 @@
+"""The store: the one module that talks to the database.
+
+SQLAlchemy 2 Core on a SQLite file by default, any SQLAlchemy URL (PostgreSQL with
+``postgresql+psycopg://...``) through ``$QA_DB_URL`` or the ``url`` argument. Tables are
+built from :mod:`qa_lib.model`; the schema is created and upgraded by the package's
+Alembic migrations (``qa_lib/migrations``), never by hand.
+
+Imports are all-or-nothing: a file is validated in full (:mod:`qa_lib.ingest`), then
+checked against the database (unknown references, ids stored before with other values),
+then written in one transaction. Re-importing the same file stores nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from . import ingest
+from .config import database_url
+from .errors import NotFoundError, ParameterError, Problem, StoreError, ValidationError
+from .model import ENTITIES, Entity, entity
+from .rubric import item_ids, load_scorecard
+
+__all__ = ["Store", "ImportResult", "metadata", "tables", "IMPORT_ORDER"]
+
+_SA_TYPES = {
+    "id": lambda f: sa.String(f.sql_length),
+    "str": lambda f: sa.String(f.sql_length),
+    "text": lambda f: sa.Text(),
+    "int": lambda f: sa.Integer(),
+    "float": lambda f: sa.Float(),
+    "bool": lambda f: sa.Boolean(),
+    "date": lambda f: sa.Date(),
+    "datetime": lambda f: sa.DateTime(),
+}
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+    }
+)
+
+
+def _build_table(e: Entity) -> sa.Table:
+    cols = []
+    for f in e.fields:
+        args = []
+        if f.references:
+            args.append(sa.ForeignKey(f.references))
+        index = bool(f.references) or f.kind in ("date", "datetime") or f.name in ("team",)
+        cols.append(
+            sa.Column(
+                f.name,
+                _SA_TYPES[f.kind](f),
+                *args,
+                primary_key=f.name in e.key,
+                nullable=not (f.required or f.name in e.key),
+                index=index and f.name not in e.key,
+            )
+        )
+    return sa.Table(e.name, metadata, *cols)
+
+
+tables: dict[str, sa.Table] = {e.name: _build_table(e) for e in ENTITIES}
+
+imports_table = sa.Table(
+    "imports",
+    metadata,
+    sa.Column("import_id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(500), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False, index=True),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("inserted", sa.Integer, nullable=False),
+    sa.Column("skipped", sa.Integer, nullable=False),
+    sa.Column("imported_at", sa.DateTime, nullable=False),
+)
+tables["imports"] = imports_table
+
+#: Order in which sample files are loaded (referenced tables first).
+IMPORT_ORDER = ("agents", "inspectors", "contacts", "calibration_sessions", "evaluations", "voc", "info_checks", "coaching")
+
+_CHUNK = 5000
+
+
+@dataclass
+class ImportResult:
+    """What an import did: rows in the file, rows added and rows already stored, per table."""
+
+    kind: str
+    source: str
+    rows: int
+    inserted: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        parts = ", ".join(f"{t}: {self.inserted[t]} added, {self.skipped[t]} already stored" for t in self.inserted)
+        return f"{self.source} ({self.kind}, {self.rows} rows) — {parts}"
+
+
+def _records(df: pd.DataFrame, e: Entity) -> list[dict]:
+    """Rows as DB-ready dicts: None for missing, Python date / datetime / bool / int / float."""
+    cols = {}
+    for f in e.fields:
+        s = df[f.name]
+        if f.kind == "date":
+            vals = [None if pd.isna(v) else v.date() for v in s]
+        elif f.kind == "datetime":
+            vals = [None if pd.isna(v) else v.to_pydatetime() for v in s]
+        elif f.kind == "bool":
+            vals = [None if pd.isna(v) else bool(v) for v in s]
+        elif f.kind == "int":
+            vals = [None if pd.isna(v) else int(v) for v in s]
+        elif f.kind == "float":
+            vals = [None if pd.isna(v) else float(v) for v in s]
+        else:
+            vals = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in s]
+        cols[f.name] = vals
+    names = list(cols)
+    return [dict(zip(names, row)) for row in zip(*cols.values())]
+
+
+def _canon(df: pd.DataFrame, e: Entity) -> pd.DataFrame:
+    """A string form of each value, identical for a file value and its stored copy."""
+    out = {}
+    for f in e.fields:
+        s = df[f.name]
+        if f.kind in ("date", "datetime"):
+            t = pd.to_datetime(s, errors="coerce")
+            out[f.name] = t.dt.strftime("%Y-%m-%d" if f.kind == "date" else "%Y-%m-%dT%H:%M:%S.%f").fillna("")
+        elif f.kind in ("int", "float"):
+            v = pd.to_numeric(s, errors="coerce").astype(float)
+            out[f.name] = pd.Series(np.where(np.isnan(v), "", np.char.mod("%.9g", np.nan_to_num(v))), index=s.index)
+        elif f.kind == "bool":
+            b = s.astype("boolean")
+            out[f.name] = b.map({True: "1", False: "0"}).astype(object).fillna("")
+        else:
+            out[f.name] = s.astype(object).where(s.notna(), "").astype(str)
+    return pd.DataFrame(out, index=df.index)
+
+
+class Store:
+    """A QA database.
+
+    Parameters
+    ----------
+    url : str or path, optional
+        SQLAlchemy URL or SQLite file path; default ``$QA_DB_URL`` or ``data/qa.sqlite``.
+
+    Examples
+    --------
+    >>> s = Store("sqlite://")          # in memory
+    >>> s.migrate()
+    '0001'
+    >>> s.counts()["contacts"]
+    0
+    """
+
+    def __init__(self, url: str | os.PathLike | None = None):
+        self.url = database_url(url)
+        try:
+            self.engine: Engine = sa.create_engine(self.url)
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise StoreError(f"cannot use database URL {self._safe_url()!r}: {exc}") from None
+        if self.engine.dialect.name == "sqlite":
+            if self.url.startswith("sqlite:///") and self.url != "sqlite://":
+                Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    def _safe_url(self) -> str:
+        try:
+            return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+        except Exception:
+            return "<unparseable url>"
+
+    def __repr__(self) -> str:
+        return f"Store({self._safe_url()!r})"
+
+    # ---- schema -------------------------------------------------------------------
+    def _alembic(self, conn: Connection):
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+        cfg.attributes["connection"] = conn
+        return cfg
+
+    def migrate(self) -> str:
+        """Create or upgrade the schema to the newest migration; return its revision."""
+        from alembic import command
+
+        try:
+            with self.engine.begin() as conn:
+                command.upgrade(self._alembic(conn), "head")
+        except sa.exc.DatabaseError as exc:
+            raise StoreError(f"cannot create or upgrade the schema of {self._safe_url()}: {exc.orig}") from None
+        return self.revision()
+
+    def revision(self) -> str | None:
+        """The schema revision stored in the database (None for an empty database)."""
+        from alembic.runtime.migration import MigrationContext
+
+        try:
+            with self.engine.connect() as conn:
+                return MigrationContext.configure(conn).get_current_revision()
+        except sa.exc.DatabaseError as exc:
+            raise StoreError(f"cannot open database {self._safe_url()}: {exc.orig}") from None
+
+    def head(self) -> str:
+        """The newest migration the package knows."""
+        from alembic.script import ScriptDirectory
+
+        with self.engine.connect() as conn:
+            return ScriptDirectory.from_config(self._alembic(conn)).get_current_head()
+
+    def check_ready(self) -> None:
+        """Raise :class:`StoreError` unless the schema is at the newest migration."""
+        rev = self.revision()
+        if rev is None:
+            raise StoreError(f"database {self._safe_url()} has no QA schema yet: run `qa init`")
+        if rev != self.head():
+            raise StoreError(f"database {self._safe_url()} is at schema {rev}, the package needs {self.head()}: run `qa init` to upgrade")
+
+    # ---- reading ------------------------------------------------------------------
+    def read(self, table: str, where: sa.ColumnElement | None = None, columns: Iterable[str] | None = None) -> pd.DataFrame:
+        """Read a table (optionally filtered with an SQLAlchemy expression) into a DataFrame."""
+        t = self._table(table)
+        cols = [t.c[c] for c in columns] if columns else [t]
+        q = sa.select(*cols)
+        if where is not None:
+            q = q.where(where)
+        with self.engine.connect() as conn:
+            return pd.read_sql(q, conn)
+
+    def table(self, name: str) -> sa.Table:
+        """The SQLAlchemy table ``name`` (for building ``where`` clauses)."""
+        return self._table(name)
+
+    def _table(self, name: str) -> sa.Table:
+        if name not in tables:
+            raise ParameterError(f"table must be one of {sorted(tables)}; got {name!r}")
+        return tables[name]
+
+    def counts(self) -> dict[str, int]:
+        """Number of rows in each table."""
+        with self.engine.connect() as conn:
+            return {n: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() for n, t in tables.items()}
+
+    # ---- writing ------------------------------------------------------------------
+    def add_scorecard(self, source: str | os.PathLike) -> tuple[str, int, bool]:
+        """Store a scorecard version from a YAML file or text.
+
+        Returns ``(scorecard_id, version, inserted)``; storing the same text again is a
+        no-op, a different text under a stored id and version is refused (versions are
+        immutable: bump the version).
+        """
+        card = load_scorecard(source)
+        sid, ver, text = str(card["id"]), int(card["version"]), card["_text"]
+        name = card["name"].get("en") if isinstance(card["name"], dict) else str(card["name"])
+        t = tables["scorecards"]
+        with self.engine.begin() as conn:
+            old = conn.execute(sa.select(t.c.definition).where(t.c.scorecard_id == sid, t.c.version == ver)).scalar_one_or_none()
+            if old is not None:
+                if old == text:
+                    return sid, ver, False
+                raise ValidationError([Problem(str(source) if "\n" not in str(source) else "<scorecard>", 0, "version", f"scorecard {sid} version {ver} is already stored with a different definition; bump the version")], "scorecard")
+            conn.execute(t.insert().values(scorecard_id=sid, version=ver, name=name, style=card["style"], definition=text, created_at=datetime.now().replace(microsecond=0)))
+        return sid, ver, True
+
+    def scorecard(self, scorecard_id: str, version: int | None = None) -> dict:
+        """A stored scorecard version (newest when ``version`` is None), parsed."""
+        t = tables["scorecards"]
+        q = sa.select(t.c.definition).where(t.c.scorecard_id == scorecard_id)
+        q = q.where(t.c.version == version) if version is not None else q.order_by(t.c.version.desc()).limit(1)
+        with self.engine.connect() as conn:
+            text = conn.execute(q).scalar_one_or_none()
+        if text is None:
+            raise NotFoundError(f"no scorecard {scorecard_id!r}" + (f" version {version}" if version else ""))
+        return load_scorecard(text)
+
+    def import_file(self, kind: str, path: str | os.PathLike, *, encoding: str | None = None) -> ImportResult:
+        """Validate and import a CSV / Excel / Parquet file of ``kind`` (see ``qa import --help``).
+
+        Raises :class:`ValidationError` listing every problem as ``file:row:column:
+        message``; nothing is written then.
+        """
+        path = Path(path)
+        df = ingest.read_table(path, encoding=encoding)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        return self.import_frame(kind, df, source=path.name, sha256=digest)
+
+    def import_frame(self, kind: str, df: pd.DataFrame, *, source: str = "<frame>", sha256: str = "") -> ImportResult:
+        """Validate and import a raw DataFrame of import ``kind`` (all or nothing)."""
+        frames = ingest.validate_kind(kind, df, source)
+        result = ImportResult(kind, source, len(df))
+        try:
+            with self.engine.begin() as conn:
+                problems: list[Problem] = []
+                new: dict[str, pd.DataFrame] = {}
+                for name, frame in frames.items():
+                    problems += self._check_references(conn, name, frame, frames, source)
+                if not problems:
+                    problems += self._check_scorecard_items(conn, frames, source)
+                for name, frame in frames.items():
+                    fresh, conflicts = self._split_existing(conn, name, frame, source)
+                    problems += conflicts
+                    new[name] = fresh
+                    result.inserted[name] = len(fresh)
+                    result.skipped[name] = len(frame) - len(fresh)
+                if problems:
+                    raise ValidationError(problems, source)
+                for name, fresh in new.items():
+                    recs = _records(fresh, entity(name))
+                    for i in range(0, len(recs), _CHUNK):
+                        conn.execute(tables[name].insert(), recs[i : i + _CHUNK])
+                conn.execute(
+                    imports_table.insert().values(
+                        import_id=uuid.uuid4().hex, kind=kind, source=source[:500], sha256=sha256, rows=len(df),
+                        inserted=sum(result.inserted.values()), skipped=sum(result.skipped.values()),
+                        imported_at=datetime.now().replace(microsecond=0),
+                    )
+                )
+        except sa.exc.IntegrityError as exc:  # a concurrent writer got there first
+            raise StoreError(f"{source}: the database refused the rows, nothing was stored: {exc.orig}") from None
+        return result
+
+    def _existing(self, conn: Connection, table: str, column: str, values: np.ndarray) -> set:
+        t = tables[table]
+        found: set = set()
+        vals = [v for v in pd.unique(values) if v is not None and not (isinstance(v, float) and np.isnan(v))]
+        for i in range(0, len(vals), _CHUNK):
+            found.update(conn.execute(sa.select(t.c[column]).where(t.c[column].in_(vals[i : i + _CHUNK]))).scalars())
+        return found
+
+    def _check_references(self, conn, name: str, frame: pd.DataFrame, frames: dict, source: str) -> list[Problem]:
+        problems: list[Problem] = []
+        for f in entity(name).fields:
+            if not f.references:
+                continue
+            rtable, rcol = f.references.split(".")
+            vals = frame[f.name]
+            present = vals.notna().to_numpy()
+            if not present.any():
+                continue
+            known = set(frames[rtable][rcol]) if rtable in frames else set()
+            todo = vals[present & ~vals.isin(known).to_numpy()]
+            known |= self._existing(conn, rtable, rcol, todo.to_numpy())
+            bad = present & ~vals.isin(known).to_numpy()
+            for row, v in zip(frame.loc[bad, ingest.ROW].to_numpy()[:200], vals[bad].to_numpy()):
+                problems.append(Problem(source, int(row), f.name, f"unknown {rcol} {v!r} (not in {rtable})"))
+        if name == "evaluations" and not problems:
+            problems += self._check_evaluation_agents(conn, frame, source)
+        return problems
+
+    def _check_evaluation_agents(self, conn, frame: pd.DataFrame, source: str) -> list[Problem]:
+        t = tables["contacts"]
+        ids = list(pd.unique(frame["contact_id"]))
+        agent_of: dict = {}
+        for i in range(0, len(ids), _CHUNK):
+            agent_of.update(conn.execute(sa.select(t.c.contact_id, t.c.agent_id).where(t.c.contact_id.in_(ids[i : i + _CHUNK]))).all())
+        expected = frame["contact_id"].map(agent_of)
+        bad = (expected.astype(object) != frame["agent_id"].astype(object)).to_numpy()
+        return [
+            Problem(source, int(r), "agent_id", f"contact {c!r} was handled by {e!r}, not {a!r}")
+            for r, c, e, a in zip(frame.loc[bad, ingest.ROW], frame.loc[bad, "contact_id"], expected[bad], frame.loc[bad, "agent_id"])
+        ][:200]
+
+    def _check_scorecard_items(self, conn, frames: dict, source: str) -> list[Problem]:
+        if "evaluation_items" not in frames:
+            return []
+        head, items = frames["evaluations"], frames["evaluation_items"]
+        t = tables["scorecards"]
+        problems: list[Problem] = []
+        versions = head[["scorecard_id", "scorecard_version"]].drop_duplicates()
+        allowed: dict[tuple, set] = {}
+        for sid, ver in versions.itertuples(index=False):
+            text = conn.execute(sa.select(t.c.definition).where(t.c.scorecard_id == sid, t.c.version == int(ver))).scalar_one_or_none()
+            if text is not None:
+                allowed[(sid, int(ver))] = set(item_ids(load_scorecard(text)))
+        card = head.set_index("evaluation_id")[["scorecard_id", "scorecard_version"]]
+        keys = list(zip(items["evaluation_id"].map(card["scorecard_id"]), items["evaluation_id"].map(card["scorecard_version"]).astype(int)))
+        for row, key, item in zip(items[ingest.ROW], keys, items["item_id"]):
+            if key not in allowed:
+                problems.append(Problem(source, int(row), "scorecard_id", f"no scorecard {key[0]!r} version {key[1]} is stored"))
+            elif item not in allowed[key]:
+                problems.append(Problem(source, int(row), "item_id", f"item {item!r} is not in scorecard {key[0]} v{key[1]}"))
+            if len(problems) >= 200:
+                break
+        return problems
+
+    def _split_existing(self, conn, name: str, frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[Problem]]:
+        """Rows not yet stored, and a problem for each stored row whose values differ."""
+        e = entity(name)
+        first = e.key[0]
+        stored_keys = self._existing(conn, name, first, frame[first].to_numpy())
+        if not stored_keys:
+            return frame, []
+        t = tables[name]
+        keys = list(stored_keys)
+        parts = []
+        for i in range(0, len(keys), _CHUNK):
+            parts.append(pd.read_sql(sa.select(t).where(t.c[first].in_(keys[i : i + _CHUNK])), conn))
+        stored = pd.concat(parts, ignore_index=True)
+        key = list(e.key)
+        mine = _canon(frame, e)
+        theirs = _canon(stored, e).set_index(key)
+        idx = pd.MultiIndex.from_frame(mine[key]) if len(key) > 1 else pd.Index(mine[key[0]])
+        is_stored = idx.isin(theirs.index)
+        if not is_stored.any():
+            return frame, []
+        problems = []
+        other = theirs.reindex(idx[is_stored])
+        mine_s = mine.loc[is_stored].set_index(key)
+        diff = mine_s.ne(other)
+        changed = diff.any(axis=1).to_numpy()
+        rows = frame.loc[is_stored, ingest.ROW].to_numpy()[changed]
+        for r, (k, drow) in zip(rows[:200], diff[changed].iterrows()):
+            c = drow.index[drow.to_numpy()][0]
+            label = "/".join(map(str, k if isinstance(k, tuple) else (k,)))
+            problems.append(Problem(source, int(r), c, f"{label} is already stored with {c} = {other.loc[k, c]!r}, the file has {mine_s.loc[k, c]!r}"))
+        return frame.loc[~is_stored], problems
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.close()
+
+
+def load_samples(store: Store, folder: str | os.PathLike, progress=None) -> list[ImportResult]:
+    """Load a samples folder (scorecards, then each file of ``SAMPLE_FILES``) into ``store``.
+
+    ``progress`` is an optional callable taking a step name, called before each step.
+    Loading the same folder twice stores nothing new the second time.
+    """
+    from .samples import SAMPLE_FILES
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NotFoundError(f"samples folder {str(folder)!r} does not exist; run `qa samples` to generate it")
+    step = progress or (lambda name: None)
+    step("scorecards")
+    for card in sorted((folder / "scorecards").glob("*.yaml")):
+        store.add_scorecard(card)
+    results = []
+    for kind, name in SAMPLE_FILES:
+        path = folder / name
+        if not path.exists():
+            raise NotFoundError(f"sample file {str(path)!r} is missing; run `qa samples --out {folder}` to regenerate the samples")
+        step(kind)
+        results.append(store.import_file(kind, path))
+    return results
