@@ -164,14 +164,16 @@ def _parse_datetime(raw: pd.Series, blank: np.ndarray) -> pd.Series:
 def _field(df: pd.DataFrame, f: Field, col: _Collector) -> pd.Series:
     """Validate and convert one column; return the canonical Series."""
     n = len(df)
-    if f.name not in df.columns:
+    if f.name in df.columns:
+        raw = df[f.name]
+        blank = _blank(raw)
+        if f.required:
+            col.mask(blank, f.name, "missing value")
+    else:
         if f.required:
             col.add(1, f.name, "missing column")
-        return pd.Series([f.default] * n, index=df.index, dtype=object)
-    raw = df[f.name]
-    blank = _blank(raw)
-    if f.required:
-        col.mask(blank, f.name, "missing value")
+        raw = pd.Series([""] * n, index=df.index, dtype=object)  # absent = all blank: defaults apply
+        blank = np.ones(n, dtype=bool)
     kind = f.kind
     if kind in ("id", "str", "text"):
         s = _text(raw)

@@ -259,6 +259,37 @@ class Store:
         with self.engine.connect() as conn:
             return {n: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() for n, t in tables.items()}
 
+    _MONTH_COLUMN = {"contacts": "start_time", "voc_feedback": "received_at", "info_checks": "checked_on", "coaching_actions": "created_on"}
+
+    def read_month(self, table: str, month) -> pd.DataFrame:
+        """Rows of ``table`` that fall in ``month`` (a ``pd.Period`` or ``"2026-10"``).
+
+        Evaluations (and their items) belong to the month of the contact they score.
+        """
+        p = pd.Period(month, freq="M")
+        lo, hi = p.start_time.to_pydatetime(), (p + 1).start_time.to_pydatetime()
+        c = tables["contacts"]
+        if table in ("evaluations", "evaluation_items"):
+            e = tables["evaluations"]
+            ids = sa.select(e.c.evaluation_id).join(c, c.c.contact_id == e.c.contact_id).where(c.c.start_time >= lo, c.c.start_time < hi)
+            t = tables[table]
+            return self.read(table, t.c.evaluation_id.in_(ids))
+        if table not in self._MONTH_COLUMN:
+            raise ParameterError(f"table must be one of {sorted(self._MONTH_COLUMN) + ['evaluation_items', 'evaluations']}; got {table!r}")
+        col = tables[table].c[self._MONTH_COLUMN[table]]
+        if table in ("info_checks", "coaching_actions"):
+            lo, hi = lo.date(), hi.date()
+        return self.read(table, (col >= lo) & (col < hi))
+
+    def latest_month(self) -> pd.Period:
+        """The newest calendar month with contacts."""
+        c = tables["contacts"]
+        with self.engine.connect() as conn:
+            last = conn.execute(sa.select(sa.func.max(c.c.start_time))).scalar_one()
+        if last is None:
+            raise NotFoundError("the database holds no contacts yet: run `qa init` or `qa import contacts FILE`")
+        return pd.Timestamp(last).to_period("M")
+
     # ---- writing ------------------------------------------------------------------
     def add_scorecard(self, source: str | os.PathLike) -> tuple[str, int, bool]:
         """Store a scorecard version from a YAML file or text.

@@ -1,0 +1,217 @@
+"""The ``qa`` command line: ``qa --help`` lists the commands.
+
+Every error a user can cause is a :class:`~qa_lib.errors.QAError`; the CLI prints its
+message (no traceback) and exits with status 2 (bad input) or 1 (other failures).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import QAError, ValidationError
+
+_DB = click.option("--db", "db", default=None, metavar="URL", help="SQLAlchemy URL or SQLite file (default: $QA_DB_URL, else data/qa.sqlite).")
+
+
+class _Steps:
+    """A tqdm progress bar over named steps, on stderr; silent when not a terminal and --quiet."""
+
+    def __init__(self, steps: list[str], desc: str, quiet: bool = False):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=len(steps), desc=desc, unit="step", disable=quiet, file=sys.stderr, leave=True)
+        self.started = False
+
+    def __call__(self, name: str) -> None:
+        if self.started:
+            self.bar.update(1)
+        self.started = True
+        self.bar.set_postfix_str(name)
+
+    def close(self) -> None:
+        if self.started:
+            self.bar.update(1)
+        self.bar.close()
+
+
+def _fail(exc: QAError) -> None:
+    click.echo(f"qa: error: {exc}", err=True)
+    sys.exit(2 if isinstance(exc, (ValidationError, ValueError)) else 1)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except QAError as exc:
+            _fail(exc)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="qa")
+def main() -> None:
+    """QA and coaching suite for customer-service centers.
+
+    \b
+    Inspectors: `qa import`, sampling and scoring (more commands as they are added).
+    Everyone: `qa demo` builds the sample center and writes the month's reports into reports/.
+    """
+
+
+def _load(store, folder: Path, quiet: bool) -> list:
+    from .samples import SAMPLE_FILES
+    from .store import load_samples
+
+    steps = _Steps(["scorecards"] + [k for k, _ in SAMPLE_FILES], "loading samples", quiet)
+    try:
+        return load_samples(store, folder, progress=steps)
+    finally:
+        steps.close()
+
+
+@main.command()
+@_DB
+@click.option("--samples", "samples", type=click.Path(path_type=Path), default=None, help="Samples folder to load (default: data/samples).")
+@click.option("--no-samples", is_flag=True, help="Only create or upgrade the schema.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def init(db, samples, no_samples, quiet):
+    """Create (or upgrade) the database schema and load the sample data."""
+    from .config import samples_dir
+    from .store import Store
+
+    store = Store(db)
+    rev = store.migrate()
+    click.echo(f"schema at revision {rev} in {store!r}")
+    if not no_samples:
+        for r in _load(store, samples or samples_dir(), quiet):
+            click.echo(str(r))
+
+
+@main.command("import")
+@click.argument("kind", type=click.Choice(sorted(__import__("qa_lib.model", fromlist=["IMPORT_KINDS"]).IMPORT_KINDS)))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_DB
+@click.option("--encoding", default=None, help="CSV encoding (default: detect UTF-8, UTF-8 with BOM, GBK/GB18030).")
+def import_(kind, file, db, encoding):
+    """Import a CSV / Excel / Parquet FILE of KIND (all rows or none).
+
+    A file with problems is rejected as a whole, each problem listed as file:row:column: message,
+    and nothing is stored. Importing the same file again stores nothing new.
+    """
+    from .store import Store
+
+    store = Store(db)
+    store.check_ready()
+    click.echo(str(store.import_file(kind, file, encoding=encoding)))
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder to write (default: data/samples).")
+@click.option("--seed", type=int, default=None, help="Random seed (default 20261031).")
+@click.option("--agents", type=int, default=None, help="Number of agents (default 60).")
+@click.option("--teams", type=int, default=None, help="Number of teams (default 3).")
+@click.option("--inspectors", type=int, default=None, help="Number of inspectors, ≥ 5 (default 6).")
+@click.option("--months", type=int, default=None, help="Months of data (default 6).")
+@click.option("--end-month", default=None, help="Last month, e.g. 2026-10 (default).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def samples(out, seed, agents, teams, inspectors, months, end_month, quiet):
+    """Generate the sample center (deterministic for a seed) with its planted effects.
+
+    The defaults give the committed data/samples; `--agents 1000 --months 12` makes a large center for benchmarks.
+    """
+    from dataclasses import replace
+
+    from .config import samples_dir
+    from .samples import SampleSpec, write_samples
+
+    given = {"seed": seed, "agents": agents, "teams": teams, "inspectors": inspectors, "months": months, "end_month": end_month}
+    spec = replace(SampleSpec(), **{k: v for k, v in given.items() if v is not None})
+    out = out or samples_dir()
+    if out.resolve() != samples_dir().resolve():
+        import shutil
+
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(samples_dir() / "scorecards", out / "scorecards", dirs_exist_ok=True)
+    steps = _Steps(["agents", "contacts", "evaluations", "transcripts", "voc", "checks"], "generating", quiet)
+    t0 = time.perf_counter()
+    try:
+        paths = write_samples(out, spec, progress=steps)
+    finally:
+        steps.close()
+    for p in paths:
+        click.echo(f"{p}  {p.stat().st_size / 1e6:.2f} MB")
+    click.echo(f"generated in {time.perf_counter() - t0:.1f} s")
+
+
+@main.command()
+@_DB
+def status(db):
+    """Show the schema revision and the number of rows in each table."""
+    from .store import Store
+
+    store = Store(db)
+    store.check_ready()
+    click.echo(f"{store!r}: schema {store.revision()}")
+    for name, n in store.counts().items():
+        click.echo(f"  {name:<22}{n:>10,}")
+
+
+@main.command()
+@click.option("--db", "db", default=None, metavar="URL", help="Database to build (default: data/demo.sqlite, rebuilt on every run).")
+@click.option("--month", default=None, help="Month to report, e.g. 2026-10 (default: the latest month in the data).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def demo(db, month, quiet):
+    """The main job: build the database from data/samples and write the month's reports into reports/<month>/."""
+    from .config import demo_db_path, reports_dir, samples_dir
+    from .store import Store
+    from .summary import month_summary, parse_month, write_summary
+
+    t0 = time.perf_counter()
+    if db is None:
+        path = demo_db_path()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        db = str(path)
+    store = Store(db)
+    store.migrate()
+    _load(store, samples_dir(), quiet)
+    p = parse_month(month) if month else store.latest_month()
+    frames = {t: store.read_month(t, p) for t in ("contacts", "evaluations", "voc_feedback")}
+    s = month_summary(frames["contacts"], frames["evaluations"], frames["voc_feedback"], store.read("agents"))
+    out = reports_dir() / str(p)
+    written = write_summary(out, str(p), s)
+    click.echo(f"database: {store!r}")
+    for w in written:
+        click.echo(f"wrote {w}")
+    click.echo(f"{p}: {s['contacts']:,} contacts, {s['evaluations']:,} evaluations, {s['voc']:,} VOC verbatims; done in {time.perf_counter() - t0:.1f} s")
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Exit 1 if docs/data-model.md is not current, instead of writing it.")
+def docs(check):
+    """Regenerate docs/data-model.md from the data model."""
+    from .config import project_root
+    from .model import markdown
+
+    path = project_root() / "docs" / "data-model.md"
+    text = markdown()
+    if check:
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current != text:
+            click.echo(f"{path} is out of date: run `qa docs`", err=True)
+            sys.exit(1)
+        click.echo(f"{path} is current")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {path}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,102 @@
+"""Shared fixtures.
+
+``db_url`` runs a test on every database backend available: SQLite always, PostgreSQL
+when ``QA_TEST_PG_URL`` points at a server (``.ci/run`` starts one and sets it; a CI run
+without it fails rather than skips, see ``test_store.py::test_postgres_configured_in_ci``).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from qa_lib.config import samples_dir
+from qa_lib.store import Store, load_samples
+
+PG_URL = os.environ.get("QA_TEST_PG_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'qa.sqlite'}"
+        return
+    name = f"qa_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    sa.create_engine(url).dispose()
+    with admin.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def store(db_url):
+    s = Store(db_url)
+    s.migrate()
+    yield s
+    s.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def loaded_store(tmp_path_factory):
+    """A SQLite store with the committed samples loaded (shared; tests must not write to it)."""
+    s = Store(f"sqlite:///{tmp_path_factory.mktemp('loaded') / 'qa.sqlite'}")
+    s.migrate()
+    load_samples(s, samples_dir())
+    return s
+
+
+@pytest.fixture
+def seeded(store):
+    """A store with scorecards, two agents, one inspector and two contacts."""
+    for card in sorted((samples_dir() / "scorecards").glob("*.yaml")):
+        store.add_scorecard(card)
+    store.import_frame("agents", AGENTS.copy(), source="agents.csv")
+    store.import_frame("inspectors", INSPECTORS.copy(), source="inspectors.csv")
+    store.import_frame("contacts", CONTACTS.copy(), source="contacts.csv")
+    return store
+
+
+AGENTS = pd.DataFrame(
+    {
+        "agent_id": ["A1", "A2"],
+        "name": ["王伟", "李娜"],
+        "team": ["North", "South"],
+        "supervisor": ["张敏", "刘洋"],
+        "hire_date": ["2024-03-01", "2025/7/15"],
+        "status": ["active", "在岗"],
+    }
+)
+INSPECTORS = pd.DataFrame({"inspector_id": ["Q1"], "name": ["陈静"], "is_expert": ["yes"]})
+CONTACTS = pd.DataFrame(
+    {
+        "contact_id": ["K1", "K2"],
+        "start_time": ["2026-10-05 09:15:00", "2026-10-05 10:02:30"],
+        "channel": ["hotline", "热线"],
+        "direction": ["inbound", "呼入"],
+        "contact_type": ["service", "咨询"],
+        "agent_id": ["A1", "A2"],
+        "customer_id": ["C1", "C2"],
+        "wait_seconds": ["4.5", "12"],
+        "answered": ["true", "1"],
+        "abandoned": ["false", "0"],
+        "talk_seconds": ["180", "240.5"],
+        "hold_seconds": ["0", "30"],
+        "acw_seconds": ["20", "35"],
+    }
+)
+
+
+def write_csv(df: pd.DataFrame, path: Path, encoding: str = "utf-8") -> Path:
+    df.to_csv(path, index=False, encoding=encoding)
+    return path

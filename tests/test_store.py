@@ -1,0 +1,181 @@
+"""The store: schema from migrations, all-or-nothing imports, idempotent re-imports.
+
+Runs on SQLite, and on PostgreSQL too when ``QA_TEST_PG_URL`` is set (CI sets it).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from conftest import AGENTS, CONTACTS, PG_URL, write_csv
+from qa_lib.config import samples_dir
+from qa_lib.errors import NotFoundError, ParameterError, StoreError, ValidationError
+from qa_lib.store import Store, metadata
+
+
+def snapshot(store: Store) -> dict:
+    """Every table's full content, to prove a rejected import changed nothing."""
+    out = {}
+    with store.engine.connect() as conn:
+        for name, t in metadata.tables.items():
+            out[name] = sorted(map(tuple, conn.execute(sa.select(t)).all()), key=repr)
+    return out
+
+
+def test_postgres_configured_in_ci():
+    """CI must run the store tests on a real PostgreSQL: fail, don't skip, when it is missing."""
+    if os.environ.get("CI") and not PG_URL:
+        pytest.fail("CI is set but QA_TEST_PG_URL is not: .ci/run did not start PostgreSQL")
+
+
+def test_migrations_match_the_model(store):
+    assert store.revision() == store.head() == "0001"
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+    assert diff == [], "qa_lib/model.py changed without a migration: add one under qa_lib/migrations/versions"
+    assert store.migrate() == "0001"  # idempotent
+
+
+def test_unmigrated_database_is_refused(db_url):
+    s = Store(db_url)
+    with pytest.raises(StoreError, match="no QA schema yet: run `qa init`"):
+        s.check_ready()
+
+
+def test_bad_url_is_a_clear_error():
+    with pytest.raises(StoreError, match="cannot use database URL"):
+        Store("nosuchdialect://x/y")
+
+
+def test_import_and_idempotent_reimport(seeded, tmp_path):
+    path = write_csv(CONTACTS, tmp_path / "more.csv")
+    before = snapshot(seeded)
+    r = seeded.import_file("contacts", path)
+    assert r.inserted == {"contacts": 0} and r.skipped == {"contacts": 2}
+    after = snapshot(seeded)
+    assert {k: v for k, v in after.items() if k != "imports"} == {k: v for k, v in before.items() if k != "imports"}
+    assert len(after["imports"]) == len(before["imports"]) + 1  # the attempt is audited
+    c = seeded.read("contacts")
+    assert c.set_index("contact_id").loc["K2", "channel"] == "hotline"
+    assert c.set_index("contact_id").loc["K2", "talk_seconds"] == 240.5
+
+
+def test_bad_row_is_rejected_and_nothing_changes(seeded, tmp_path):
+    bad = CONTACTS.assign(contact_id=["K3", "K4"])
+    bad.loc[1, "talk_seconds"] = "-3"
+    path = write_csv(bad, tmp_path / "bad.csv")
+    before = snapshot(seeded)
+    with pytest.raises(ValidationError) as info:
+        seeded.import_file("contacts", path)
+    assert [str(p) for p in info.value.problems] == ["bad.csv:3:talk_seconds: must not be negative; got '-3'"]
+    assert snapshot(seeded) == before
+
+
+def test_unknown_agent_is_rejected(seeded, tmp_path):
+    bad = CONTACTS.assign(contact_id=["K3", "K4"], agent_id=["A1", "A999"])
+    before = snapshot(seeded)
+    with pytest.raises(ValidationError) as info:
+        seeded.import_file("contacts", write_csv(bad, tmp_path / "c.csv"))
+    assert [str(p) for p in info.value.problems] == ["c.csv:3:agent_id: unknown agent_id 'A999' (not in agents)"]
+    assert snapshot(seeded) == before
+
+
+def test_changed_values_under_a_stored_id_are_refused(seeded, tmp_path):
+    changed = CONTACTS.copy()
+    changed.loc[0, "talk_seconds"] = "181"
+    before = snapshot(seeded)
+    with pytest.raises(ValidationError) as info:
+        seeded.import_file("contacts", write_csv(changed, tmp_path / "c.csv"))
+    assert [str(p) for p in info.value.problems] == ["c.csv:2:talk_seconds: K1 is already stored with talk_seconds = '180', the file has '181'"]
+    assert snapshot(seeded) == before
+
+
+def _evaluation(**over):
+    row = {
+        "evaluation_id": "E1", "contact_id": "K1", "agent_id": "A1", "inspector_id": "Q1",
+        "scorecard_id": "inbound_service", "scorecard_version": "1", "evaluated_at": "2026-10-06 10:00:00",
+        "arm": "random", "item_id": "greeting", "answer": "yes",
+    }
+    row.update(over)
+    return row
+
+
+def test_evaluations_are_checked_against_contact_and_scorecard(seeded, tmp_path):
+    rows = pd.DataFrame([_evaluation(), _evaluation(item_id="closing", answer="no"), _evaluation(evaluation_id="E2", contact_id="K2", agent_id="A2")])
+    r = seeded.import_frame("evaluations", rows, source="e.csv")
+    assert r.inserted == {"evaluations": 2, "evaluation_items": 3}
+    before = snapshot(seeded)
+    bad = pd.DataFrame(
+        [
+            _evaluation(evaluation_id="E3", agent_id="A2"),  # K1 was handled by A1
+            _evaluation(evaluation_id="E4", contact_id="K2", agent_id="A2", item_id="smile"),
+            _evaluation(evaluation_id="E5", contact_id="K2", agent_id="A2", scorecard_version="9"),
+        ]
+    )
+    with pytest.raises(ValidationError) as info:
+        seeded.import_frame("evaluations", bad, source="e2.csv")
+    got = [str(p) for p in info.value.problems]
+    assert got == ["e2.csv:2:agent_id: contact 'K1' was handled by 'A1', not 'A2'"]
+    ok_agent = bad.assign(agent_id="A2", contact_id="K2")
+    with pytest.raises(ValidationError) as info:
+        seeded.import_frame("evaluations", ok_agent, source="e2.csv")
+    got = [str(p) for p in info.value.problems]
+    assert "e2.csv:3:item_id: item 'smile' is not in scorecard inbound_service v1" in got
+    assert "e2.csv:4:scorecard_id: no scorecard 'inbound_service' version 9 is stored" in got
+    assert snapshot(seeded) == before  # header rows were not written either
+
+
+def test_scorecard_versions_are_immutable(store, tmp_path):
+    card = samples_dir() / "scorecards" / "inbound_service.v1.yaml"
+    assert store.add_scorecard(card) == ("inbound_service", 1, True)
+    assert store.add_scorecard(card) == ("inbound_service", 1, False)
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(card.read_text(encoding="utf-8").replace("weight: 15", "weight: 25", 1), encoding="utf-8")
+    with pytest.raises(ValidationError, match="already stored with a different definition; bump the version"):
+        store.add_scorecard(edited)
+    assert store.scorecard("inbound_service")["sections"][0]["weight"] == 15
+    with pytest.raises(NotFoundError):
+        store.scorecard("nope")
+
+
+def test_gbk_file_imports(seeded, tmp_path):
+    more = CONTACTS.assign(contact_id=["K7", "K8"])
+    r = seeded.import_file("contacts", write_csv(more, tmp_path / "gbk.csv", "gbk"))
+    assert r.inserted == {"contacts": 2}
+    assert set(seeded.read("contacts")["contact_id"]) == {"K1", "K2", "K7", "K8"}
+
+
+def test_read_month_and_latest_month(seeded):
+    assert str(seeded.latest_month()) == "2026-10"
+    assert len(seeded.read_month("contacts", "2026-10")) == 2
+    assert len(seeded.read_month("contacts", "2026-09")) == 0
+    with pytest.raises(ParameterError, match="table must be one of"):
+        seeded.read_month("agents", "2026-10")
+
+
+def test_latest_month_of_empty_store(store):
+    with pytest.raises(NotFoundError, match="no contacts yet"):
+        store.latest_month()
+
+
+def test_agents_roundtrip_types(seeded):
+    a = seeded.read("agents").set_index("agent_id")
+    assert str(a.loc["A2", "hire_date"]) == "2025-07-15"
+    assert a.loc["A2", "status"] == "active"
+    assert len(AGENTS) == len(a)
+
+
+def test_loaded_samples_counts(loaded_store):
+    counts = loaded_store.counts()
+    folder = samples_dir()
+    assert counts["agents"] == len(pd.read_csv(folder / "agents.csv"))
+    assert counts["contacts"] == len(pd.read_parquet(folder / "contacts.parquet"))
+    assert counts["evaluation_items"] == len(pd.read_csv(folder / "evaluations.csv"))
+    assert counts["voc_feedback"] == len(pd.read_csv(folder / "voc.csv"))
+    assert counts["scorecards"] == 2
