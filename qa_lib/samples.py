@@ -250,7 +250,7 @@ def _contacts(spec: SampleSpec, pl: dict, agents: pd.DataFrame, customers: pd.Da
     leave_idx = agents.index[agents["agent_id"] == pl["agent_on_leave"]][0]
     on_roster[leave_idx, d64 >= periods[-1].start_time.to_datetime64()] = False
     offset = rng.integers(0, 7, n_ag)
-    dow = days.dayofweek.to_numpy()
+    dow = days.day_of_week.to_numpy()
     works = ((dow[None, :] + offset[:, None]) % 7) < 5
     # month-to-month volume drift
     month_of_day = days.to_period("M")

@@ -1,0 +1,114 @@
+"""`qa` end to end through click's runner and, once, as the installed console script."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from click.testing import CliRunner
+
+from conftest import CONTACTS, write_csv
+from qa_lib.cli import main
+from qa_lib.config import samples_dir
+from qa_lib.store import Store
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(main, list(map(str, args)), env=env, catch_exceptions=False)
+
+
+def test_help_lists_commands():
+    r = run("--help")
+    assert r.exit_code == 0
+    for cmd in ("demo", "import", "init", "samples", "status", "docs"):
+        assert f"  {cmd} " in r.output
+
+
+def test_console_script_installed():
+    exe = Path(sys.executable).with_name("qa")
+    r = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "qa, version 0.1.0"
+
+
+def test_init_import_status_and_a_rejected_file(tmp_path):
+    db = tmp_path / "qa.sqlite"
+    r = run("init", "--db", db, "--no-samples")
+    assert r.exit_code == 0 and "schema at revision 0001" in r.output
+    agents = pd.DataFrame({"agent_id": ["A1", "A2"], "name": ["王伟", "李娜"], "team": ["North", "South"], "hire_date": ["2024-03-01", "2025-07-15"]})
+    assert run("import", "agents", write_csv(agents, tmp_path / "agents.csv"), "--db", db).exit_code == 0
+    r = run("import", "contacts", write_csv(CONTACTS, tmp_path / "c.csv", "gbk"), "--db", db)
+    assert r.exit_code == 0 and "contacts: 2 added, 0 already stored" in r.output
+    bad = CONTACTS.assign(contact_id=["K3", "K4"], start_time=["2026-10-05 09:00", "not a time"])
+    r = run("import", "contacts", write_csv(bad, tmp_path / "bad.csv"), "--db", db)
+    assert r.exit_code == 2
+    assert "bad.csv:3:start_time: unparseable time: 'not a time'" in r.output
+    assert "nothing was stored" in r.output and "Traceback" not in r.output
+    assert Store(db).counts()["contacts"] == 2
+    r = run("status", "--db", db)
+    assert r.exit_code == 0 and "contacts" in r.output and "2" in r.output
+
+
+def test_import_into_uninitialised_db_is_refused(tmp_path):
+    path = write_csv(CONTACTS, tmp_path / "c.csv")
+    r = run("import", "contacts", path, "--db", tmp_path / "empty.sqlite")
+    assert r.exit_code == 1 and "run `qa init`" in r.output
+
+
+def test_import_unknown_kind():
+    r = CliRunner().invoke(main, ["import", "calls", __file__])
+    assert r.exit_code == 2 and "Invalid value for '{" in r.output
+
+
+def test_samples_to_another_folder(tmp_path):
+    out = tmp_path / "s"
+    r = run("samples", "--out", out, "--agents", 24, "--teams", 2, "--months", 3, "-q")
+    assert r.exit_code == 0, r.output
+    assert (out / "contacts.parquet").exists() and (out / "PLANTED.md").exists()
+    assert (out / "scorecards" / "inbound_service.v1.yaml").exists()
+    r = run("samples", "--out", out, "--agents", 3, "-q")
+    assert r.exit_code == 2 and "agents must be an integer ≥ 12; got 3" in r.output
+
+
+def test_demo_builds_db_and_writes_month(tmp_path, monkeypatch):
+    """`qa demo` on a copy of the project tree: database from the samples, reports in reports/<month>/."""
+    home = tmp_path / "home"
+    shutil.copytree(samples_dir(), home / "data" / "samples")
+    monkeypatch.setenv("QA_HOME", str(home))
+    r = run("demo", "-q")
+    assert r.exit_code == 0, r.output
+    assert (home / "data" / "demo.sqlite").exists()
+    summary = json.loads((home / "reports" / "2026-10" / "data_summary.json").read_text(encoding="utf-8"))
+    contacts = pd.read_parquet(home / "data" / "samples" / "contacts.parquet")
+    in_month = contacts["start_time"].dt.to_period("M").astype(str) == "2026-10"
+    assert summary["contacts"] == int(in_month.sum())
+    assert summary["evaluations"] > 0 and summary["voc"] > 0
+    # a second run rebuilds from scratch and gives the same numbers
+    r = run("demo", "-q", "--month", "2026-09")
+    assert r.exit_code == 0
+    assert json.loads((home / "reports" / "2026-09" / "data_summary.json").read_text(encoding="utf-8"))["contacts"] == int(
+        (contacts["start_time"].dt.to_period("M").astype(str) == "2026-09").sum()
+    )
+    r = run("demo", "-q", "--month", "Oct")
+    assert r.exit_code == 2 and "month must look like 2026-10; got 'Oct'" in r.output
+
+
+def test_demo_with_missing_samples_says_so(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    shutil.copytree(samples_dir() / "scorecards", home / "data" / "samples" / "scorecards")
+    monkeypatch.setenv("QA_HOME", str(home))
+    r = run("demo", "-q")
+    assert r.exit_code == 1 and "agents.csv' is missing; run `qa samples" in r.output
+
+
+def test_docs_are_current(tmp_path, monkeypatch):
+    r = run("docs", "--check")
+    assert r.exit_code == 0, "docs/data-model.md is stale: run `qa docs`"
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "data-model.md").write_text("# old\n")
+    monkeypatch.setenv("QA_HOME", str(tmp_path))
+    r = run("docs", "--check")
+    assert r.exit_code == 1 and "out of date" in r.output

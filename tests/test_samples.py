@@ -1,0 +1,130 @@
+"""The sample generator: deterministic, matches the committed files, plants what PLANTED.md says."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qa_lib.config import samples_dir
+from qa_lib.errors import ParameterError
+from qa_lib.ingest import read_table, validate_kind
+from qa_lib.samples import SAMPLE_FILES, SampleSpec, generate, planted, planted_markdown
+
+SMALL = SampleSpec(agents=24, teams=2, months=3, seed=7, contacts_per_agent_day=4.0, voc_per_month=200)
+
+
+@pytest.fixture(scope="module")
+def default_frames():
+    return generate(SampleSpec())
+
+
+def test_same_seed_same_tables_other_seed_other_tables():
+    a, b = generate(SMALL), generate(SMALL)
+    for k in a:
+        pd.testing.assert_frame_equal(a[k], b[k])
+    c = generate(replace(SMALL, seed=8))
+    assert not a["contacts"]["start_time"].equals(c["contacts"]["start_time"])
+
+
+def test_committed_samples_are_the_generator_output(default_frames):
+    """data/samples holds exactly what `qa samples` with the defaults writes."""
+    folder = samples_dir()
+    for kind, name in SAMPLE_FILES:
+        on_disk = validate_kind(kind, read_table(folder / name), name)
+        fresh = validate_kind(kind, default_frames[kind], name)
+        for table, frame in on_disk.items():
+            pd.testing.assert_frame_equal(frame.reset_index(drop=True), fresh[table].reset_index(drop=True), check_dtype=False, obj=f"{name}:{table}")
+    assert (folder / "PLANTED.md").read_text(encoding="utf-8") == planted_markdown(SampleSpec(), default_frames)
+
+
+def test_every_generated_table_passes_validation():
+    frames = generate(SMALL)
+    for kind, _ in SAMPLE_FILES:
+        validate_kind(kind, frames[kind], kind)
+
+
+def test_bad_specs_are_rejected():
+    with pytest.raises(ParameterError, match="agents must be an integer ≥ 12; got 5"):
+        generate(replace(SMALL, agents=5))
+    with pytest.raises(ParameterError, match="end_month must look like 2026-10; got 'soon'"):
+        generate(replace(SMALL, end_month="soon"))
+    with pytest.raises(ParameterError, match="inspectors must be an integer ≥ 5"):
+        planted(replace(SMALL, inspectors=3))
+
+
+def test_planted_effects_are_in_the_data(default_frames):
+    pl = planted()
+    f = default_frames
+    ev, c, agents = f["evaluations"], f["contacts"], f["agents"].set_index("agent_id")
+    scored = ev[ev["arm"] != "calibration"]
+    # weak agent on the weak item: far above everyone else
+    item = scored[(scored["item_id"] == pl["weak_item"])]
+    weak = (item.loc[item["agent_id"] == pl["weak_agent"], "answer"] == "no").mean()
+    rest = (item.loc[item["agent_id"] != pl["weak_agent"], "answer"] == "no").mean()
+    assert weak > 0.3 and rest < 0.15
+    # lenient and strict inspectors against the expert, on the same calibration calls
+    cal = ev[(ev["arm"] == "calibration") & ev["answer"].isin(["yes", "no", "partial"])]
+    yes = cal.groupby("inspector_id")["answer"].apply(lambda s: (s == "yes").mean())
+    assert yes[pl["lenient_inspector"]] == yes.max() and yes[pl["strict_inspector"]] == yes.min()
+    assert f["inspectors"].set_index("inspector_id").loc[pl["expert_inspector"], "is_expert"]
+    # FCR: the planted team is under 95 %, the others above
+    known = c[c["fcr"].notna()]
+    fcr = known.groupby(known["agent_id"].map(agents["team"]))["fcr"].mean()
+    assert fcr[pl["low_fcr_team"]] < 0.92 and (fcr.drop(pl["low_fcr_team"]) > 0.95).all()
+    # VOC surge in the planted month only
+    v = f["voc"].dropna(subset=["category"])
+    share = v.groupby(v["received_at"].str[:7])["category"].apply(lambda s: (s == pl["surge_topic"]).mean())
+    assert share.idxmax() == pl["surge_month"] and share[pl["surge_month"]] > 2 * share.drop(pl["surge_month"]).mean()
+    # new hires improve: first month clearly worse than the last
+    month = c.set_index("contact_id")["start_time"].dt.to_period("M").astype(str)
+    nh = scored[scored["agent_id"].isin(pl["new_hires"]) & scored["answer"].isin(["yes", "no", "partial"])]
+    by_month = nh.groupby(nh["contact_id"].map(month))["answer"].apply(lambda s: (s == "yes").mean())
+    assert by_month.iloc[0] + 0.08 < by_month.iloc[-1]
+    assert (agents.loc[pl["new_hires"], "hire_date"] == pl["new_hire_date"]).all()
+    # late hire: exactly 3 evaluations; agent on leave: no contacts in the last month
+    assert ev.loc[ev["agent_id"] == pl["late_hire"], "evaluation_id"].nunique() == 3
+    last = c["start_time"].dt.to_period("M").astype(str) == pl["leave_month"]
+    assert not ((c["agent_id"] == pl["agent_on_leave"]) & last).any()
+    assert agents.loc[pl["agent_on_leave"], "status"] == "leave"
+
+
+def test_realistic_shapes(default_frames):
+    c = default_frames["contacts"]
+    inbound_hot = c[(c["channel"] == "hotline") & (c["direction"] == "inbound")]
+    answered = inbound_hot[inbound_hot["answered"]]
+    within_10 = (answered["wait_seconds"] <= 10).mean()
+    assert 0.6 < within_10 < 0.9
+    assert 0.04 < inbound_hot["abandoned"].mean() < 0.1
+    follow = c[(c["contact_type"] == "service_quality") & c["answered"]]
+    assert 0.7 < follow["talk_seconds"].between(120, 180).mean() < 0.95  # seed 003: 2-3 minutes
+    by_dow = c.groupby(c["start_time"].dt.day_of_week).size()
+    assert by_dow[0] > by_dow[6] * 1.4  # Mondays busier than Sundays
+    hours = c.loc[c["channel"] == "hotline", "start_time"].dt.hour
+    assert hours.between(8, 19).all()
+    assert (c.loc[c["contact_type"] == "non_regular", "transcript"].isna()).all()
+    ev = default_frames["evaluations"]
+    evaluated = set(ev["contact_id"])
+    has_tr = set(c.loc[c["transcript"].notna(), "contact_id"])
+    assert evaluated <= has_tr
+    langs = c["transcript_lang"].value_counts()
+    assert langs["zh"] > langs["en"] > 0
+
+
+def test_no_inspector_scores_their_home_team(default_frames):
+    ev = default_frames["evaluations"]
+    home = default_frames["inspectors"].set_index("inspector_id")["home_team"]
+    team = default_frames["agents"].set_index("agent_id")["team"]
+    one = ev[ev["arm"] != "calibration"].drop_duplicates("evaluation_id")
+    assert not (one["inspector_id"].map(home) == one["agent_id"].map(team)).any()
+
+
+def test_scales_up():
+    """A larger center (more agents than the id width of the default) generates and validates."""
+    spec = SampleSpec(agents=1200, teams=6, months=3, contacts_per_agent_day=0.5, voc_per_month=20)
+    f = generate(spec)
+    assert f["agents"]["agent_id"].str.len().eq(5).all()
+    assert f["contacts"]["agent_id"].nunique() > 1000
+    assert np.all(np.diff(f["contacts"]["start_time"].to_numpy()) >= np.timedelta64(0))
