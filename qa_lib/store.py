@@ -112,22 +112,29 @@ class ImportResult:
 
 
 def _records(df: pd.DataFrame, e: Entity) -> list[dict]:
-    """Rows as DB-ready dicts: None for missing, Python date / datetime / bool / int / float."""
+    """Rows as DB-ready dicts: None for missing, Python date / datetime / bool / int / float.
+
+    Whole columns are converted at once (``tolist``); the per-value work is a plain
+    list comprehension, no pandas call per value.
+    """
     cols = {}
     for f in e.fields:
         s = df[f.name]
-        if f.kind == "date":
-            vals = [None if pd.isna(v) else v.date() for v in s]
-        elif f.kind == "datetime":
-            vals = [None if pd.isna(v) else v.to_pydatetime() for v in s]
+        missing = s.isna().to_numpy()
+        if f.kind == "datetime":
+            vals = list(s.dt.to_pydatetime())
+        elif f.kind == "date":
+            vals = list(s.dt.date)
         elif f.kind == "bool":
-            vals = [None if pd.isna(v) else bool(v) for v in s]
+            vals = s.fillna(False).to_numpy(dtype=bool).tolist()
         elif f.kind == "int":
-            vals = [None if pd.isna(v) else int(v) for v in s]
+            vals = [int(v) for v in s.to_numpy(dtype=float, na_value=0.0)]
         elif f.kind == "float":
-            vals = [None if pd.isna(v) else float(v) for v in s]
+            vals = s.to_numpy(dtype=float, na_value=np.nan).tolist()
         else:
-            vals = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in s]
+            vals = s.astype(object).tolist()
+        if missing.any():
+            vals = [None if m else v for v, m in zip(vals, missing.tolist())]
         cols[f.name] = vals
     names = list(cols)
     return [dict(zip(names, row)) for row in zip(*cols.values())]
@@ -354,9 +361,9 @@ class Store:
                 if problems:
                     raise ValidationError(problems, source)
                 for name, fresh in new.items():
-                    recs = _records(fresh, entity(name))
-                    for i in range(0, len(recs), _CHUNK):
-                        conn.execute(tables[name].insert(), recs[i : i + _CHUNK])
+                    e = entity(name)
+                    for i in range(0, len(fresh), _CHUNK):
+                        conn.execute(tables[name].insert(), _records(fresh.iloc[i : i + _CHUNK], e))
                 conn.execute(
                     imports_table.insert().values(
                         import_id=uuid.uuid4().hex, kind=kind, source=source[:500], sha256=sha256, rows=len(df),
@@ -496,3 +503,30 @@ def load_samples(store: Store, folder: str | os.PathLike, progress=None) -> list
         step(kind)
         results.append(store.import_file(kind, path))
     return results
+
+
+def open_store(url: str | os.PathLike | None = None, progress=None) -> Store:
+    """A ready store for notebooks and reports.
+
+    With a ``url`` (or ``$QA_DB_URL``): that database, which must be initialised. Without
+    one: the demo database ``data/demo.sqlite``, built from ``data/samples`` first if it
+    is missing or at an older schema — so a notebook's default parameters run as-is on the
+    samples.
+    """
+    from .config import demo_db_path, samples_dir
+
+    if url or os.environ.get("QA_DB_URL"):
+        store = Store(url or None)
+        store.check_ready()
+        return store
+    path = demo_db_path()
+    store = Store(path)
+    if path.exists() and store.revision() == store.head() and store.counts()["contacts"] > 0:
+        return store
+    store.engine.dispose()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    store = Store(path)
+    store.migrate()
+    load_samples(store, samples_dir(), progress)
+    return store

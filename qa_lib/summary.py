@@ -13,7 +13,7 @@ import pandas as pd
 
 from .errors import ParameterError
 
-__all__ = ["parse_month", "month_summary", "summary_markdown", "write_summary"]
+__all__ = ["parse_month", "month_summary", "summary_tables", "summary_headline", "summary_markdown", "write_summary"]
 
 
 def parse_month(month: str) -> pd.Period:
@@ -64,27 +64,34 @@ def month_summary(contacts: pd.DataFrame, evaluations: pd.DataFrame, voc: pd.Dat
     }
 
 
-def _md_table(records: list[dict]) -> str:
-    if not records:
-        return "(none)\n"
-    cols = list(records[0])
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in records]
-    return "\n".join(lines) + "\n"
+_TABLES = {
+    "by_channel": "Contacts by channel",
+    "by_type": "Contacts by type",
+    "by_team": "Contacts by team",
+    "evaluations_by_arm": "Evaluations by arm",
+}
+
+
+def summary_tables(s: dict) -> dict[str, pd.DataFrame]:
+    """The summary's small tables as DataFrames, for display."""
+    return {k: pd.DataFrame(s[k]) for k in _TABLES}
+
+
+def summary_headline(month: str, s: dict) -> str:
+    """One Markdown paragraph with the month's totals."""
+    return (
+        f"**{month}**: {s['contacts']:,} contacts ({s['answered']:,} answered, {s['abandoned']:,} abandoned, "
+        f"{s['with_transcript']:,} with a transcript) handled by {s['agents_with_contacts']} agents; "
+        f"{s['evaluations']:,} evaluations; {s['voc']:,} VOC verbatims."
+    )
 
 
 def summary_markdown(month: str, s: dict) -> str:
     """The summary as a short Markdown page."""
-    return (
-        f"# Data summary {month}\n\n"
-        f"- contacts: {s['contacts']:,} ({s['answered']:,} answered, {s['abandoned']:,} abandoned, "
-        f"{s['with_transcript']:,} with a transcript), handled by {s['agents_with_contacts']} agents\n"
-        f"- evaluations: {s['evaluations']:,}\n- VOC verbatims: {s['voc']:,}\n\n"
-        f"## Contacts by channel\n\n{_md_table(s['by_channel'])}\n"
-        f"## Contacts by type\n\n{_md_table(s['by_type'])}\n"
-        f"## Contacts by team\n\n{_md_table(s['by_team'])}\n"
-        f"## Evaluations by arm\n\n{_md_table(s['evaluations_by_arm'])}"
-    )
+    parts = [f"# Data summary {month}", "", summary_headline(month, s), ""]
+    for key, title in _TABLES.items():
+        parts += [f"## {title}", "", pd.DataFrame(s[key]).to_markdown(index=False) if s[key] else "(none)", ""]
+    return "\n".join(parts)
 
 
 def write_summary(folder: Path, month: str, s: dict) -> list[Path]:
