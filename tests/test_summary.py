@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -33,4 +35,4 @@ def test_month_summary_on_the_samples(loaded_store):
     assert set(e["contact_id"]) <= set(c["contact_id"])
     assert c["start_time"].min() >= pd.Timestamp("2026-10-01") and c["start_time"].max() < pd.Timestamp("2026-11-01")
     md = summary_markdown("2026-10", s)
-    assert md.startswith("# Data summary 2026-10") and "| North |" in md
+    assert md.startswith("# Data summary 2026-10") and re.search(r"\| North +\| +\d+ \|", md)
