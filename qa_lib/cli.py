@@ -15,12 +15,13 @@ import click
 
 from . import __version__
 from .errors import QAError, ValidationError
+from .model import IMPORT_KINDS
 
 _DB = click.option("--db", "db", default=None, metavar="URL", help="SQLAlchemy URL or SQLite file (default: $QA_DB_URL, else data/qa.sqlite).")
 
 
 class _Steps:
-    """A tqdm progress bar over named steps, on stderr; silent when not a terminal and --quiet."""
+    """A tqdm progress bar over named steps, on stderr; silent with --quiet."""
 
     def __init__(self, steps: list[str], desc: str, quiet: bool = False):
         from tqdm import tqdm
@@ -94,7 +95,7 @@ def init(db, samples, no_samples, quiet):
 
 
 @main.command("import")
-@click.argument("kind", type=click.Choice(sorted(__import__("qa_lib.model", fromlist=["IMPORT_KINDS"]).IMPORT_KINDS)))
+@click.argument("kind", type=click.Choice(sorted(IMPORT_KINDS)))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_DB
 @click.option("--encoding", default=None, help="CSV encoding (default: detect UTF-8, UTF-8 with BOM, GBK/GB18030).")

@@ -193,7 +193,7 @@ def _field(df: pd.DataFrame, f: Field, col: _Collector) -> pd.Series:
         out = s.astype(object).where(~blank, f.default)
         return out.where(pd.notna(out), None)
     if kind in ("int", "float"):
-        num = pd.to_numeric(raw if raw.dtype != object else _text(raw), errors="coerce")
+        num = pd.to_numeric(raw if pd.api.types.is_numeric_dtype(raw) else _text(raw), errors="coerce")
         num = num.astype("Float64")
         bad = ~blank & num.isna().to_numpy()
         col.mask(bad, f.name, lambda v: f"not a number: {v!r}", raw)

@@ -578,41 +578,42 @@ def _transcripts(spec: SampleSpec, ev: pd.DataFrame, truth: dict, contacts: pd.D
         }
         lines = []
         say = lambda who, text: lines.append(who + _fill(text, ctx))  # noqa: E731
+
+        def step(key: str, partial: str | None = None) -> str:
+            """The good, partial or bad rendering of scorecard step ``key`` (same id as the item)."""
+            good, bad = S[key]
+            ans = get(key)
+            return good if ans == "yes" else S[partial] if partial and ans == "partial" else bad
+
         if row["direction"] == "inbound":
-            g = get("greeting")
-            say(A, S["greeting"][0] if g == "yes" else S["greeting"][1])
+            say(A, step("greeting"))
             topic = row["topic"] if row["topic"] in T.NEED[lang] and T.NEED[lang][row["topic"]] else "navigation"
             say(C, rng.choice(T.NEED[lang][topic]))
             if get("identity_check") == "yes":
                 say(A, S["identity_check"][0])
                 say(C, S["identity_reply"])
-            na = get("needs_analysis")
-            say(A, S["needs_analysis"][0] if na == "yes" else S["needs_partial"] if na == "partial" else S["needs_analysis"][1])
-            em = get("empathy")
-            say(A, S["empathy"][0] if em == "yes" else S["empathy_partial"] if em == "partial" else S["empathy"][1])
+            say(A, step("needs_analysis", "needs_partial"))
+            say(A, step("empathy", "empathy_partial"))
             ans_topic = topic if topic in T.ANSWER[lang]["good"] else "navigation"
             say(A, T.ANSWER[lang]["good" if get("correct_answer") != "no" else "bad"][ans_topic])
             if rng.random() < 0.08:
                 say(C, S["email"])
-            eh = get("escalation_handling")
-            if eh in ("yes", "no"):
-                say(A, S["escalation_handling"][0] if eh == "yes" else S["escalation_handling"][1])
+            if get("escalation_handling") in ("yes", "no"):
+                say(A, step("escalation_handling"))
             if get("confirmation") == "yes":
                 say(A, S["confirmation"][0])
                 say(C, S["confirmation_reply"])
-            say(A, S["closing"][0] if get("closing") == "yes" else S["closing"][1])
+            say(A, step("closing"))
         else:
             if get("owner_confirmed") == "yes":
                 say(A, S["owner_confirmed"][0])
                 say(C, S["owner_reply"])
-            i = get("introduction")
-            say(A, S["introduction"][0] if i == "yes" else S["introduction_partial"] if i == "partial" else S["introduction"][1])
-            q = get("prepared_questions")
-            say(A, S["prepared_questions"][0] if q == "yes" else S["prepared_partial"] if q == "partial" else S["prepared_questions"][1])
+            say(A, step("introduction", "introduction_partial"))
+            say(A, step("prepared_questions", "prepared_partial"))
             complained = get("complaint_opened") in ("yes", "no")
             say(C, S["survey_reply_complaint"] if complained else S["survey_reply_ok"])
             if complained:
-                say(A, S["complaint_opened"][0] if get("complaint_opened") == "yes" else S["complaint_opened"][1])
+                say(A, step("complaint_opened"))
             if get("record_confirmed") == "yes":
                 say(A, S["record_confirmed"][0])
             for _ in range(int(get("courtesy_faults") or 0)):
