@@ -27,7 +27,7 @@ import pandas as pd
 
 from . import text_templates as T
 from .errors import ParameterError
-from .rubric import items as card_items, load_scorecard
+from .rubric import Scorecard, load_scorecard
 
 __all__ = ["SampleSpec", "generate", "planted", "write_samples", "planted_markdown", "SAMPLE_FILES"]
 
@@ -407,18 +407,19 @@ def _true_answers(rng, cards: dict, ev: pd.DataFrame, pl: dict, agent_factor: pd
     inbound = (ev["direction"] == "inbound").to_numpy()
     complained = ~inbound & (rng.random(n) < 0.12)
     out: dict[str, np.ndarray] = {"_complained": complained}
-    all_items = {it["id"]: it for c in cards.values() for it in card_items(c)}
+    all_items = {it.id: it for c in cards.values() for it in c.items}
+    inbound_ids = set(cards["inbound_service"].item_ids)
     for item_id, it in all_items.items():
-        applies = inbound if item_id in {i["id"] for i in card_items(cards["inbound_service"])} and item_id != "closing" else ~inbound
+        applies = inbound if item_id in inbound_ids and item_id != "closing" else ~inbound
         if item_id == "closing":
             applies = np.ones(n, bool)
         p = np.clip(ITEM_FAIL.get(item_id, 0.08) * fac * ten, 0, 0.9)
         if item_id == pl["weak_item"]:
             p = np.where((ev["agent_id"] == pl["weak_agent"]).to_numpy(), pl["weak_item_fail_rate"], p)
         u = rng.random(n)
-        kind = it["kind"]
+        kind = it.kind
         if kind == "deduction":
-            ans = rng.poisson(p).clip(0, it.get("max_count", 9)).astype(str)
+            ans = rng.poisson(p).clip(0, it.max_count).astype(str)
         elif kind == "yes_partial_no":
             ans = np.where(u < 0.4 * p, "no", np.where(u < p, "partial", "yes"))
         else:
@@ -427,6 +428,10 @@ def _true_answers(rng, cards: dict, ev: pd.DataFrame, pl: dict, agent_factor: pd
             ans = np.where((ev["escalated"] | ev["transferred"]).to_numpy(), ans, "na")
         if item_id == "complaint_opened":
             ans = np.where(complained, ans, "na")
+        if item_id == "customer_complained":
+            ans = np.where(complained, "yes", "no")
+        if it.bonus:
+            ans = np.where(u < 0.12, "yes", "no")
         if item_id == "duration_ok":
             t = ev["talk_seconds"].to_numpy()
             ans = np.where((t >= 120) & (t <= 180), "yes", "no")
@@ -530,12 +535,15 @@ def _evaluations(spec: SampleSpec, pl: dict, agents: pd.DataFrame, inspectors: p
     comments_rng = _rng(spec, 8)
     for sid, card in cards.items():
         on = (E["scorecard_id"] == sid).to_numpy()
-        for it in card_items(card):
-            t = truth[it["id"]][rows_e][on]
-            a = _inspector_answers(rng, t, it["kind"], E.loc[on, "inspector_id"].to_numpy(), it["id"], pl, it.get("max_count", 9))
-            failed = np.isin(a, ["no", "partial"]) | ((it["kind"] == "deduction") & ~np.isin(a, ["0", "na"]))
-            com = np.where(failed & (comments_rng.random(on.sum()) < 0.7), T.ITEM_COMMENTS.get(it["id"], ""), "")
-            long.append(pd.DataFrame({"evaluation_id": E.loc[on, "evaluation_id"].to_numpy(), "item_id": it["id"], "answer": a, "item_comment": com, "_ord": np.flatnonzero(on), "_k": len(long)}))
+        for it in card.items:
+            t = truth[it.id][rows_e][on]
+            if it.scored and not it.bonus:
+                a = _inspector_answers(rng, t, it.kind, E.loc[on, "inspector_id"].to_numpy(), it.id, pl, it.max_count)
+            else:  # context questions and bonus items are recorded as observed
+                a = t
+            failed = (np.isin(a, ["no", "partial"]) | ((it.kind == "deduction") & ~np.isin(a, ["0", "na"]))) & it.scored & ~it.bonus
+            com = np.where(failed & (comments_rng.random(on.sum()) < 0.7), T.ITEM_COMMENTS.get(it.id, ""), "")
+            long.append(pd.DataFrame({"evaluation_id": E.loc[on, "evaluation_id"].to_numpy(), "item_id": it.id, "answer": a, "item_comment": com, "_ord": np.flatnonzero(on), "_k": len(long)}))
     items = pd.concat(long, ignore_index=True).sort_values(["_ord", "_k"], kind="stable").drop(columns=["_ord", "_k"])
     header = E[["evaluation_id", "contact_id", "agent_id", "inspector_id", "scorecard_id", "scorecard_version", "evaluated_at", "arm", "calibration_session_id"]].copy()
     header["status"] = "submitted"
@@ -727,11 +735,11 @@ def _coaching(spec: SampleSpec, pl: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _load_cards() -> dict:
+def _load_cards() -> dict[str, Scorecard]:
     from .config import samples_dir
 
     folder = samples_dir() / "scorecards"
-    cards = {c["id"]: c for c in (load_scorecard(p) for p in sorted(folder.glob("*.yaml")))}
+    cards = {c.id: c for c in (load_scorecard(p) for p in sorted(folder.glob("*.yaml")))}
     return {k: cards[k] for k in ("inbound_service", "followup_call")}
 
 

@@ -29,7 +29,7 @@ from . import ingest
 from .config import database_url
 from .errors import NotFoundError, ParameterError, Problem, StoreError, ValidationError
 from .model import ENTITIES, Entity, entity
-from .rubric import item_ids, load_scorecard
+from .rubric import Scorecard, check_answers, load_scorecard, normalize_answers, score
 
 __all__ = ["Store", "ImportResult", "metadata", "tables", "IMPORT_ORDER"]
 
@@ -306,8 +306,7 @@ class Store:
         immutable: bump the version).
         """
         card = load_scorecard(source)
-        sid, ver, text = str(card["id"]), int(card["version"]), card["_text"]
-        name = card["name"].get("en") if isinstance(card["name"], dict) else str(card["name"])
+        sid, ver, text, name = card.id, card.version, card.text, card.label("en")
         t = tables["scorecards"]
         with self.engine.begin() as conn:
             old = conn.execute(sa.select(t.c.definition).where(t.c.scorecard_id == sid, t.c.version == ver)).scalar_one_or_none()
@@ -315,10 +314,10 @@ class Store:
                 if old == text:
                     return sid, ver, False
                 raise ValidationError([Problem(str(source) if "\n" not in str(source) else "<scorecard>", 0, "version", f"scorecard {sid} version {ver} is already stored with a different definition; bump the version")], "scorecard")
-            conn.execute(t.insert().values(scorecard_id=sid, version=ver, name=name, style=card["style"], definition=text, created_at=datetime.now().replace(microsecond=0)))
+            conn.execute(t.insert().values(scorecard_id=sid, version=ver, name=name, style=card.style, definition=text, created_at=datetime.now().replace(microsecond=0)))
         return sid, ver, True
 
-    def scorecard(self, scorecard_id: str, version: int | None = None) -> dict:
+    def scorecard(self, scorecard_id: str, version: int | None = None) -> Scorecard:
         """A stored scorecard version (newest when ``version`` is None), parsed."""
         t = tables["scorecards"]
         q = sa.select(t.c.definition).where(t.c.scorecard_id == scorecard_id)
@@ -351,7 +350,7 @@ class Store:
                 for name, frame in frames.items():
                     problems += self._check_references(conn, name, frame, frames, source)
                 if not problems:
-                    problems += self._check_scorecard_items(conn, frames, source)
+                    problems += self._score_evaluations(conn, frames, source)
                 for name, frame in frames.items():
                     fresh, conflicts = self._split_existing(conn, name, frame, source)
                     problems += conflicts
@@ -416,27 +415,51 @@ class Store:
             for r, c, e, a in zip(frame.loc[bad, ingest.ROW], frame.loc[bad, "contact_id"], expected[bad], frame.loc[bad, "agent_id"])
         ][:200]
 
-    def _check_scorecard_items(self, conn, frames: dict, source: str) -> list[Problem]:
+    def _contact_flags(self, conn, contact_ids) -> pd.DataFrame:
+        c = tables["contacts"]
+        ids = list(pd.unique(pd.Series(contact_ids)))
+        parts = [
+            pd.read_sql(sa.select(c.c.contact_id, c.c.transferred, c.c.escalated, c.c.abandoned, c.c.customer_opted_out).where(c.c.contact_id.in_(ids[i : i + _CHUNK])), conn)
+            for i in range(0, len(ids), _CHUNK)
+        ]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["contact_id"])
+
+    def _score_evaluations(self, conn, frames: dict, source: str) -> list[Problem]:
+        """Check each answer against its scorecard version, then store canonical answers and totals."""
         if "evaluation_items" not in frames:
             return []
         head, items = frames["evaluations"], frames["evaluation_items"]
         t = tables["scorecards"]
+        flags = self._contact_flags(conn, head["contact_id"])
+        context = head[["evaluation_id", "contact_id"]].merge(flags, on="contact_id", how="left")
+        card_of = head.set_index("evaluation_id")[["scorecard_id", "scorecard_version"]]
+        key = items["evaluation_id"].map(card_of["scorecard_id"]) + "\x00" + items["evaluation_id"].map(card_of["scorecard_version"]).astype(str)
         problems: list[Problem] = []
-        versions = head[["scorecard_id", "scorecard_version"]].drop_duplicates()
-        allowed: dict[tuple, set] = {}
-        for sid, ver in versions.itertuples(index=False):
+        totals = []
+        for k, idx in items.groupby(key, sort=False).groups.items():
+            sid, ver = k.split("\x00")
             text = conn.execute(sa.select(t.c.definition).where(t.c.scorecard_id == sid, t.c.version == int(ver))).scalar_one_or_none()
-            if text is not None:
-                allowed[(sid, int(ver))] = set(item_ids(load_scorecard(text)))
-        card = head.set_index("evaluation_id")[["scorecard_id", "scorecard_version"]]
-        keys = list(zip(items["evaluation_id"].map(card["scorecard_id"]), items["evaluation_id"].map(card["scorecard_version"]).astype(int)))
-        for row, key, item in zip(items[ingest.ROW], keys, items["item_id"]):
-            if key not in allowed:
-                problems.append(Problem(source, int(row), "scorecard_id", f"no scorecard {key[0]!r} version {key[1]} is stored"))
-            elif item not in allowed[key]:
-                problems.append(Problem(source, int(row), "item_id", f"item {item!r} is not in scorecard {key[0]} v{key[1]}"))
-            if len(problems) >= 200:
-                break
+            part = items.loc[idx]
+            if text is None:
+                problems.append(Problem(source, int(part[ingest.ROW].min()), "scorecard_id", f"no scorecard {sid!r} version {ver} is stored"))
+                continue
+            card = load_scorecard(text)
+            found = check_answers(card, part, source=source, context=context, rows=part[ingest.ROW])
+            problems += found
+            items.loc[idx, "answer"] = normalize_answers(card, part).to_numpy()
+            totals.append(score(card, items.loc[idx], context=context).totals[["evaluation_id", "total"]])
+        if not totals:
+            return problems
+        computed = pd.concat(totals).set_index("evaluation_id")["total"].reindex(head["evaluation_id"])
+        # a total is only compared where the evaluation's answers had no problem
+        bad_rows = {p.row for p in problems}
+        bad_evals = set(items.loc[items[ingest.ROW].isin(bad_rows), "evaluation_id"])
+        computed = computed.where(~computed.index.isin(bad_evals)).to_numpy()
+        given = head["total_score"].to_numpy(dtype=float)
+        differs = ~np.isnan(given) & ~np.isnan(computed) & ~np.isclose(given, computed, atol=0.05)
+        for r, e, g, c in zip(head.loc[differs, ingest.ROW], head.loc[differs, "evaluation_id"], given[differs], computed[differs]):
+            problems.append(Problem(source, int(r), "total_score", f"evaluation {e}: total_score {g:g} in the file, the scorecard gives {c:.2f}"))
+        head["total_score"] = np.round(computed, 4)
         return problems
 
     def _split_existing(self, conn, name: str, frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[Problem]]:

@@ -1,50 +1,240 @@
-"""Scorecard YAML loading: the two sample scorecards, and located structural errors."""
+"""Scorecards: format validation with YAML paths, answer validation, and scoring both styles.
+
+The expected totals below are worked by hand in the comments (weighted: section = Σ w·credit / Σ applicable w,
+total = Σ W·section / Σ W of sections with an applicable item; deduction: 100 − Σ deductions, floor 0).
+"""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from qa_lib.config import samples_dir
-from qa_lib.errors import ValidationError
-from qa_lib.rubric import item_ids, items, load_scorecard
+from qa_lib.errors import ParameterError, ValidationError
+from qa_lib.rubric import check_answers, load_scorecard, normalize_answers, score
 
-
-def test_sample_scorecards_load():
-    inbound = load_scorecard(samples_dir() / "scorecards" / "inbound_service.v1.yaml")
-    assert inbound["style"] == "weighted" and inbound["version"] == 1
-    assert item_ids(inbound)[:2] == ["greeting", "identity_check"]
-    follow = load_scorecard(samples_dir() / "scorecards" / "followup_call.v1.yaml")
-    assert follow["style"] == "deduction"
-    assert {it["section"] for it in items(follow)} == {"opening", "survey", "closing"}
-    for card in (inbound, follow):
-        for it in items(card):
-            assert set(it["label"]) == {"zh", "en"} and set(it["guidance"]) == {"zh", "en"}
-
-
-def test_structural_problems_name_their_yaml_path():
-    text = """
-id: x
-version: 0
-style: points
+WEIGHTED = """
+id: hand
+version: 1
+style: weighted
+name: {zh: 手算, en: Hand worked}
 sections:
-  - id: s
+  - id: a
+    name: {zh: 甲, en: A}
+    weight: 2
     items:
-      - {id: a}
-      - {id: a}
-      - {kind: yes_no}
+      - {id: a1, kind: yes_no, weight: 1, label: {zh: 一, en: one}}
+      - {id: a2, kind: yes_partial_no, weight: 3, label: {zh: 二, en: two}}
+      - {id: a3, kind: scale, scale: [0, 4], weight: 2, label: {zh: 三, en: three}}
+      - {id: a4, kind: yes_no, weight: 1, na: exclude, label: {zh: 四, en: four}}
+      - {id: a5, kind: yes_no, weight: 1, na: pass, label: {zh: 五, en: five}}
+  - id: b
+    name: {zh: 乙, en: B}
+    weight: 1
+    items:
+      - {id: b1, kind: yes_no, critical: section, label: {zh: 六, en: six}}
+      - {id: b2, kind: yes_no, label: {zh: 七, en: seven}}
+  - id: c
+    name: {zh: 丙, en: C}
+    weight: 1
+    items:
+      - {id: c1, kind: yes_no, critical: evaluation, label: {zh: 八, en: eight}}
+      - {id: complained, kind: yes_no, scored: false, label: {zh: 抱怨, en: complained}}
+      - {id: c2, kind: yes_no, when: {item: complained, in: ["yes"]}, label: {zh: 九, en: nine}}
+      - {id: esc, kind: yes_no, when: {contact: [escalated]}, label: {zh: 升级, en: escalation}}
+  - id: x
+    name: {zh: 加分, en: Bonus}
+    weight: 0
+    items:
+      - {id: x1, kind: yes_no, bonus: true, points: 3, label: {zh: 加分, en: bonus}}
 """
+
+BASE = {"a1": "yes", "a2": "partial", "a3": "3", "a4": "na", "a5": "na", "b1": "yes", "b2": "no", "c1": "yes", "complained": "no", "x1": "yes"}
+
+
+def long(**evals) -> pd.DataFrame:
+    rows = [(e, i, a) for e, ans in evals.items() for i, a in ans.items()]
+    return pd.DataFrame(rows, columns=["evaluation_id", "item_id", "answer"])
+
+
+@pytest.fixture(scope="module")
+def card():
+    return load_scorecard(WEIGHTED)
+
+
+def totals(card, answers, **kw):
+    return score(card, answers, **kw).totals.set_index("evaluation_id")["total"]
+
+
+def test_weighted_hand_worked(card):
+    answers = long(
+        E1=BASE,
+        E2={**BASE, "b1": "no"},  # critical: section -> section b scores 0
+        E3={**BASE, "c1": "no"},  # critical: evaluation -> 0, bonus does not rescue
+        E4={**BASE, "complained": "yes", "c2": "no"},  # conditional item now applies
+        E5={**BASE, "a4": "no", "x1": "no"},  # N/A exclude vs a real answer; no bonus
+    )
+    got = totals(card, answers)
+    # A: (1·1 + 3·0.5 + 2·0.75 + 1·1[a5 N/A counts as pass]) / (1+3+2+1) = 5/7; a4 N/A excluded
+    a = 100 * 5 / 7
+    assert got["E1"] == pytest.approx((2 * a + 1 * 50 + 1 * 100) / 4 + 3)  # 76.2142857
+    assert got["E2"] == pytest.approx((2 * a + 0 + 100) / 4 + 3)  # 63.7142857
+    assert got["E3"] == 0
+    assert got["E4"] == pytest.approx((2 * a + 50 + 50) / 4 + 3)  # C = (1 + 0) / 2
+    a5 = 100 * 5 / 8  # a4 answered "no": weight 1 joins the denominator
+    assert got["E5"] == pytest.approx((2 * a5 + 50 + 100) / 4)
+    res = score(card, answers)
+    t = res.totals.set_index("evaluation_id")
+    assert t.loc["E3", "critical_failed"] and not t.loc["E1", "critical_failed"]
+    assert t.loc["E1", "band"] == "70–80" and t.loc["E3", "band"] == "<60"
+    assert t.loc["E1", "failed_items"] == "b2"
+    sec = res.sections.set_index(["evaluation_id", "section"])["score"]
+    assert sec["E2", "b"] == 0 and sec["E1", "b"] == 50 and np.isnan(sec["E1", "x"])
+    items = res.items.set_index(["evaluation_id", "item_id"])
+    assert not items.loc[("E1", "c2"), "applicable"] and items.loc[("E4", "c2"), "applicable"]
+    assert items.loc[("E1", "a3"), "credit"] == 0.75 and np.isnan(items.loc[("E1", "a4"), "credit"])
+
+
+def test_contact_conditions_use_the_context(card):
+    answers = long(E1={**BASE, "esc": "no"}, E2={**BASE, "esc": "no"})
+    ctx = pd.DataFrame({"evaluation_id": ["E1", "E2"], "escalated": [True, False]})
+    got = totals(card, answers, context=ctx)
+    assert got["E1"] == pytest.approx((2 * 100 * 5 / 7 + 50 + 50) / 4 + 3)  # esc counts: C = (1 + 0) / 2
+    assert got["E2"] == pytest.approx((2 * 100 * 5 / 7 + 50 + 100) / 4 + 3)  # not escalated: esc ignored
+
+
+DEDUCTION = """
+id: ded
+version: 2
+style: deduction
+name: {zh: 扣分, en: Deduction}
+sections:
+  - id: s1
+    name: {zh: 一, en: one}
+    items:
+      - {id: d1, kind: yes_no, deduct: 20, critical: section, label: {zh: 一, en: one}}
+      - {id: d2, kind: yes_partial_no, deduct: 10, label: {zh: 二, en: two}}
+  - id: s2
+    name: {zh: 二, en: two}
+    items:
+      - {id: d3, kind: deduction, deduct: 2, max_count: 5, label: {zh: 三, en: three}}
+      - {id: d4, kind: scale, scale: [0, 10], deduct: 10, label: {zh: 四, en: four}}
+      - {id: d5, kind: yes_no, deduct: 5, na: exclude, label: {zh: 五, en: five}}
+      - {id: bonus, kind: yes_no, bonus: true, points: 5, label: {zh: 加, en: plus}}
+"""
+
+
+def test_deduction_hand_worked():
+    card = load_scorecard(DEDUCTION)
+    ok = {"d1": "yes", "d2": "partial", "d3": "3", "d4": "7", "d5": "na", "bonus": "yes"}
+    answers = long(E1=ok, E2={**ok, "d1": "no", "d2": "no", "d3": "5", "d4": "0", "d5": "no", "bonus": "no"}, E3={k: "yes" for k in ok} | {"d3": "0", "d4": "10"})
+    res = score(card, answers)
+    got = res.totals.set_index("evaluation_id")["total"]
+    assert got["E1"] == pytest.approx(100 - 5 - 6 - 3 + 5)  # partial = half of 10; 3 faults × 2; (10−7)/10 × 10; +5 bonus = 91
+    assert got["E2"] == pytest.approx(100 - 30 - 25)  # d1 critical: section s1 loses its whole 30; s2: 10 + 10 + 5 = 45
+    assert got["E3"] == pytest.approx(105)  # no faults, bonus on top of 100 (seed 002: 110 or more earns a bonus)
+    sec = res.sections.set_index(["evaluation_id", "section"])
+    assert sec.loc[("E2", "s1"), "deducted"] == 30 and sec.loc[("E2", "s1"), "score"] == 0
+    assert sec.loc[("E1", "s2"), "score"] == pytest.approx(100 * (1 - 9 / 20))  # 9 of a possible 10 + 10 (d5 N/A)
+
+
+def test_deduction_floors_at_zero():
+    card = load_scorecard(DEDUCTION.replace("deduct: 2, max_count: 5", "deduct: 20, max_count: 5"))
+    answers = long(E1={"d1": "yes", "d2": "no", "d3": "5", "d4": "0", "d5": "no"})  # 100 − 10 − 100 − 10 − 5 < 0
+    assert totals(card, answers)["E1"] == 0
+
+
+def test_what_if_style_switch(card):
+    answers = long(E1={**BASE, "b2": "yes", "a2": "yes", "a3": "4"}, E2={**BASE, "b2": "yes", "a2": "yes", "a3": "4", "a1": "no"})
+    ded = totals(card, answers, style="deduction")
+    # a1's share of 100: section a is 2/4 of the total, a1 is 1/8 of section a's item weight -> 6.25 points
+    assert ded["E1"] == pytest.approx(100 + 3) and ded["E2"] == pytest.approx(100 - 6.25 + 3)
+    with pytest.raises(ParameterError, match="style must be one of weighted, deduction; got 'points'"):
+        score(card, answers, style="points")
+
+
+def test_order_of_rows_and_evaluations_does_not_matter(card):
+    answers = long(E1=BASE, E2={**BASE, "b1": "no"}, E3={**BASE, "a2": "no"})
+    a = totals(card, answers)
+    shuffled = answers.sample(frac=1, random_state=3).reset_index(drop=True)
+    pd.testing.assert_series_equal(a.sort_index(), totals(card, shuffled).sort_index())
+
+
+def test_answer_validation_names_evaluation_and_item(card):
+    bad = long(
+        E1={**BASE, "a3": "5"},  # out of the 0-4 scale
+        E2={**BASE, "b1": "na"},  # N/A not allowed
+        E3={k: v for k, v in BASE.items() if k != "a1"},  # required item missing
+        E4={**BASE, "c2": "yes"},  # condition false (complained = no)
+        E5={**BASE, "zz": "yes", "a2": "maybe"},
+    )
+    got = [p.message for p in check_answers(card, bad)]
+    assert "evaluation E1: item a3: '5' is not an allowed answer (0|1|2|3|4)" in got
+    assert "evaluation E2: item b1: N/A is not allowed for this item" in got
+    assert "evaluation E3: item a1: missing answer (required)" in got
+    assert "evaluation E4: item c2: answered although its condition (complained in ['yes']) is false" in got
+    assert "evaluation E5: item 'zz' is not in scorecard hand v1" in got
+    assert "evaluation E5: item a2: 'maybe' is not an allowed answer (yes|partial|no)" in got
+    assert check_answers(card, long(E1=BASE)) == []
+
+
+def test_answers_are_normalized(card):
+    answers = long(E1={**BASE, "a1": "是", "a2": "部分", "b2": "N/A"})
+    assert normalize_answers(card, answers).tolist()[:2] == ["yes", "partial"]
+    assert card.item("a4").options == ("yes", "no", "na") and card.item("a1").options == ("yes", "no")
+    assert card.item("a3").options == ("0", "1", "2", "3", "4")
+
+
+@pytest.mark.parametrize(
+    "change, path, line, message",
+    [
+        (("kind: yes_no, weight: 1, label: {zh: 一", "kind: yesno, weight: 1, label: {zh: 一"), "sections[0].items[0].kind", 11, "must be one of yes_no, yes_partial_no, scale, deduction; got 'yesno'"),
+        (("id: a2,", "id: a1,"), "sections[0].items[1].id", 12, "duplicate item id 'a1' (first at sections[0].items[0])"),
+        (("weight: 3", "weight: -3"), "sections[0].items[1].weight", 12, "must be a number ≥ 0; got -3"),
+        (("item: complained", "item: complaint"), "sections[2].items[2].when.item", 28, "points at a missing item 'complaint'"),
+        (("scale: [0, 4]", "scale: [4, 0]"), "sections[0].items[2].scale", 13, "must be [min, max] with min < max; got [4, 0]"),
+        (("critical: section", "critical: team"), "sections[1].items[0].critical", 20, "must be one of evaluation, section; got 'team'"),
+        (("na: pass", "na: maybe"), "sections[0].items[4].na", 15, "must be one of not_allowed, exclude, pass; got 'maybe'"),
+        (("points: 3", "points: 0"), "sections[3].items[0].points", 34, "a bonus item needs points > 0; got 0"),
+        (("label: {zh: 七, en: seven}", "label: {zh: 七}"), "sections[1].items[1].label", 21, "needs both zh and en text, e.g. {zh: 问候, en: Greeting}"),
+        (("when: {contact: [escalated]}", "when: {contact: [angry]}"), "sections[2].items[3].when.contact", 29, "must be a list of contact flags from transferred, escalated, abandoned, customer_opted_out; got ['angry']"),
+        (("{id: b2, kind: yes_no,", "{id: b2, kind: yes_no, wieght: 2,"), "sections[1].items[1].wieght", 21, None),
+    ],
+)
+def test_format_errors_name_the_yaml_path_and_line(change, path, line, message):
+    text = WEIGHTED.replace(*change)
     with pytest.raises(ValidationError) as info:
         load_scorecard(text)
-    got = [str(p) for p in info.value.problems]
-    assert "<scorecard>:0:name: missing" in got
-    assert "<scorecard>:0:version: must be a whole number ≥ 1; got 0" in got
-    assert "<scorecard>:0:style: must be one of weighted, deduction; got 'points'" in got
-    assert "<scorecard>:0:sections[0].items[1].id: duplicate item id 'a'" in got
-    assert "<scorecard>:0:sections[0].items[2]: an item needs an id" in got
+    got = {(p.column, p.row): p.message for p in info.value.problems}
+    assert (path, line) in got, got
+    if message:
+        assert got[(path, line)] == message
+    else:
+        assert got[(path, line)].startswith("unknown key; allowed:")
 
 
-def test_invalid_yaml_and_non_mapping():
+def test_deduction_items_need_points_and_yaml_errors():
+    with pytest.raises(ValidationError, match="sections\\[0\\].items\\[0\\].deduct: missing"):
+        load_scorecard(DEDUCTION.replace("deduct: 20, ", ""))
     with pytest.raises(ValidationError, match="not valid YAML"):
         load_scorecard("id: [unclosed\n")
     with pytest.raises(ValidationError, match="a scorecard is a mapping"):
         load_scorecard("- just\n- a list\n")
+    with pytest.raises(ParameterError, match="existing YAML file"):
+        load_scorecard("missing.yaml")
+
+
+def test_sample_scorecards_load_and_score_the_generated_evaluations():
+    ev = pd.read_csv(samples_dir() / "evaluations.csv", dtype=str, keep_default_na=False)
+    for name, style in (("inbound_service", "weighted"), ("followup_call", "deduction")):
+        card = load_scorecard(samples_dir() / "scorecards" / f"{name}.v1.yaml")
+        assert card.style == style
+        for it in card.items:
+            assert set(it.label) == {"zh", "en"} and set(it.guidance) == {"zh", "en"}
+        part = ev[ev["scorecard_id"] == name]
+        ctx = None
+        assert check_answers(card, part, context=ctx) == []
+        t = score(card, part).totals
+        assert len(t) == part["evaluation_id"].nunique()
+        assert t["total"].between(0, 110).all() and t["total"].median() > 80

@@ -96,38 +96,51 @@ def test_changed_values_under_a_stored_id_are_refused(seeded, tmp_path):
     assert snapshot(seeded) == before
 
 
-def _evaluation(**over):
-    row = {
-        "evaluation_id": "E1", "contact_id": "K1", "agent_id": "A1", "inspector_id": "Q1",
-        "scorecard_id": "inbound_service", "scorecard_version": "1", "evaluated_at": "2026-10-06 10:00:00",
-        "arm": "random", "item_id": "greeting", "answer": "yes",
+INBOUND_OK = {
+    "greeting": "yes", "identity_check": "yes", "needs_analysis": "partial", "empathy": "yes", "correct_answer": "yes",
+    "escalation_handling": "na", "info_logged": "yes", "confirmation": "yes", "closing": "no", "proactive_help": "no",
+}
+
+
+def _evaluation(evaluation_id="E1", contact_id="K1", agent_id="A1", answers=None, **over) -> list[dict]:
+    head = {
+        "evaluation_id": evaluation_id, "contact_id": contact_id, "agent_id": agent_id, "inspector_id": "Q1",
+        "scorecard_id": "inbound_service", "scorecard_version": "1", "evaluated_at": "2026-10-06 10:00:00", "arm": "random",
     }
-    row.update(over)
-    return row
+    head.update(over)
+    return [dict(head, item_id=k, answer=v) for k, v in (answers or INBOUND_OK).items()]
 
 
-def test_evaluations_are_checked_against_contact_and_scorecard(seeded, tmp_path):
-    rows = pd.DataFrame([_evaluation(), _evaluation(item_id="closing", answer="no"), _evaluation(evaluation_id="E2", contact_id="K2", agent_id="A2")])
+def test_evaluations_are_scored_and_checked_against_contact_and_scorecard(seeded):
+    rows = pd.DataFrame(_evaluation() + _evaluation("E2", "K2", "A2", answers={**INBOUND_OK, "greeting": "否", "correct_answer": "no"}))
     r = seeded.import_frame("evaluations", rows, source="e.csv")
-    assert r.inserted == {"evaluations": 2, "evaluation_items": 3}
+    assert r.inserted == {"evaluations": 2, "evaluation_items": 20}
+    ev = seeded.read("evaluations").set_index("evaluation_id")
+    # weighted: opening 15·100, needs 20·(2·0.5+1)/3·100, solution 40·100 (escalation N/A), records 10·100, closing 15·50
+    assert ev.loc["E1", "total_score"] == pytest.approx((1500 + 20 * 200 / 3 + 4000 + 1000 + 750) / 100)
+    assert ev.loc["E2", "total_score"] == 0  # correct_answer is critical for the whole evaluation
+    items = seeded.read("evaluation_items")
+    assert items.loc[(items["evaluation_id"] == "E2") & (items["item_id"] == "greeting"), "answer"].item() == "no"  # 否 stored as no
+    assert seeded.import_frame("evaluations", rows, source="e.csv").inserted == {"evaluations": 0, "evaluation_items": 0}
     before = snapshot(seeded)
+    bad = pd.DataFrame(_evaluation("E3", agent_id="A2"))  # K1 was handled by A1
+    with pytest.raises(ValidationError) as info:
+        seeded.import_frame("evaluations", bad, source="e2.csv")
+    assert [str(p) for p in info.value.problems] == ["e2.csv:2:agent_id: contact 'K1' was handled by 'A1', not 'A2'"]
     bad = pd.DataFrame(
-        [
-            _evaluation(evaluation_id="E3", agent_id="A2"),  # K1 was handled by A1
-            _evaluation(evaluation_id="E4", contact_id="K2", agent_id="A2", item_id="smile"),
-            _evaluation(evaluation_id="E5", contact_id="K2", agent_id="A2", scorecard_version="9"),
-        ]
+        _evaluation("E4", "K2", "A2", answers={**INBOUND_OK, "smile": "yes"})
+        + _evaluation("E5", "K2", "A2", scorecard_version="9")
+        + _evaluation("E6", "K2", "A2", answers={**INBOUND_OK, "empathy": "7", "identity_check": "na"})
+        + _evaluation("E7", "K2", "A2", total_score="99")
     )
     with pytest.raises(ValidationError) as info:
         seeded.import_frame("evaluations", bad, source="e2.csv")
     got = [str(p) for p in info.value.problems]
-    assert got == ["e2.csv:2:agent_id: contact 'K1' was handled by 'A1', not 'A2'"]
-    ok_agent = bad.assign(agent_id="A2", contact_id="K2")
-    with pytest.raises(ValidationError) as info:
-        seeded.import_frame("evaluations", ok_agent, source="e2.csv")
-    got = [str(p) for p in info.value.problems]
-    assert "e2.csv:3:item_id: item 'smile' is not in scorecard inbound_service v1" in got
-    assert "e2.csv:4:scorecard_id: no scorecard 'inbound_service' version 9 is stored" in got
+    assert "e2.csv:12:item_id: evaluation E4: item 'smile' is not in scorecard inbound_service v1" in got
+    assert "e2.csv:13:scorecard_id: no scorecard 'inbound_service' version 9 is stored" in got
+    assert "e2.csv:26:answer: evaluation E6: item empathy: '7' is not an allowed answer (yes|partial|no)" in got
+    assert "e2.csv:24:answer: evaluation E6: item identity_check: N/A is not allowed for this item" in got
+    assert "e2.csv:33:total_score: evaluation E7: total_score 99 in the file, the scorecard gives 85.83" in got
     assert snapshot(seeded) == before  # header rows were not written either
 
 
@@ -139,7 +152,7 @@ def test_scorecard_versions_are_immutable(store, tmp_path):
     edited.write_text(card.read_text(encoding="utf-8").replace("weight: 15", "weight: 25", 1), encoding="utf-8")
     with pytest.raises(ValidationError, match="already stored with a different definition; bump the version"):
         store.add_scorecard(edited)
-    assert store.scorecard("inbound_service")["sections"][0]["weight"] == 15
+    assert store.scorecard("inbound_service").sections[0].weight == 15
     with pytest.raises(NotFoundError):
         store.scorecard("nope")
 
