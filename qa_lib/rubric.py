@@ -426,12 +426,13 @@ def _applicable(item: Item, wide_text: dict, ctx: pd.DataFrame | None, n: int) -
 
 
 def check_answers(card: Scorecard, answers: pd.DataFrame, *, source: str = "<answers>", context: pd.DataFrame | None = None,
-                  rows: pd.Series | None = None) -> list[Problem]:
+                  rows: pd.Series | None = None, complete: bool = True) -> list[Problem]:
     """Problems with a set of answers against a scorecard, each naming the evaluation and item.
 
     Checks: unknown item, value out of range or not an allowed answer, N/A where the item
     does not allow it, a required item missing, an answer to an item whose condition is false.
-    ``rows`` gives file row numbers for the answer rows (else 0).
+    ``rows`` gives file row numbers for the answer rows (else 0). ``complete=False`` (a
+    draft) does not require every item to be answered.
     """
     _frame(answers)
     problems: list[Problem] = []
@@ -464,7 +465,7 @@ def check_answers(card: Scorecard, answers: pd.DataFrame, *, source: str = "<ans
         allowed = "|".join(o for o in it.options if o != "na") or (f"{it.scale[0]:g}..{it.scale[1]:g}" if it.kind == "scale" else f"0..{it.max_count}")
         report(badv, lambda k: f"{wide[it.id].iloc[k]!r} is not an allowed answer ({allowed}{'|na' if it.na_allowed else ''})")
         report(is_na & ~it.na_allowed, lambda k: "N/A is not allowed for this item")
-        required = applies & it.scored & ~it.bonus & (it.when is None)
+        required = applies & it.scored & ~it.bonus & (it.when is None) & complete
         report(blank & required, lambda k: "missing answer (required)")
         if it.when is not None and "item" in it.when:
             report(~applies & ~blank & ~is_na, lambda k: f"answered although its condition ({it.when['item']} in {it.when.get('in', ['yes'])}) is false")

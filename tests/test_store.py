@@ -5,6 +5,7 @@ Runs on SQLite, and on PostgreSQL too when ``QA_TEST_PG_URL`` is set (CI sets it
 
 from __future__ import annotations
 
+import json
 import os
 
 import pandas as pd
@@ -35,11 +36,39 @@ def test_postgres_configured_in_ci():
 
 
 def test_migrations_match_the_model(store):
-    assert store.revision() == store.head() == "0001"
+    assert store.revision() == store.head() == "0002"
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     assert diff == [], "qa_lib/model.py changed without a migration: add one under qa_lib/migrations/versions"
-    assert store.migrate() == "0001"  # idempotent
+    assert store.migrate() == "0002"  # idempotent
+
+
+def test_upgrade_from_0001_keeps_evaluations_as_version_1(db_url):
+    """A database made before the evaluation history gets version 1 of every stored evaluation."""
+    from alembic import command
+
+    s = Store(db_url)
+    with s.engine.begin() as conn:
+        command.upgrade(s._alembic(conn), "0001")
+    md = sa.MetaData()
+    with s.engine.begin() as conn:
+        t = {n: sa.Table(n, md, autoload_with=conn) for n in ("agents", "inspectors", "contacts", "scorecards", "evaluations", "evaluation_items")}
+        conn.execute(t["agents"].insert().values(agent_id="A1", name="王伟", team="North", hire_date=pd.Timestamp("2024-01-02").date()))
+        conn.execute(t["inspectors"].insert().values(inspector_id="Q1", name="陈静"))
+        conn.execute(t["contacts"].insert().values(contact_id="K1", start_time=pd.Timestamp("2026-10-05 09:00").to_pydatetime(), channel="hotline",
+                                                   direction="inbound", contact_type="service", agent_id="A1", answered=True, abandoned=False))
+        conn.execute(t["evaluations"].insert().values(evaluation_id="E1", contact_id="K1", agent_id="A1", inspector_id="Q1", scorecard_id="inbound_service",
+                                                      scorecard_version=1, evaluated_at=pd.Timestamp("2026-10-06 10:00").to_pydatetime(), arm="random",
+                                                      status="submitted", total_score=85.0))
+        conn.execute(t["evaluation_items"].insert(), [{"evaluation_id": "E1", "item_id": "greeting", "answer": "yes", "item_comment": None},
+                                                      {"evaluation_id": "E1", "item_id": "closing", "answer": "no", "item_comment": "未使用标准结束语"}])
+    assert s.migrate() == "0002"
+    h = s.history("E1")
+    assert h[["version", "action", "status", "total_score", "actor"]].to_dict("records") == [
+        {"version": 1, "action": "import", "status": "submitted", "total_score": 85.0, "actor": "Q1"}]
+    assert json.loads(h.loc[0, "answers"]) == {"closing": ["no", "未使用标准结束语"], "greeting": ["yes", None]}
+    assert s.evaluation("E1")["version"] == 1
+    s.engine.dispose()
 
 
 def test_unmigrated_database_is_refused(db_url):
