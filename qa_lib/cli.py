@@ -194,6 +194,42 @@ def demo(db, month, quiet):
 
 
 @main.command()
+@click.option("--scorecard", "scorecard_id", required=True, help="Scorecard whose stored evaluations are rescored, e.g. inbound_service.")
+@click.option("--version", "to_version", type=int, default=None, help="Stored scorecard version to score with.")
+@click.option("--card", "card_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Or a scorecard YAML file not yet stored (a draft of the next version).")
+@click.option("--style", type=click.Choice(["weighted", "deduction"]), default=None, help="Score in this style instead of the card's.")
+@click.option("--month", default=None, help="Only evaluations of contacts in this month, e.g. 2026-10.")
+@click.option("--top", type=int, default=15, show_default=True, help="Agents to list (largest rank changes first).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write every agent's ranks to this CSV.")
+@_DB
+def rescore(scorecard_id, to_version, card_file, style, month, top, out, db):
+    """What-if: score stored evaluations under another scorecard version or style and show how agent rankings change.
+
+    Only the random arm is used (targeted reviews never feed rankings). Nothing stored is changed.
+    """
+    from .rubric import load_scorecard, ranking_changes, rescore as what_if
+    from .store import Store
+    from .summary import parse_month
+
+    if to_version is None and card_file is None and style is None:
+        raise click.UsageError("give --version, --card or --style: what should the evaluations be rescored with?")
+    store = Store(db)
+    store.check_ready()
+    head, answers, context = store.scored_evaluations(scorecard_id, month=parse_month(month) if month else None)
+    card = load_scorecard(card_file) if card_file else store.scorecard(scorecard_id, to_version)
+    res = what_if(answers, head, card, style=style, context=context)
+    ranks = ranking_changes(res)
+    moved = int((ranks["rank_change"] != 0).sum())
+    click.echo(f"{len(res):,} random-arm evaluations of {scorecard_id} rescored with {card.id} v{card.version}"
+               f"{' as ' + style if style else ''}: mean {res['original'].mean():.2f} -> {res['what_if'].mean():.2f}; "
+               f"{moved} of {len(ranks)} agents change rank. Stored scores are unchanged.")
+    click.echo(ranks.head(top).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    if out:
+        ranks.to_csv(out, index=False, encoding="utf-8-sig")
+        click.echo(f"wrote {out}")
+
+
+@main.command()
 @click.option("--check", is_flag=True, help="Exit 1 if docs/data-model.md is not current, instead of writing it.")
 def docs(check):
     """Regenerate docs/data-model.md from the data model."""

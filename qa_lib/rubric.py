@@ -51,6 +51,7 @@ from .errors import ParameterError, Problem, ValidationError
 
 __all__ = [
     "Item", "Section", "Scorecard", "ScoreResult", "load_scorecard", "check_answers", "normalize_answers", "score",
+    "rescore", "ranking_changes",
     "KINDS", "STYLES", "NA_POLICIES", "CONTACT_FLAGS",
 ]
 
@@ -635,3 +636,50 @@ def score(card: Scorecard, answers: pd.DataFrame, *, context: pd.DataFrame | Non
         "failed_items": [",".join(f) for f in failed_names],
     })
     return ScoreResult(pd.concat(item_rows, ignore_index=True), pd.concat(sec_rows, ignore_index=True), totals)
+
+
+# ----------------------------------------------------------------------------- what-if
+def rescore(answers: pd.DataFrame, evaluations: pd.DataFrame, card: Scorecard, *, style: str | None = None,
+            context: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Score stored answers under another scorecard version or style, without touching them.
+
+    Parameters
+    ----------
+    answers : DataFrame
+        ``evaluation_id, item_id, answer`` as stored.
+    evaluations : DataFrame
+        ``evaluation_id, agent_id, total_score`` (the stored, original totals).
+    card : Scorecard
+        The scorecard to score with (items are matched by id; items the card lacks are
+        ignored, items it adds count as not answered).
+    style : {"weighted", "deduction"}, optional
+        Score in another style than the card's.
+
+    Returns
+    -------
+    DataFrame
+        One row per evaluation: ``evaluation_id, agent_id, original, what_if, change``.
+    """
+    for col in ("evaluation_id", "agent_id", "total_score"):
+        if col not in evaluations.columns:
+            raise ParameterError(f"evaluations must have columns evaluation_id, agent_id, total_score; missing {col!r}")
+    new = score(card, answers, context=context, style=style).totals.set_index("evaluation_id")["total"]
+    out = evaluations[["evaluation_id", "agent_id", "total_score"]].rename(columns={"total_score": "original"}).copy()
+    out["what_if"] = out["evaluation_id"].map(new).astype(float)
+    out["change"] = out["what_if"] - out["original"]
+    return out.reset_index(drop=True)
+
+
+def ranking_changes(rescored: pd.DataFrame) -> pd.DataFrame:
+    """Agents' mean score and rank (1 = best) before and after a what-if rescore.
+
+    Returns one row per agent, sorted by the largest rank movement first:
+    ``agent_id, n, original_mean, what_if_mean, original_rank, what_if_rank, rank_change``
+    (positive ``rank_change`` = moves up).
+    """
+    g = rescored.groupby("agent_id").agg(n=("evaluation_id", "size"), original_mean=("original", "mean"), what_if_mean=("what_if", "mean"))
+    g["original_rank"] = g["original_mean"].rank(ascending=False, method="min").astype(int)
+    g["what_if_rank"] = g["what_if_mean"].rank(ascending=False, method="min").astype(int)
+    g["rank_change"] = g["original_rank"] - g["what_if_rank"]
+    g = g.reset_index()
+    return g.reindex(g["rank_change"].abs().sort_values(ascending=False, kind="stable").index).reset_index(drop=True)

@@ -300,6 +300,30 @@ class Store:
         return pd.Timestamp(last).to_period("M")
 
 
+    def scored_evaluations(self, scorecard_id: str, *, month=None, arms: tuple[str, ...] = ("random",)) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """Current evaluations of a scorecard (optionally one month, by default the random arm only).
+
+        Returns ``(evaluations, answers, context)``: headers, long answers, and the contacts'
+        flags per evaluation — the inputs of :func:`qa_lib.rubric.rescore`.
+        """
+        e = tables["evaluations"]
+        where = (e.c.scorecard_id == scorecard_id) & e.c.arm.in_(list(arms))
+        if month is not None:
+            ids = set(self.read_month("evaluations", month)["evaluation_id"])
+            head = self.read("evaluations", where)
+            head = head[head["evaluation_id"].isin(ids)].reset_index(drop=True)
+        else:
+            head = self.read("evaluations", where)
+        if head.empty:
+            raise NotFoundError(f"no {'/'.join(arms)} evaluations of scorecard {scorecard_id!r}" + (f" in {month}" if month is not None else ""))
+        items = tables["evaluation_items"]
+        answers = self.read("evaluation_items", items.c.evaluation_id.in_(sa.select(e.c.evaluation_id).where(where)))
+        answers = answers[answers["evaluation_id"].isin(set(head["evaluation_id"]))].reset_index(drop=True)
+        with self.engine.connect() as conn:
+            flags = self._contact_flags(conn, head["contact_id"])
+        context = head[["evaluation_id", "contact_id"]].merge(flags, on="contact_id", how="left")
+        return head, answers, context
+
     # ---- evaluation lifecycle -------------------------------------------------------
     def evaluation(self, evaluation_id: str) -> dict:
         """The current version of an evaluation: header fields plus ``answers`` {item: answer} and ``comments``."""

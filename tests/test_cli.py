@@ -112,3 +112,22 @@ def test_docs_are_current(tmp_path, monkeypatch):
     monkeypatch.setenv("QA_HOME", str(tmp_path))
     r = run("docs", "--check")
     assert r.exit_code == 1 and "out of date" in r.output
+
+
+def test_rescore_what_if_leaves_scores_alone(loaded_store, tmp_path):
+    card = (samples_dir() / "scorecards" / "inbound_service.v1.yaml").read_text(encoding="utf-8")
+    # v2 doubles the weight of the opening section, where identity_check is critical for the section
+    v2 = card.replace("version: 1", "version: 2", 1).replace("    weight: 15\n    items:\n      - id: greeting", "    weight: 30\n    items:\n      - id: greeting")
+    assert v2 != card
+    (tmp_path / "v2.yaml").write_text(v2, encoding="utf-8")
+    before = loaded_store.read("evaluations")
+    out = tmp_path / "ranks.csv"
+    r = run("rescore", "--db", loaded_store.url, "--scorecard", "inbound_service", "--card", tmp_path / "v2.yaml", "--out", out)
+    assert r.exit_code == 0, r.output
+    assert "Stored scores are unchanged" in r.output
+    ranks = pd.read_csv(out).set_index("agent_id")
+    # the planted agent weak on identity_check (PLANTED.md) drops when that item weighs more
+    assert ranks.loc["A017", "rank_change"] < 0
+    pd.testing.assert_frame_equal(before, loaded_store.read("evaluations"))
+    r = run("rescore", "--db", loaded_store.url, "--scorecard", "inbound_service")
+    assert r.exit_code == 2 and "give --version, --card or --style" in r.output

@@ -12,7 +12,7 @@ import pytest
 
 from qa_lib.config import samples_dir
 from qa_lib.errors import ParameterError, ValidationError
-from qa_lib.rubric import check_answers, load_scorecard, normalize_answers, score
+from qa_lib.rubric import check_answers, load_scorecard, normalize_answers, ranking_changes, rescore, score
 
 WEIGHTED = """
 id: hand
@@ -238,3 +238,19 @@ def test_sample_scorecards_load_and_score_the_generated_evaluations():
         t = score(card, part).totals
         assert len(t) == part["evaluation_id"].nunique()
         assert t["total"].between(0, 110).all() and t["total"].median() > 80
+
+
+def test_rescore_and_ranking_changes(card):
+    answers = long(E1=BASE, E2={**BASE, "a1": "no"}, E3={**BASE, "b2": "yes"})
+    head = pd.DataFrame({"evaluation_id": ["E1", "E2", "E3"], "agent_id": ["A", "B", "C"]})
+    head["total_score"] = head["evaluation_id"].map(totals(card, answers))
+    heavier = load_scorecard(WEIGHTED.replace("version: 1", "version: 2").replace("id: a1, kind: yes_no, weight: 1", "id: a1, kind: yes_no, weight: 20"))
+    res = rescore(answers, head, heavier)
+    assert (res.loc[res["evaluation_id"] != "E2", "change"] > 0).all() and res.loc[res["evaluation_id"] == "E2", "change"].item() < 0
+    ranks = ranking_changes(res).set_index("agent_id")
+    assert ranks.loc["C", "original_rank"] == 1 and ranks.loc["B", "what_if_rank"] == 3
+    assert ranks["rank_change"].sum() == 0
+    same = rescore(answers, head, card)
+    assert (same["change"].abs() < 1e-9).all()
+    with pytest.raises(ParameterError, match="missing 'total_score'"):
+        rescore(answers, head.drop(columns="total_score"), card)
