@@ -193,6 +193,55 @@ def demo(db, month, quiet):
     click.echo(f"{p}: {s['contacts']:,} contacts, {s['evaluations']:,} evaluations, {s['voc']:,} VOC verbatims; done in {time.perf_counter() - t0:.1f} s")
 
 
+@main.group()
+def score():
+    """Scoring sheets (.xlsx) for inspectors who score in Excel: export blank sheets, import filled ones."""
+
+
+@score.command("export")
+@click.option("--scorecard", "scorecard_id", required=True, help="Scorecard to score with, e.g. inbound_service.")
+@click.option("--version", "card_version", type=int, default=None, help="Scorecard version (default: newest stored).")
+@click.option("--inspector", "inspector_id", required=True, help="Inspector the sheet is for.")
+@click.option("--month", required=True, help="Month whose unscored contacts go on the sheet, e.g. 2026-10.")
+@click.option("-n", "--n", "n", type=int, default=20, show_default=True, help="How many contacts (drawn at random).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the draw.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the item notes.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The .xlsx to write.")
+@_DB
+def score_export(scorecard_id, card_version, inspector_id, month, n, seed, lang, out, db):
+    """Write a blank scoring sheet: one row per contact, a dropdown per item."""
+    from .sheets import write_scoring_sheet
+    from .store import Store
+    from .summary import parse_month
+
+    if n < 1:
+        raise click.BadParameter(f"must be ≥ 1; got {n}", param_hint="--n")
+    store = Store(db)
+    store.check_ready()
+    if inspector_id not in set(store.read("inspectors")["inspector_id"]):
+        raise click.BadParameter(f"no inspector {inspector_id!r}", param_hint="--inspector")
+    card = store.scorecard(scorecard_id, card_version)
+    pool = store.unscored_contacts(card, parse_month(month))
+    if pool.empty:
+        raise click.ClickException(f"no unscored contacts for {card.id} in {month}")
+    pick = pool.sample(n=min(n, len(pool)), random_state=seed).sort_values("start_time")
+    path = write_scoring_sheet(out, card, pick, inspector_id=inspector_id, lang=lang)
+    click.echo(f"wrote {path}: {len(pick)} contacts of {len(pool):,} unscored in {month}, scorecard {card.id} v{card.version}")
+
+
+@score.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--draft", is_flag=True, help="Store the evaluations as drafts instead of submitted.")
+@_DB
+def score_import(file, draft, db):
+    """Import a filled scoring sheet (all rows or none; rows with no answers are skipped)."""
+    from .store import Store
+
+    store = Store(db)
+    store.check_ready()
+    click.echo(str(store.import_scoring_sheet(file, status="draft" if draft else "submitted")))
+
+
 @main.command()
 @click.option("--scorecard", "scorecard_id", required=True, help="Scorecard whose stored evaluations are rescored, e.g. inbound_service.")
 @click.option("--version", "to_version", type=int, default=None, help="Stored scorecard version to score with.")

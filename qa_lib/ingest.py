@@ -319,10 +319,12 @@ def validate(name: str, df: pd.DataFrame, source: str = "<data>") -> pd.DataFram
 
 
 def _with_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Copy with clean column names and a row-number column (kept if the caller set it, e.g. a sheet's own rows)."""
     df = df.copy()
     df.columns = [str(c).strip().lower() for c in df.columns]
     df = df.reset_index(drop=True)
-    df[ROW] = np.arange(2, len(df) + 2)
+    if ROW not in df.columns:
+        df[ROW] = np.arange(2, len(df) + 2)
     return df
 
 

@@ -427,13 +427,14 @@ def _applicable(item: Item, wide_text: dict, ctx: pd.DataFrame | None, n: int) -
 
 
 def check_answers(card: Scorecard, answers: pd.DataFrame, *, source: str = "<answers>", context: pd.DataFrame | None = None,
-                  rows: pd.Series | None = None, complete: bool = True) -> list[Problem]:
+                  rows: pd.Series | None = None, complete: bool = True, item_columns: bool = False) -> list[Problem]:
     """Problems with a set of answers against a scorecard, each naming the evaluation and item.
 
     Checks: unknown item, value out of range or not an allowed answer, N/A where the item
     does not allow it, a required item missing, an answer to an item whose condition is false.
     ``rows`` gives file row numbers for the answer rows (else 0). ``complete=False`` (a
-    draft) does not require every item to be answered.
+    draft) does not require every item to be answered. ``item_columns=True`` names the
+    item as the problem's column (a scoring sheet has one column per item).
     """
     _frame(answers)
     problems: list[Problem] = []
@@ -461,7 +462,7 @@ def check_answers(card: Scorecard, answers: pd.DataFrame, *, source: str = "<ans
             for k in np.flatnonzero(mask)[:200]:
                 e = evals[k]
                 r = rowmap.get((e, it.id), first_row[k])
-                problems.append(Problem(source, int(r), "answer", f"evaluation {e}: item {it.id}: {message(k)}"))
+                problems.append(Problem(source, int(r), it.id if item_columns else "answer", f"evaluation {e}: item {it.id}: {message(k)}"))
 
         allowed = "|".join(o for o in it.options if o != "na") or (f"{it.scale[0]:g}..{it.scale[1]:g}" if it.kind == "scale" else f"0..{it.max_count}")
         report(badv, lambda k: f"{wide[it.id].iloc[k]!r} is not an allowed answer ({allowed}{'|na' if it.na_allowed else ''})")

@@ -324,6 +324,38 @@ class Store:
         context = head[["evaluation_id", "contact_id"]].merge(flags, on="contact_id", how="left")
         return head, answers, context
 
+    def unscored_contacts(self, card: Scorecard, month) -> pd.DataFrame:
+        """Contacts of ``month`` that ``card`` applies to (its ``applies_to``) and nobody has evaluated yet."""
+        c, e = tables["contacts"], tables["evaluations"]
+        p = pd.Period(month, freq="M")
+        where = (
+            (c.c.start_time >= p.start_time.to_pydatetime()) & (c.c.start_time < (p + 1).start_time.to_pydatetime())
+            & c.c.answered.is_(True) & c.c.agent_id.is_not(None) & (c.c.contact_type != "non_regular")
+            & c.c.contact_id.not_in(sa.select(e.c.contact_id))
+        )
+        applies = card.applies_to or {}
+        if applies.get("direction"):
+            where &= c.c.direction == applies["direction"]
+        if applies.get("contact_types"):
+            where &= c.c.contact_type.in_(list(applies["contact_types"]))
+        return self.read("contacts", where).sort_values("start_time", ignore_index=True)
+
+    def import_scoring_sheet(self, path: str | os.PathLike, *, status: str = "submitted") -> ImportResult:
+        """Import a filled scoring sheet (see :mod:`qa_lib.sheets`): all rows or none, idempotent."""
+        from .sheets import read_scoring_sheet
+        from openpyxl import load_workbook
+
+        path = Path(path)
+        try:
+            meta = {str(r[0]): r[1] for r in load_workbook(path, read_only=True)["meta"].iter_rows(values_only=True)}
+        except Exception:
+            meta = {}
+        if not meta.get("scorecard_id"):
+            raise ValidationError([Problem(path.name, 0, "", "not a scoring sheet written by `qa score export` (no meta sheet)")], path.name)
+        card = self.scorecard(str(meta["scorecard_id"]), int(meta["scorecard_version"]))
+        long = read_scoring_sheet(path, card, status=status)
+        return self.import_frame("evaluations", long, source=path.name, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+
     # ---- evaluation lifecycle -------------------------------------------------------
     def evaluation(self, evaluation_id: str) -> dict:
         """The current version of an evaluation: header fields plus ``answers`` {item: answer} and ``comments``."""

@@ -131,3 +131,29 @@ def test_rescore_what_if_leaves_scores_alone(loaded_store, tmp_path):
     pd.testing.assert_frame_equal(before, loaded_store.read("evaluations"))
     r = run("rescore", "--db", loaded_store.url, "--scorecard", "inbound_service")
     assert r.exit_code == 2 and "give --version, --card or --style" in r.output
+
+
+def test_score_export_and_import(tmp_path):
+    db = tmp_path / "qa.sqlite"
+    assert run("init", "--db", db, "-q").exit_code == 0
+    out = tmp_path / "q2.xlsx"
+    r = run("score", "export", "--db", db, "--scorecard", "followup_call", "--inspector", "Q02", "--month", "2026-10", "-n", 3, "--out", out)
+    assert r.exit_code == 0, r.output
+    assert "3 contacts of" in r.output
+    from openpyxl import load_workbook
+
+    wb = load_workbook(out)
+    ws = wb["score"]
+    header = [c.value for c in ws[1]]
+    answers = {"owner_confirmed": "yes", "introduction": "partial", "prepared_questions": "yes", "record_confirmed": "yes",
+               "customer_complained": "no", "closing": "yes", "duration_ok": "yes", "courtesy_faults": 1}
+    for item, value in answers.items():
+        ws.cell(row=2, column=header.index(item) + 1).value = value
+    wb.save(out)
+    r = run("score", "import", out, "--db", db, "--draft")
+    assert r.exit_code == 0 and "evaluations: 1 added" in r.output
+    ev = Store(db).read("evaluations")
+    mine = ev[ev["evaluation_id"].str.endswith(ws.cell(row=2, column=1).value)]
+    assert mine["status"].tolist() == ["draft"] and mine["total_score"].tolist() == [100 - 5 - 2]
+    r = run("score", "export", "--db", db, "--scorecard", "inbound_service", "--inspector", "Q99", "--month", "2026-10", "--out", out)
+    assert r.exit_code == 2 and "no inspector 'Q99'" in r.output

@@ -1,0 +1,165 @@
+"""Scoring sheets: the spreadsheet path many centers use today.
+
+:func:`write_scoring_sheet` writes a blank .xlsx for an inspector — one row per contact,
+one column per scorecard item with a dropdown of the allowed answers, the item's label
+and guidance as the header's note, and a guide sheet in Chinese and English.
+:func:`read_scoring_sheet` reads a filled sheet back into the long evaluations format of
+``qa import evaluations``, so it gets exactly the same validation (all rows or none,
+every problem located as ``file:row:column``). Rows with no answer at all are skipped
+(not scored yet). No database here: :mod:`qa_lib.store` imports the result.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook, load_workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from .errors import ParameterError, Problem, ValidationError
+from .ingest import ROW
+from .model import CENTER_TZ
+from .rubric import Scorecard, check_answers
+
+__all__ = ["write_scoring_sheet", "read_scoring_sheet", "CONTACT_COLUMNS"]
+
+#: Contact columns shown left of the items (read-only context for the inspector).
+CONTACT_COLUMNS = ["contact_id", "agent_id", "start_time", "channel", "queue", "topic", "talk_seconds", "recording_ref"]
+_META = "meta"
+_SHEET = "score"
+
+
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, float) and pd.isna(v)) or str(v).strip() == ""
+
+
+def write_scoring_sheet(path: str | os.PathLike, card: Scorecard, contacts: pd.DataFrame, *, inspector_id: str,
+                        sheet_id: str | None = None, lang: str = "zh") -> Path:
+    """Write a blank scoring sheet for ``contacts`` and return its path.
+
+    ``sheet_id`` names the sheet (evaluation ids are ``<sheet_id>-<contact_id>``, so
+    importing the same sheet twice stores nothing new); default: a timestamp.
+    """
+    if lang not in ("zh", "en"):
+        raise ParameterError(f"lang must be one of zh, en; got {lang!r}")
+    missing = [c for c in ("contact_id", "agent_id") if c not in contacts.columns]
+    if missing:
+        raise ParameterError(f"contacts must have columns contact_id and agent_id; missing {missing}")
+    if contacts.empty:
+        raise ParameterError("contacts is empty: there is nothing to score")
+    sheet_id = sheet_id or datetime.now().strftime("S%Y%m%d%H%M%S")
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _SHEET
+    shown = [c for c in CONTACT_COLUMNS if c in contacts.columns]
+    items = [it for it in card.items]
+    header = shown + [it.id for it in items] + ["comment"]
+    ws.append(header)
+    bold, grey, blue = Font(bold=True), PatternFill("solid", fgColor="EEEEEE"), PatternFill("solid", fgColor="DDEBF7")
+    for j, name in enumerate(header, start=1):
+        cell = ws.cell(row=1, column=j)
+        cell.font = bold
+        cell.fill = grey if j <= len(shown) else blue
+    for j, it in enumerate(items, start=len(shown) + 1):
+        note = f"{it.label.get(lang, it.id)}\n{it.guidance.get(lang, '')}".strip()
+        extra = " (critical)" if it.critical else " (bonus)" if it.bonus else " (not scored)" if not it.scored else ""
+        ws.cell(row=1, column=j).comment = Comment(note + extra, "qa")
+    for rec in contacts[shown].astype(object).where(contacts[shown].notna(), None).itertuples(index=False):
+        ws.append([v.strftime("%Y-%m-%d %H:%M:%S") if hasattr(v, "strftime") else v for v in rec])
+    last = len(contacts) + 1
+    for j, it in enumerate(items, start=len(shown) + 1):
+        col = get_column_letter(j)
+        if it.kind == "deduction":
+            dv = DataValidation(type="whole", operator="between", formula1="0", formula2=str(it.max_count), allow_blank=True)
+        elif it.options:
+            dv = DataValidation(type="list", formula1='"' + ",".join(it.options) + '"', allow_blank=True)
+        else:
+            dv = DataValidation(type="decimal", operator="between", formula1=f"{it.scale[0]:g}", formula2=f"{it.scale[1]:g}", allow_blank=True)
+        dv.error = f"{it.id}: " + ("/".join(it.options) if it.options else f"{it.scale[0]:g}..{it.scale[1]:g}")
+        dv.showErrorMessage = True
+        ws.add_data_validation(dv)
+        dv.add(f"{col}2:{col}{last}")
+    ws.freeze_panes = ws.cell(row=2, column=len(shown) + 1)
+    for j, name in enumerate(header, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = max(10, min(22, len(name) + 2))
+    guide = wb.create_sheet("guide")
+    guide.append(["item_id", "section", "kind", "answers", "critical", "label_zh", "label_en", "guidance_zh", "guidance_en"])
+    for it in items:
+        guide.append([it.id, it.section, it.kind, "/".join(it.options) or f"{it.scale[0]:g}..{it.scale[1]:g}", it.critical or "",
+                      it.label.get("zh"), it.label.get("en"), it.guidance.get("zh", ""), it.guidance.get("en", "")])
+    meta = wb.create_sheet(_META)
+    for k, v in (("sheet_id", sheet_id), ("scorecard_id", card.id), ("scorecard_version", card.version),
+                 ("inspector_id", inspector_id), ("exported_at", datetime.now().strftime("%Y-%m-%d %H:%M:%S"))):
+        meta.append([k, v])
+    meta.sheet_state = "hidden"
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def read_scoring_sheet(path: str | os.PathLike, card: Scorecard, *, status: str = "submitted",
+                       evaluated_at: str | None = None) -> pd.DataFrame:
+    """Read a filled scoring sheet into the long format of ``qa import evaluations``.
+
+    The answers are checked against ``card`` here, so problems name the sheet's own row and
+    the item's column; the store then checks references and writes all rows or none.
+    ``evaluated_at`` defaults to when the workbook was last saved (center time).
+    """
+    path = Path(path)
+    source = path.name
+    if not path.is_file():
+        raise ParameterError(f"path must be an existing .xlsx file; got {str(path)!r}")
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises several types for a file that is not a workbook
+        raise ValidationError([Problem(source, 0, "", f"cannot read workbook: {type(exc).__name__}: {exc}")], source) from None
+    if _SHEET not in wb.sheetnames or _META not in wb.sheetnames:
+        raise ValidationError([Problem(source, 0, "", f"not a scoring sheet: needs the sheets {_SHEET!r} and {_META!r} written by `qa score export`")], source)
+    meta = {str(r[0]): r[1] for r in wb[_META].iter_rows(values_only=True) if r and r[0] is not None}
+    # when the inspector last saved the workbook (stored in UTC by Excel and openpyxl): stable across re-imports
+    saved = wb.properties.modified or wb.properties.created
+    saved_at = (pd.Timestamp(saved, tz="UTC").tz_convert(CENTER_TZ).tz_localize(None).floor("s").strftime("%Y-%m-%d %H:%M:%S")
+                if saved else str(meta.get("exported_at")))
+    if meta.get("scorecard_id") != card.id or int(meta.get("scorecard_version", 0)) != card.version:
+        raise ValidationError([Problem(source, 0, "", f"sheet is for scorecard {meta.get('scorecard_id')} v{meta.get('scorecard_version')}, not {card.id} v{card.version}")], source)
+    rows = list(wb[_SHEET].iter_rows(values_only=True))
+    wb.close()
+    if not rows:
+        raise ValidationError([Problem(source, 0, "", "the score sheet is empty")], source)
+    header = [str(h).strip() if h is not None else "" for h in rows[0]]
+    df = pd.DataFrame(rows[1:], columns=header, dtype=object)
+    df[ROW] = range(2, len(df) + 2)
+    problems = [Problem(source, 1, it.id, "missing item column") for it in card.items if it.id not in df.columns]
+    if "contact_id" not in df.columns:
+        problems.append(Problem(source, 1, "contact_id", "missing column"))
+    if problems:
+        raise ValidationError(problems, source)
+    item_cols = [it.id for it in card.items]
+    blank = df[item_cols].map(_blank)
+    df = df.loc[~blank.all(axis=1)].copy()
+    if df.empty:
+        raise ValidationError([Problem(source, 0, "", "no row has answers: nothing to import")], source)
+    sid = str(meta.get("sheet_id") or path.stem)
+    df["evaluation_id"] = sid + "-" + df["contact_id"].astype(str)
+    long = df.melt(id_vars=["evaluation_id", "contact_id", "agent_id", ROW] + (["comment"] if "comment" in df.columns else []),
+                   value_vars=item_cols, var_name="item_id", value_name="answer")
+    long["answer"] = long["answer"].map(lambda v: None if _blank(v) else (f"{v:g}" if isinstance(v, float) else str(v).strip()))
+    found = check_answers(card, long, source=source, rows=long[ROW], item_columns=True)
+    if found:
+        raise ValidationError(found, source)
+    long = long[long["answer"].notna()]
+    long = long.assign(
+        inspector_id=str(meta.get("inspector_id")), scorecard_id=card.id, scorecard_version=card.version,
+        evaluated_at=evaluated_at or saved_at, arm="random", status=status,
+    )
+    cols = ["evaluation_id", "contact_id", "agent_id", "inspector_id", "scorecard_id", "scorecard_version", "evaluated_at", "arm", "status", "item_id", "answer", ROW]
+    if "comment" in long.columns:
+        cols.insert(-3, "comment")
+    return long[cols].sort_values([ROW, "item_id"], kind="stable").reset_index(drop=True)
