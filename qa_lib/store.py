@@ -512,9 +512,12 @@ class Store:
         """Change a draft's answers (merged over the stored ones); return the new version."""
         return self._act(evaluation_id, "save", actor, expected_version, answers=answers, comments=comments, comment=comment)
 
-    def submit(self, evaluation_id: str, *, actor: str, expected_version: int | None = None) -> int:
-        """Submit a draft; every required item must be answered."""
-        return self._act(evaluation_id, "submit", actor, expected_version)
+    def submit(self, evaluation_id: str, *, actor: str, expected_version: int | None = None, answers: dict | None = None,
+               comments: dict | None = None, comment: str | None = None) -> int:
+        """Submit a draft, with last changes to its answers if given (one version, all or nothing).
+
+        Every required item must then be answered."""
+        return self._act(evaluation_id, "submit", actor, expected_version, answers=answers, comments=comments, comment=comment)
 
     def release(self, evaluation_id: str, *, actor: str, expected_version: int | None = None) -> int:
         """Release a submitted evaluation to the agent."""

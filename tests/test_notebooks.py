@@ -64,3 +64,14 @@ def test_data_overview_defaults_run_on_the_samples(tmp_path, monkeypatch):
     pm.execute_notebook(str(FOLDER / "data_overview.ipynb"), str(out), kernel_name="python3", progress_bar=False)
     assert (home / "data" / "demo.sqlite").exists()
     assert "**2026-10**" in out.read_text(encoding="utf-8")
+
+
+def test_scoring_workbench_runs(tmp_path, loaded_store):
+    """The workbench notebook builds the worklist and the form on the samples (it stores nothing by itself)."""
+    out = tmp_path / "wb.ipynb"
+    before = loaded_store.counts()
+    pm.execute_notebook(str(FOLDER / "scoring_workbench.ipynb"), str(out), parameters={"db_url": loaded_store.url, "month": "2026-10", "size": 3},
+                        kernel_name="python3", progress_bar=False)
+    text = out.read_text(encoding="utf-8")
+    assert "Scoring workbench" in text and "application/vnd.jupyter.widget-view+json" in text
+    assert loaded_store.counts() == before
