@@ -242,6 +242,56 @@ def score_import(file, draft, db):
     click.echo(str(store.import_scoring_sheet(file, status="draft" if draft else "submitted")))
 
 
+@main.group()
+def evaluation():
+    """One evaluation's answers and history; releasing submitted evaluations to agents."""
+
+
+@evaluation.command("show")
+@click.argument("evaluation_id")
+@_DB
+def evaluation_show(evaluation_id, db):
+    """Show an evaluation's current answers and its full history (who, when, why)."""
+    from .store import Store
+
+    store = Store(db)
+    store.check_ready()
+    ev = store.evaluation(evaluation_id)
+    click.echo(f"{ev['evaluation_id']}: contact {ev['contact_id']}, agent {ev['agent_id']}, inspector {ev['inspector_id']}, "
+               f"{ev['scorecard_id']} v{ev['scorecard_version']}, {ev['status']} (version {ev['version']}), total {ev['total_score']}")
+    for item, answer in ev["answers"].items():
+        note = ev["comments"].get(item)
+        click.echo(f"  {item:<22}{answer:<10}{note or ''}")
+    hist = store.history(evaluation_id)[["version", "action", "status", "total_score", "actor", "at", "reason"]]
+    click.echo(hist.to_string(index=False))
+    disputes = store.disputes(evaluation_id)
+    if not disputes.empty:
+        click.echo(disputes[["item_id", "reason", "raised_by", "outcome", "resolved_by", "note"]].to_string(index=False))
+
+
+@evaluation.command("release")
+@click.argument("evaluation_ids", nargs=-1)
+@click.option("--month", default=None, help="Release every submitted evaluation of this month's contacts.")
+@click.option("--actor", required=True, help="Who releases (QA supervisor id).")
+@_DB
+def evaluation_release(evaluation_ids, month, actor, db):
+    """Release submitted evaluations to their agents (by id, or all of a month)."""
+    from .store import Store
+    from .summary import parse_month
+
+    store = Store(db)
+    store.check_ready()
+    ids = list(evaluation_ids)
+    if month:
+        ev = store.read_month("evaluations", parse_month(month))
+        ids += ev.loc[ev["status"] == "submitted", "evaluation_id"].tolist()
+    if not ids:
+        raise click.UsageError("name evaluation ids or give --month")
+    for eid in ids:
+        store.release(eid, actor=actor)
+    click.echo(f"released {len(ids)} evaluation(s)")
+
+
 @main.command()
 @click.option("--scorecard", "scorecard_id", required=True, help="Scorecard whose stored evaluations are rescored, e.g. inbound_service.")
 @click.option("--version", "to_version", type=int, default=None, help="Stored scorecard version to score with.")

@@ -12,6 +12,7 @@ then written in one transaction. Re-importing the same file stores nothing new.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -397,7 +398,7 @@ class Store:
         text = conn.execute(q).scalar_one_or_none()
         if text is None:
             raise NotFoundError(f"no scorecard {scorecard_id!r}" + (f" version {version}" if version else ""))
-        return load_scorecard(text)
+        return _card_from_text(text)
 
     def _checked_total(self, conn, card: Scorecard, evaluation_id: str, contact_id: str, answers: dict, complete: bool) -> float | None:
         frame = pd.DataFrame({"evaluation_id": evaluation_id, "item_id": list(answers), "answer": list(answers.values())})
@@ -568,14 +569,8 @@ class Store:
 
     def scorecard(self, scorecard_id: str, version: int | None = None) -> Scorecard:
         """A stored scorecard version (newest when ``version`` is None), parsed."""
-        t = tables["scorecards"]
-        q = sa.select(t.c.definition).where(t.c.scorecard_id == scorecard_id)
-        q = q.where(t.c.version == version) if version is not None else q.order_by(t.c.version.desc()).limit(1)
         with self.engine.connect() as conn:
-            text = conn.execute(q).scalar_one_or_none()
-        if text is None:
-            raise NotFoundError(f"no scorecard {scorecard_id!r}" + (f" version {version}" if version else ""))
-        return load_scorecard(text)
+            return self._card_for(conn, scorecard_id, version)
 
     def import_file(self, kind: str, path: str | os.PathLike, *, encoding: str | None = None) -> ImportResult:
         """Validate and import a CSV / Excel / Parquet file of ``kind`` (see ``qa import --help``).
@@ -694,7 +689,7 @@ class Store:
             if text is None:
                 problems.append(Problem(source, int(part[ingest.ROW].min()), "scorecard_id", f"no scorecard {sid!r} version {ver} is stored"))
                 continue
-            card = load_scorecard(text)
+            card = _card_from_text(text)
             found = check_answers(card, part, source=source, context=context, rows=part[ingest.ROW])
             problems += found
             items.loc[idx, "answer"] = normalize_answers(card, part).to_numpy()
@@ -744,6 +739,12 @@ class Store:
             label = "/".join(map(str, k if isinstance(k, tuple) else (k,)))
             problems.append(Problem(source, int(r), c, f"{label} is already stored with {c} = {other.loc[k, c]!r}, the file has {mine_s.loc[k, c]!r}"))
         return frame.loc[~is_stored], problems
+
+
+@functools.lru_cache(maxsize=64)
+def _card_from_text(text: str) -> Scorecard:
+    """Parsed scorecard of a stored definition (versions never change, so the parse is cached)."""
+    return load_scorecard(text)
 
 
 def _now() -> datetime:

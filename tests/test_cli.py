@@ -157,3 +157,21 @@ def test_score_export_and_import(tmp_path):
     assert mine["status"].tolist() == ["draft"] and mine["total_score"].tolist() == [100 - 5 - 2]
     r = run("score", "export", "--db", db, "--scorecard", "inbound_service", "--inspector", "Q99", "--month", "2026-10", "--out", out)
     assert r.exit_code == 2 and "no inspector 'Q99'" in r.output
+
+
+def test_evaluation_show_and_release(tmp_path):
+    db = tmp_path / "qa.sqlite"
+    assert run("init", "--db", db, "-q").exit_code == 0
+    store = Store(db)
+    ev = store.read_month("evaluations", "2026-10")
+    eid = ev.loc[ev["arm"] == "random", "evaluation_id"].iloc[0]
+    r = run("evaluation", "release", eid, "--actor", "SUP1", "--db", db)
+    assert r.exit_code == 0 and "released 1" in r.output
+    r = run("evaluation", "release", eid, "--actor", "SUP1", "--db", db)
+    assert r.exit_code == 2 and "cannot release an evaluation that is released" in r.output
+    r = run("evaluation", "show", eid, "--db", db)
+    assert r.exit_code == 0 and "import" in r.output and "release" in r.output and "SUP1" in r.output
+    r = run("evaluation", "release", "--month", "2026-10", "--actor", "SUP1", "--db", db)
+    assert r.exit_code == 0 and f"released {int((ev['status'] == 'submitted').sum()) - 1} " in r.output
+    r = run("evaluation", "show", "E404", "--db", db)
+    assert r.exit_code == 1 and "no evaluation 'E404'" in r.output
