@@ -187,10 +187,66 @@ def demo(db, month, quiet):
     s = month_summary(frames["contacts"], frames["evaluations"], frames["voc_feedback"], store.read("agents"))
     out = reports_dir() / str(p)
     written = write_summary(out, str(p), s)
+    from .sampling import PlanSpec
+    from .worklists import plan_period, write_worklists
+
+    plan_id, plan = plan_period(store, PlanSpec(period=str(p)), created_by="qa demo")
+    lists = write_worklists(store, plan_id, out / "worklists")
+    written.append(out / "worklists")
+    click.echo(f"sampling plan {plan_id}: {len(plan.contacts):,} contacts for the inspectors, {len(lists)} worklist files")
     click.echo(f"database: {store!r}")
     for w in written:
         click.echo(f"wrote {w}")
     click.echo(f"{p}: {s['contacts']:,} contacts, {s['evaluations']:,} evaluations, {s['voc']:,} VOC verbatims; done in {time.perf_counter() - t0:.1f} s")
+
+
+@main.command()
+@click.option("--month", "--period", "period", required=True, help="Month (2026-10) or ISO week (2026-W41) to sample.")
+@click.option("--per-agent", type=int, default=8, show_default=True, help="Random-arm evaluations per agent (allocation equal).")
+@click.option("--allocation", type=click.Choice(["equal", "proportional", "precision"]), default="equal", show_default=True, help="How the random arm is shared between agents.")
+@click.option("--margin", type=float, default=None, help="allocation=precision: target ± points for an agent's mean score.")
+@click.option("--sd", type=float, default=None, help="Per-call score SD (default: measured on the previous 3 months' random arm).")
+@click.option("--strata", default="", help="Contact columns to stratify by inside each agent, comma-separated (e.g. queue,channel).")
+@click.option("--targeted", "targeted_per_agent", type=int, default=1, show_default=True, help="Targeted-arm contacts per agent (risk rules).")
+@click.option("--min-talk", "min_talk_seconds", type=float, default=30, show_default=True, help="Exclude contacts shorter than this (seconds).")
+@click.option("--double-share", type=float, default=0.1, show_default=True, help="Share of the random arm scored by a second inspector.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (saved with the plan).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder for the worklists (default: reports/<period>/worklists).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the scoring sheets.")
+@_DB
+def sample(period, per_agent, allocation, margin, sd, strata, targeted_per_agent, min_talk_seconds, double_share, seed, out, lang, db):
+    """Draw and save the period's sampling plan and write each inspector's worklist (.csv and .xlsx).
+
+    The random arm is stratified per agent and spread evenly over the period; the targeted arm
+    (new hires, complaints, diamond customers, long holds, repeat callers) is kept apart and
+    never feeds headline numbers. Prints what precision the plan buys.
+    """
+    from .config import reports_dir
+    from .sampling import PlanSpec, precision_table
+    from .store import Store
+    from .worklists import historical_sd, parse_period, plan_period, workload, write_worklists
+
+    store = Store(db)
+    store.check_ready()
+    p = parse_period(period)
+    measured = historical_sd(store, p)
+    use_sd = sd if sd is not None else (measured if measured == measured else 15.0)
+    spec = PlanSpec(period=period, seed=seed, per_agent=per_agent, allocation=allocation, margin=margin,
+                    sd=use_sd if allocation == "precision" else sd, strata=tuple(x for x in strata.split(",") if x),
+                    targeted_per_agent=targeted_per_agent, min_talk_seconds=min_talk_seconds, double_share=double_share)
+    plan_id, plan = plan_period(store, spec)
+    pc = plan.contacts
+    click.echo(f"plan {plan_id}: {int((pc['arm'] == 'random').sum()):,} random + {int((pc['arm'] == 'targeted').sum()):,} targeted contacts "
+               f"from {int(plan.cells['N'].sum()):,} eligible; excluded {plan.excluded}")
+    agents = precision_table(plan, use_sd)
+    teams = precision_table(plan, use_sd, by="team")
+    click.echo(f"per-call score SD {use_sd:.1f} points ({'given' if sd is not None else 'measured on the previous 3 months' if measured == measured else 'assumed: no history'})")
+    click.echo(f"per agent: median n = {agents['n'].median():.0f} buys ±{agents['score_margin'].median():.1f} points on the mean score "
+               f"and ±{100 * agents['rate_margin'].median():.0f} points on a ~90 % item pass rate (95 %)")
+    click.echo(teams.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    click.echo("workload: " + ", ".join(f"{k} {v}" for k, v in workload(pc).items()))
+    files = write_worklists(store, plan_id, out or reports_dir() / str(period) / "worklists", lang=lang)
+    click.echo(f"wrote {len(files)} worklist files into {files[0].parent}")
 
 
 @main.group()

@@ -30,7 +30,7 @@ from .rubric import Scorecard, check_answers
 __all__ = ["write_scoring_sheet", "read_scoring_sheet", "CONTACT_COLUMNS"]
 
 #: Contact columns shown left of the items (read-only context for the inspector).
-CONTACT_COLUMNS = ["contact_id", "agent_id", "start_time", "channel", "queue", "topic", "talk_seconds", "recording_ref"]
+CONTACT_COLUMNS = ["contact_id", "agent_id", "arm", "start_time", "channel", "queue", "topic", "talk_seconds", "recording_ref"]
 _META = "meta"
 _SHEET = "score"
 
@@ -148,7 +148,10 @@ def read_scoring_sheet(path: str | os.PathLike, card: Scorecard, *, status: str 
         raise ValidationError([Problem(source, 0, "", "no row has answers: nothing to import")], source)
     sid = str(meta.get("sheet_id") or path.stem)
     df["evaluation_id"] = sid + "-" + df["contact_id"].astype(str)
-    long = df.melt(id_vars=["evaluation_id", "contact_id", "agent_id", ROW] + (["comment"] if "comment" in df.columns else []),
+    if "arm" not in df.columns:
+        df["arm"] = "random"
+    df["arm"] = df["arm"].where(df["arm"].map(lambda v: not _blank(v)), "random")
+    long = df.melt(id_vars=["evaluation_id", "contact_id", "agent_id", "arm", ROW] + (["comment"] if "comment" in df.columns else []),
                    value_vars=item_cols, var_name="item_id", value_name="answer")
     long["answer"] = long["answer"].map(lambda v: None if _blank(v) else (f"{v:g}" if isinstance(v, float) else str(v).strip()))
     found = check_answers(card, long, source=source, rows=long[ROW], item_columns=True)
@@ -157,7 +160,7 @@ def read_scoring_sheet(path: str | os.PathLike, card: Scorecard, *, status: str 
     long = long[long["answer"].notna()]
     long = long.assign(
         inspector_id=str(meta.get("inspector_id")), scorecard_id=card.id, scorecard_version=card.version,
-        evaluated_at=evaluated_at or saved_at, arm="random", status=status,
+        evaluated_at=evaluated_at or saved_at, status=status,
     )
     cols = ["evaluation_id", "contact_id", "agent_id", "inspector_id", "scorecard_id", "scorecard_version", "evaluated_at", "arm", "status", "item_id", "answer", ROW]
     if "comment" in long.columns:

@@ -174,7 +174,7 @@ class Store:
     --------
     >>> s = Store("sqlite://")          # in memory
     >>> s.migrate()
-    '0002'
+    '0003'
     >>> s.counts()["contacts"]
     0
     """
@@ -356,6 +356,54 @@ class Store:
         card = self.scorecard(str(meta["scorecard_id"]), int(meta["scorecard_version"]))
         long = read_scoring_sheet(path, card, status=status)
         return self.import_frame("evaluations", long, source=path.name, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+
+    # ---- sampling plans -------------------------------------------------------------
+    def save_plan(self, plan, *, created_by: str | None = None) -> str:
+        """Store a drawn plan (:class:`qa_lib.sampling.DrawnPlan` with inspectors assigned); return its id.
+
+        The id hashes the period, every parameter and the drawn contacts: saving the same
+        plan again changes nothing.
+        """
+        spec = plan.spec
+        pc = plan.contacts
+        if "inspector_id" not in pc.columns:
+            raise ParameterError("assign inspectors before saving the plan (qa_lib.sampling.assign_inspectors)")
+        params = json.dumps(spec.to_dict(), sort_keys=True, ensure_ascii=False)
+        digest = hashlib.sha256((params + "|" + ",".join(sorted(pc["contact_id"])) + "|" + ",".join(pc["inspector_id"].astype(str))).encode()).hexdigest()[:10]
+        plan_id = f"P{spec.period}-{digest}"
+        t = tables["sampling_plans"]
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(t.c.plan_id).where(t.c.plan_id == plan_id)).first() is not None:
+                return plan_id
+            conn.execute(t.insert().values(
+                plan_id=plan_id, period=str(spec.period), created_at=_now(), created_by=created_by, seed=int(spec.seed), params=params,
+                eligible=int(plan.cells["N"].sum()), excluded=json.dumps(plan.excluded, sort_keys=True),
+                n_random=int((pc["arm"] == "random").sum()), n_targeted=int((pc["arm"] == "targeted").sum()),
+            ))
+            rows = pc.assign(plan_id=plan_id)[["plan_id", "contact_id", "agent_id", "arm", "stratum", "inclusion_prob", "reason", "inspector_id", "second_inspector_id"]]
+            rows = rows.astype(object).where(rows.notna(), None)
+            rows["inclusion_prob"] = rows["inclusion_prob"].astype(float)
+            for i in range(0, len(rows), _CHUNK):
+                conn.execute(tables["plan_contacts"].insert(), rows.iloc[i : i + _CHUNK].to_dict("records"))
+            cells = plan.cells.rename(columns={"N": "population", "n": "sampled"}).assign(plan_id=plan_id)
+            cells = cells[["plan_id", "agent_id", "stratum", "team", "population", "sampled"]].astype(object)
+            for i in range(0, len(cells), _CHUNK):
+                conn.execute(tables["plan_cells"].insert(), [{k: (int(v) if k in ("population", "sampled") else v) for k, v in r.items()} for r in cells.iloc[i : i + _CHUNK].to_dict("records")])
+        return plan_id
+
+    def latest_plan(self, period) -> str | None:
+        """Id of the newest saved plan for a period (``"2026-10"``), or None."""
+        t = tables["sampling_plans"]
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(t.c.plan_id).where(t.c.period == str(period)).order_by(t.c.created_at.desc(), t.c.plan_id).limit(1)).scalar_one_or_none()
+
+    def plan_contacts(self, plan_id: str) -> pd.DataFrame:
+        """The contacts of a saved plan with their arm, inclusion probability and inspectors."""
+        t = tables["plan_contacts"]
+        df = self.read("plan_contacts", t.c.plan_id == plan_id)
+        if df.empty:
+            raise NotFoundError(f"no plan {plan_id!r}")
+        return df
 
     # ---- evaluation lifecycle -------------------------------------------------------
     def evaluation(self, evaluation_id: str) -> dict:

@@ -52,18 +52,33 @@ class Workbench:
 
     # ---- worklist ------------------------------------------------------------------------
     def worklist(self) -> pd.DataFrame:
-        """Contacts to score: this inspector's open drafts first, then unscored contacts per scorecard.
+        """Contacts to score: this inspector's open drafts first, then the month's plan.
 
-        Contacts handled by the inspector's own former team (``home_team``) are left out.
+        With a saved sampling plan for the month (``qa sample``), the contacts assigned to
+        this inspector that they have not scored yet (``state`` = ``random`` / ``targeted``);
+        without one, a draw of unscored contacts per scorecard (``new``). Contacts handled by
+        the inspector's own former team (``home_team``) are left out.
         """
+        from .worklists import card_for
+
         team = self.store.read("agents").set_index("agent_id")["team"]
         ev = self.store.read_month("evaluations", self.month)
-        drafts = ev[(ev["inspector_id"] == self.inspector_id) & (ev["status"] == "draft")]
+        mine = ev[ev["inspector_id"] == self.inspector_id]
+        drafts = mine[mine["status"] == "draft"]
+        c = self.store.read_month("contacts", self.month).set_index("contact_id")
         rows = []
         if not drafts.empty:
-            c = self.store.read_month("contacts", self.month).set_index("contact_id")
             d = c.loc[drafts["contact_id"]].reset_index()
             rows.append(d.assign(scorecard_id=drafts["scorecard_id"].to_numpy(), evaluation_id=drafts["evaluation_id"].to_numpy(), state="draft"))
+        plan_id = self.store.latest_plan(str(self.month))
+        if plan_id is not None:
+            pc = self.store.plan_contacts(plan_id)
+            todo = pc[((pc["inspector_id"] == self.inspector_id) | (pc["second_inspector_id"] == self.inspector_id))
+                      & ~pc["contact_id"].isin(mine["contact_id"])]
+            if not todo.empty:
+                d = c.loc[todo["contact_id"]].reset_index()
+                rows.append(d.assign(scorecard_id=card_for(d, self.cards).to_numpy(), evaluation_id=None, state=todo["arm"].to_numpy()))
+            return self._frame(rows)
         for sid, card in self.cards.items():
             pool = self.store.unscored_contacts(card, self.month)
             if self.home_team is not None:
@@ -72,6 +87,10 @@ class Workbench:
                 continue
             pick = pool.sample(n=min(self.size, len(pool)), random_state=self.seed)
             rows.append(pick.assign(scorecard_id=sid, evaluation_id=None, state="new"))
+        return self._frame(rows)
+
+    @staticmethod
+    def _frame(rows: list) -> pd.DataFrame:
         if not rows:
             return pd.DataFrame(columns=["state", "scorecard_id", "evaluation_id", *_CONTACT_FIELDS])
         out = pd.concat(rows, ignore_index=True)
@@ -114,6 +133,14 @@ class Workbench:
             for it in card.items
         ])
 
+    def _arm(self, contact_id: str) -> str:
+        """The contact's arm in the month's plan (random when there is no plan)."""
+        plan_id = self.store.latest_plan(str(self.month))
+        if plan_id is None:
+            return "random"
+        pc = self.store.plan_contacts(plan_id).set_index("contact_id")["arm"]
+        return str(pc.get(contact_id, "random"))
+
     def save(self, contact_id: str, scorecard_id: str, answers: dict, *, comments: dict | None = None, comment: str | None = None,
              submit: bool = False, evaluation_id: str | None = None, expected_version: int | None = None) -> dict:
         """Save as draft or submit; returns the stored evaluation (with its new version and score).
@@ -123,7 +150,8 @@ class Workbench:
         answers = {k: v for k, v in answers.items() if v not in (None, "")}
         comments = {k: v for k, v in (comments or {}).items() if v}
         if evaluation_id is None:
-            eid = self.store.create_evaluation(contact_id, self.inspector_id, scorecard_id, answers, comments=comments, comment=comment, submit=submit)
+            eid = self.store.create_evaluation(contact_id, self.inspector_id, scorecard_id, answers, comments=comments, comment=comment,
+                                               submit=submit, arm=self._arm(contact_id))
         else:
             eid = evaluation_id
             act = self.store.submit if submit else self.store.save_draft

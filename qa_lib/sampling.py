@@ -1,0 +1,604 @@
+"""Sampling plans: how many contacts to score, which ones, and what precision that buys.
+
+Statistics (pure, vectorized):
+
+* :func:`wilson_interval`, :func:`clopper_pearson_interval` — intervals for a rate;
+* :func:`cochran_sample_size` — lines to check for a rate (FCR) to ±margin, with the
+  finite-population correction, rounded up at the end;
+* :func:`mean_sample_size`, :func:`mean_margin` — evaluations per agent for a score to
+  ±E points given the per-call SD (Student t, so small n is not flattered), and the
+  margin a given n actually buys;
+* :func:`iso2859_plan` — GB/T 2828.1 / ISO 2859-1 single sampling, normal inspection;
+* :func:`ht_estimate` — Horvitz–Thompson (stratified) estimate of a mean or rate from a
+  probability sample, with its interval.
+
+Planning: :func:`draw_plan` draws the month's **random arm** — per agent, stratified,
+spread evenly over the period by systematic sampling in time order, every contact with
+its inclusion probability — and a **targeted arm** kept apart (risk rules; never used
+for headline numbers). :func:`assign_inspectors` balances the worklists.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .errors import ParameterError
+
+__all__ = [
+    "wilson_interval", "clopper_pearson_interval", "cochran_sample_size", "mean_sample_size", "mean_margin",
+    "proportion_margin", "iso2859_code_letter", "iso2859_plan", "ht_estimate", "PlanSpec", "DrawnPlan", "draw_plan",
+    "precision_table", "within_agent_sd",
+    "assign_inspectors", "EXCLUSIONS", "TARGET_RULES",
+]
+
+
+# ------------------------------------------------------------------------------ checks
+def _confidence(confidence: float) -> float:
+    if not isinstance(confidence, (int, float)) or isinstance(confidence, bool) or not 0 < confidence < 1:
+        raise ParameterError(f"confidence must be a number between 0 and 1 (e.g. 0.95); got {confidence!r}")
+    return float(confidence)
+
+
+def _counts(successes, n):
+    k, m = np.asarray(successes, dtype=float), np.asarray(n, dtype=float)
+    if np.any(np.isnan(k)) or np.any(np.isnan(m)) or np.any(m < 0) or np.any(k < 0) or np.any(k > m) \
+            or np.any(k != np.round(k)) or np.any(m != np.round(m)):
+        raise ParameterError(f"successes and n must be whole numbers with 0 ≤ successes ≤ n; got successes={successes!r}, n={n!r}")
+    return k, m
+
+
+def _out(low, high):
+    if np.ndim(low) == 0:
+        return float(low), float(high)
+    return low, high
+
+
+# ------------------------------------------------------------------------- intervals
+def wilson_interval(successes, n, confidence=0.95):
+    """Wilson score interval for a proportion (no continuity correction).
+
+    Checked against Newcombe (1998), Stat Med 17:857, Table I, method 3: 81/263 gives
+    (0.2553, 0.3662); 15/148 gives (0.0624, 0.1605); 0/20 gives (0, 0.1611).
+    ``n = 0`` gives (0, 1): no evidence either way.
+
+    >>> [round(v, 4) for v in wilson_interval(81, 263)]
+    [0.2553, 0.3662]
+    """
+    c = _confidence(confidence)
+    k, m = _counts(successes, n)
+    z = stats.norm.ppf(0.5 + c / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.where(m > 0, k / np.where(m > 0, m, 1), 0.0)
+        denom = 1 + z * z / m
+        centre = (p + z * z / (2 * m)) / denom
+        half = z * np.sqrt(p * (1 - p) / m + z * z / (4 * m * m)) / denom
+        low = np.where(m > 0, np.clip(centre - half, 0, 1), 0.0)
+        high = np.where(m > 0, np.clip(centre + half, 0, 1), 1.0)
+    low = np.where(k == 0, 0.0, low)
+    high = np.where(k == m, np.where(m > 0, 1.0, high), high)
+    return _out(low, high)
+
+
+def clopper_pearson_interval(successes, n, confidence=0.95):
+    """Clopper–Pearson ("exact") interval for a proportion, from the beta distribution.
+
+    Checked against Newcombe (1998), Table I, method 5: 81/263 gives (0.2527, 0.3676);
+    15/148 gives (0.0578, 0.1617); 0/20 gives (0, 0.1684).
+
+    >>> [round(v, 4) for v in clopper_pearson_interval(15, 148)]
+    [0.0578, 0.1617]
+    """
+    c = _confidence(confidence)
+    k, m = _counts(successes, n)
+    a = (1 - c) / 2
+    with np.errstate(invalid="ignore"):
+        low = np.where(k > 0, stats.beta.ppf(a, k, m - k + 1), 0.0)
+        high = np.where(k < m, stats.beta.ppf(1 - a, k + 1, m - k), 1.0)
+    return _out(np.nan_to_num(low), np.where(np.isnan(high), 1.0, high))
+
+
+def proportion_margin(n, p=0.5, confidence=0.95):
+    """Half-width of the Wilson interval at rate ``p`` with ``n`` observations (what n buys for a rate)."""
+    _confidence(confidence)
+    m = np.asarray(n, dtype=float)
+    lo, hi = wilson_interval(np.round(np.asarray(p) * m), m, confidence)
+    return (np.asarray(hi) - np.asarray(lo)) / 2
+
+
+# --------------------------------------------------------------------- sample sizes
+def cochran_sample_size(margin, confidence=0.95, p=0.5, population=None) -> int:
+    """Sample size for estimating a proportion to ±``margin`` (Cochran 1977, eq. 4.2 and 4.3).
+
+    n0 = z² p (1 − p) / margin²; with a finite population N, n = n0 / (1 + (n0 − 1) / N);
+    rounded up once, at the end. Cochran's textbook values: margin 0.05, 95 %, p = 0.5
+    gives 385 (n0 = 384.16); with N = 1000, 278.
+
+    >>> cochran_sample_size(0.05), cochran_sample_size(0.05, population=1000)
+    (385, 278)
+    """
+    c = _confidence(confidence)
+    if not isinstance(margin, (int, float)) or isinstance(margin, bool) or not 0 < margin < 1:
+        raise ParameterError(f"margin must be a proportion between 0 and 1 (e.g. 0.05 for ±5 points); got {margin!r}")
+    if not isinstance(p, (int, float)) or not 0 <= p <= 1:
+        raise ParameterError(f"p must be between 0 and 1; got {p!r}")
+    if population is not None and (not isinstance(population, (int, np.integer)) or population < 1):
+        raise ParameterError(f"population must be a whole number ≥ 1 or None; got {population!r}")
+    z = stats.norm.ppf(0.5 + c / 2)
+    n0 = z * z * p * (1 - p) / (margin * margin)
+    n = n0 if population is None else n0 / (1 + (n0 - 1) / population)
+    n = math.ceil(round(n, 9))
+    return int(min(n, population) if population is not None else n)
+
+
+def mean_margin(n, sd, confidence=0.95, population=None):
+    """Half-width of the t interval for a mean score from ``n`` evaluations with per-call SD ``sd``.
+
+    margin = t(1 − α/2, n − 1) · sd / √n · √((N − n) / (N − 1)) with a finite population N.
+    This is what "n = 4 per agent" actually buys, and it is wide: with sd = 10 points,
+    n = 4 gives ±15.9 points.
+
+    >>> round(float(mean_margin(4, 10)), 1)
+    15.9
+    """
+    c = _confidence(confidence)
+    m = np.asarray(n, dtype=float)
+    if np.any(m < 2):
+        raise ParameterError(f"n must be at least 2 to estimate a margin for a mean; got {n!r}")
+    if not np.all(np.asarray(sd, dtype=float) >= 0):
+        raise ParameterError(f"sd must be ≥ 0; got {sd!r}")
+    t = stats.t.ppf(0.5 + c / 2, m - 1)
+    e = t * np.asarray(sd, dtype=float) / np.sqrt(m)
+    if population is not None:
+        N = np.asarray(population, dtype=float)
+        if np.any(N < m):
+            raise ParameterError("population must be at least n")
+        e = e * np.sqrt(np.where(N > 1, (N - m) / np.maximum(N - 1, 1), 0.0))
+    return e if e.ndim else float(e)
+
+
+def mean_sample_size(margin, sd, confidence=0.95, population=None) -> int:
+    """Smallest n whose :func:`mean_margin` is ≤ ``margin`` points (capped at the population).
+
+    >>> mean_sample_size(5, 10), mean_sample_size(5, 10, population=30)
+    (18, 13)
+    """
+    _confidence(confidence)
+    if not isinstance(margin, (int, float)) or isinstance(margin, bool) or margin <= 0:
+        raise ParameterError(f"margin must be a positive number of points; got {margin!r}")
+    if not isinstance(sd, (int, float)) or sd < 0:
+        raise ParameterError(f"sd must be a number ≥ 0; got {sd!r}")
+    cap = 100_000 if population is None else int(population)
+    if cap < 2:
+        return cap
+    ns = np.arange(2, cap + 1)
+    ok = mean_margin(ns, sd, confidence, None if population is None else np.full(ns.size, population)) <= margin
+    return int(ns[np.argmax(ok)]) if ok.any() else cap
+
+
+# ----------------------------------------------------------------------- ISO 2859-1
+_LOT_EDGES = [8, 15, 25, 50, 90, 150, 280, 500, 1200, 3200, 10000, 35000, 150000, 500000]
+#: Table 1 of ISO 2859-1 (GB/T 2828.1): code letter per lot-size range (2–8, 9–15, …, ≥ 500 001) and level.
+_CODE_LETTERS = {
+    "S-1": "AAAABBBBCCCCDDD",
+    "S-2": "AAABBBCCCDDDEEE",
+    "S-3": "AABBCCDDEEFFGGH",
+    "S-4": "AABCCDEEFGGHJJK",
+    "I": "AABCCDEFGHJKLMN",
+    "II": "ABCDEFGHJKLMNPQ",
+    "III": "BCDEFGHJKLMNPQR",
+}
+_LETTERS = "ABCDEFGHJKLMNPQR"
+_SIZES = [2, 3, 5, 8, 13, 20, 32, 50, 80, 125, 200, 315, 500, 800, 1250, 2000]
+_AQLS = [0.010, 0.015, 0.025, 0.040, 0.065, 0.10, 0.15, 0.25, 0.40, 0.65, 1.0, 1.5, 2.5, 4.0, 6.5, 10, 15, 25, 40, 65, 100, 150, 250, 400, 650, 1000]
+# Table 2-A is diagonal: the plan depends on d = letter index + AQL index only.
+_DIAGONAL = {14: (0, 1), 17: (1, 2), 18: (2, 3), 19: (3, 4), 20: (5, 6), 21: (7, 8), 22: (10, 11), 23: (14, 15), 24: (21, 22), 25: (30, 31), 26: (44, 45)}
+
+
+def iso2859_code_letter(lot_size: int, level: str = "II") -> str:
+    """Sample-size code letter of ISO 2859-1 Table 1 for a lot size and inspection level."""
+    if level not in _CODE_LETTERS:
+        raise ParameterError(f"level must be one of {', '.join(_CODE_LETTERS)}; got {level!r}")
+    if not isinstance(lot_size, (int, np.integer)) or isinstance(lot_size, bool) or lot_size < 2:
+        raise ParameterError(f"lot_size must be a whole number ≥ 2; got {lot_size!r}")
+    return _CODE_LETTERS[level][int(np.searchsorted(_LOT_EDGES, lot_size, side="left"))]
+
+
+def _cell(i: int, j: int):
+    """Table 2-A cell: (Ac, Re), or "down" / "up" for the arrows."""
+    d = i + j
+    if d <= 13:
+        return "down"
+    if d in (15,):
+        return "up" if i > 0 else "down"  # row A has nothing above: the plan below applies
+    if d == 16:
+        return "down" if i < len(_LETTERS) - 1 else "right"  # row R has nothing below
+    if d >= 25 and j < 21:  # Ac 30 and 44 exist only for AQL ≥ 150 (nonconformities per 100 units)
+        return "up"
+    return _DIAGONAL.get(d, "up")
+
+
+def iso2859_plan(lot_size: int, aql: float, level: str = "II") -> dict:
+    """Single sampling plan, normal inspection, from ISO 2859-1 (GB/T 2828.1) Tables 1 and 2-A.
+
+    The arrows of Table 2-A are followed: where the cell points to another plan, that
+    plan is returned (its code letter and sample size). Where the sample size reaches the
+    lot size, every item is inspected (``n`` = lot size), as the standard instructs.
+
+    Returns a dict with ``code_letter`` (of the plan used), ``table_letter`` (from Table 1),
+    ``n``, ``accept`` (Ac) and ``reject`` (Re).
+
+    Checked against Table 2-A: lot 1 000 at level II and AQL 2.5 → J, n = 80, Ac 5, Re 6.
+
+    >>> iso2859_plan(1000, 2.5)
+    {'code_letter': 'J', 'table_letter': 'J', 'n': 80, 'accept': 5, 'reject': 6}
+    """
+    letter = iso2859_code_letter(lot_size, level)
+    matches = [j for j, a in enumerate(_AQLS) if math.isclose(a, float(aql), rel_tol=1e-9)]
+    if not matches:
+        raise ParameterError(f"aql must be one of the standard's values {', '.join(f'{a:g}' for a in _AQLS)}; got {aql!r}")
+    i, j = _LETTERS.index(letter), matches[0]
+    for _ in range(2 * len(_LETTERS) + len(_AQLS)):
+        cell = _cell(i, j)
+        if cell == "down":
+            i += 1
+        elif cell == "up":
+            i -= 1
+        elif cell == "right":
+            j += 1
+        else:
+            n = _SIZES[i]
+            return {"code_letter": _LETTERS[i], "table_letter": letter, "n": int(min(n, lot_size)), "accept": cell[0], "reject": cell[1]}
+    raise AssertionError("Table 2-A arrows did not lead to a plan")  # unreachable: every arrow leads to a plan
+
+
+# ------------------------------------------------------------------ Horvitz–Thompson
+def ht_estimate(sample: pd.DataFrame, value: str, inclusion_prob: str = "inclusion_prob", stratum: str | None = None,
+                population: pd.Series | None = None, confidence: float = 0.95) -> pd.DataFrame:
+    """Horvitz–Thompson estimate of a population mean (or rate, for 0/1 values) from a probability sample.
+
+    Estimate = Σ y / π / N, with N = Σ 1/π unless ``population`` (sizes N_h per stratum)
+    is given. Variance: stratified simple random sampling without replacement within each
+    ``stratum`` (N_h² (1 − n_h/N_h) s_h² / n_h, summed, / N²); a normal interval, clipped
+    to [0, 1] for 0/1 values. Only random-arm rows belong in ``sample``.
+
+    Returns a one-row DataFrame: ``estimate, se, ci_low, ci_high, n, population``.
+    """
+    c = _confidence(confidence)
+    for col in [value, inclusion_prob] + ([stratum] if stratum else []):
+        if col not in sample.columns:
+            raise ParameterError(f"sample has no column {col!r}; columns: {list(sample.columns)}")
+    pi = sample[inclusion_prob].to_numpy(dtype=float)
+    if np.any(~(pi > 0)) or np.any(pi > 1):
+        raise ParameterError("inclusion probabilities must be in (0, 1]: targeted-arm rows have none and cannot be used")
+    y = sample[value].to_numpy(dtype=float)
+    h = sample[stratum].to_numpy() if stratum else np.zeros(len(sample))
+    df = pd.DataFrame({"h": h, "y": y, "w": 1 / pi})
+    g = df.groupby("h")
+    n_h = g.size()
+    N_h = population.reindex(n_h.index).astype(float) if population is not None else g["w"].sum()
+    N = float(N_h.sum())
+    est = float((df["y"] * df["w"]).sum() / N) if population is None else float((g.apply(lambda s: s["y"].mean(), include_groups=False) * N_h).sum() / N)
+    s2 = g["y"].var(ddof=1).fillna(0.0)
+    var = float((N_h**2 * (1 - n_h / N_h) * s2 / n_h).sum() / N**2)
+    se = math.sqrt(max(var, 0.0))
+    z = stats.norm.ppf(0.5 + c / 2)
+    lo, hi = est - z * se, est + z * se
+    if set(np.unique(y)) <= {0.0, 1.0}:
+        lo, hi = max(lo, 0.0), min(hi, 1.0)
+    return pd.DataFrame([{"estimate": est, "se": se, "ci_low": lo, "ci_high": hi, "n": int(len(sample)), "population": N}])
+
+
+# --------------------------------------------------------------------------- planning
+#: Exclusion rules of the random and targeted arms, in the order they are applied.
+EXCLUSIONS = {
+    "not_answered": "not answered or no agent (nothing to score)",
+    "non_regular": "non-regular call (misdial, one-ring hang-up, silence, harassment): logged, never evaluated",
+    "too_short": "shorter than min_talk_seconds",
+    "opted_out": "the customer asked not to be contacted",
+    "already_evaluated": "already evaluated",
+    "agent_on_leave": "the agent is on leave or has left",
+}
+#: Risk rules of the targeted arm.
+TARGET_RULES = {
+    "new_hire": "agent in the first new_hire_days of tenure",
+    "complaint": "linked to a complaint (VOC with CSAT ≤ 2)",
+    "diamond": "diamond-tier customer",
+    "long_hold": "hold longer than long_hold_seconds",
+    "repeat_caller": "the customer contacted the center again within 7 days",
+}
+
+
+@dataclass(frozen=True)
+class PlanSpec:
+    """Everything that defines a plan; saved with it so the same inputs give the same plan.
+
+    ``allocation``: ``equal`` (``per_agent`` each), ``proportional`` (``per_agent`` × agents
+    shared by volume, at least ``min_per_agent`` each) or ``precision`` (each agent gets the
+    n whose t-interval half-width for the mean score is ≤ ``margin`` points, given ``sd``).
+    ``strata``: contact columns to stratify by inside each agent (e.g. ``["queue"]``),
+    allocated proportionally.
+    """
+
+    period: str
+    seed: int = 0
+    per_agent: int = 8
+    min_per_agent: int = 2
+    allocation: str = "equal"
+    margin: float | None = None
+    sd: float | None = None
+    confidence: float = 0.95
+    strata: tuple[str, ...] = ()
+    min_talk_seconds: float = 30.0
+    targeted_per_agent: int = 1
+    rules: tuple[str, ...] = tuple(TARGET_RULES)
+    new_hire_days: int = 60
+    long_hold_seconds: float = 120.0
+    double_share: float = 0.1
+    avoid_home_team: bool = True
+
+    def validate(self, columns) -> None:
+        if self.allocation not in ("equal", "proportional", "precision"):
+            raise ParameterError(f"allocation must be one of equal, proportional, precision; got {self.allocation!r}")
+        for name in ("per_agent", "min_per_agent", "targeted_per_agent", "new_hire_days"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
+                raise ParameterError(f"{name} must be a whole number ≥ 0; got {v!r}")
+        if self.allocation == "precision" and not (self.margin and self.margin > 0 and self.sd and self.sd > 0):
+            raise ParameterError(f"allocation='precision' needs margin > 0 and sd > 0 (points); got margin={self.margin!r}, sd={self.sd!r}")
+        _confidence(self.confidence)
+        if not 0 <= self.double_share <= 1:
+            raise ParameterError(f"double_share must be between 0 and 1; got {self.double_share!r}")
+        unknown = [s for s in self.strata if s not in columns]
+        if unknown:
+            raise ParameterError(f"strata must be contact columns such as queue, contact_type, channel; unknown {unknown}")
+        bad = [r for r in self.rules if r not in TARGET_RULES]
+        if bad:
+            raise ParameterError(f"rules must be among {', '.join(TARGET_RULES)}; got {bad}")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["strata"], d["rules"] = list(self.strata), list(self.rules)
+        return d
+
+
+def _exclusions(contacts: pd.DataFrame, agents: pd.DataFrame, evaluated: set, spec: PlanSpec) -> pd.Series:
+    """The first exclusion rule that removes each contact ("" = eligible)."""
+    status = contacts["agent_id"].map(agents.set_index("agent_id")["status"]).fillna("active")
+    masks = {
+        "not_answered": ~contacts["answered"].astype(bool) | contacts["agent_id"].isna(),
+        "non_regular": contacts["contact_type"] == "non_regular",
+        "too_short": contacts["talk_seconds"].fillna(0) < spec.min_talk_seconds,
+        "opted_out": contacts["customer_opted_out"].fillna(False).astype(bool),
+        "already_evaluated": contacts["contact_id"].isin(evaluated),
+        "agent_on_leave": status.isin(["leave", "left"]),
+    }
+    reason = pd.Series("", index=contacts.index, dtype=object)
+    for name in reversed(list(masks)):
+        reason = reason.mask(masks[name].to_numpy(dtype=bool), name)
+    return reason
+
+
+def _systematic(order_key: np.ndarray, cell: np.ndarray, n_cell: np.ndarray, N_cell: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Systematic selection in time order inside each cell: positions ⌊(u + k) N / n⌋, k < n.
+
+    Spreads the sample evenly over the period (one bad day cannot dominate) and gives every
+    contact of a cell the same inclusion probability n / N.
+    """
+    order = np.lexsort((order_key, cell))
+    cs = cell[order]
+    start = np.r_[0, np.flatnonzero(cs[1:] != cs[:-1]) + 1]
+    rank = np.arange(cs.size) - np.repeat(start, np.diff(np.r_[start, cs.size]))
+    n, N, uu = n_cell[cs], N_cell[cs], u[cs]
+    step = np.where(n > 0, N / np.maximum(n, 1), np.inf)
+    # contact at rank r is chosen when some k satisfies ⌊(u + k)·step⌋ = r
+    k = np.ceil(rank / step - uu)
+    chosen = (k >= 0) & (k < n) & (np.floor((uu + k) * step) == rank)
+    out = np.zeros(cell.size, bool)
+    out[order] = chosen
+    return out
+
+
+@dataclass
+class DrawnPlan:
+    """A drawn plan: ``contacts`` (one row per sampled contact), ``cells`` (eligible N and
+    sampled n per agent × stratum: the design, needed for Horvitz–Thompson estimates) and
+    ``excluded`` (contacts removed per exclusion rule)."""
+
+    spec: PlanSpec
+    contacts: pd.DataFrame
+    cells: pd.DataFrame
+    excluded: dict = field(default_factory=dict)
+
+
+def draw_plan(contacts: pd.DataFrame, agents: pd.DataFrame, spec: PlanSpec, *, evaluated: set | None = None,
+              complaints: set | None = None) -> DrawnPlan:
+    """Draw the random and the targeted arm for a period's contacts.
+
+    Parameters
+    ----------
+    contacts : DataFrame
+        The period's contacts (store columns).
+    agents : DataFrame
+        ``agent_id, team, hire_date, status``.
+    spec : PlanSpec
+    evaluated : set, optional
+        Contact ids already evaluated (excluded).
+    complaints : set, optional
+        Contact ids linked to a complaint (targeted rule ``complaint``).
+
+    Returns
+    -------
+    DrawnPlan
+        ``contacts``: one row per sampled contact — ``contact_id, agent_id, team, arm,
+        stratum, inclusion_prob, reason`` (the targeted rule), ``start_time``.
+    """
+    spec.validate(contacts.columns)
+    if contacts.empty:
+        raise ParameterError(f"period {spec.period} has no contacts")
+    evaluated = evaluated or set()
+    rng = np.random.default_rng(spec.seed)
+    c = contacts.reset_index(drop=True)
+    excl = _exclusions(c, agents, evaluated, spec)
+    ok = (excl == "").to_numpy()
+    if not ok.any():
+        raise ParameterError(f"period {spec.period}: every contact is excluded ({excl.value_counts().to_dict()})")
+    e = c.loc[ok].reset_index(drop=True)
+    stratum = e[list(spec.strata)].astype(str).agg("|".join, axis=1) if spec.strata else pd.Series("all", index=e.index)
+    cell_key = e["agent_id"].astype(str) + "\x00" + stratum
+    cell_codes, cell_names = pd.factorize(cell_key, sort=True)
+    N_cell = np.bincount(cell_codes).astype(float)
+    cell_agent = np.array([k.split("\x00")[0] for k in cell_names])
+    agent_codes, agent_names = pd.factorize(cell_agent, sort=True)
+    N_agent = np.bincount(agent_codes, weights=N_cell)
+    # n per agent
+    if spec.allocation == "equal":
+        n_agent = np.full(agent_names.size, float(spec.per_agent))
+    elif spec.allocation == "proportional":
+        total = spec.per_agent * agent_names.size
+        n_agent = np.maximum(spec.min_per_agent, np.round(total * N_agent / N_agent.sum()))
+    else:
+        n_agent = np.array([mean_sample_size(spec.margin, spec.sd, spec.confidence, int(N)) for N in N_agent], dtype=float)
+    n_agent = np.minimum(n_agent, N_agent)
+    # n per cell: proportional to the cell's size within its agent, largest remainder
+    share = N_cell / N_agent[agent_codes]
+    raw = share * n_agent[agent_codes]
+    n_cell = np.floor(raw)
+    short = n_agent - np.bincount(agent_codes, weights=n_cell, minlength=agent_names.size)
+    rem = raw - n_cell
+    order = np.lexsort((-rem, agent_codes))
+    first = np.r_[0, np.flatnonzero(np.diff(agent_codes[order]) != 0) + 1]
+    pos = np.arange(order.size) - np.repeat(first, np.diff(np.r_[first, order.size]))
+    n_cell[order] += (pos < short[agent_codes[order]]).astype(float)
+    n_cell = np.minimum(n_cell, N_cell)
+    u = rng.random(cell_names.size)
+    pick = _systematic(e["start_time"].to_numpy().astype("datetime64[ns]").astype(np.int64), cell_codes, n_cell, N_cell, u)
+    random_arm = e.loc[pick, ["contact_id", "agent_id"]].assign(
+        arm="random", stratum=stratum[pick].to_numpy(), inclusion_prob=(n_cell / N_cell)[cell_codes[pick]], reason="")
+    # targeted arm: risk rules, among eligible contacts not in the random arm
+    rest = e.loc[~pick].reset_index(drop=True)
+    flags = _risk_flags(rest, agents, spec, complaints or set(), c)
+    flagged = flags != ""
+    targeted = pd.DataFrame(columns=random_arm.columns)
+    if spec.targeted_per_agent > 0 and flagged.any():
+        f = rest.loc[flagged.to_numpy()].assign(reason=flags[flagged].to_numpy(), _u=rng.random(int(flagged.sum())))
+        f = f.sort_values(["agent_id", "_u"], kind="stable")
+        f["_rank"] = f.groupby("agent_id").cumcount()
+        n_flag = f.groupby("agent_id")["contact_id"].transform("size")
+        sel = f[f["_rank"] < spec.targeted_per_agent]
+        targeted = sel[["contact_id", "agent_id", "reason"]].assign(
+            arm="targeted", stratum="", inclusion_prob=np.minimum(spec.targeted_per_agent, n_flag[sel.index]) / n_flag[sel.index])
+    plan = pd.concat([random_arm, targeted[random_arm.columns]], ignore_index=True)
+    team = agents.set_index("agent_id")["team"]
+    plan.insert(2, "team", plan["agent_id"].map(team).to_numpy())
+    start = c.set_index("contact_id")["start_time"]
+    plan["start_time"] = plan["contact_id"].map(start).to_numpy()
+    plan = plan.sort_values(["arm", "agent_id", "start_time"], ignore_index=True)
+    cells = pd.DataFrame({"agent_id": cell_agent, "stratum": [k.split("\x00")[1] for k in cell_names], "N": N_cell.astype(int), "n": n_cell.astype(int)})
+    cells.insert(0, "team", cells["agent_id"].map(team).to_numpy())
+    excluded = {k: int(v) for k, v in excl[excl != ""].value_counts().items()}
+    return DrawnPlan(spec, plan, cells, excluded)
+
+
+def _risk_flags(rest: pd.DataFrame, agents: pd.DataFrame, spec: PlanSpec, complaints: set, all_contacts: pd.DataFrame) -> pd.Series:
+    """The first matching targeted rule of each contact ("" = none)."""
+    a = agents.set_index("agent_id")
+    hire = pd.to_datetime(rest["agent_id"].map(a["hire_date"]))
+    tenure = (rest["start_time"] - hire).dt.days
+    cust = all_contacts.loc[all_contacts["customer_id"].notna(), ["customer_id", "start_time"]].sort_values("start_time")
+    nxt = cust.groupby("customer_id")["start_time"].shift(-1)
+    again = (nxt - cust["start_time"]) <= pd.Timedelta(days=7)
+    repeat_ids = set(all_contacts.loc[cust.index[again.to_numpy()], "contact_id"])
+    masks = {
+        "new_hire": (tenure < spec.new_hire_days).fillna(False),
+        "complaint": rest["contact_id"].isin(complaints),
+        "diamond": rest["customer_tier"] == "diamond",
+        "long_hold": rest["hold_seconds"].fillna(0) > spec.long_hold_seconds,
+        "repeat_caller": rest["contact_id"].isin(repeat_ids),
+    }
+    reason = pd.Series("", index=rest.index, dtype=object)
+    for name in reversed(spec.rules):
+        reason = reason.mask(masks[name].to_numpy(dtype=bool), name)
+    return reason
+
+
+def assign_inspectors(plan: pd.DataFrame, inspectors: pd.DataFrame, *, seed: int = 0, avoid_home_team: bool = True,
+                      double_share: float = 0.0) -> pd.DataFrame:
+    """Give every planned contact an inspector, balancing workloads; double-score a share of the random arm.
+
+    An inspector never scores the team they came from (``home_team``) when
+    ``avoid_home_team``. ``double_share`` of the random arm also gets a different second
+    inspector (ongoing calibration). Adds ``inspector_id`` and ``second_inspector_id``.
+    """
+    active = inspectors[inspectors["active"].fillna(True).astype(bool)]
+    if active.empty:
+        raise ParameterError("there is no active inspector to assign the plan to")
+    ids = active["inspector_id"].to_numpy()
+    home = active["home_team"].fillna("").to_numpy()
+    rng = np.random.default_rng(seed)
+    out = plan.copy()
+    order = rng.permutation(len(out))
+    load = np.zeros(ids.size)
+    first = np.empty(len(out), dtype=object)
+    second = np.full(len(out), None, dtype=object)
+    teams = out["team"].fillna("").to_numpy()
+    double = np.zeros(len(out), bool)
+    rnd = np.flatnonzero(out["arm"].to_numpy() == "random")
+    k = int(round(double_share * rnd.size))
+    if k:
+        double[rng.choice(rnd, k, replace=False)] = True
+    tie = rng.random(ids.size)
+    for i in order:
+        allowed = (home != teams[i]) if avoid_home_team else np.ones(ids.size, bool)
+        if not allowed.any():
+            raise ParameterError(f"no inspector may score team {teams[i]!r}: every active inspector came from it")
+        cost = np.where(allowed, load + tie * 1e-6, np.inf)
+        j = int(np.argmin(cost))
+        first[i] = ids[j]
+        load[j] += 1
+        if double[i]:
+            cost[j] = np.inf
+            if np.isfinite(cost).any():
+                j2 = int(np.argmin(cost))
+                second[i] = ids[j2]
+                load[j2] += 1
+    out["inspector_id"] = first
+    out["second_inspector_id"] = second
+    return out
+
+
+def within_agent_sd(evaluations: pd.DataFrame, value: str = "total_score") -> float:
+    """Pooled within-agent SD of per-call scores (what varies from call to call for one agent).
+
+    Used as ``sd`` when sizing samples: between-agent differences are what the plan is
+    meant to detect, so they must not inflate it. NaN when no agent has two scores.
+    """
+    g = evaluations.dropna(subset=[value]).groupby("agent_id")[value]
+    n, var = g.size(), g.var(ddof=1)
+    ok = n >= 2
+    if not ok.any():
+        return float("nan")
+    return float(np.sqrt(((n[ok] - 1) * var[ok]).sum() / (n[ok] - 1).sum()))
+
+
+def precision_table(plan: DrawnPlan, sd: float, *, by: str = "agent_id", p: float = 0.9) -> pd.DataFrame:
+    """What the random arm buys: per agent (or team), n, eligible N, and the ± margins.
+
+    ``score_margin``: half-width of the t interval for the mean score (points), with the
+    finite-population correction; ``rate_margin``: Wilson half-width for an item pass rate
+    near ``p``. A margin of NaN means n < 2: no interval can be given.
+    """
+    if by not in ("agent_id", "team"):
+        raise ParameterError(f"by must be one of agent_id, team; got {by!r}")
+    cells = plan.cells.groupby(by)[["N", "n"]].sum()
+    n, N = cells["n"].to_numpy(dtype=float), cells["N"].to_numpy(dtype=float)
+    ok = n >= 2
+    score = np.full(n.size, np.nan)
+    if ok.any():
+        score[ok] = mean_margin(n[ok], sd, plan.spec.confidence, N[ok])
+    rate = np.where(n > 0, proportion_margin(np.maximum(n, 1), p, plan.spec.confidence), np.nan)
+    return pd.DataFrame({by: cells.index, "N": N.astype(int), "n": n.astype(int), "score_margin": score, "rate_margin": rate})

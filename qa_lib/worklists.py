@@ -1,0 +1,123 @@
+"""The month's sampling plan, end to end: draw from the store, assign inspectors, save, write worklists.
+
+Glue between :mod:`qa_lib.sampling` (pure statistics and drawing), :mod:`qa_lib.store`
+and :mod:`qa_lib.sheets`; used by ``qa sample``, ``qa demo`` and the sampling notebook.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ParameterError
+from .rubric import Scorecard
+from .sampling import DrawnPlan, PlanSpec, assign_inspectors, draw_plan, within_agent_sd
+from .sheets import write_scoring_sheet
+
+__all__ = ["parse_period", "plan_period", "draw_period", "historical_sd", "card_for", "write_worklists", "workload"]
+
+
+def parse_period(text: str) -> pd.Period:
+    """A month (``2026-10``) or an ISO week (``2026-W41``) as a Period."""
+    t = str(text).strip()
+    if "W" in t.upper():
+        try:
+            year, week = t.upper().split("-W")
+            start = pd.Timestamp.fromisocalendar(int(year), int(week), 1)
+            return pd.Period(start, freq="W-SUN")
+        except (ValueError, TypeError):
+            raise ParameterError(f"period must look like 2026-10 or 2026-W41; got {text!r}") from None
+    from .summary import parse_month
+
+    try:
+        return parse_month(t)
+    except ParameterError:
+        raise ParameterError(f"period must look like 2026-10 or 2026-W41; got {text!r}") from None
+
+
+def _period_contacts(store, period: pd.Period) -> pd.DataFrame:
+    if period.freqstr.startswith("M"):
+        return store.read_month("contacts", period)
+    c = store.table("contacts")
+    return store.read("contacts", (c.c.start_time >= period.start_time.to_pydatetime()) & (c.c.start_time < (period.end_time + pd.Timedelta(1, "ns")).to_pydatetime()))
+
+
+def historical_sd(store, before: pd.Period, scorecard_id: str = "inbound_service", months: int = 3) -> float:
+    """Pooled within-agent SD of random-arm scores in the ``months`` before ``before`` (NaN without history)."""
+    start = pd.Period(before.start_time, freq="M") - months
+    frames = [store.read_month("evaluations", start + k) for k in range(months)]
+    ev = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if ev.empty:
+        return float("nan")
+    ev = ev[(ev["arm"] == "random") & (ev["scorecard_id"] == scorecard_id)]
+    return within_agent_sd(ev)
+
+
+def plan_period(store, spec: PlanSpec, *, created_by: str | None = None) -> tuple[str, DrawnPlan]:
+    """Draw, assign and save the plan for ``spec.period``; return ``(plan_id, plan)``."""
+    plan = draw_period(store, spec)
+    return store.save_plan(plan, created_by=created_by), plan
+
+
+def draw_period(store, spec: PlanSpec) -> DrawnPlan:
+    """Draw the plan for ``spec.period`` from the store and assign inspectors, without saving it."""
+    period = parse_period(spec.period)
+    contacts = _period_contacts(store, period)
+    if contacts.empty:
+        raise ParameterError(f"period {spec.period} has no contacts in the database")
+    ev = store.read("evaluations", None, columns=["contact_id"])
+    voc = store.read("voc_feedback", None, columns=["contact_id", "csat"])
+    complaints = set(voc.loc[voc["contact_id"].notna() & (voc["csat"] <= 2), "contact_id"])
+    plan = draw_plan(contacts, store.read("agents"), spec, evaluated=set(ev["contact_id"]), complaints=complaints)
+    plan.contacts = assign_inspectors(plan.contacts, store.read("inspectors"), seed=spec.seed,
+                                      avoid_home_team=spec.avoid_home_team, double_share=spec.double_share)
+    return plan
+
+
+def card_for(contacts: pd.DataFrame, cards: dict[str, Scorecard]) -> pd.Series:
+    """The scorecard id that applies to each contact (by the cards' ``applies_to``); None if none does."""
+    out = pd.Series(None, index=contacts.index, dtype=object)
+    for sid, card in cards.items():
+        a = card.applies_to or {}
+        m = pd.Series(True, index=contacts.index)
+        if a.get("direction"):
+            m &= contacts["direction"] == a["direction"]
+        if a.get("contact_types"):
+            m &= contacts["contact_type"].isin(a["contact_types"])
+        out = out.where(out.notna() | ~m, sid)
+    return out
+
+
+def write_worklists(store, plan_id: str, folder: str | os.PathLike, *, lang: str = "zh") -> list[Path]:
+    """Per inspector: a CSV of everything assigned, and a scoring sheet (.xlsx) per scorecard."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    pc = store.plan_contacts(plan_id)
+    c = store.table("contacts")
+    contacts = store.read("contacts", c.c.contact_id.in_(pc["contact_id"].tolist())).set_index("contact_id")
+    cards = {sid: store.scorecard(sid) for sid in store.read("scorecards")["scorecard_id"].unique()}
+    rows = pd.concat([
+        pc.assign(role="first"),
+        pc[pc["second_inspector_id"].notna()].assign(inspector_id=lambda d: d["second_inspector_id"], role="second (double scoring)"),
+    ], ignore_index=True)
+    info = contacts.loc[rows["contact_id"]].reset_index()
+    rows = pd.concat([rows.reset_index(drop=True), info.drop(columns=["contact_id", "agent_id"]).reset_index(drop=True)], axis=1)
+    rows["scorecard_id"] = card_for(rows, cards)
+    written = []
+    for inspector, part in rows.groupby("inspector_id", sort=True):
+        csv = folder / f"{inspector}.csv"
+        cols = ["plan_id", "contact_id", "agent_id", "arm", "reason", "role", "scorecard_id", "start_time", "channel", "queue", "topic", "talk_seconds", "recording_ref"]
+        part.sort_values("start_time")[cols].to_csv(csv, index=False, encoding="utf-8-sig")
+        written.append(csv)
+        for sid, sub in part.groupby("scorecard_id"):
+            sheet = folder / f"{inspector}_{sid}.xlsx"
+            write_scoring_sheet(sheet, cards[sid], sub.sort_values("start_time"), inspector_id=inspector, sheet_id=f"{plan_id}-{inspector}", lang=lang)
+            written.append(sheet)
+    return written
+
+
+def workload(plan_contacts: pd.DataFrame) -> pd.Series:
+    """Contacts per inspector, double-scored contacts counted for both inspectors."""
+    return pd.concat([plan_contacts["inspector_id"], plan_contacts["second_inspector_id"].dropna()]).value_counts().sort_index()

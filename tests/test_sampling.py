@@ -1,0 +1,276 @@
+"""Sampling statistics against published values, and the plan's promises (minimums, exclusions, spread, seed).
+
+Sources:
+- Newcombe RG (1998). Two-sided confidence intervals for the single proportion: comparison of seven methods.
+  Statistics in Medicine 17:857-872, Table I (method 3 = Wilson score, method 5 = Clopper-Pearson).
+- Cochran WG (1977). Sampling Techniques, 3rd ed., eqs. 4.2-4.3 (n0 = 384.16 -> 385; N = 1000 -> 278).
+- ISO 2859-1:1999 / GB/T 2828.1-2012 Table 1 (code letters) and Table 2-A (single sampling, normal inspection).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from qa_lib.errors import ParameterError
+from qa_lib.sampling import (
+    PlanSpec, assign_inspectors, clopper_pearson_interval, cochran_sample_size, draw_plan, ht_estimate, iso2859_code_letter,
+    iso2859_plan, mean_margin, mean_sample_size, precision_table, proportion_margin, wilson_interval, within_agent_sd,
+)
+
+NEWCOMBE = [  # successes, n, Wilson (method 3), Clopper-Pearson (method 5)
+    (81, 263, (0.2553, 0.3662), (0.2527, 0.3676)),
+    (15, 148, (0.0624, 0.1605), (0.0578, 0.1617)),
+    (0, 20, (0.0000, 0.1611), (0.0000, 0.1684)),
+    (1, 29, (0.0061, 0.1718), (0.0009, 0.1776)),
+]
+
+
+@pytest.mark.parametrize("k, n, wilson, exact", NEWCOMBE)
+def test_intervals_match_newcombe_1998(k, n, wilson, exact):
+    assert wilson_interval(k, n) == pytest.approx(wilson, abs=5e-5)
+    assert clopper_pearson_interval(k, n) == pytest.approx(exact, abs=5e-5)
+
+
+def test_intervals_vectorized_and_edge_cases():
+    k, n = np.array([81, 15, 0, 1]), np.array([263, 148, 20, 29])
+    lo, hi = wilson_interval(k, n)
+    assert lo.shape == (4,) and np.allclose([lo[0], hi[0]], NEWCOMBE[0][2], atol=5e-5)
+    assert wilson_interval(0, 0) == (0.0, 1.0) and clopper_pearson_interval(0, 0) == (0.0, 1.0)
+    assert wilson_interval(20, 20)[1] == 1.0 and clopper_pearson_interval(20, 20)[1] == 1.0
+    lo90, hi90 = wilson_interval(81, 263, confidence=0.90)
+    assert lo90 > 0.2553 and hi90 < 0.3662
+    # swapping successes and failures mirrors the interval
+    a, b = clopper_pearson_interval(15, 148), clopper_pearson_interval(133, 148)
+    assert a == pytest.approx((1 - b[1], 1 - b[0]))
+
+
+@pytest.mark.parametrize("args, message", [((5, 3), "0 ≤ successes ≤ n"), ((-1, 3), "0 ≤ successes ≤ n"), ((1.5, 3), "whole numbers")])
+def test_interval_errors(args, message):
+    with pytest.raises(ParameterError, match=message):
+        wilson_interval(*args)
+    with pytest.raises(ParameterError, match="confidence must be a number between 0 and 1"):
+        clopper_pearson_interval(1, 3, confidence=95)
+
+
+def test_cochran_textbook_values():
+    assert cochran_sample_size(0.05) == 385
+    assert cochran_sample_size(0.05, population=1000) == 278
+    assert cochran_sample_size(0.03) == 1068
+    assert cochran_sample_size(0.05, p=0.95) == 73  # FCR near its 95 % target needs far fewer lines
+    assert cochran_sample_size(0.05, population=50) == 45
+    with pytest.raises(ParameterError, match="margin must be a proportion"):
+        cochran_sample_size(5)
+    with pytest.raises(ParameterError, match="population must be a whole number"):
+        cochran_sample_size(0.05, population=0)
+
+
+def test_mean_margin_is_the_t_interval():
+    sd, n = 12.0, np.array([3, 4, 8, 30])
+    expected = stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n)
+    assert np.allclose(mean_margin(n, sd), expected)
+    assert mean_margin(8, 12, population=8) == 0.0  # every call scored: no sampling error
+    n_needed = mean_sample_size(5, 12)
+    assert mean_margin(n_needed, 12) <= 5 < mean_margin(n_needed - 1, 12)
+    with pytest.raises(ParameterError, match="n must be at least 2"):
+        mean_margin(1, 10)
+    assert proportion_margin(100, 0.9) == pytest.approx(np.diff(wilson_interval(90, 100))[0] / 2)
+
+
+@pytest.mark.parametrize(
+    "lot, level, letter",
+    [(2, "II", "A"), (8, "II", "A"), (9, "II", "B"), (1000, "II", "J"), (1200, "II", "J"), (1201, "II", "K"), (2000, "I", "H"),
+     (600000, "III", "R"), (600000, "II", "Q"), (5, "S-1", "A"), (600000, "S-4", "K"), (100, "S-3", "C"), (100000, "S-2", "E")],
+)
+def test_iso2859_code_letters(lot, level, letter):
+    assert iso2859_code_letter(lot, level) == letter
+
+
+@pytest.mark.parametrize(
+    "lot, aql, expected",
+    [
+        (1000, 2.5, ("J", 80, 5, 6)),
+        (500, 1.0, ("H", 50, 1, 2)),
+        (10000, 0.65, ("L", 200, 3, 4)),
+        (3000, 4.0, ("K", 125, 10, 11)),
+        (1000, 0.15, ("J", 80, 0, 1)),
+        (150, 1.0, ("E", 13, 0, 1)),  # F's cell points up: use E
+        (50, 0.65, ("F", 20, 0, 1)),  # D's cell points down: follow to F
+        (1000, 0.25, ("H", 50, 0, 1)),  # J at 0.25: up arrow to H
+        (1000, 0.40, ("K", 125, 1, 2)),  # J at 0.40: down arrow
+        (12, 6.5, ("A", 2, 0, 1)),  # B at 6.5: up to A
+    ],
+)
+def test_iso2859_level_ii_plans(lot, aql, expected):
+    p = iso2859_plan(lot, aql)
+    assert (p["code_letter"], p["n"], p["accept"], p["reject"]) == expected
+
+
+def test_iso2859_table_is_diagonal_and_errors():
+    # one code letter down and one AQL step tighter gives the same acceptance number (the table's diagonal)
+    a = iso2859_plan(1000, 2.5)  # J
+    b = iso2859_plan(2000, 1.5)  # K
+    assert (a["accept"], a["reject"]) == (b["accept"], b["reject"])
+    assert iso2859_plan(3, 10)["n"] == 3  # the plan's n (5) reaches the lot: inspect all
+    with pytest.raises(ParameterError, match="aql must be one of the standard's values"):
+        iso2859_plan(1000, 3.0)
+    with pytest.raises(ParameterError, match="level must be one of"):
+        iso2859_plan(1000, 2.5, level="IV")
+    with pytest.raises(ParameterError, match="lot_size must be a whole number ≥ 2"):
+        iso2859_plan(1, 2.5)
+
+
+# ------------------------------------------------------------------------------ plans
+def population(n_agents=12, per_agent=120, seed=1, month="2026-10"):
+    rng = np.random.default_rng(seed)
+    p = pd.Period(month, freq="M")
+    n = n_agents * per_agent
+    agent = np.repeat([f"A{i:02d}" for i in range(n_agents)], per_agent)
+    start = p.start_time + pd.to_timedelta(rng.integers(0, p.days_in_month * 86400, n), unit="s")
+    c = pd.DataFrame({
+        "contact_id": [f"K{i:05d}" for i in range(n)], "start_time": start, "agent_id": agent,
+        "answered": True, "contact_type": rng.choice(["service", "consultation", "non_regular"], n, p=[0.45, 0.45, 0.1]),
+        "talk_seconds": rng.uniform(10, 600, n), "customer_opted_out": rng.random(n) < 0.03, "queue": rng.choice(["a", "b"], n),
+        "customer_tier": rng.choice(["diamond", "gold"], n, p=[0.05, 0.95]), "hold_seconds": rng.exponential(30, n),
+        "customer_id": [f"C{v}" for v in rng.integers(0, n // 2, n)], "direction": "inbound", "channel": "hotline",
+    })
+    agents = pd.DataFrame({"agent_id": [f"A{i:02d}" for i in range(n_agents)], "team": ["North", "South", "East"] * (n_agents // 3),
+                           "hire_date": ["2020-01-01"] * (n_agents - 1) + ["2026-09-20"], "status": "active"})
+    return c, agents
+
+
+def test_plan_honours_minimums_exclusions_and_seed():
+    c, agents = population()
+    agents.loc[3, "status"] = "leave"
+    evaluated = set(c["contact_id"].iloc[:50])
+    spec = PlanSpec(period="2026-10", seed=5, per_agent=6)
+    plan = draw_plan(c, agents, spec, evaluated=evaluated)
+    r = plan.contacts[plan.contacts["arm"] == "random"]
+    counts = r.groupby("agent_id").size()
+    assert set(counts.index) == set(agents["agent_id"]) - {"A03"} and (counts == 6).all()
+    chosen = c.set_index("contact_id").loc[plan.contacts["contact_id"]]
+    assert (chosen["contact_type"] != "non_regular").all() and (chosen["talk_seconds"] >= 30).all()
+    assert not chosen["customer_opted_out"].any() and not set(plan.contacts["contact_id"]) & evaluated
+    assert plan.excluded["agent_on_leave"] > 0 and plan.excluded["already_evaluated"] > 0
+    assert not plan.contacts["contact_id"].duplicated().any()  # arms are disjoint
+    again = draw_plan(c, agents, spec, evaluated=evaluated)
+    pd.testing.assert_frame_equal(plan.contacts, again.contacts)
+    other = draw_plan(c, agents, PlanSpec(period="2026-10", seed=6, per_agent=6), evaluated=evaluated)
+    assert set(other.contacts["contact_id"]) != set(plan.contacts["contact_id"])
+    # inclusion probability = n / N of the contact's cell
+    cells = plan.cells.set_index("agent_id")
+    ip = r.set_index("agent_id")["inclusion_prob"]
+    assert np.allclose(ip, (cells["n"] / cells["N"]).reindex(ip.index))
+
+
+def test_plan_spreads_each_agent_over_the_month():
+    c, agents = population(per_agent=300)
+    plan = draw_plan(c, agents, PlanSpec(period="2026-10", per_agent=8, seed=2))
+    r = plan.contacts[plan.contacts["arm"] == "random"]
+    weeks = r.groupby("agent_id")["start_time"].agg(lambda s: s.dt.isocalendar().week.nunique())
+    assert (weeks >= 4).all()  # 8 systematic picks over ~31 days never bunch into a few days
+    days = r.groupby("agent_id")["start_time"].agg(lambda s: s.dt.normalize().nunique())
+    assert (days >= 7).all()
+
+
+def test_strata_and_allocations():
+    c, agents = population()
+    plan = draw_plan(c, agents, PlanSpec(period="2026-10", per_agent=10, strata=("queue",)))
+    per = plan.contacts[plan.contacts["arm"] == "random"].groupby(["agent_id", "stratum"]).size().unstack()
+    assert (per.sum(axis=1) == 10).all() and (per.min(axis=1) >= 3).all()
+    prec = draw_plan(c, agents, PlanSpec(period="2026-10", allocation="precision", margin=8, sd=15))
+    n = prec.contacts[prec.contacts["arm"] == "random"].groupby("agent_id").size()
+    assert (n >= mean_sample_size(8, 15, population=int(prec.cells["N"].min()))).all()
+    prop = draw_plan(c, agents, PlanSpec(period="2026-10", allocation="proportional", per_agent=6))
+    assert prop.contacts[prop.contacts["arm"] == "random"].shape[0] == pytest.approx(6 * 12, abs=6)
+
+
+def test_targeted_arm_follows_rules_and_stays_apart():
+    c, agents = population()
+    plan = draw_plan(c, agents, PlanSpec(period="2026-10", per_agent=4, targeted_per_agent=2), complaints={"K00010"})
+    t = plan.contacts[plan.contacts["arm"] == "targeted"]
+    assert set(t["reason"]) <= {"new_hire", "complaint", "diamond", "long_hold", "repeat_caller"}
+    assert (t.groupby("agent_id").size() <= 2).all()
+    assert set(t.loc[t["agent_id"] == "A11", "reason"]) == {"new_hire"}  # hired 2026-09-20
+    assert (t["inclusion_prob"] <= 1).all() and t["stratum"].eq("").all()
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (dict(per_agent=-1), "per_agent must be a whole number ≥ 0; got -1"),
+        (dict(strata=("colour",)), r"strata must be contact columns .* unknown \['colour'\]"),
+        (dict(allocation="random"), "allocation must be one of equal, proportional, precision"),
+        (dict(allocation="precision"), "needs margin > 0 and sd > 0"),
+        (dict(rules=("vip",)), "rules must be among"),
+    ],
+)
+def test_bad_plan_parameters(spec, message):
+    c, agents = population(n_agents=3, per_agent=20)
+    with pytest.raises(ParameterError, match=message):
+        draw_plan(c, agents, PlanSpec(period="2026-10", **spec))
+
+
+def test_period_with_no_contacts():
+    c, agents = population(n_agents=3, per_agent=20)
+    with pytest.raises(ParameterError, match="period 2026-11 has no contacts"):
+        draw_plan(c.iloc[:0], agents, PlanSpec(period="2026-11"))
+
+
+def test_horvitz_thompson_covers_the_true_rate():
+    """Across 100 seeded draws the 95 % interval holds the population's true rate at least 93 times."""
+    rng = np.random.default_rng(0)
+    c, agents = population(n_agents=30, per_agent=0)
+    sizes = rng.integers(60, 400, 30)
+    rows = []
+    for i, size in enumerate(sizes):
+        rows.append(pd.DataFrame({"agent_id": f"A{i:02d}", "contact_id": [f"K{i:02d}-{j}" for j in range(size)],
+                                  "start_time": pd.Timestamp("2026-10-01") + pd.to_timedelta(rng.integers(0, 30 * 86400, size), unit="s")}))
+    pop = pd.concat(rows, ignore_index=True).assign(answered=True, contact_type="service", talk_seconds=200.0, customer_opted_out=False,
+                                                     customer_tier="gold", hold_seconds=0.0, customer_id=None, direction="inbound")
+    agent_rate = rng.uniform(0.75, 0.99, 30)  # agents differ: an unweighted mean of agent means would be biased
+    pop["fcr"] = rng.random(len(pop)) < agent_rate[pop["agent_id"].str[1:].astype(int)]
+    truth = pop["fcr"].mean()
+    agents = pd.DataFrame({"agent_id": [f"A{i:02d}" for i in range(30)], "team": "T", "hire_date": "2020-01-01", "status": "active"})
+    covered = 0
+    for seed in range(100):
+        plan = draw_plan(pop, agents, PlanSpec(period="2026-10", per_agent=10, seed=seed, targeted_per_agent=0))
+        s = plan.contacts.merge(pop[["contact_id", "fcr"]], on="contact_id")
+        s["stratum"] = s["agent_id"]
+        est = ht_estimate(s, "fcr", stratum="stratum", population=plan.cells.set_index("agent_id")["N"])
+        covered += bool(est["ci_low"].item() <= truth <= est["ci_high"].item())
+    assert covered >= 93
+
+
+def test_ht_refuses_targeted_rows():
+    s = pd.DataFrame({"y": [1, 0], "inclusion_prob": [0.5, np.nan]})
+    with pytest.raises(ParameterError, match="targeted-arm rows have none"):
+        ht_estimate(s, "y")
+
+
+def test_inspectors_balanced_never_own_team_and_double_scoring():
+    c, agents = population(n_agents=12, per_agent=100)
+    plan = draw_plan(c, agents, PlanSpec(period="2026-10", per_agent=8))
+    inspectors = pd.DataFrame({"inspector_id": ["Q1", "Q2", "Q3", "Q4"], "home_team": ["North", "South", "", ""], "active": True})
+    out = assign_inspectors(plan.contacts, inspectors, seed=1, double_share=0.25)
+    home = inspectors.set_index("inspector_id")["home_team"]
+    assert not (out["inspector_id"].map(home) == out["team"]).any()
+    assert not (out["second_inspector_id"].map(home) == out["team"]).any()
+    both = pd.concat([out["inspector_id"], out["second_inspector_id"].dropna()]).value_counts()
+    assert both.max() - both.min() <= 2
+    doubles = out[out["second_inspector_id"].notna()]
+    assert len(doubles) == round(0.25 * (out["arm"] == "random").sum()) and (doubles["second_inspector_id"] != doubles["inspector_id"]).all()
+    assert set(doubles["arm"]) == {"random"}
+
+
+def test_precision_table_and_within_agent_sd():
+    c, agents = population()
+    plan = draw_plan(c, agents, PlanSpec(period="2026-10", per_agent=4))
+    t = precision_table(plan, sd=10)
+    assert np.allclose(t["score_margin"], mean_margin(4, 10, population=t["N"].to_numpy()))
+    teams = precision_table(plan, sd=10, by="team")
+    assert (teams["score_margin"] < t["score_margin"].min()).all()
+    ev = pd.DataFrame({"agent_id": ["A", "A", "B", "B"], "total_score": [80, 90, 50, 60]})
+    assert within_agent_sd(ev) == pytest.approx(np.sqrt(50))  # between-agent differences do not count
