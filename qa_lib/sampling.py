@@ -366,21 +366,18 @@ class PlanSpec:
         return d
 
 
-def _exclusions(contacts: pd.DataFrame, agents: pd.DataFrame, evaluated: set, spec: PlanSpec) -> pd.Series:
-    """The first exclusion rule that removes each contact ("" = eligible)."""
-    status = contacts["agent_id"].map(agents.set_index("agent_id")["status"]).fillna("active")
-    masks = {
-        "not_answered": ~contacts["answered"].astype(bool) | contacts["agent_id"].isna(),
-        "non_regular": contacts["contact_type"] == "non_regular",
-        "too_short": contacts["talk_seconds"].fillna(0) < spec.min_talk_seconds,
-        "opted_out": contacts["customer_opted_out"].fillna(False).astype(bool),
-        "already_evaluated": contacts["contact_id"].isin(evaluated),
-        "agent_on_leave": status.isin(["leave", "left"]),
-    }
-    reason = pd.Series("", index=contacts.index, dtype=object)
-    for name in reversed(list(masks)):
-        reason = reason.mask(masks[name].to_numpy(dtype=bool), name)
-    return reason
+def _exclusion_codes(c: pd.DataFrame, agent_status: np.ndarray, agent_codes: np.ndarray, evaluated: set, spec: PlanSpec) -> np.ndarray:
+    """Index (1-based) into EXCLUSIONS of the first rule removing each contact; 0 = eligible."""
+    on_leave = np.isin(agent_status, ["leave", "left"])
+    masks = [
+        ~c["answered"].fillna(False).to_numpy(dtype=bool) | (agent_codes < 0),
+        (c["contact_type"] == "non_regular").to_numpy(dtype=bool),
+        c["talk_seconds"].fillna(0).to_numpy(dtype=float) < spec.min_talk_seconds,
+        c["customer_opted_out"].fillna(False).to_numpy(dtype=bool),
+        c["contact_id"].isin(evaluated).to_numpy(dtype=bool) if evaluated else np.zeros(len(c), bool),
+        np.where(agent_codes >= 0, on_leave[np.maximum(agent_codes, 0)], False),
+    ]
+    return np.select(masks, np.arange(1, len(masks) + 1), 0)
 
 
 def _systematic(order_key: np.ndarray, cell: np.ndarray, n_cell: np.ndarray, N_cell: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -443,87 +440,116 @@ def draw_plan(contacts: pd.DataFrame, agents: pd.DataFrame, spec: PlanSpec, *, e
     evaluated = evaluated or set()
     rng = np.random.default_rng(spec.seed)
     c = contacts.reset_index(drop=True)
-    excl = _exclusions(c, agents, evaluated, spec)
-    ok = (excl == "").to_numpy()
-    if not ok.any():
-        raise ParameterError(f"period {spec.period}: every contact is excluded ({excl.value_counts().to_dict()})")
-    e = c.loc[ok].reset_index(drop=True)
-    stratum = e[list(spec.strata)].astype(str).agg("|".join, axis=1) if spec.strata else pd.Series("all", index=e.index)
-    cell_key = e["agent_id"].astype(str) + "\x00" + stratum
-    cell_codes, cell_names = pd.factorize(cell_key, sort=True)
+    agent_codes, agent_names = pd.factorize(c["agent_id"], sort=True)
+    a = agents.set_index("agent_id").reindex(agent_names)
+    status = a["status"].fillna("active").to_numpy(dtype=object)
+    excl = _exclusion_codes(c, status, agent_codes, evaluated, spec)
+    ok_idx = np.flatnonzero(excl == 0)
+    if ok_idx.size == 0:
+        counts = {name: int(v) for name, v in zip(EXCLUSIONS, np.bincount(excl, minlength=len(EXCLUSIONS) + 1)[1:]) if v}
+        raise ParameterError(f"period {spec.period}: every contact is excluded ({counts})")
+    # cells: agent × stratum, among eligible contacts
+    if spec.strata:
+        st = c[list(spec.strata)].iloc[ok_idx].astype(str).fillna("")
+        combined = st.iloc[:, 0] if len(spec.strata) == 1 else st.agg("|".join, axis=1)
+        s_codes, s_uniques = pd.factorize(combined, sort=True)
+        s_names = np.asarray(s_uniques, dtype=object)
+    else:
+        s_codes, s_names = np.zeros(ok_idx.size, dtype=np.int64), np.array(["all"])
+    key = agent_codes[ok_idx].astype(np.int64) * len(s_names) + s_codes
+    cell_ids, cell_codes = np.unique(key, return_inverse=True)
+    cell_agent, cell_stratum = cell_ids // len(s_names), cell_ids % len(s_names)
     N_cell = np.bincount(cell_codes).astype(float)
-    cell_agent = np.array([k.split("\x00")[0] for k in cell_names])
-    agent_codes, agent_names = pd.factorize(cell_agent, sort=True)
-    N_agent = np.bincount(agent_codes, weights=N_cell)
+    agents_present, agent_of_cell = np.unique(cell_agent, return_inverse=True)
+    N_agent = np.bincount(agent_of_cell, weights=N_cell)
     # n per agent
     if spec.allocation == "equal":
-        n_agent = np.full(agent_names.size, float(spec.per_agent))
+        n_agent = np.full(agents_present.size, float(spec.per_agent))
     elif spec.allocation == "proportional":
-        total = spec.per_agent * agent_names.size
+        total = spec.per_agent * agents_present.size
         n_agent = np.maximum(spec.min_per_agent, np.round(total * N_agent / N_agent.sum()))
     else:
         n_agent = np.array([mean_sample_size(spec.margin, spec.sd, spec.confidence, int(N)) for N in N_agent], dtype=float)
     n_agent = np.minimum(n_agent, N_agent)
     # n per cell: proportional to the cell's size within its agent, largest remainder
-    share = N_cell / N_agent[agent_codes]
-    raw = share * n_agent[agent_codes]
+    raw = N_cell / N_agent[agent_of_cell] * n_agent[agent_of_cell]
     n_cell = np.floor(raw)
-    short = n_agent - np.bincount(agent_codes, weights=n_cell, minlength=agent_names.size)
-    rem = raw - n_cell
-    order = np.lexsort((-rem, agent_codes))
-    first = np.r_[0, np.flatnonzero(np.diff(agent_codes[order]) != 0) + 1]
+    short = n_agent - np.bincount(agent_of_cell, weights=n_cell, minlength=agents_present.size)
+    order = np.lexsort((-(raw - n_cell), agent_of_cell))
+    first = np.r_[0, np.flatnonzero(np.diff(agent_of_cell[order]) != 0) + 1]
     pos = np.arange(order.size) - np.repeat(first, np.diff(np.r_[first, order.size]))
-    n_cell[order] += (pos < short[agent_codes[order]]).astype(float)
+    n_cell[order] += (pos < short[agent_of_cell[order]]).astype(float)
     n_cell = np.minimum(n_cell, N_cell)
-    u = rng.random(cell_names.size)
-    pick = _systematic(e["start_time"].to_numpy().astype("datetime64[ns]").astype(np.int64), cell_codes, n_cell, N_cell, u)
-    random_arm = e.loc[pick, ["contact_id", "agent_id"]].assign(
-        arm="random", stratum=stratum[pick].to_numpy(), inclusion_prob=(n_cell / N_cell)[cell_codes[pick]], reason="")
+    u = rng.random(cell_ids.size)
+    times = c["start_time"].to_numpy().astype("datetime64[ns]").astype(np.int64)
+    pick = _systematic(times[ok_idx], cell_codes, n_cell, N_cell, u)
+    r_pos = ok_idx[pick]
+    r_prob = (n_cell / N_cell)[cell_codes[pick]]
+    r_stratum = s_names[cell_stratum[cell_codes[pick]]] if spec.strata else np.full(r_pos.size, "all", dtype=object)
     # targeted arm: risk rules, among eligible contacts not in the random arm
-    rest = e.loc[~pick].reset_index(drop=True)
-    flags = _risk_flags(rest, agents, spec, complaints or set(), c)
-    flagged = flags != ""
-    targeted = pd.DataFrame(columns=random_arm.columns)
-    if spec.targeted_per_agent > 0 and flagged.any():
-        f = rest.loc[flagged.to_numpy()].assign(reason=flags[flagged].to_numpy(), _u=rng.random(int(flagged.sum())))
-        f = f.sort_values(["agent_id", "_u"], kind="stable")
-        f["_rank"] = f.groupby("agent_id").cumcount()
-        n_flag = f.groupby("agent_id")["contact_id"].transform("size")
-        sel = f[f["_rank"] < spec.targeted_per_agent]
-        targeted = sel[["contact_id", "agent_id", "reason"]].assign(
-            arm="targeted", stratum="", inclusion_prob=np.minimum(spec.targeted_per_agent, n_flag[sel.index]) / n_flag[sel.index])
-    plan = pd.concat([random_arm, targeted[random_arm.columns]], ignore_index=True)
-    team = agents.set_index("agent_id")["team"]
-    plan.insert(2, "team", plan["agent_id"].map(team).to_numpy())
-    start = c.set_index("contact_id")["start_time"]
-    plan["start_time"] = plan["contact_id"].map(start).to_numpy()
+    rest = ok_idx[~pick]
+    t_pos, t_prob, t_reason = np.array([], dtype=np.int64), np.array([]), np.array([], dtype=object)
+    if spec.targeted_per_agent > 0 and rest.size:
+        code = _risk_codes(c, rest, a, agent_codes, times, spec, complaints or set())
+        flagged = rest[code > 0]
+        if flagged.size:
+            fa = agent_codes[flagged]
+            prio = rng.random(flagged.size)
+            o = np.lexsort((prio, fa))
+            fa_o = fa[o]
+            starts = np.r_[0, np.flatnonzero(np.diff(fa_o) != 0) + 1]
+            rank = np.arange(fa_o.size) - np.repeat(starts, np.diff(np.r_[starts, fa_o.size]))
+            sel = o[rank < spec.targeted_per_agent]
+            n_flag = np.bincount(fa, minlength=agent_names.size)
+            t_pos = flagged[sel]
+            t_prob = np.minimum(spec.targeted_per_agent, n_flag[fa[sel]]) / n_flag[fa[sel]]
+            t_reason = np.array(list(TARGET_RULES), dtype=object)[code[code > 0][sel] - 1]
+    all_pos = np.r_[r_pos, t_pos]
+    team = a["team"].to_numpy(dtype=object)
+    plan = pd.DataFrame({
+        "contact_id": c["contact_id"].to_numpy(dtype=object)[all_pos],
+        "agent_id": agent_names.to_numpy(dtype=object)[agent_codes[all_pos]],
+        "team": team[agent_codes[all_pos]],
+        "arm": np.r_[np.full(r_pos.size, "random", dtype=object), np.full(t_pos.size, "targeted", dtype=object)],
+        "stratum": np.r_[r_stratum.astype(object), np.full(t_pos.size, "", dtype=object)],
+        "inclusion_prob": np.r_[r_prob, t_prob],
+        "reason": np.r_[np.full(r_pos.size, "", dtype=object), t_reason],
+        "start_time": c["start_time"].to_numpy()[all_pos],
+    })
     plan = plan.sort_values(["arm", "agent_id", "start_time"], ignore_index=True)
-    cells = pd.DataFrame({"agent_id": cell_agent, "stratum": [k.split("\x00")[1] for k in cell_names], "N": N_cell.astype(int), "n": n_cell.astype(int)})
-    cells.insert(0, "team", cells["agent_id"].map(team).to_numpy())
-    excluded = {k: int(v) for k, v in excl[excl != ""].value_counts().items()}
+    cells = pd.DataFrame({
+        "team": team[cell_agent], "agent_id": agent_names.to_numpy(dtype=object)[cell_agent], "stratum": s_names[cell_stratum],
+        "N": N_cell.astype(int), "n": n_cell.astype(int),
+    })
+    counts = np.bincount(excl, minlength=len(EXCLUSIONS) + 1)[1:]
+    excluded = {name: int(v) for name, v in zip(EXCLUSIONS, counts) if v}
     return DrawnPlan(spec, plan, cells, excluded)
 
 
-def _risk_flags(rest: pd.DataFrame, agents: pd.DataFrame, spec: PlanSpec, complaints: set, all_contacts: pd.DataFrame) -> pd.Series:
-    """The first matching targeted rule of each contact ("" = none)."""
-    a = agents.set_index("agent_id")
-    hire = pd.to_datetime(rest["agent_id"].map(a["hire_date"]))
-    tenure = (rest["start_time"] - hire).dt.days
-    cust = all_contacts.loc[all_contacts["customer_id"].notna(), ["customer_id", "start_time"]].sort_values("start_time")
-    nxt = cust.groupby("customer_id")["start_time"].shift(-1)
-    again = (nxt - cust["start_time"]) <= pd.Timedelta(days=7)
-    repeat_ids = set(all_contacts.loc[cust.index[again.to_numpy()], "contact_id"])
+def _risk_codes(c: pd.DataFrame, rest: np.ndarray, a: pd.DataFrame, agent_codes: np.ndarray, times: np.ndarray,
+                spec: PlanSpec, complaints: set) -> np.ndarray:
+    """Index (1-based) into TARGET_RULES of the first enabled rule each contact at ``rest`` meets; 0 = none."""
+    n = len(c)
+    hire = pd.to_datetime(a["hire_date"]).to_numpy().astype("datetime64[ns]").astype(np.int64)
+    day = 86400 * 10**9
+    tenure_days = (times[rest] - hire[agent_codes[rest]]) / day
+    cust_codes, _ = pd.factorize(c["customer_id"])
+    o = np.lexsort((times, cust_codes))
+    same = (cust_codes[o][1:] == cust_codes[o][:-1]) & (cust_codes[o][:-1] >= 0)
+    soon = (times[o][1:] - times[o][:-1]) <= 7 * day
+    repeat = np.zeros(n, bool)
+    repeat[o[:-1][same & soon]] = True
+    tier = c["customer_tier"].to_numpy(dtype=object)[rest]
     masks = {
-        "new_hire": (tenure < spec.new_hire_days).fillna(False),
-        "complaint": rest["contact_id"].isin(complaints),
-        "diamond": rest["customer_tier"] == "diamond",
-        "long_hold": rest["hold_seconds"].fillna(0) > spec.long_hold_seconds,
-        "repeat_caller": rest["contact_id"].isin(repeat_ids),
+        "new_hire": tenure_days < spec.new_hire_days,
+        "complaint": c["contact_id"].iloc[rest].isin(complaints).to_numpy(dtype=bool) if complaints else np.zeros(rest.size, bool),
+        "diamond": tier == "diamond",
+        "long_hold": c["hold_seconds"].fillna(0).to_numpy(dtype=float)[rest] > spec.long_hold_seconds,
+        "repeat_caller": repeat[rest],
     }
-    reason = pd.Series("", index=rest.index, dtype=object)
-    for name in reversed(spec.rules):
-        reason = reason.mask(masks[name].to_numpy(dtype=bool), name)
-    return reason
+    names = list(TARGET_RULES)
+    enabled = [name for name in names if name in spec.rules]
+    return np.select([masks[name] for name in enabled], [names.index(name) + 1 for name in enabled], 0)
 
 
 def assign_inspectors(plan: pd.DataFrame, inspectors: pd.DataFrame, *, seed: int = 0, avoid_home_team: bool = True,

@@ -7,6 +7,7 @@ of later work build on the same month selection.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -25,13 +26,9 @@ def parse_month(month: str) -> pd.Period:
     text = str(month).strip().replace("/", "-")
     if len(text) == 6 and text.isdigit():
         text = f"{text[:4]}-{text[4:]}"
-    try:
-        p = pd.Period(text, freq="M")
-    except (ValueError, TypeError):
-        p = None
-    if p is None or len(text) != 7:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
         raise ParameterError(f"month must look like 2026-10; got {month!r}")
-    return p
+    return pd.Period(text, freq="M")
 
 
 def month_summary(contacts: pd.DataFrame, evaluations: pd.DataFrame, voc: pd.DataFrame, agents: pd.DataFrame) -> dict:

@@ -41,7 +41,8 @@ def _period_contacts(store, period: pd.Period) -> pd.DataFrame:
     if period.freqstr.startswith("M"):
         return store.read_month("contacts", period)
     c = store.table("contacts")
-    return store.read("contacts", (c.c.start_time >= period.start_time.to_pydatetime()) & (c.c.start_time < (period.end_time + pd.Timedelta(1, "ns")).to_pydatetime()))
+    end = (period + 1).start_time.to_pydatetime()
+    return store.read("contacts", (c.c.start_time >= period.start_time.to_pydatetime()) & (c.c.start_time < end))
 
 
 def historical_sd(store, before: pd.Period, scorecard_id: str = "inbound_service", months: int = 3) -> float:

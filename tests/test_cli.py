@@ -175,3 +175,15 @@ def test_evaluation_show_and_release(tmp_path):
     assert r.exit_code == 0 and f"released {int((ev['status'] == 'submitted').sum()) - 1} " in r.output
     r = run("evaluation", "show", "E404", "--db", db)
     assert r.exit_code == 1 and "no evaluation 'E404'" in r.output
+
+
+def test_sample_command_prints_precision_and_writes_worklists(tmp_path):
+    db = tmp_path / "qa.sqlite"
+    assert run("init", "--db", db, "-q").exit_code == 0
+    out = tmp_path / "wl"
+    r = run("sample", "--month", "2026-10", "--per-agent", 4, "--db", db, "--out", out)
+    assert r.exit_code == 0, r.output
+    assert "n = 4 buys ±" in r.output and "measured on the previous 3 months" in r.output
+    assert (out / "Q01.csv").exists()
+    r = run("sample", "--month", "2026-10", "--strata", "colour", "--db", db, "--out", out)
+    assert r.exit_code == 2 and "unknown ['colour']" in r.output

@@ -75,3 +75,13 @@ def test_scoring_workbench_runs(tmp_path, loaded_store):
     text = out.read_text(encoding="utf-8")
     assert "Scoring workbench" in text and "application/vnd.jupyter.widget-view+json" in text
     assert loaded_store.counts() == before
+
+
+def test_sampling_plan_notebook(tmp_path, loaded_store):
+    out = tmp_path / "sp.ipynb"
+    before = loaded_store.counts()
+    pm.execute_notebook(str(FOLDER / "sampling_plan.ipynb"), str(out), parameters={"db_url": loaded_store.url, "period": "2026-10", "per_agent": 6},
+                        kernel_name="python3", progress_bar=False)
+    text = out.read_text(encoding="utf-8")
+    assert "n = 6 per agent buys ±" in text and "Preview only" in text
+    assert loaded_store.counts() == before  # save=False stores nothing

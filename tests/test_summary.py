@@ -16,7 +16,7 @@ def test_parse_month(text):
     assert parse_month(text) == pd.Period("2026-10", freq="M")
 
 
-@pytest.mark.parametrize("text", ["Oct", "2026-13", "2026-10-05", "", "26-10"])
+@pytest.mark.parametrize("text", ["Oct", "October", "2026-13", "2026-10-05", "", "26-10"])
 def test_parse_month_rejects(text):
     with pytest.raises(ParameterError, match="month must look like 2026-10"):
         parse_month(text)

@@ -1,0 +1,80 @@
+"""The month's plan end to end on the sample data: saved, reproducible, written as worklists, read by the workbench."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from qa_lib.errors import ParameterError
+from qa_lib.sampling import PlanSpec
+from qa_lib.store import Store, load_samples
+from qa_lib.config import samples_dir
+from qa_lib.workbench import Workbench
+from qa_lib.worklists import card_for, draw_period, parse_period, plan_period, workload, write_worklists
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    s = Store(f"sqlite:///{tmp_path_factory.mktemp('plan') / 'qa.sqlite'}")
+    s.migrate()
+    load_samples(s, samples_dir())
+    return s
+
+
+def test_plan_saved_reproducible_and_honest(store):
+    spec = PlanSpec(period="2026-10", seed=3)
+    plan_id, plan = plan_period(store, spec)
+    again_id, _ = plan_period(store, spec)
+    assert again_id == plan_id and store.counts()["sampling_plans"] == 1  # same inputs, same plan, stored once
+    pc = store.plan_contacts(plan_id)
+    assert len(pc) == len(plan.contacts)
+    evaluated = set(store.read("evaluations")["contact_id"])
+    assert not set(pc["contact_id"]) & evaluated
+    leave = store.read("agents").query("status == 'leave'")["agent_id"]
+    assert not pc["agent_id"].isin(leave).any()
+    home = store.read("inspectors").set_index("inspector_id")["home_team"].replace("", None)
+    assert not (pc["inspector_id"].map(home) == pc["agent_id"].map(store.read("agents").set_index("agent_id")["team"])).any()
+    assert store.latest_plan("2026-10") == plan_id
+    cells = store.read("plan_cells")
+    assert cells["sampled"].sum() == (pc["arm"] == "random").sum()
+
+
+def test_worklists_written_per_inspector(store, tmp_path):
+    plan_id, plan = plan_period(store, PlanSpec(period="2026-10", seed=3))
+    files = write_worklists(store, plan_id, tmp_path)
+    names = {f.name for f in files}
+    load = workload(store.plan_contacts(plan_id))
+    assert {f"{i}.csv" for i in load.index} <= names and any(n.endswith("_inbound_service.xlsx") for n in names)
+    q = pd.read_csv(tmp_path / f"{load.index[0]}.csv")
+    assert len(q) == load.iloc[0] and set(q["arm"]) <= {"random", "targeted"}
+    ws = load_workbook(tmp_path / f"{load.index[0]}_inbound_service.xlsx")["score"]
+    header = [c.value for c in ws[1]]
+    assert header[:3] == ["contact_id", "agent_id", "arm"]
+
+
+def test_workbench_reads_the_plan(store):
+    plan_id, _ = plan_period(store, PlanSpec(period="2026-10", seed=3))
+    pc = store.plan_contacts(plan_id)
+    bench = Workbench(store, "Q02", "2026-10")
+    wl = bench.worklist()
+    mine = pc[(pc["inspector_id"] == "Q02") | (pc["second_inspector_id"] == "Q02")]
+    assert set(wl["contact_id"]) == set(mine["contact_id"]) and set(wl["state"]) <= {"random", "targeted"}
+    assert wl["scorecard_id"].notna().all()
+    targeted = mine.loc[mine["arm"] == "targeted", "contact_id"]
+    if len(targeted):
+        assert bench._arm(targeted.iloc[0]) == "targeted"
+
+
+def test_card_for_and_periods(store):
+    cards = {sid: store.scorecard(sid) for sid in ("inbound_service", "followup_call")}
+    c = pd.DataFrame({"direction": ["inbound", "outbound", "inbound"], "contact_type": ["service", "service_quality", "non_regular"]})
+    got = card_for(c, cards)
+    assert got.iloc[:2].tolist() == ["inbound_service", "followup_call"] and pd.isna(got.iloc[2])
+    assert str(parse_period("2026-W41")) == "2026-10-05/2026-10-11"
+    with pytest.raises(ParameterError, match="period must look like 2026-10 or 2026-W41"):
+        parse_period("October")
+    plan = draw_period(store, PlanSpec(period="2026-W41", per_agent=2))
+    assert plan.contacts["start_time"].between("2026-10-05", "2026-10-12").all()
+    with pytest.raises(ParameterError, match="period 2027-01 has no contacts"):
+        draw_period(store, PlanSpec(period="2027-01"))
