@@ -249,6 +249,42 @@ def sample(period, per_agent, allocation, margin, sd, strata, targeted_per_agent
     click.echo(f"wrote {len(files)} worklist files into {files[0].parent}")
 
 
+@main.command()
+@click.option("--session", "session_id", default=None, help="Calibration session id (e.g. CAL-2026-10).")
+@click.option("--month", default=None, help="Or the sessions held in this month (default: every session, pooled).")
+@click.option("--tolerance", type=float, default=5.0, show_default=True, help="Points within which an inspector counts as calibrated.")
+@click.option("--boot", "n_boot", type=int, default=500, show_default=True, help="Bootstrap resamples for the intervals.")
+@_DB
+def calibrate(session_id, month, tolerance, n_boot, db):
+    """Calibration meeting tables: reliability per item, inspector bias against the expert, calls to discuss, drift."""
+    from .calibration import drift, session_report
+    from .store import Store
+    from .summary import parse_month
+
+    store = Store(db)
+    store.check_ready()
+    ev, items, sessions = store.calibration_data(session_id, parse_month(month) if month else None)
+    if ev.empty:
+        raise click.ClickException("no calibration evaluation is stored")
+    expert = sessions["expert_inspector_id"].dropna().iloc[0] if sessions["expert_inspector_id"].notna().any() else None
+    card = store.scorecard(ev["scorecard_id"].iloc[0], int(ev["scorecard_version"].iloc[0]))
+    rep = session_report(ev, items, card, expert=expert, tolerance=tolerance, n_boot=n_boot)
+    fmt = lambda v: f"{v:.3f}"  # noqa: E731
+    click.echo(f"sessions: {', '.join(sessions['session_id'])}; {ev['contact_id'].nunique()} calls, {ev['inspector_id'].nunique()} inspectors; "
+               f"reference: {'expert ' + expert if expert else 'consensus'}")
+    click.echo("\nOverall agreement (Krippendorff: ≥ 0.800 reliable, 0.667–0.800 tentative, below not reliable)")
+    click.echo(rep["overall"].to_string(index=False, float_format=fmt))
+    click.echo("\nPer item, least reliable first")
+    click.echo(rep["items"][["item_id", "units", "percent_agreement", "alpha", "alpha_low", "alpha_high", "ac1", "reading"]].to_string(index=False, float_format=fmt))
+    click.echo(f"\nInspector bias in points (tolerance ±{tolerance:g})")
+    click.echo(rep["bias"].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    click.echo("\nCalls to discuss (widest disagreement)")
+    click.echo(rep["discuss"].to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    all_ev, _, _ = store.calibration_data()
+    click.echo("\nDrift across sessions (α on totals; bias per inspector)")
+    click.echo(drift(all_ev, expert=expert).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+
+
 @main.group()
 def score():
     """Scoring sheets (.xlsx) for inspectors who score in Excel: export blank sheets, import filled ones."""

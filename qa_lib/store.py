@@ -357,6 +357,24 @@ class Store:
         long = read_scoring_sheet(path, card, status=status)
         return self.import_frame("evaluations", long, source=path.name, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
 
+    def calibration_data(self, session_id: str | None = None, month=None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """Calibration evaluations (one session, a month's sessions, or all), their item answers, and the sessions."""
+        sessions = self.read("calibration_sessions")
+        if session_id is not None:
+            sessions = sessions[sessions["session_id"] == session_id]
+            if sessions.empty:
+                raise NotFoundError(f"no calibration session {session_id!r}")
+        elif month is not None:
+            held = pd.to_datetime(sessions["held_on"]).dt.to_period("M")
+            sessions = sessions[held == pd.Period(month, freq="M")]
+            if sessions.empty:
+                raise NotFoundError(f"no calibration session held in {month}")
+        e = tables["evaluations"]
+        ev = self.read("evaluations", e.c.calibration_session_id.in_(sessions["session_id"].tolist()))
+        items = tables["evaluation_items"]
+        it = self.read("evaluation_items", items.c.evaluation_id.in_(ev["evaluation_id"].tolist())) if len(ev) else pd.DataFrame(columns=["evaluation_id", "item_id", "answer"])
+        return ev, it, sessions.reset_index(drop=True)
+
     # ---- sampling plans -------------------------------------------------------------
     def save_plan(self, plan, *, created_by: str | None = None) -> str:
         """Store a drawn plan (:class:`qa_lib.sampling.DrawnPlan` with inspectors assigned); return its id.
