@@ -187,3 +187,13 @@ def test_sample_command_prints_precision_and_writes_worklists(tmp_path):
     assert (out / "Q01.csv").exists()
     r = run("sample", "--month", "2026-10", "--strata", "colour", "--db", db, "--out", out)
     assert r.exit_code == 2 and "unknown ['colour']" in r.output
+
+
+def test_calibrate_prints_the_meeting_tables(loaded_store):
+    r = run("calibrate", "--db", loaded_store.url, "--boot", 50)
+    assert r.exit_code == 0, r.output
+    assert "needs_analysis" in r.output.split("Per item, least reliable first")[1].splitlines()[2]
+    bias = r.output.split("Inspector bias")[1]
+    assert "Q03" in bias and "lenient" in bias and "strict" in bias
+    r = run("calibrate", "--db", loaded_store.url, "--session", "CAL-1999-01")
+    assert r.exit_code == 1 and "no calibration session 'CAL-1999-01'" in r.output

@@ -85,3 +85,12 @@ def test_sampling_plan_notebook(tmp_path, loaded_store):
     text = out.read_text(encoding="utf-8")
     assert "n = 6 per agent buys ±" in text and "Preview only" in text
     assert loaded_store.counts() == before  # save=False stores nothing
+
+
+def test_calibration_notebook_names_the_planted_effects(tmp_path, loaded_store):
+    out = tmp_path / "cal.ipynb"
+    pm.execute_notebook(str(FOLDER / "calibration_session.ipynb"), str(out), parameters={"db_url": loaded_store.url, "n_boot": 100},
+                        kernel_name="python3", progress_bar=False)
+    text = out.read_text(encoding="utf-8")
+    assert "Least reliable item:** `needs_analysis`" in text  # PLANTED.md
+    assert "Q03 lenient" in text and "Q05 strict" in text
