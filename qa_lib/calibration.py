@@ -29,7 +29,7 @@ from .errors import ParameterError
 __all__ = [
     "percent_agreement", "krippendorff_alpha", "fleiss_kappa", "cohen_kappa", "gwet_ac1", "gwet_ac2", "brennan_prediger",
     "icc", "bootstrap_ci", "LEVELS", "interpret_alpha", "reliability_matrix", "item_reliability", "inspector_bias",
-    "widest_disagreement", "leniency_adjustment", "drift", "session_report",
+    "widest_disagreement", "leniency_adjustment", "adjusted_agent_scores", "drift", "session_report",
 ]
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
@@ -304,8 +304,13 @@ def icc(data: pd.DataFrame, targets: str, raters: str, ratings: str, confidence:
     y = col.to_numpy(dtype=float) if col.dtype.kind in "iuf" else pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
     if k < 2:
         raise ParameterError(f"icc needs at least 2 raters; got {k}")
-    wide = np.full((t_count, k), np.nan)
-    wide[t_codes, r_codes] = y
+    flat = t_codes * k + r_codes
+    if y.size == t_count * k and np.array_equal(flat, np.arange(y.size)):
+        wide = y.reshape(t_count, k)  # already in target-major order and complete: no scatter needed
+    else:
+        wide = np.full(t_count * k, np.nan)
+        wide[flat] = y
+        wide = wide.reshape(t_count, k)
     rs = wide.sum(axis=1)
     complete = ~np.isnan(rs)
     if not complete.all():
@@ -537,6 +542,20 @@ def leniency_adjustment(scores: pd.DataFrame, *, unit: str = "contact_id", rater
     b = np.r_[yd, 0.0]
     effect = np.linalg.lstsq(A, b, rcond=None)[0]
     return pd.Series(effect, index=pd.Index(r_names, name=rater), name="effect")
+
+
+def adjusted_agent_scores(evaluations: pd.DataFrame, effects: pd.Series, *, agent: str = "agent_id", rater: str = "inspector_id",
+                          value: str = "total_score") -> pd.DataFrame:
+    """Each agent's raw mean score beside the leniency-adjusted mean (score − the inspector's effect).
+
+    Inspectors without an estimated effect are left unadjusted (effect 0). The raw score
+    stays the score of record; the adjusted one shows how much the luck of the inspector draw moved it.
+    """
+    eff = evaluations[rater].map(effects).fillna(0.0)
+    df = evaluations.assign(_adj=evaluations[value] - eff)
+    out = df.groupby(agent).agg(n=(value, "size"), raw_mean=(value, "mean"), adjusted_mean=("_adj", "mean")).reset_index()
+    out["adjustment"] = out["adjusted_mean"] - out["raw_mean"]
+    return out.sort_values("adjustment", key=np.abs, ascending=False, ignore_index=True)
 
 
 def drift(sessions: pd.DataFrame, *, session: str = "calibration_session_id", unit: str = "contact_id", rater: str = "inspector_id",

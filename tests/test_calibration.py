@@ -215,3 +215,18 @@ def test_least_reliable_item_is_the_planted_one(sessions):
 def test_item_reliability_tidy_input_errors():
     with pytest.raises(ParameterError, match="missing \\['inspector_id', 'item_id', 'answer'\\]"):
         item_reliability(pd.DataFrame({"contact_id": [1]}))
+
+
+def test_adjusted_agent_scores_sit_beside_the_raw(sessions, loaded_store):
+    from qa_lib.calibration import adjusted_agent_scores
+
+    ev, *_ = sessions
+    effects = leniency_adjustment(ev)
+    month = loaded_store.read_month("evaluations", "2026-10")
+    rnd = month[month["arm"] == "random"]
+    adj = adjusted_agent_scores(rnd, effects).set_index("agent_id")
+    raw = rnd.groupby("agent_id")["total_score"].mean()
+    assert np.allclose(adj.loc[raw.index, "raw_mean"], raw)  # the raw score is kept as is
+    q03 = rnd.groupby("agent_id").apply(lambda d: (d["inspector_id"] == "Q03").mean(), include_groups=False)
+    mostly_q03 = q03.idxmax()
+    assert adj.loc[mostly_q03, "adjustment"] < 0  # scored by the lenient inspector: adjusted down
