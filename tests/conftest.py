@@ -47,13 +47,18 @@ def store(db_url):
     s.engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def loaded_store(tmp_path_factory):
-    """A SQLite store with the committed samples loaded (shared; tests must not write to it)."""
-    s = Store(f"sqlite:///{tmp_path_factory.mktemp('loaded') / 'qa.sqlite'}")
+def sample_store(folder: Path) -> Store:
+    """A new SQLite store in ``folder`` with the committed samples loaded."""
+    s = Store(f"sqlite:///{folder / 'qa.sqlite'}")
     s.migrate()
     load_samples(s, samples_dir())
     return s
+
+
+@pytest.fixture(scope="session")
+def loaded_store(tmp_path_factory):
+    """The samples loaded once for the session (shared: tests must not write to it)."""
+    return sample_store(tmp_path_factory.mktemp("loaded"))
 
 
 @pytest.fixture

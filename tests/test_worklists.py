@@ -8,18 +8,15 @@ from openpyxl import load_workbook
 
 from qa_lib.errors import ParameterError
 from qa_lib.sampling import PlanSpec
-from qa_lib.store import Store, load_samples
-from qa_lib.config import samples_dir
+from conftest import sample_store
 from qa_lib.workbench import Workbench
 from qa_lib.worklists import card_for, draw_period, parse_period, plan_period, workload, write_worklists
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    s = Store(f"sqlite:///{tmp_path_factory.mktemp('plan') / 'qa.sqlite'}")
-    s.migrate()
-    load_samples(s, samples_dir())
-    return s
+    """The samples in a store of this module's own: these tests save plans."""
+    return sample_store(tmp_path_factory.mktemp("plan"))
 
 
 def test_plan_saved_reproducible_and_honest(store):
