@@ -1,0 +1,151 @@
+"""KPIs of seed 000, per agent / team / center, each with its interval, its n, and a status against target.
+
+Rates carry a Wilson interval; durations a t interval on the mean. The status against a
+target is decided by the interval (``met``, ``missed``, ``not enough evidence``), never
+by the point value alone. Non-regular calls (misdial, one-ring hang-up, silence,
+harassment) are counted as offered traffic but never in handling times.
+
+Formulas (DOMAIN.md):
+
+* answer rate = inbound hotline calls answered within T s (default 10) / inbound hotline calls offered;
+* abandon rate = abandoned / offered; personal abandon rate = calls abandoned while ringing
+  at the agent / calls connected to the agent (answered + abandoned at the agent);
+* AHT = mean talk + mean hold + mean after-call work (answered regular calls);
+* FCR = resolved at first contact among sampled lines whose resolution is known;
+* information accuracy = (records checked − records with errors) / records checked;
+* service-standard attainment = share of random-arm evaluations at or above the pass score.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import stats
+
+from .errors import ParameterError
+from .sampling import wilson_interval
+from .scores import verdict
+
+__all__ = ["load_targets", "contact_kpis", "accuracy_kpi", "service_standard_kpi", "fcr_kpi", "rate_rows"]
+
+_COLUMNS = ["group", "kpi", "value", "low", "high", "n", "target", "status", "unit"]
+
+
+def load_targets(path: str | os.PathLike | None = None) -> dict:
+    """The KPI targets: ``qa_lib/targets.yaml`` or the file given."""
+    p = Path(path) if path else Path(__file__).with_name("targets.yaml")
+    try:
+        cfg = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ParameterError(f"targets file {str(p)!r} cannot be read: {exc}") from None
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("kpis"), dict):
+        raise ParameterError(f"targets file {str(p)!r} must have a 'kpis' mapping")
+    return cfg
+
+
+def _status(low, high, spec: dict) -> list[str]:
+    target = spec.get("target")
+    if target is None:
+        return ["no target"] * len(low)
+    return [verdict(lo, hi, target, spec.get("higher_is_better", True)) if n_ok else "not enough evidence"
+            for lo, hi, n_ok in zip(low, high, ~(np.isnan(np.asarray(low, dtype=float))))]
+
+
+def rate_rows(successes: pd.Series, n: pd.Series, kpi: str, targets: dict, confidence: float = 0.95) -> pd.DataFrame:
+    """Tidy rows for a rate KPI per group (index = group) with its Wilson interval and status."""
+    spec = targets["kpis"].get(kpi, {"target": None})
+    k, m = successes.to_numpy(dtype=float), n.to_numpy(dtype=float)
+    lo, hi = wilson_interval(k, m, confidence)
+    lo, hi = np.where(m > 0, lo, np.nan), np.where(m > 0, hi, np.nan)
+    value = np.where(m > 0, k / np.where(m > 0, m, 1), np.nan)
+    return pd.DataFrame({"group": n.index, "kpi": kpi, "value": value, "low": lo, "high": hi, "n": m.astype(int),
+                         "target": spec.get("target"), "status": _status(lo, hi, spec), "unit": "rate"})
+
+
+def _mean_rows(g, kpi: str, targets: dict, confidence: float) -> pd.DataFrame:
+    spec = targets["kpis"].get(kpi, {"target": None})
+    a = g.agg(["mean", "std", "count"])
+    n = a["count"].to_numpy(dtype=float)
+    half = np.where(n >= 2, stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1)) * a["std"].to_numpy() / np.sqrt(np.maximum(n, 1)), np.nan)
+    lo, hi = a["mean"].to_numpy() - half, a["mean"].to_numpy() + half
+    return pd.DataFrame({"group": a.index, "kpi": kpi, "value": a["mean"].to_numpy(), "low": lo, "high": hi, "n": n.astype(int),
+                         "target": spec.get("target"), "status": _status(lo, hi, spec), "unit": "seconds"})
+
+
+def _key(df: pd.DataFrame, by: str | None) -> pd.Series:
+    if by is None:
+        return pd.Series("center", index=df.index)
+    if by not in df.columns:
+        raise ParameterError(f"by must be a column of the frame (e.g. agent_id or team) or None; got {by!r}")
+    return df[by].fillna("(none)")
+
+
+def contact_kpis(contacts: pd.DataFrame, *, by: str | None = None, targets: dict | None = None, confidence: float = 0.95) -> pd.DataFrame:
+    """Answer rate, abandon rates, hold, talk, wrap-up and AHT from contact records, per group.
+
+    ``contacts`` has the store's contact columns (and ``by``, e.g. ``team``, merged in).
+    Returns one tidy row per group and KPI: ``group, kpi, value, low, high, n, target, status, unit``.
+    """
+    targets = targets or load_targets()
+    need = ["channel", "direction", "answered", "abandoned", "wait_seconds", "talk_seconds", "hold_seconds", "acw_seconds", "contact_type", "agent_id"]
+    missing = [c for c in need if c not in contacts.columns]
+    if missing:
+        raise ParameterError(f"contacts must have columns {need}; missing {missing}")
+    within = float(targets.get("answer_within_seconds", 10))
+    c = contacts
+    key = _key(c, by)
+    inbound = (c["channel"] == "hotline") & (c["direction"] == "inbound")
+    answered = c["answered"].fillna(False).astype(bool)
+    abandoned = c["abandoned"].fillna(False).astype(bool)
+    fast = answered & (c["wait_seconds"].fillna(np.inf) <= within)
+    offered = inbound.groupby(key).sum()
+    rows = [
+        rate_rows((inbound & fast).groupby(key).sum().reindex(offered.index, fill_value=0), offered, "answer_rate", targets, confidence),
+        rate_rows((inbound & abandoned).groupby(key).sum().reindex(offered.index, fill_value=0), offered, "abandon_rate", targets, confidence),
+    ]
+    at_agent = inbound & c["agent_id"].notna()
+    connected = (at_agent & (answered | abandoned)).groupby(key).sum()
+    rows.append(rate_rows((at_agent & abandoned).groupby(key).sum().reindex(connected.index, fill_value=0), connected, "personal_abandon_rate", targets, confidence))
+    handled = answered & (c["contact_type"] != "non_regular") & (c["channel"] == "hotline")
+    h = c.loc[handled].assign(_k=key[handled], _aht=c.loc[handled, ["talk_seconds", "hold_seconds", "acw_seconds"]].fillna(0).sum(axis=1))
+    gk = h.groupby("_k")
+    rows += [
+        _mean_rows(gk["_aht"], "aht_seconds", targets, confidence),
+        _mean_rows(gk["talk_seconds"], "avg_talk_seconds", targets, confidence),
+        _mean_rows(gk["hold_seconds"], "avg_hold_seconds", targets, confidence),
+        _mean_rows(gk["acw_seconds"], "avg_acw_seconds", targets, confidence),
+    ]
+    out = pd.concat([r for r in rows if len(r)], ignore_index=True)
+    return out[_COLUMNS].sort_values(["group", "kpi"], ignore_index=True)
+
+
+def fcr_kpi(contacts: pd.DataFrame, *, by: str | None = None, targets: dict | None = None, confidence: float = 0.95) -> pd.DataFrame:
+    """First-contact resolution among contacts whose resolution is known (sampled lines)."""
+    targets = targets or load_targets()
+    known = contacts[contacts["fcr"].notna()]
+    key = _key(known, by)
+    ok = known["fcr"].astype(bool)
+    return rate_rows(ok.groupby(key).sum(), ok.groupby(key).size(), "fcr", targets, confidence)[_COLUMNS]
+
+
+def accuracy_kpi(checks: pd.DataFrame, *, by: str | None = None, targets: dict | None = None, confidence: float = 0.95) -> pd.DataFrame:
+    """Information accuracy: (records checked − records with errors) / records checked."""
+    targets = targets or load_targets()
+    key = _key(checks, by)
+    ok = ~checks["has_error"].astype(bool)
+    return rate_rows(ok.groupby(key).sum(), ok.groupby(key).size(), "information_accuracy", targets, confidence)[_COLUMNS]
+
+
+def service_standard_kpi(evaluations: pd.DataFrame, *, by: str | None = None, targets: dict | None = None, confidence: float = 0.95) -> pd.DataFrame:
+    """Service-standard attainment: share of random-arm evaluations scoring at least the pass score."""
+    targets = targets or load_targets()
+    spec = targets["kpis"].get("service_standard", {})
+    pass_score = float(spec.get("pass_score", 80))
+    ev = evaluations[(evaluations["arm"] == "random") & evaluations["total_score"].notna()] if "arm" in evaluations else evaluations
+    key = _key(ev, by)
+    ok = ev["total_score"] >= pass_score
+    return rate_rows(ok.groupby(key).sum(), ok.groupby(key).size(), "service_standard", targets, confidence)[_COLUMNS]

@@ -1,0 +1,97 @@
+"""KPI formulas on hand-made contacts, interval-based status at the boundaries, the real bank call log, the planted team."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qa_lib.errors import ParameterError
+from qa_lib.kpi import accuracy_kpi, contact_kpis, fcr_kpi, load_targets, rate_rows, service_standard_kpi
+
+BANK = Path(__file__).resolve().parents[2] / "shared" / "data" / "call_center" / "anonymous_bank_1999_08_calls.csv"
+
+
+def contact(**kw):
+    row = {"channel": "hotline", "direction": "inbound", "answered": True, "abandoned": False, "wait_seconds": 5.0, "talk_seconds": 100.0,
+           "hold_seconds": 0.0, "acw_seconds": 20.0, "contact_type": "service", "agent_id": "A1", "fcr": None}
+    row.update(kw)
+    return row
+
+
+def test_formulas_on_hand_made_contacts():
+    c = pd.DataFrame([
+        contact(),  # answered in 5 s
+        contact(wait_seconds=30.0, hold_seconds=40.0),  # answered late, with hold
+        contact(answered=False, abandoned=True, agent_id=None, talk_seconds=0, acw_seconds=0, wait_seconds=60.0),  # abandoned in queue
+        contact(answered=False, abandoned=True, talk_seconds=0, acw_seconds=0, wait_seconds=8.0),  # abandoned ringing at A1
+        contact(contact_type="non_regular", talk_seconds=5.0, acw_seconds=0.0),  # misdial: offered, not in handling time
+        contact(direction="outbound", wait_seconds=np.nan, talk_seconds=150.0),  # outbound: not offered traffic
+        contact(transferred=True, talk_seconds=300.0, acw_seconds=60.0),
+    ])
+    k = contact_kpis(c).set_index("kpi")
+    assert k.loc["answer_rate", "n"] == 6 and k.loc["answer_rate", "value"] == pytest.approx(3 / 6)  # rows 1, 5, 7
+    assert k.loc["abandon_rate", "value"] == pytest.approx(2 / 6)
+    assert k.loc["personal_abandon_rate", "value"] == pytest.approx(1 / 5)  # A1: 4 answered inbound + 1 abandoned at the agent
+    handled = [(100, 0, 20), (100, 40, 20), (150, 0, 20), (300, 0, 60)]
+    assert k.loc["aht_seconds", "value"] == pytest.approx(np.mean([sum(h) for h in handled]))
+    assert k.loc["aht_seconds", "value"] == pytest.approx(k.loc["avg_talk_seconds", "value"] + k.loc["avg_hold_seconds", "value"] + k.loc["avg_acw_seconds", "value"])
+    assert k.loc["aht_seconds", "n"] == 4
+
+
+def test_status_is_decided_by_the_interval():
+    t = load_targets()
+    rows = rate_rows(pd.Series({"a": 99, "b": 950, "c": 880, "d": 0}), pd.Series({"a": 100, "b": 1000, "c": 1000, "d": 0}), "fcr", t).set_index("group")
+    assert rows.loc["a", "status"] == "not enough evidence"  # 99 % of 100 lines: the interval still reaches below 95 %
+    assert rows.loc["b", "status"] == "not enough evidence"  # exactly on target
+    assert rows.loc["c", "status"] == "missed" and rows.loc["d", "status"] == "not enough evidence" and np.isnan(rows.loc["d", "value"])
+    big = rate_rows(pd.Series({"x": 9800}), pd.Series({"x": 10000}), "fcr", t)
+    assert big["status"].item() == "met"
+    with pytest.raises(ParameterError, match="targets file"):
+        load_targets("/nonexistent/targets.yaml")
+
+
+def bank_contacts() -> pd.DataFrame:
+    d = pd.read_csv(BANK, dtype={"call_id": str})
+    d = d[d["outcome"] != "PHANTOM"]
+    offered = (d["outcome"] == "AGENT") | (d["q_time"] > 0)  # calls that reached the queue (README of the data)
+    d = d[offered]
+    served = d["outcome"] == "AGENT"
+    return pd.DataFrame({
+        "channel": "hotline", "direction": "inbound", "answered": served, "abandoned": ~served, "wait_seconds": d["q_time"].astype(float),
+        "talk_seconds": np.where(served, d["ser_time"], 0.0).astype(float), "hold_seconds": 0.0, "acw_seconds": 0.0,
+        "contact_type": "service", "agent_id": np.where(served, d["server"], None), "fcr": None,
+    })
+
+
+@pytest.mark.skipif(not BANK.exists(), reason="the shared bank call log is not beside the repository")
+def test_real_bank_call_log():
+    c = bank_contacts()
+    center = contact_kpis(c).set_index("kpi")
+    served = c["answered"]
+    assert center.loc["answer_rate", "value"] == pytest.approx((served & (c["wait_seconds"] <= 10)).sum() / len(c))
+    assert center.loc["abandon_rate", "value"] == pytest.approx((~served).sum() / len(c))
+    assert center.loc["aht_seconds", "value"] == pytest.approx(c.loc[served, "talk_seconds"].mean())
+    assert center.loc["abandon_rate", "value"] == pytest.approx(7260 / (31402 + 7260))  # 7,260 hang-ups after queueing, 31,402 served
+    per_agent = contact_kpis(c[served], by="agent_id")
+    aht = per_agent[per_agent["kpi"] == "aht_seconds"]
+    assert aht["group"].nunique() >= 30
+    two = aht[aht["n"] >= 2]  # one call (agent DAVID) gives no interval
+    assert (two["low"] < two["value"]).all() and (two["value"] < two["high"]).all() and aht.loc[aht["n"] == 1, "low"].isna().all()
+
+
+def test_planted_team_misses_fcr_and_accuracy_on_samples(loaded_store):
+    agents = loaded_store.read("agents").set_index("agent_id")
+    c = loaded_store.read_month("contacts", "2026-10")
+    c["team"] = c["agent_id"].map(agents["team"])
+    fcr = fcr_kpi(c, by="team").set_index("group")
+    assert fcr.loc["East", "status"] == "missed"  # PLANTED.md: East resolves about 88 % at first contact
+    assert (fcr.drop("East")["status"] != "missed").all()
+    checks = loaded_store.read_month("info_checks", "2026-10")
+    acc = accuracy_kpi(checks).set_index("group")
+    assert acc.loc["center", "n"] == len(checks)
+    ev = loaded_store.read_month("evaluations", "2026-10")
+    ss = service_standard_kpi(ev).set_index("group")
+    assert ss.loc["center", "n"] == int(((ev["arm"] == "random") & ev["total_score"].notna()).sum())
