@@ -187,8 +187,11 @@ def demo(db, month, quiet):
     s = month_summary(frames["contacts"], frames["evaluations"], frames["voc_feedback"], store.read("agents"))
     out = reports_dir() / str(p)
     written = write_summary(out, str(p), s)
+    from .monthly import write_month_tables
     from .sampling import PlanSpec
     from .worklists import plan_period, write_worklists
+
+    written += write_month_tables(store, p, out)
 
     plan_id, plan = plan_period(store, PlanSpec(period=str(p)), created_by="qa demo")
     lists = write_worklists(store, plan_id, out / "worklists")

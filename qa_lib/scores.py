@@ -90,6 +90,9 @@ def agent_scores(evaluations: pd.DataFrame, *, target: float = 80.0, group: str 
                  confidence: float = 0.95, n_draws: int = 4000, random_state=0) -> pd.DataFrame:
     """Per agent: raw mean with its t interval, the shrunk estimate, P(below target), rank with its interval.
 
+    ``rank`` is the posterior median rank (1 = best) over draws from each agent's
+    posterior; ``rank_low``/``rank_high`` its 95 % interval.
+
     ``evaluations`` (random arm only): ``agent_id``, ``group`` (team) and ``value``. Shrinkage
     is toward each team's mean. ``status`` compares the interval with ``target``;
     ``n_to_decide`` is how many evaluations would make the interval clear the target at the
@@ -127,9 +130,10 @@ def agent_scores(evaluations: pd.DataFrame, *, target: float = 80.0, group: str 
     rng = np.random.default_rng(random_state)
     draws = rng.normal(t["shrunk"].to_numpy(), t["shrunk_sd"].to_numpy(), size=(n_draws, len(t)))
     ranks = (-draws).argsort(axis=1).argsort(axis=1) + 1
-    t["rank"] = t["shrunk"].rank(ascending=False, method="min").astype(int)
-    t["rank_low"], t["rank_high"] = np.quantile(ranks, 0.025, axis=0).astype(int), np.quantile(ranks, 0.975, axis=0).astype(int)
-    return t.drop(columns="var").sort_values("rank", ignore_index=True)
+    # rank = posterior median rank (1 = best), with its 95 % interval from the same draws
+    t["rank"] = np.median(ranks, axis=0).round().astype(int)
+    t["rank_low"], t["rank_high"] = np.floor(np.quantile(ranks, 0.025, axis=0)).astype(int), np.ceil(np.quantile(ranks, 0.975, axis=0)).astype(int)
+    return t.drop(columns="var").sort_values(["rank", "shrunk"], ascending=[True, False], ignore_index=True)
 
 
 def item_pass_rates(answers: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:

@@ -86,6 +86,8 @@ def test_demo_builds_db_and_writes_month(tmp_path, monkeypatch):
     in_month = contacts["start_time"].dt.to_period("M").astype(str) == "2026-10"
     assert summary["contacts"] == int(in_month.sum())
     assert summary["evaluations"] > 0 and summary["voc"] > 0
+    for name in ("kpis.md", "kpis.csv", "agent_scores.csv", "worklists/Q01.csv"):
+        assert (home / "reports" / "2026-10" / name).exists(), name
     # a second run rebuilds from scratch and gives the same numbers
     r = run("demo", "-q", "--month", "2026-09")
     assert r.exit_code == 0
