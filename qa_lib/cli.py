@@ -196,6 +196,14 @@ def demo(db, month, quiet):
     plan_id, plan = plan_period(store, PlanSpec(period=str(p)), created_by="qa demo")
     lists = write_worklists(store, plan_id, out / "worklists")
     written.append(out / "worklists")
+    from .runner import month_reports
+
+    _, results = month_reports(store, p, force=True, progress=not quiet)
+    failed = [r for r in results if not r.ok]
+    written.append(out / "index.html")
+    click.echo(f"{sum(r.ok for r in results)} HTML reports (agents and teams), {len(failed)} failed")
+    for r in failed:
+        click.echo(f"  failed: {r.job.title}: {r.error}", err=True)
     click.echo(f"sampling plan {plan_id}: {len(plan.contacts):,} contacts for the inspectors, {len(lists)} worklist files")
     click.echo(f"database: {store!r}")
     for w in written:
@@ -286,6 +294,39 @@ def calibrate(session_id, month, tolerance, n_boot, db):
     all_ev, _, _ = store.calibration_data()
     click.echo("\nDrift across sessions (α on totals; bias per inspector)")
     click.echo(drift(all_ev, expert=expert).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["agents", "team", "all"]))
+@click.option("--month", default=None, help="Month, e.g. 2026-10 (default: the latest month in the data).")
+@click.option("--team", default=None, help="Only this team's agents (and its team report).")
+@click.option("--workers", type=int, default=None, help="Worker processes with warm kernels (default: the number of cores).")
+@click.option("--force", is_flag=True, help="Redo reports that already exist.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@_DB
+def report(kind, month, team, workers, force, quiet, db):
+    """Per-agent QA reports and team overviews as self-contained HTML, with reports/<month>/index.html.
+
+    A failing report is listed at the end and never stops the others; existing reports are kept unless --force.
+    """
+    from .runner import month_reports
+    from .store import Store
+    from .summary import parse_month
+
+    store = Store(db)
+    store.check_ready()
+    p = parse_month(month) if month else store.latest_month()
+    kinds = {"agents": ("agents",), "team": ("teams",), "all": ("agents", "teams")}[kind]
+    t0 = time.perf_counter()
+    out, results = month_reports(store, p, kinds=kinds, team=team, workers=workers, force=force, progress=not quiet)
+    done = [r for r in results if r.ok and not r.skipped]
+    skipped = [r for r in results if r.skipped]
+    failed = [r for r in results if not r.ok]
+    click.echo(f"{len(done)} reports written, {len(skipped)} already there, {len(failed)} failed, in {time.perf_counter() - t0:.1f} s: {out / 'index.html'}")
+    for r in failed:
+        click.echo(f"  failed: {r.job.title}: {r.error}", err=True)
+    if failed:
+        sys.exit(1)
 
 
 @main.group()

@@ -1,0 +1,201 @@
+"""Per-agent and team report content: the month's shared tables, computed once, filtered per report.
+
+:func:`prepare_month` computes everything the month's reports share (scores, item pass
+rates, KPIs, trends, the month's evaluations with masked comments) and writes it as
+Parquet under ``reports/<month>/_data``; each report notebook then reads only its slice
+(:func:`agent_view`, :func:`team_view`), which keeps a report to a fraction of a second.
+An agent's view holds that agent's rows and team aggregates only — never another agent's
+id or name. Customer text is PII-masked here; HTML escaping is the display's job.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import NotFoundError, ParameterError
+from .kpi import contact_kpis, fcr_kpi, load_targets
+from .privacy import mask_pii
+from .scores import agent_scores, item_pass_rates
+
+__all__ = ["prepare_month", "ensure_month", "agent_view", "team_view", "agent_charts", "team_chart", "figure_html", "escape", "TARGET_SCORE"]
+
+TARGET_SCORE = 80.0
+_TABLES = ("scores", "items", "team_items", "agent_kpis", "team_kpis", "trend", "evaluations", "targeted", "agents")
+
+
+def _write(folder: Path, name: str, df: pd.DataFrame) -> None:
+    df.to_parquet(folder / f"{name}.parquet", index=False)
+
+
+def prepare_month(store, month, folder: str | Path, *, months_of_trend: int = 6) -> Path:
+    """Compute the month's shared report tables into ``folder`` (Parquet); return the folder."""
+    p = pd.Period(month, freq="M")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    agents = store.read("agents")
+    team = agents.set_index("agent_id")["team"]
+    ev = store.read_month("evaluations", p)
+    if ev.empty:
+        raise NotFoundError(f"no evaluations in {p}: nothing to report")
+    ev["team"] = ev["agent_id"].map(team)
+    rnd = ev[(ev["arm"] == "random") & (ev["scorecard_id"] == "inbound_service")]
+    _write(folder, "scores", agent_scores(rnd, target=TARGET_SCORE))
+    it = store.read_month("evaluation_items", p).merge(ev[["evaluation_id", "agent_id", "team", "arm", "scorecard_id"]], on="evaluation_id")
+    it_rnd = it[it["arm"] == "random"]
+    rates = item_pass_rates(it_rnd)
+    rates["team"] = rates["agent_id"].map(team)
+    _write(folder, "items", rates)
+    t_items = it_rnd[it_rnd["answer"].isin(["yes", "partial", "no"])].assign(passed=lambda d: d["answer"] == "yes")
+    _write(folder, "team_items", t_items.groupby(["team", "item_id"])["passed"].agg(team_rate="mean", team_n="size").reset_index())
+    c = store.read_month("contacts", p)
+    c["team"] = c["agent_id"].map(team)
+    targets = load_targets()
+    handled = c[c["agent_id"].notna()]
+    _write(folder, "agent_kpis", pd.concat([contact_kpis(handled, by="agent_id", targets=targets), fcr_kpi(handled, by="agent_id", targets=targets)], ignore_index=True))
+    _write(folder, "team_kpis", pd.concat([contact_kpis(handled, by="team", targets=targets), fcr_kpi(handled, by="team", targets=targets)], ignore_index=True))
+    frames = [store.read_month("evaluations", p - k).assign(month=str(p - k)) for k in range(months_of_trend)]
+    hist = pd.concat(frames, ignore_index=True)
+    hist = hist[(hist["arm"] == "random") & (hist["scorecard_id"] == "inbound_service")]
+    hist["team"] = hist["agent_id"].map(team)
+    a = hist.groupby(["agent_id", "month"])["total_score"].agg(mean="mean", sd="std", n="size").reset_index()
+    a["team"] = a["agent_id"].map(team)
+    tm = hist.groupby(["team", "month"])["total_score"].mean().rename("team_mean").reset_index()
+    _write(folder, "trend", a.merge(tm, on=["team", "month"], how="left"))
+    months_ev = ev.merge(c[["contact_id", "start_time", "topic", "transcript"]], on="contact_id", how="left")
+    comments = it.loc[it["item_comment"].notna() & (it["item_comment"] != ""), ["evaluation_id", "item_id", "item_comment"]]
+    notes = comments.assign(note=comments["item_id"] + ": " + comments["item_comment"]).groupby("evaluation_id")["note"].agg("; ".join)
+    months_ev["item_notes"] = months_ev["evaluation_id"].map(notes).fillna("")
+    for col in ("comment", "item_notes"):
+        months_ev[col] = months_ev[col].map(lambda v: mask_pii(v) if isinstance(v, str) else v)
+    months_ev["excerpt"] = months_ev["transcript"].map(lambda v: mask_pii(v[:160]) + "…" if isinstance(v, str) else None)
+    keep = ["evaluation_id", "contact_id", "agent_id", "team", "inspector_id", "arm", "status", "start_time", "topic", "total_score", "comment", "item_notes", "excerpt"]
+    _write(folder, "evaluations", months_ev[keep])
+    plan_id = store.latest_plan(str(p))
+    targeted = store.plan_contacts(plan_id) if plan_id else pd.DataFrame(columns=["contact_id", "agent_id", "arm", "reason"])
+    targeted = targeted[targeted["arm"] == "targeted"][["contact_id", "agent_id", "reason"]]
+    _write(folder, "targeted", targeted)
+    _write(folder, "agents", agents[["agent_id", "name", "team", "hire_date", "status"]])
+    (folder / "month.txt").write_text(str(p), encoding="utf-8")
+    return folder
+
+
+def _read(folder: Path, name: str) -> pd.DataFrame:
+    path = Path(folder) / f"{name}.parquet"
+    if not path.exists():
+        raise NotFoundError(f"{path} is missing: run prepare_month for this month first")
+    return pd.read_parquet(path)
+
+
+def agent_view(folder: str | Path, agent_id: str) -> dict:
+    """Everything one agent's report shows: only that agent's rows, plus team aggregates."""
+    folder = Path(folder)
+    agents = _read(folder, "agents").set_index("agent_id")
+    if agent_id not in agents.index:
+        raise ParameterError(f"agent_id {agent_id!r} is not an agent of this center")
+    me = agents.loc[agent_id]
+    team = me["team"]
+    scores = _read(folder, "scores")
+    mine = scores[scores["agent_id"] == agent_id]
+    team_scores = scores[scores["team"] == team]
+    items = _read(folder, "items")
+    my_items = items[items["agent_id"] == agent_id].merge(_read(folder, "team_items").query("team == @team")[["item_id", "team_rate", "team_n"]], on="item_id", how="left")
+    my_items = my_items.drop(columns=["agent_id", "team"]).sort_values("shrunk")
+    kpis = _read(folder, "agent_kpis")
+    team_kpis = _read(folder, "team_kpis")
+    k = kpis[kpis["group"] == agent_id].drop(columns="group").merge(
+        team_kpis[team_kpis["group"] == team][["kpi", "value"]].rename(columns={"value": "team_value"}), on="kpi", how="left")
+    trend = _read(folder, "trend")
+    my_trend = trend[trend["agent_id"] == agent_id].drop(columns=["agent_id"])
+    ev = _read(folder, "evaluations")
+    my_ev = ev[ev["agent_id"] == agent_id].drop(columns=["agent_id", "team"]).sort_values("start_time")
+    tg = _read(folder, "targeted")
+    my_targeted = my_ev[my_ev["arm"] == "targeted"]
+    return {
+        "agent_id": agent_id, "name": me["name"], "team": team, "month": (folder / "month.txt").read_text(encoding="utf-8"),
+        "score": mine.drop(columns=["agent_id"]).reset_index(drop=True),
+        "team_summary": pd.DataFrame([{"agents": len(team_scores), "team_mean": team_scores["mean"].mean(),
+                                       "team_shrunk_mean": team_scores["shrunk"].mean()}]),
+        "items": my_items.reset_index(drop=True), "kpis": k, "trend": my_trend.reset_index(drop=True),
+        "evaluations": my_ev[my_ev["arm"] == "random"].reset_index(drop=True),
+        "coaching": my_targeted.reset_index(drop=True), "planned_reviews": tg[tg["agent_id"] == agent_id].drop(columns="agent_id").reset_index(drop=True),
+    }
+
+
+def team_view(folder: str | Path, team: str) -> dict:
+    """A team's report: the distribution of its agents with intervals, who is reliably below target, KPIs."""
+    folder = Path(folder)
+    scores = _read(folder, "scores")
+    part = scores[scores["team"] == team]
+    if part.empty:
+        raise ParameterError(f"team {team!r} has no scored agents this month")
+    agents = _read(folder, "agents").set_index("agent_id")["name"]
+    part = part.assign(name=part["agent_id"].map(agents))
+    kpis = _read(folder, "team_kpis")
+    return {
+        "team": team, "month": (folder / "month.txt").read_text(encoding="utf-8"),
+        "scores": part.sort_values("shrunk").reset_index(drop=True),
+        "below": part[part["status"] == "missed"].reset_index(drop=True),
+        "unclear": part[part["status"] == "not enough evidence"].reset_index(drop=True),
+        "kpis": kpis[kpis["group"] == team].drop(columns="group").reset_index(drop=True),
+    }
+
+
+def figure_html(fig) -> str:
+    """A plotly figure as an HTML fragment that uses the shared plotly.min.js beside the reports (no CDN)."""
+    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+
+
+def escape(value) -> str:
+    """HTML-escape customer or inspector text for display."""
+    return html.escape("" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value))
+
+
+def ensure_month(store, month, folder: str | Path) -> Path:
+    """The month's shared tables in ``folder``, prepared now if they are not there yet."""
+    folder = Path(folder)
+    done = folder / "month.txt"
+    if done.exists() and done.read_text(encoding="utf-8") == str(pd.Period(month, freq="M")):
+        return folder
+    return prepare_month(store, month, folder)
+
+
+def agent_charts(view: dict) -> dict[str, str]:
+    """The agent report's charts as HTML fragments: score trend against the team, item pass rates against the team."""
+    import plotly.graph_objects as go
+
+    t = view["trend"].sort_values("month")
+    half = 1.96 * t["sd"].fillna(0) / np.sqrt(t["n"].clip(lower=1))
+    trend = go.Figure([
+        go.Scatter(x=t["month"], y=t["mean"], mode="lines+markers", name="your mean score", error_y=dict(type="data", array=half, visible=True)),
+        go.Scatter(x=t["month"], y=t["team_mean"], mode="lines", name="team mean", line=dict(dash="dot")),
+    ])
+    trend.add_hline(y=TARGET_SCORE, line_dash="dash", annotation_text="target")
+    trend.update_layout(height=320, margin=dict(l=40, r=20, t=30, b=40), yaxis_title="score (95 % interval)", legend=dict(orientation="h"))
+    it = view["items"]
+    items = go.Figure([
+        go.Bar(x=it["item_id"], y=it["shrunk"], name="your pass rate (shrunk)",
+               error_y=dict(type="data", symmetric=False, array=(it["high"] - it["shrunk"]).clip(lower=0), arrayminus=(it["shrunk"] - it["low"]).clip(lower=0))),
+        go.Scatter(x=it["item_id"], y=it["team_rate"], mode="markers", name="team", marker=dict(symbol="diamond", size=10)),
+    ])
+    items.update_layout(height=340, margin=dict(l=40, r=20, t=30, b=80), yaxis=dict(range=[0, 1.05], tickformat=".0%"), legend=dict(orientation="h"))
+    return {"trend": figure_html(trend), "items": figure_html(items)}
+
+
+def team_chart(view: dict) -> str:
+    """Team report chart: each agent's mean with its interval, the shrunk estimate, and the target."""
+    import plotly.graph_objects as go
+
+    s = view["scores"].sort_values("shrunk")
+    label = s["agent_id"] + " " + s["name"].fillna("")
+    fig = go.Figure([
+        go.Scatter(y=label, x=s["mean"], mode="markers", name="mean (95 % interval)",
+                   error_x=dict(type="data", symmetric=False, array=(s["high"] - s["mean"]).clip(lower=0), arrayminus=(s["mean"] - s["low"]).clip(lower=0))),
+        go.Scatter(y=label, x=s["shrunk"], mode="markers", name="shrunk estimate", marker=dict(symbol="diamond", size=9)),
+    ])
+    fig.add_vline(x=TARGET_SCORE, line_dash="dash", annotation_text="target")
+    fig.update_layout(height=max(300, 22 * len(s)), margin=dict(l=120, r=20, t=30, b=40), xaxis=dict(range=[0, 110]), legend=dict(orientation="h"))
+    return figure_html(fig)

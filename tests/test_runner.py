@@ -1,0 +1,70 @@
+"""The report runner: warm kernels, HTML without code or external scripts, one agent per report, failures isolated."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from qa_lib.config import project_root
+from qa_lib.errors import ParameterError
+from qa_lib.runner import ReportJob, check_parameters, month_reports, run_reports
+
+NB = project_root() / "notebooks"
+
+
+@pytest.fixture(scope="module")
+def month_run(loaded_store, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    folder, results = month_reports(loaded_store, "2026-10", team="East", folder=out, workers=2, progress=False)
+    return folder, results, loaded_store
+
+
+def test_reports_and_index_are_written(month_run):
+    folder, results, store = month_run
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+    agents = [r for r in results if "/agents/" in r.job.output]
+    assert len(agents) == 20 and (folder / "teams" / "East.html").exists()
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    assert index.count("<a href=") == len(results) and 'href="agents/' in index
+    assert (folder / "plotly.min.js").stat().st_size > 1_000_000
+
+
+def test_html_has_no_code_no_external_script_and_only_its_agent(month_run):
+    folder, results, store = month_run
+    all_ids = set(store.read("agents")["agent_id"])
+    names = store.read("agents").set_index("agent_id")["name"]
+    for r in results:
+        if "/agents/" not in r.job.output:
+            continue
+        me = r.job.parameters["agent_id"]
+        page = open(r.job.output, encoding="utf-8").read()
+        assert "agent_view(" not in page and "import " not in page  # code hidden, setup cells removed
+        assert not re.search(r"<script[^>]+src=[\"']https?://", page)  # nothing from a CDN
+        assert '<script src="../plotly.min.js"></script>' in page and page.count("Plotly.newPlot") == 2
+        others = {a for a in all_ids - {me} if re.search(rf"\b{a}\b", page)}
+        assert not others, f"{me}'s report mentions {others}"
+        assert not any(names[a] in page for a in all_ids - {me} if len(names[a]) > 1)
+        assert not re.search(r"1[3-9]\d{9}", page)  # no unmasked mobile number
+
+
+def test_a_failing_report_does_not_stop_the_others(loaded_store, tmp_path):
+    base = {"month": "2026-10", "db_url": loaded_store.url, "data_dir": str(tmp_path / "_data")}
+    from qa_lib.reports import prepare_month
+
+    prepare_month(loaded_store, "2026-10", tmp_path / "_data")
+    jobs = [ReportJob(str(NB / "agent_qa_report.ipynb"), dict(base, agent_id=a), str(tmp_path / f"{a}.html"), a) for a in ("A404", "A001")]
+    res = run_reports(jobs, workers=1, progress=False)
+    assert [r.ok for r in res] == [False, True] and "A404" in res[0].error
+    assert not (tmp_path / "A404.html").exists() and (tmp_path / "A001.html").exists()
+    again = run_reports(jobs, workers=1, progress=False)
+    assert again[1].skipped and not again[0].ok  # finished reports are not redone
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"agent_id": "A001'); import os; os.system('x"}, "must be plain text"),
+    ({"agent": "A001"}, "unknown \\['agent'\\]"),
+])
+def test_parameters_are_checked_before_papermill(params, message):
+    with pytest.raises(ParameterError, match=message):
+        check_parameters(NB / "agent_qa_report.ipynb", params)
