@@ -11,6 +11,7 @@ Both write the same HTML content per agent (same template, same parameters, same
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import tempfile
 import time
@@ -45,6 +46,9 @@ def main() -> None:
     ok = [r for r in results if r.ok]
     print(f"runner: {len(ok)} agent reports ({len(results) - len(ok)} failed) in {runner_s:.1f} s = {runner_s / len(ok):.3f} s per report "
           f"(including the month's shared tables)")
+    for r in results:
+        if not r.ok:
+            print(f"  failed: {r.job.title}: {r.error}")
     plain_dir = work / "plain"
     install_plotly_js(plain_dir)
     times = []
@@ -56,8 +60,9 @@ def main() -> None:
     print(f"ratio: plain / runner = {per_plain * len(ok) / runner_s:.1f}x")
     a = Path(ok[0].job.output).read_text(encoding="utf-8")
     b = (plain_dir / Path(ok[0].job.output).name).read_text(encoding="utf-8")
-    strip = lambda s: s.replace("../plotly.min.js", "plotly.min.js")  # noqa: E731
-    print("same HTML for the first agent:", strip(a) == strip(b))
+    uuid = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # plotly's random div ids
+    strip = lambda s: uuid.sub("ID", s.replace("../plotly.min.js", "plotly.min.js"))  # noqa: E731
+    print("same HTML for the first agent (plotly div ids aside):", strip(a) == strip(b))
     shutil.rmtree(work)
 
 

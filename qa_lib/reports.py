@@ -10,6 +10,7 @@ id or name. Customer text is PII-masked here; HTML escaping is the display's job
 
 from __future__ import annotations
 
+import functools
 import html
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from .kpi import contact_kpis, fcr_kpi, load_targets
 from .privacy import mask_pii
 from .scores import agent_scores, item_pass_rates
 
-__all__ = ["prepare_month", "ensure_month", "agent_view", "team_view", "agent_charts", "team_chart", "figure_html", "escape", "TARGET_SCORE"]
+__all__ = ["prepare_month", "ensure_month", "report_folder", "agent_view", "team_view", "agent_charts", "team_chart", "figure_html", "escape", "TARGET_SCORE"]
 
 TARGET_SCORE = 80.0
 _TABLES = ("scores", "items", "team_items", "agent_kpis", "team_kpis", "trend", "evaluations", "targeted", "agents")
@@ -45,7 +46,9 @@ def prepare_month(store, month, folder: str | Path, *, months_of_trend: int = 6)
     rnd = ev[(ev["arm"] == "random") & (ev["scorecard_id"] == "inbound_service")]
     _write(folder, "scores", agent_scores(rnd, target=TARGET_SCORE))
     it = store.read_month("evaluation_items", p).merge(ev[["evaluation_id", "agent_id", "team", "arm", "scorecard_id"]], on="evaluation_id")
-    it_rnd = it[it["arm"] == "random"]
+    cards = store.read("scorecards").sort_values("version").drop_duplicates("scorecard_id", keep="last")
+    not_scored = {i.id for sid, v in zip(cards["scorecard_id"], cards["version"]) for i in store.scorecard(sid, int(v)).items if not i.scored or i.bonus}
+    it_rnd = it[(it["arm"] == "random") & ~it["item_id"].isin(not_scored)]  # context questions and bonus items are not pass/fail
     rates = item_pass_rates(it_rnd)
     rates["team"] = rates["agent_id"].map(team)
     _write(folder, "items", rates)
@@ -87,7 +90,29 @@ def _read(folder: Path, name: str) -> pd.DataFrame:
     path = Path(folder) / f"{name}.parquet"
     if not path.exists():
         raise NotFoundError(f"{path} is missing: run prepare_month for this month first")
+    return _cached(str(path), path.stat().st_mtime_ns).copy()
+
+
+@functools.lru_cache(maxsize=32)
+def _cached(path: str, mtime_ns: int) -> pd.DataFrame:
+    """The month's tables stay in the warm kernel's module state (never in a report's namespace) between reports."""
     return pd.read_parquet(path)
+
+
+def report_folder(db_url: str, month: str, data_dir: str) -> Path:
+    """The folder of the month's shared tables; the database is opened only if they must be prepared."""
+    from .config import reports_dir
+    from .store import open_store
+    from .summary import parse_month
+
+    if month and data_dir:
+        folder = Path(data_dir)
+        done = folder / "month.txt"
+        if done.exists() and done.read_text(encoding="utf-8") == str(parse_month(month)):
+            return folder
+    store = open_store(db_url or None)
+    period = parse_month(month) if month else store.latest_month()
+    return ensure_month(store, period, data_dir or reports_dir() / str(period) / "_data")
 
 
 def agent_view(folder: str | Path, agent_id: str) -> dict:
