@@ -60,9 +60,10 @@ def main() -> None:
     print(f"ratio: plain / runner = {per_plain * len(ok) / runner_s:.1f}x")
     a = Path(ok[0].job.output).read_text(encoding="utf-8")
     b = (plain_dir / Path(ok[0].job.output).name).read_text(encoding="utf-8")
-    uuid = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # plotly's random div ids
-    strip = lambda s: uuid.sub("ID", s.replace("../plotly.min.js", "plotly.min.js"))  # noqa: E731
-    print("same HTML for the first agent (plotly div ids aside):", strip(a) == strip(b))
+    # random ids aside: plotly's div ids, pandas Styler's table ids, papermill's injected cell id
+    ids = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|T_[0-9a-f]{5}|cell-id=[0-9a-f]{8}")
+    strip = lambda s: ids.sub("ID", s.replace("../plotly.min.js", "plotly.min.js"))  # noqa: E731
+    print("same HTML for the first agent (random element ids aside):", strip(a) == strip(b))
     shutil.rmtree(work)
 
 

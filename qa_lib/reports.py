@@ -22,7 +22,7 @@ from .kpi import contact_kpis, fcr_kpi, load_targets
 from .privacy import mask_pii
 from .scores import agent_scores, item_pass_rates
 
-__all__ = ["prepare_month", "ensure_month", "report_folder", "agent_view", "team_view", "agent_charts", "team_chart", "figure_html", "escape", "TARGET_SCORE"]
+__all__ = ["prepare_month", "ensure_month", "report_folder", "agent_headline", "agent_view", "team_view", "agent_charts", "team_chart", "figure_html", "escape", "TARGET_SCORE"]
 
 TARGET_SCORE = 80.0
 _TABLES = ("scores", "items", "team_items", "agent_kpis", "team_kpis", "trend", "evaluations", "targeted", "agents")
@@ -224,3 +224,23 @@ def team_chart(view: dict) -> str:
     fig.add_vline(x=TARGET_SCORE, line_dash="dash", annotation_text="target")
     fig.update_layout(height=max(300, 22 * len(s)), margin=dict(l=120, r=20, t=30, b=40), xaxis=dict(range=[0, 110]), legend=dict(orientation="h"))
     return figure_html(fig)
+
+
+def agent_headline(view: dict) -> str:
+    """The agent report's opening paragraph (Markdown): score, interval, shrunk estimate, verdict, what would settle it."""
+    s = view["score"]
+    head = f"## {escape(view['name'])} ({escape(view['agent_id'])}), team {escape(view['team'])}, {escape(view['month'])}\n\n"
+    if not len(s):
+        return head + "No randomly sampled call of yours was scored this month."
+    r = s.iloc[0]
+    text = (f"Your mean score is **{r['mean']:.1f}** from {int(r['n'])} randomly sampled calls"
+            + (f" (95 % interval {r['low']:.1f} to {r['high']:.1f})" if np.isfinite(r["low"]) else " (one call: no interval yet)")
+            + f"; taking your team into account, the best estimate is **{r['shrunk']:.1f}**. "
+            f"Against the target of {TARGET_SCORE:.0f}: **{r['status']}**")
+    if r["status"] == "not enough evidence":
+        n = r["n_to_decide"]
+        text += (f" — about {int(n)} scored calls would settle it." if np.isfinite(n)
+                 else " — your mean sits right on the target, so more calls will not settle it either way.")
+    else:
+        text += "."
+    return head + text

@@ -204,6 +204,7 @@ def plain_papermill(job: ReportJob, plotly_src: str = "plotly.min.js") -> float:
 
     t0 = time.perf_counter()
     tmp = Path(job.output).with_suffix(".ipynb")
+    tmp.parent.mkdir(parents=True, exist_ok=True)
     pm.execute_notebook(job.template, str(tmp), parameters=job.parameters, kernel_name="python3", progress_bar=False)
     Path(job.output).write_text(render_html(nbformat.read(tmp, as_version=4), job.title, plotly_src), encoding="utf-8")
     tmp.unlink()
