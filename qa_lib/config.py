@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-__all__ = ["project_root", "samples_dir", "reports_dir", "default_db_path", "database_url", "demo_db_path"]
+__all__ = ["project_root", "notebooks_dir", "samples_dir", "reports_dir", "default_db_path", "database_url", "demo_db_path"]
 
 
 def project_root() -> Path:
@@ -22,6 +22,11 @@ def project_root() -> Path:
     if not root.is_dir():
         raise ConfigError(f"QA_HOME={env!r} is not a folder")
     return root
+
+
+def notebooks_dir() -> Path:
+    """The notebook templates: they ship with the code, so they are found beside ``qa_lib`` (not under ``$QA_HOME``)."""
+    return Path(__file__).resolve().parents[1] / "notebooks"
 
 
 def samples_dir() -> Path:

@@ -216,14 +216,14 @@ def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None =
     """All of a month's agent and team reports, plus ``index.html``; returns (folder, results)."""
     import pandas as pd
 
-    from .config import project_root, reports_dir
+    from .config import notebooks_dir, reports_dir
     from .reports import ensure_month
 
     p = pd.Period(month, freq="M")
     out = Path(folder) if folder else reports_dir() / str(p)
     data = ensure_month(store, p, out / "_data")
     install_plotly_js(out)
-    nbdir = project_root() / "notebooks"
+    nbdir = notebooks_dir()
     agents = pd.read_parquet(data / "scores.parquet")[["agent_id", "team"]]
     names = store.read("agents").set_index("agent_id")["name"]
     if team is not None:
