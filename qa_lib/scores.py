@@ -136,11 +136,12 @@ def agent_scores(evaluations: pd.DataFrame, *, target: float = 80.0, group: str 
     return t.drop(columns="var").sort_values(["rank", "shrunk"], ascending=[True, False], ignore_index=True)
 
 
-def item_pass_rates(answers: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
+def item_pass_rates(answers: pd.DataFrame, *, target: float = 0.85, confidence: float = 0.95) -> pd.DataFrame:
     """Per agent and item: pass rate (yes = pass; partial and no = not) with its Wilson interval and the shrunk rate.
 
     ``answers``: ``agent_id, item_id, answer`` (random arm; N/A rows are ignored).
-    Shrinkage is beta–binomial per item across agents.
+    Shrinkage is beta–binomial per item across agents. ``status`` compares the interval
+    with the target pass rate (``met``, ``missed``, ``not enough evidence``).
     """
     from .sampling import wilson_interval
 
@@ -157,4 +158,5 @@ def item_pass_rates(answers: pd.DataFrame, *, confidence: float = 0.95) -> pd.Da
             t.loc[idx, "shrunk"] = beta_binomial_shrinkage(part["passes"], part["n"])[0]
         else:
             t.loc[idx, "shrunk"] = part["rate"]
+    t["status"] = [verdict(lo, hi, target) for lo, hi in zip(t["low"], t["high"])]
     return t

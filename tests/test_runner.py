@@ -68,3 +68,22 @@ def test_a_failing_report_does_not_stop_the_others(loaded_store, tmp_path):
 def test_parameters_are_checked_before_papermill(params, message):
     with pytest.raises(ParameterError, match=message):
         check_parameters(NB / "agent_qa_report.ipynb", params)
+
+
+def test_customer_and_inspector_text_is_escaped_and_masked(tmp_path):
+    """A comment with a script tag and a phone number shows as masked text, never as markup."""
+    import sqlalchemy as sa
+
+    from conftest import sample_store
+
+    store = sample_store(tmp_path)
+    ev = store.read_month("evaluations", "2026-10")
+    target = ev[(ev["agent_id"] == "A001") & (ev["arm"] == "random")]["evaluation_id"].iloc[0]
+    t = store.table("evaluations")
+    with store.engine.begin() as conn:  # test-only: plant hostile text where an inspector's comment goes
+        conn.execute(sa.update(t).where(t.c.evaluation_id == target).values(comment='<script>alert("x")</script> 回电13812345678'))
+    folder, results = month_reports(store, "2026-10", kinds=("agents",), team="North", folder=tmp_path / "r", workers=1, progress=False)
+    page = (folder / "agents" / "A001.html").read_text(encoding="utf-8")
+    assert all(r.ok for r in results)
+    assert '<script>alert("x")</script>' not in page and "&lt;script&gt;alert" in page
+    assert "13812345678" not in page and "138****5678" in page

@@ -67,6 +67,8 @@ def test_planted_agents_on_the_sample_data(loaded_store):
     weak = rates.loc[("identity_check", "A017")]  # PLANTED.md: weak on identity_check
     others = rates.loc["identity_check"].drop("A017")
     assert weak["high"] < others["rate"].median() and weak["shrunk"] < others["shrunk"].min()
+    assert weak["status"] == "missed"  # below the 85 % target pass rate with confidence
+    assert (others["status"] == "missed").mean() < 0.2
     oct_ = loaded_store.read_month("evaluations", "2026-10")
     late = oct_[oct_["agent_id"] == "A060"]  # PLANTED.md: the late hire has 3 evaluations
     month = oct_[oct_["arm"] == "random"].assign(team=lambda d: d["agent_id"].map(agents["team"]))
