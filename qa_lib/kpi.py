@@ -13,7 +13,11 @@ Formulas (DOMAIN.md):
 * AHT = mean talk + mean hold + mean after-call work (answered regular calls);
 * FCR = resolved at first contact among sampled lines whose resolution is known;
 * information accuracy = (records checked − records with errors) / records checked;
-* service-standard attainment = share of random-arm evaluations at or above the pass score.
+* service-standard attainment = share of random-arm evaluations at or above the pass score;
+* contacts per staffed hour = contacts handled / staffed hours. The data model has no
+  schedule, so staffed hours are taken from the contacts themselves: per agent and day,
+  from the start of the first contact to the end of the last (a lower bound of the real
+  staffed time, hence an upper bound of the rate; pass real hours with ``staffed_hours``).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from .errors import ParameterError
 from .sampling import wilson_interval
 from .scores import verdict
 
-__all__ = ["load_targets", "contact_kpis", "accuracy_kpi", "service_standard_kpi", "fcr_kpi", "rate_rows"]
+__all__ = ["load_targets", "contact_kpis", "accuracy_kpi", "service_standard_kpi", "fcr_kpi", "rate_rows", "contacts_per_hour"]
 
 _COLUMNS = ["group", "kpi", "value", "low", "high", "n", "target", "status", "unit"]
 
@@ -149,3 +153,31 @@ def service_standard_kpi(evaluations: pd.DataFrame, *, by: str | None = None, ta
     key = _key(ev, by)
     ok = ev["total_score"] >= pass_score
     return rate_rows(ok.groupby(key).sum(), ok.groupby(key).size(), "service_standard", targets, confidence)[_COLUMNS]
+
+
+def contacts_per_hour(contacts: pd.DataFrame, *, by: str | None = "agent_id", staffed_hours: pd.Series | None = None) -> pd.DataFrame:
+    """Contacts handled (inbound and outbound, all channels) per staffed hour, per group.
+
+    ``staffed_hours`` (hours per ``by`` group) when the center has them; otherwise the
+    span from each agent-day's first contact to the end of its last, summed.
+    """
+    need = ["agent_id", "start_time", "answered", "talk_seconds", "hold_seconds", "acw_seconds"]
+    missing = [c for c in need if c not in contacts.columns]
+    if missing:
+        raise ParameterError(f"contacts must have columns {need}; missing {missing}")
+    h = contacts[contacts["answered"].fillna(False).astype(bool) & contacts["agent_id"].notna()].copy()
+    h["_key"] = _key(h, by)
+    if staffed_hours is None:
+        end = h["start_time"] + pd.to_timedelta(h[["talk_seconds", "hold_seconds", "acw_seconds"]].fillna(0).sum(axis=1), unit="s")
+        day = h.assign(_end=end, _day=h["start_time"].dt.normalize()).groupby(["_key", "agent_id", "_day"]).agg(first=("start_time", "min"), last=("_end", "max"))
+        span = (day["last"] - day["first"]).dt.total_seconds() / 3600
+        hours = span.groupby(level="_key").sum()
+        source = "contact span"
+    else:
+        hours = staffed_hours.astype(float)
+        source = "given"
+    n = h.groupby("_key").size()
+    hours = hours.reindex(n.index)
+    return pd.DataFrame({"group": n.index, "kpi": "contacts_per_staffed_hour", "value": (n / hours).to_numpy(), "low": np.nan, "high": np.nan,
+                         "n": n.to_numpy(), "target": None, "status": "no target", "unit": "per hour",
+                         "staffed_hours": hours.to_numpy(), "hours_source": source})

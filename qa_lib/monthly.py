@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .kpi import accuracy_kpi, contact_kpis, fcr_kpi, load_targets, service_standard_kpi
+from .kpi import accuracy_kpi, contact_kpis, contacts_per_hour, fcr_kpi, load_targets, service_standard_kpi
 from .scores import agent_scores
 
 __all__ = ["month_kpis", "month_agent_scores", "write_month_tables"]
@@ -29,7 +29,7 @@ def month_kpis(store, month, targets: dict | None = None) -> pd.DataFrame:
     ev["team"] = ev["agent_id"].map(team)
     parts = []
     for level, by in (("center", None), ("team", "team")):
-        for frame in (contact_kpis(c, by=by, targets=targets), fcr_kpi(c, by=by, targets=targets),
+        for frame in (contact_kpis(c, by=by, targets=targets), fcr_kpi(c, by=by, targets=targets), contacts_per_hour(c, by=by).iloc[:, :9],
                       accuracy_kpi(checks, by=by, targets=targets), service_standard_kpi(ev, by=by, targets=targets)):
             parts.append(frame.assign(level=level))
     out = pd.concat(parts, ignore_index=True)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import NotFoundError, ParameterError
-from .kpi import contact_kpis, fcr_kpi, load_targets
+from .kpi import contact_kpis, contacts_per_hour, fcr_kpi, load_targets
 from .privacy import mask_pii
 from .scores import agent_scores, item_pass_rates
 
@@ -58,8 +58,10 @@ def prepare_month(store, month, folder: str | Path, *, months_of_trend: int = 6)
     c["team"] = c["agent_id"].map(team)
     targets = load_targets()
     handled = c[c["agent_id"].notna()]
-    _write(folder, "agent_kpis", pd.concat([contact_kpis(handled, by="agent_id", targets=targets), fcr_kpi(handled, by="agent_id", targets=targets)], ignore_index=True))
-    _write(folder, "team_kpis", pd.concat([contact_kpis(handled, by="team", targets=targets), fcr_kpi(handled, by="team", targets=targets)], ignore_index=True))
+    cols = ["group", "kpi", "value", "low", "high", "n", "target", "status", "unit"]
+    for name, by in (("agent_kpis", "agent_id"), ("team_kpis", "team")):
+        frames = [contact_kpis(handled, by=by, targets=targets), fcr_kpi(handled, by=by, targets=targets), contacts_per_hour(handled, by=by)[cols]]
+        _write(folder, name, pd.concat(frames, ignore_index=True))
     frames = [store.read_month("evaluations", p - k).assign(month=str(p - k)) for k in range(months_of_trend)]
     hist = pd.concat(frames, ignore_index=True)
     hist = hist[(hist["arm"] == "random") & (hist["scorecard_id"] == "inbound_service")]

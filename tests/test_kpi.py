@@ -95,3 +95,18 @@ def test_planted_team_misses_fcr_and_accuracy_on_samples(loaded_store):
     ev = loaded_store.read_month("evaluations", "2026-10")
     ss = service_standard_kpi(ev).set_index("group")
     assert ss.loc["center", "n"] == int(((ev["arm"] == "random") & ev["total_score"].notna()).sum())
+
+
+def test_contacts_per_staffed_hour():
+    from qa_lib.kpi import contacts_per_hour
+
+    c = pd.DataFrame([
+        contact(start_time=pd.Timestamp("2026-10-05 09:00"), talk_seconds=600.0, acw_seconds=0.0),
+        contact(start_time=pd.Timestamp("2026-10-05 10:50"), talk_seconds=600.0, acw_seconds=0.0),  # day span 09:00-11:00 = 2 h
+        contact(start_time=pd.Timestamp("2026-10-06 14:00"), talk_seconds=1800.0, acw_seconds=1800.0),  # 1 h
+        contact(start_time=pd.Timestamp("2026-10-06 15:00"), answered=False, abandoned=True, talk_seconds=0.0, acw_seconds=0.0),
+    ])
+    r = contacts_per_hour(c).set_index("group")
+    assert r.loc["A1", "staffed_hours"] == pytest.approx(3.0) and r.loc["A1", "value"] == pytest.approx(3 / 3.0)
+    given = contacts_per_hour(c, staffed_hours=pd.Series({"A1": 6.0})).set_index("group")
+    assert given.loc["A1", "value"] == pytest.approx(0.5) and given.loc["A1", "hours_source"] == "given"
