@@ -52,7 +52,10 @@ def normal_shrinkage(means, n, within_var: float) -> tuple[np.ndarray, np.ndarra
     tau2 = max(float(np.var(y, ddof=1) - np.mean(s2)), 0.0)
     shrink = tau2 / (tau2 + s2)
     post = mu + shrink * (y - mu)
-    post_sd = np.sqrt(shrink * s2)
+    # posterior variance with the uncertainty of the estimated prior mean (Morris 1983, first order):
+    # without it a small τ² makes everyone look precisely average
+    var_mu = 1.0 / np.sum(1.0 / (tau2 + s2))
+    post_sd = np.sqrt(shrink * s2 + (1 - shrink) ** 2 * var_mu)
     return post, post_sd, mu, tau2
 
 
