@@ -6,7 +6,6 @@ message (no traceback) and exits with status 2 (bad input) or 1 (other failures)
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path

@@ -11,7 +11,7 @@ Times are the center's local wall-clock time, stored without a time zone
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 __all__ = ["Field", "Entity", "ENTITIES", "IMPORT_KINDS", "entity", "markdown", "CENTER_TZ"]

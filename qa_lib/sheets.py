@@ -58,11 +58,11 @@ def write_scoring_sheet(path: str | os.PathLike, card: Scorecard, contacts: pd.D
     ws = wb.active
     ws.title = _SHEET
     shown = [c for c in CONTACT_COLUMNS if c in contacts.columns]
-    items = [it for it in card.items]
+    items = list(card.items)
     header = shown + [it.id for it in items] + ["comment"]
     ws.append(header)
     bold, grey, blue = Font(bold=True), PatternFill("solid", fgColor="EEEEEE"), PatternFill("solid", fgColor="DDEBF7")
-    for j, name in enumerate(header, start=1):
+    for j in range(1, len(header) + 1):
         cell = ws.cell(row=1, column=j)
         cell.font = bold
         cell.fill = grey if j <= len(shown) else blue
