@@ -117,7 +117,7 @@ def _warm_kernel():
     from jupyter_client.manager import KernelManager
 
     _KM = KernelManager(kernel_name="python3")
-    _KM.start_kernel(extra_arguments=["--HistoryManager.enabled=False"])
+    _KM.start_kernel(extra_arguments=["--HistoryManager.enabled=False", "--log-level=ERROR"])
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "import pandas, plotly.graph_objects, IPython.display\nimport qa_lib.reports, qa_lib.store, qa_lib.config, qa_lib.summary")])
     _execute(nb)
