@@ -169,14 +169,13 @@ def status(db):
 def demo(db, month, quiet):
     """The main job: build the database from data/samples and write the month's reports into reports/<month>/."""
     from .config import demo_db_path, reports_dir, samples_dir
-    from .store import Store
+    from .store import Store, remove_sqlite
     from .summary import month_summary, parse_month, write_summary
 
     t0 = time.perf_counter()
     if db is None:
         path = demo_db_path()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        remove_sqlite(path)
         db = str(path)
     store = Store(db)
     store.migrate()

@@ -107,11 +107,8 @@ def report_folder(db_url: str, month: str, data_dir: str) -> Path:
     from .store import open_store
     from .summary import parse_month
 
-    if month and data_dir:
-        folder = Path(data_dir)
-        done = folder / "month.txt"
-        if done.exists() and done.read_text(encoding="utf-8") == str(parse_month(month)):
-            return folder
+    if month and data_dir and _prepared(Path(data_dir), parse_month(month)):
+        return Path(data_dir)
     store = open_store(db_url or None)
     period = parse_month(month) if month else store.latest_month()
     return ensure_month(store, period, data_dir or reports_dir() / str(period) / "_data")
@@ -184,10 +181,13 @@ def escape(value) -> str:
 def ensure_month(store, month, folder: str | Path) -> Path:
     """The month's shared tables in ``folder``, prepared now if they are not there yet."""
     folder = Path(folder)
+    return folder if _prepared(folder, pd.Period(month, freq="M")) else prepare_month(store, month, folder)
+
+
+def _prepared(folder: Path, period: pd.Period) -> bool:
+    """True when ``folder`` already holds the shared tables of ``period`` (prepare_month writes month.txt last)."""
     done = folder / "month.txt"
-    if done.exists() and done.read_text(encoding="utf-8") == str(pd.Period(month, freq="M")):
-        return folder
-    return prepare_month(store, month, folder)
+    return done.exists() and done.read_text(encoding="utf-8") == str(period)
 
 
 def agent_charts(view: dict) -> dict[str, str]:

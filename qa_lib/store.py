@@ -881,6 +881,12 @@ def load_samples(store: Store, folder: str | os.PathLike, progress=None) -> list
     return results
 
 
+def remove_sqlite(path: str | os.PathLike) -> None:
+    """Delete a SQLite database file with its WAL and shared-memory companions (to rebuild it)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{os.fspath(path)}{suffix}").unlink(missing_ok=True)
+
+
 def open_store(url: str | os.PathLike | None = None, progress=None) -> Store:
     """A ready store for notebooks and reports.
 
@@ -900,8 +906,7 @@ def open_store(url: str | os.PathLike | None = None, progress=None) -> Store:
     if path.exists() and store.revision() == store.head() and store.counts()["contacts"] > 0:
         return store
     store.engine.dispose()
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    remove_sqlite(path)
     store = Store(path)
     store.migrate()
     load_samples(store, samples_dir(), progress)
