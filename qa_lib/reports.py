@@ -76,7 +76,7 @@ def prepare_month(store, month, folder: str | Path, *, months_of_trend: int = 6)
     months_ev["item_notes"] = months_ev["evaluation_id"].map(notes).fillna("")
     for col in ("comment", "item_notes"):
         months_ev[col] = months_ev[col].map(lambda v: mask_pii(v) if isinstance(v, str) else v)
-    months_ev["excerpt"] = months_ev["transcript"].map(lambda v: mask_pii(v[:160]) + "…" if isinstance(v, str) else None)
+    months_ev["excerpt"] = months_ev["transcript"].map(lambda v: mask_pii(v)[:160] + "…" if isinstance(v, str) else None)
     keep = ["evaluation_id", "contact_id", "agent_id", "team", "inspector_id", "arm", "status", "start_time", "topic", "total_score", "comment", "item_notes", "excerpt"]
     _write(folder, "evaluations", months_ev[keep])
     plan_id = store.latest_plan(str(p))

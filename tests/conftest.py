@@ -19,6 +19,16 @@ from qa_lib.config import samples_dir
 from qa_lib.store import Store, load_samples
 
 PG_URL = os.environ.get("QA_TEST_PG_URL")
+#: The real public datasets beside the repository (``../shared/data``; CI has them too).
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data``; a missing folder fails the test (it is part of the test environment)."""
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"the real datasets are expected in {SHARED_DATA} (../shared/data beside the repository)")
+    return SHARED_DATA
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
