@@ -12,7 +12,9 @@ Planted effects (see :func:`planted`):
 * a lenient and a strict inspector; one item (``needs_analysis``) that inspectors score
   inconsistently (the least reliable item);
 * one team whose first-contact resolution is under the 95 % target;
-* one VOC topic (``map_update``) that surges in the last month;
+* one VOC topic (``map_update``) that surges in the last month, and a new topic
+  (``app_connect``) the labelled taxonomy does not know, appearing in the last two months
+  and never labelled;
 * new hires, hired in the first week, who start weak and improve month by month;
 * a late hire with exactly 3 evaluations in the last month; an agent on leave in the last month.
 """
@@ -127,6 +129,8 @@ def planted(spec: SampleSpec = SampleSpec()) -> dict:
         "fcr_rate_other_teams": 0.96,
         "surge_topic": "map_update",
         "surge_month": months[-1],
+        "new_topic": "app_connect",
+        "new_topic_shares": {m: sh for m, sh in zip(months[-2:], (0.015, 0.05))} if len(months) >= 2 else {months[-1]: 0.05},
         "new_hires": new_hires,
         "new_hire_date": str(_first_monday(spec.periods[0]).date()),
         "late_hire": aid(spec.agents - 1),
@@ -661,7 +665,27 @@ def _voc(spec: SampleSpec, pl: dict, contacts: pd.DataFrame) -> pd.DataFrame:
         days = p.days_in_month
         at = p.start_time + pd.to_timedelta(rng.integers(0, days * 86400, n), unit="s")
         frames.append(pd.DataFrame({"received_at": at, "topic": rng.choice(topics, n, p=share)}))
-    v = pd.concat(frames, ignore_index=True).sort_values("received_at", kind="stable", ignore_index=True)
+    v = _voc_rows(rng, pd.concat(frames, ignore_index=True).sort_values("received_at", kind="stable", ignore_index=True), contacts)
+    # the new topic: its own stream, so the rows above stay exactly as they were
+    rng_new = _rng(spec, 15)
+    new = []
+    for p in spec.periods:
+        share = pl["new_topic_shares"].get(str(p), 0.0)
+        if share:
+            k = int(rng_new.poisson(per_month * share))
+            at = p.start_time + pd.to_timedelta(rng_new.integers(0, p.days_in_month * 86400, k), unit="s")
+            new.append(pd.DataFrame({"received_at": at, "topic": pl["new_topic"]}))
+    if new:
+        extra = _voc_rows(rng_new, pd.concat(new, ignore_index=True).sort_values("received_at", kind="stable", ignore_index=True), contacts)
+        extra["category"] = None  # nobody has a label for it yet
+        v = pd.concat([v, extra], ignore_index=True).sort_values("received_at", kind="stable", ignore_index=True)
+    v.insert(0, "feedback_id", [f"V{i:06d}" for i in range(1, len(v) + 1)])
+    v["received_at"] = v["received_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    return v[["feedback_id", "received_at", "channel", "customer_tier", "brand", "contact_id", "text", "lang", "csat", "nps", "category"]]
+
+
+def _voc_rows(rng: np.random.Generator, v: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
+    """Fill language, channel, tier, brand, scores, label, linked contact and text for (received_at, topic) rows."""
     n = len(v)
     v["lang"] = np.where(rng.random(n) < 0.85, "zh", "en")
     v["channel"] = rng.choice(["hotline", "online", "email"], n, p=[0.5, 0.35, 0.15])
@@ -681,7 +705,8 @@ def _voc(spec: SampleSpec, pl: dict, contacts: pd.DataFrame) -> pd.DataFrame:
     lo = np.searchsorted(times, (v["received_at"] - pd.Timedelta(days=7)).to_numpy())
     ok = link & (hi > lo)
     pick = lo + (rng.random(n) * np.maximum(hi - lo, 1)).astype(int)
-    v["contact_id"] = np.where(ok, answered["contact_id"].to_numpy()[np.minimum(pick, len(times) - 1)], None)
+    ids = answered["contact_id"].to_numpy()
+    v["contact_id"] = np.where(ok, ids[np.minimum(pick, max(len(times) - 1, 0))] if len(ids) else None, None)
     texts = []
     for lang, topic in zip(v["lang"].to_numpy(), v["topic"].to_numpy()):
         body = rng.choice(T.VOC[lang][topic]).format(city=rng.choice(T.CITIES if lang == "zh" else T.CITIES_EN))
@@ -691,9 +716,7 @@ def _voc(spec: SampleSpec, pl: dict, contacts: pd.DataFrame) -> pd.DataFrame:
             t += T.VOC_PII[lang].format(phone=f"13{rng.integers(0, 10**9):09d}", email=f"user{rng.integers(100, 9999)}@example.com")
         texts.append(t)
     v["text"] = texts
-    v.insert(0, "feedback_id", [f"V{i:06d}" for i in range(1, n + 1)])
-    v["received_at"] = v["received_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
-    return v[["feedback_id", "received_at", "channel", "customer_tier", "brand", "contact_id", "text", "lang", "csat", "nps", "category"]]
+    return v
 
 
 def _info_checks(spec: SampleSpec, contacts: pd.DataFrame, inspectors: pd.DataFrame) -> pd.DataFrame:
@@ -795,6 +818,7 @@ def planted_markdown(spec: SampleSpec, frames: dict[str, pd.DataFrame]) -> str:
     # the surge measured on the labelled rows (category = the generator's topic)
     lab = v[v["category"].notna()].assign(m=vm)
     surge_share = lab.groupby("m")["category"].apply(lambda s: (s == pl["surge_topic"]).mean())
+    new_marker = r"App|\bapp\b"  # every app_connect phrase names the app; no other topic does
     nh = ev[ev["agent_id"].isin(pl["new_hires"]) & (ev["arm"] != "calibration") & ev["answer"].isin(["yes", "no", "partial"])]
     contact_month = m.set_axis(c["contact_id"])
     nh_pass = nh.assign(m=nh["contact_id"].map(contact_month)).groupby("m")["answer"].apply(lambda s: (s == "yes").mean())
@@ -818,6 +842,9 @@ def planted_markdown(spec: SampleSpec, frames: dict[str, pd.DataFrame]) -> str:
         f"| calibration expert | `{pl['expert_inspector']}` (is_expert = true) | scores the truth with 1 % noise | sessions `CAL-<month>` in every month, 8 inbound calls scored by all {spec.inspectors} inspectors |",
         f"| team under the FCR target | team `{pl['low_fcr_team']}` | resolves at first contact with p = 0.90 (other teams 0.99; escalated calls 0.3) | FCR on contacts where known: " + ", ".join(f"{t} {r:.1%}" for t, r in fcr_by_team.items()) + " (target 95 %) |",
         f"| VOC topic surge | topic `{pl['surge_topic']}` in `{pl['surge_month']}` | share × 2.6 in that month | share of labelled verbatims: " + ", ".join(f"{k} {x:.1%}" for k, x in surge_share.items()) + " |",
+        f"| new VOC topic nobody labelled | topic `{pl['new_topic']}` (phone app cannot connect to the car) in " + ", ".join(f"`{k}`" for k in pl["new_topic_shares"])
+        + " | about " + ", ".join(f"{x:.1%}" for x in pl["new_topic_shares"].values()) + " of the month's verbatims; `category` always empty | verbatims: "
+        + ", ".join(f"{k} {int(((vm == k) & v['text'].str.contains(new_marker)).sum())}" for k in pl["new_topic_shares"]) + " |",
         f"| new hires who improve | agents {', '.join(f'`{a}`' for a in pl['new_hires'])}, hired {pl['new_hire_date']} | fail rates × (1 + 2.5·e^(−tenure months/1.5)) | share of `yes` answers by month: " + ", ".join(f"{k} {x:.1%}" for k, x in nh_pass.items()) + " |",
         f"| late hire, little evidence | agent `{pl['late_hire']}`, hired {frames['agents'].set_index('agent_id').loc[pl['late_hire'], 'hire_date']} | exactly {pl['late_hire_evaluations']} random evaluations in `{pl['months'][-1]}` | evaluations stored: {late_n} |",
         f"| agent on leave | agent `{pl['agent_on_leave']}` (status `leave`) | no contacts in `{pl['leave_month']}` | contacts in that month: {int(((c['agent_id'] == pl['agent_on_leave']) & (m == pl['leave_month'])).sum())} |",

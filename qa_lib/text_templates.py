@@ -161,6 +161,7 @@ VOC = {
         "billing": ["流量套餐没到期就被扣费了，莫名其妙。", "年费收费不透明，账单看不懂。", "续费后服务还是没恢复，钱白交了。"],
         "delivery_delay": ["配件等了两个星期还没到货。", "说好三天寄到的设备，一周了还没发货。", "维修寄回的主机物流一直没更新。"],
         "rude_service": ["客服态度很差，说话很不耐烦。", "打了三次电话，每次都被推来推去。", "客服直接挂我电话，太不尊重人了。"],
+        "app_connect": ["手机App一直连不上车，远程启动用不了。", "App绑定车辆总是提示网络异常，蓝牙配对也失败。", "远程控制App登录后显示车辆离线，空调开不了。", "手机App升级后就连不上车了，远程解锁失灵。"],
         "praise": ["客服很耐心，一步一步教我设置，非常满意。", "问题当场就解决了，效率很高，点赞。", "回访很及时，服务态度好。", "售后处理很专业，谢谢。"],
     },
     "en": {
@@ -170,6 +171,7 @@ VOC = {
         "billing": ["I was charged before my plan expired.", "The annual fee is confusing and the bill makes no sense."],
         "delivery_delay": ["The spare part still hasn't arrived after two weeks.", "My repaired unit has been stuck in shipping for a week."],
         "rude_service": ["The agent was rude and impatient.", "I was passed around three times and nobody helped."],
+        "app_connect": ["The phone app cannot connect to the car, remote start does not work.", "The app says my vehicle is offline and Bluetooth pairing fails.", "Since the app update I cannot unlock the car remotely."],
         "praise": ["The agent was patient and walked me through every step.", "Solved on the first call, great service.", "Quick and friendly follow-up, thank you."],
     },
 }
@@ -179,4 +181,4 @@ VOC_CLOSERS = {"zh": ["", "", "希望尽快处理。", "请给个说法。", "�
 VOC_PII = {"zh": "我的电话{phone}，邮箱{email}，有问题联系我。", "en": " Call me on {phone} or e-mail {email}."}
 
 #: Mean CSAT (1-5) per VOC topic.
-VOC_CSAT = {"navigation": 2.8, "map_update": 2.4, "device_fault": 2.2, "billing": 2.5, "delivery_delay": 2.3, "rude_service": 1.5, "praise": 4.7}
+VOC_CSAT = {"navigation": 2.8, "map_update": 2.4, "device_fault": 2.2, "billing": 2.5, "delivery_delay": 2.3, "rude_service": 1.5, "praise": 4.7, "app_connect": 2.0}
