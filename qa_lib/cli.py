@@ -196,10 +196,10 @@ def demo(db, month, quiet):
     written.append(out / "worklists")
     from .runner import month_reports
 
-    _, results = month_reports(store, p, force=True, progress=not quiet)
+    _, results = month_reports(store, p, kinds=("agents", "teams", "voc"), force=True, progress=not quiet)
     failed = [r for r in results if not r.ok]
-    written.append(out / "index.html")
-    click.echo(f"{sum(r.ok for r in results)} HTML reports (agents and teams), {len(failed)} failed")
+    written += [out / "voc_zh.html", out / f"voc_topics_{p}.xlsx", out / "index.html"]
+    click.echo(f"{sum(r.ok for r in results)} HTML reports (agents, teams, VOC), {len(failed)} failed")
     for r in failed:
         click.echo(f"  failed: {r.job.title}: {r.error}", err=True)
     click.echo(f"sampling plan {plan_id}: {len(plan.contacts):,} contacts for the inspectors, {len(lists)} worklist files")
@@ -295,16 +295,19 @@ def calibrate(session_id, month, tolerance, n_boot, db):
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(["agents", "team", "all"]))
+@click.argument("kind", type=click.Choice(["agents", "team", "voc", "all"]))
 @click.option("--month", default=None, help="Month, e.g. 2026-10 (default: the latest month in the data).")
 @click.option("--team", default=None, help="Only this team's agents (and its team report).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the VOC report.")
+@click.option("--history", type=int, default=6, show_default=True, help="VOC: months of verbatims behind trends and baselines, the report month included.")
 @click.option("--workers", type=int, default=None, help="Worker processes with warm kernels (default: the number of cores).")
 @click.option("--force", is_flag=True, help="Redo reports that already exist.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @_DB
-def report(kind, month, team, workers, force, quiet, db):
-    """Per-agent QA reports and team overviews as self-contained HTML, with reports/<month>/index.html.
+def report(kind, month, team, lang, history, workers, force, quiet, db):
+    """Per-agent QA reports, team overviews and the VOC report as self-contained HTML, with reports/<month>/index.html.
 
+    The VOC report (reports/<month>/voc_<lang>.html) comes with reports/<month>/voc_topics_<month>.xlsx.
     A failing report is listed at the end and never stops the others; existing reports are kept unless --force.
     """
     from .runner import month_reports
@@ -314,9 +317,9 @@ def report(kind, month, team, workers, force, quiet, db):
     store = Store(db)
     store.check_ready()
     p = parse_month(month) if month else store.latest_month()
-    kinds = {"agents": ("agents",), "team": ("teams",), "all": ("agents", "teams")}[kind]
+    kinds = {"agents": ("agents",), "team": ("teams",), "voc": ("voc",), "all": ("agents", "teams", "voc")}[kind]
     t0 = time.perf_counter()
-    out, results = month_reports(store, p, kinds=kinds, team=team, workers=workers, force=force, progress=not quiet)
+    out, results = month_reports(store, p, kinds=kinds, team=team, workers=workers, force=force, progress=not quiet, lang=lang, history=history)
     done = [r for r in results if r.ok and not r.skipped]
     skipped = [r for r in results if r.skipped]
     failed = [r for r in results if not r.ok]

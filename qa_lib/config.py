@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-__all__ = ["project_root", "notebooks_dir", "samples_dir", "reports_dir", "default_db_path", "database_url", "demo_db_path"]
+__all__ = ["project_root", "notebooks_dir", "samples_dir", "reports_dir", "default_db_path", "database_url", "demo_db_path", "voc_taxonomy_path", "voc_domain_words_path"]
 
 
 def project_root() -> Path:
@@ -69,3 +69,15 @@ def database_url(url: str | os.PathLike | None = None) -> str:
     if "://" in url:
         return url
     return f"sqlite:///{Path(url).expanduser().resolve()}"
+
+
+def voc_taxonomy_path() -> Path:
+    """The VOC topic taxonomy: ``$QA_VOC_TAXONOMY`` or ``data/samples/voc_taxonomy.yaml``."""
+    env = os.environ.get("QA_VOC_TAXONOMY")
+    return Path(env).expanduser() if env else samples_dir() / "voc_taxonomy.yaml"
+
+
+def voc_domain_words_path() -> Path:
+    """Domain words for Chinese segmentation: ``$QA_VOC_DOMAIN_WORDS`` or ``data/samples/voc_domain_words.txt``."""
+    env = os.environ.get("QA_VOC_DOMAIN_WORDS")
+    return Path(env).expanduser() if env else samples_dir() / "voc_domain_words.txt"

@@ -22,7 +22,7 @@ from .kpi import contact_kpis, contacts_per_hour, fcr_kpi, load_targets
 from .privacy import mask_pii
 from .scores import agent_scores, item_pass_rates
 
-__all__ = ["prepare_month", "ensure_month", "report_folder", "agent_headline", "agent_view", "team_view", "agent_charts", "team_chart", "figure_html", "escape", "TARGET_SCORE"]
+__all__ = ["prepare_month", "ensure_month", "report_folder", "agent_headline", "agent_view", "voc_folder", "team_view", "agent_charts", "team_chart", "figure_html", "escape", "TARGET_SCORE"]
 
 TARGET_SCORE = 80.0
 _TABLES = ("scores", "items", "team_items", "agent_kpis", "team_kpis", "trend", "evaluations", "targeted", "agents")
@@ -112,6 +112,21 @@ def report_folder(db_url: str, month: str, data_dir: str) -> Path:
     store = open_store(db_url or None)
     period = parse_month(month) if month else store.latest_month()
     return ensure_month(store, period, data_dir or reports_dir() / str(period) / "_data")
+
+
+def voc_folder(db_url: str, month: str, folder: str, history: int = 6) -> Path:
+    """The month's report folder holding the VOC tables (``_data/voc``); prepared from the database if missing."""
+    from .config import reports_dir
+    from .store import open_store
+    from .summary import parse_month
+    from .voc import prepare_voc, voc_prepared
+
+    if month and folder and voc_prepared(folder, parse_month(month), history):
+        return Path(folder)
+    store = open_store(db_url or None)
+    period = parse_month(month) if month else store.latest_month()
+    out = Path(folder) if folder else reports_dir() / str(period)
+    return out if voc_prepared(out, period, history) else prepare_voc(store, period, out, history=history)
 
 
 def agent_view(folder: str | Path, agent_id: str) -> dict:

@@ -147,6 +147,8 @@ def _run_one(job: ReportJob, plotly_src: str) -> ReportResult:
         out = Path(job.output)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".tmp")
+        if os.path.isabs(plotly_src):  # one shared copy: each report links it relative to its own folder
+            plotly_src = Path(os.path.relpath(plotly_src, out.parent)).as_posix()
         tmp.write_text(render_html(nb, job.title, plotly_src), encoding="utf-8")
         os.replace(tmp, out)  # a report is either complete or absent, never half-written
         return ReportResult(job, True, time.perf_counter() - t0)
@@ -160,7 +162,9 @@ def run_reports(jobs: list[ReportJob], *, workers: int | None = None, force: boo
     """Run report jobs in warm-kernel worker processes; return one result per job.
 
     Reports whose HTML already exists are skipped unless ``force``. A failure in one
-    report is recorded in its result and the others continue.
+    report is recorded in its result and the others continue. ``plotly_src`` is the
+    script URL written into each report; an absolute path to a shared ``plotly.min.js``
+    is linked relative to each report's folder.
     """
     for job in jobs:
         check_parameters(job.template, job.parameters)
@@ -183,13 +187,15 @@ def run_reports(jobs: list[ReportJob], *, workers: int | None = None, force: boo
 
 
 def write_index(folder: str | os.PathLike, results: list[ReportResult], title: str) -> Path:
-    """``index.html`` linking every report of the month (and listing the failed ones)."""
+    """``index.html`` linking every report of the month — this run's and those already in the folder — and listing the failed ones."""
     folder = Path(folder)
     ok = [r for r in results if r.ok]
     bad = [r for r in results if not r.ok]
-    items = "".join(
-        f'<li><a href="{html_lib.escape(os.path.relpath(r.job.output, folder))}">{html_lib.escape(r.job.title or Path(r.job.output).stem)}</a></li>' for r in ok
-    )
+    links = [(os.path.relpath(r.job.output, folder), r.job.title or Path(r.job.output).stem) for r in ok]
+    seen = {Path(r.job.output).resolve() for r in results}
+    earlier = sorted(p for p in [*folder.glob("*.html"), *folder.glob("*/*.html")] if p.name != "index.html" and p.resolve() not in seen)
+    links += [(os.path.relpath(p, folder), p.stem) for p in earlier]
+    items = "".join(f'<li><a href="{html_lib.escape(Path(href).as_posix())}">{html_lib.escape(title)}</a></li>' for href, title in sorted(links))
     failed = "".join(f"<li>{html_lib.escape(r.job.title)}: {html_lib.escape(r.error)}</li>" for r in bad)
     page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html_lib.escape(title)}</title></head><body>'
             f"<h1>{html_lib.escape(title)}</h1><ul>{items}</ul>" + (f"<h2>Failed</h2><ul>{failed}</ul>" if bad else "") + "</body></html>")
@@ -211,19 +217,43 @@ def plain_papermill(job: ReportJob, plotly_src: str = "plotly.min.js") -> float:
     return time.perf_counter() - t0
 
 
+KINDS = ("agents", "teams", "voc")
+
+
 def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None = None, folder: str | os.PathLike | None = None,
-                  workers: int | None = None, force: bool = False, progress: bool = True) -> tuple[Path, list[ReportResult]]:
-    """All of a month's agent and team reports, plus ``index.html``; returns (folder, results)."""
+                  workers: int | None = None, force: bool = False, progress: bool = True, lang: str = "zh",
+                  history: int = 6) -> tuple[Path, list[ReportResult]]:
+    """A month's reports — per agent, per team and the VOC report (``kinds``) — plus ``index.html``; returns (folder, results).
+
+    ``lang`` and ``history`` apply to the VOC report (its language, and the months of verbatims
+    behind its trends and baselines).
+    """
     import pandas as pd
 
     from .config import notebooks_dir, reports_dir
     from .reports import ensure_month
 
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown or not kinds:
+        raise ParameterError(f"kinds must be a non-empty selection of {list(KINDS)}; got {list(kinds)}")
     p = pd.Period(month, freq="M")
     out = Path(folder) if folder else reports_dir() / str(p)
-    data = ensure_month(store, p, out / "_data")
     install_plotly_js(out)
     nbdir = notebooks_dir()
+    jobs = []
+    if "voc" in kinds:
+        from .voc import prepare_voc, texts, voc_prepared
+
+        texts(lang)  # a bad language fails here, before any work
+        if force or not voc_prepared(out, p, history):
+            prepare_voc(store, p, out, history=history)
+        jobs.append(ReportJob(str(nbdir / "voc_monthly.ipynb"), {"month": str(p), "months_of_history": history, "lang": lang, "db_url": store.url,
+                                                                 "data_dir": str(out)}, str(out / f"voc_{lang}.html"), f"VOC {p} ({lang})"))
+    if "agents" not in kinds and "teams" not in kinds:
+        results = run_reports(jobs, workers=1, force=force, progress=progress, plotly_src=str(out / "plotly.min.js"))
+        write_index(out, results, f"QA reports {p}")
+        return out, results
+    data = ensure_month(store, p, out / "_data")
     agents = pd.read_parquet(data / "scores.parquet")[["agent_id", "team"]]
     names = store.read("agents").set_index("agent_id")["name"]
     if team is not None:
@@ -231,13 +261,12 @@ def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None =
             raise ParameterError(f"team must be one of {sorted(set(agents['team']))}; got {team!r}")
         agents = agents[agents["team"] == team]
     base = {"month": str(p), "db_url": store.url, "data_dir": str(data)}
-    jobs = []
     if "agents" in kinds:
         jobs += [ReportJob(str(nbdir / "agent_qa_report.ipynb"), dict(base, agent_id=a), str(out / "agents" / f"{a}.html"), f"{a} {names.get(a, '')}")
                  for a in sorted(agents["agent_id"])]
     if "teams" in kinds:
         jobs += [ReportJob(str(nbdir / "team_overview.ipynb"), dict(base, team=t), str(out / "teams" / f"{t}.html"), f"Team {t}")
                  for t in sorted(agents["team"].unique())]
-    results = run_reports(jobs, workers=workers, force=force, progress=progress, plotly_src="../plotly.min.js")
+    results = run_reports(jobs, workers=workers, force=force, progress=progress, plotly_src=str(out / "plotly.min.js"))
     write_index(out, results, f"QA reports {p}")
     return out, results
