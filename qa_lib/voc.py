@@ -352,12 +352,16 @@ def satisfaction_by_topic(df: pd.DataFrame, topic: str = "topic") -> pd.DataFram
 # ------------------------------------------------------------------ trends and alerts
 def topic_trends(df: pd.DataFrame, *, freq: str = "M", by: str | None = None, topic: str = "topic", time: str = "received_at",
                  topics=None) -> pd.DataFrame:
-    """Volume and share per period (and per ``by`` group) and topic, zero-filled: period, [by], topic, n, total, share."""
+    """Volume and share per period (and per ``by`` group) and topic, zero-filled: period, [by], topic, n, total, share.
+
+    Months are named ``2026-10``, weeks (Monday to Sunday) by their Monday ``2026-10-05``.
+    """
     if freq not in ("M", "W"):
         raise ParameterError(f"freq must be 'M' (months) or 'W' (weeks); got {freq!r}")
     if by is not None and by not in df:
         raise ParameterError(f"by must be a column of the verbatims ({sorted(df.columns)}); got {by!r}")
-    period = pd.to_datetime(df[time]).dt.to_period("M" if freq == "M" else "W-SUN").astype(str)
+    t = pd.to_datetime(df[time])
+    period = t.dt.to_period("M").astype(str) if freq == "M" else t.dt.to_period("W-SUN").dt.start_time.dt.strftime("%Y-%m-%d")  # weeks by their Monday
     keys = ["period"] + ([by] if by else [])
     d = df.assign(period=period)
     counts = d.groupby(keys + [topic]).size()

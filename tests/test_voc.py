@@ -229,3 +229,16 @@ def test_report_html_escapes_customer_text(october):
     assert "13812345678" not in page and "138****5678" in page
     assert "Map updates" in page and 'src="plotly.min.js"' in page and "cdn.plot.ly" not in page
     assert "voc_en.html" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_trends_zero_fill_and_name_weeks_by_monday():
+    d = pd.DataFrame({"received_at": ["2026-10-05 10:00", "2026-10-11 23:00", "2026-10-12 01:00"], "topic": ["a", "b", "a"], "channel": ["x", "y", "x"]})
+    w = voc.topic_trends(d, freq="W")
+    assert w["period"].tolist() == ["2026-10-05", "2026-10-05", "2026-10-12", "2026-10-12"]
+    assert w["n"].tolist() == [1, 1, 1, 0] and w["share"].tolist() == [0.5, 0.5, 1.0, 0.0]
+    m = voc.topic_trends(d, by="channel", topics=["a", "b", "c"])
+    assert len(m) == 1 * 2 * 3 and m.loc[(m["channel"] == "x") & (m["topic"] == "a"), "share"].item() == 1.0
+    with pytest.raises(ParameterError, match="freq must be 'M'"):
+        voc.topic_trends(d, freq="D")
+    with pytest.raises(ParameterError, match="by must be a column"):
+        voc.topic_trends(d, by="brand")
