@@ -94,3 +94,16 @@ def test_calibration_notebook_names_the_planted_effects(tmp_path, loaded_store):
     text = out.read_text(encoding="utf-8")
     assert "Least reliable item:** `needs_analysis`" in text  # PLANTED.md
     assert "Q03 lenient" in text and "Q05 strict" in text
+
+
+def test_voc_notebook_prepares_from_the_database_and_flags_the_surge(tmp_path, loaded_store):
+    """Plain papermill, nothing prepared beforehand: the notebook computes the month's VOC tables itself."""
+    out = tmp_path / "voc.ipynb"
+    before = loaded_store.counts()
+    pm.execute_notebook(str(FOLDER / "voc_monthly.ipynb"), str(out),
+                        parameters={"db_url": loaded_store.url, "month": "2026-10", "months_of_history": 6, "lang": "zh", "data_dir": str(tmp_path / "r")},
+                        kernel_name="python3", progress_bar=False)
+    text = out.read_text(encoding="utf-8")
+    assert "客户之声（VOC）月报 — 2026-10" in text and "地图升级 — 25." in text  # PLANTED.md: map_update surge in 2026-10
+    assert (tmp_path / "r" / "voc_topics_2026-10.xlsx").exists()
+    assert loaded_store.counts() == before
