@@ -258,7 +258,10 @@ def discover_topics(tokens, n_topics: int = 10, *, seed: int = 0, top_terms: int
     if len(tokens) < n_topics:
         raise ParameterError(f"tokens must hold at least n_topics ({n_topics}) verbatims; got {len(tokens)}")
     vec = _vectorizer(min_df=min_df, max_df=max_df, ngram_range=(1, 1))
-    X = vec.fit_transform(tokens)
+    try:
+        X = vec.fit_transform(tokens)
+    except ValueError:  # scikit-learn: no terms remain after min_df/max_df
+        raise ParameterError(f"the corpus has no terms left after min_df={min_df}/max_df={max_df}; n_topics must be below that") from None
     if X.shape[1] < n_topics:
         raise ParameterError(f"the corpus has only {X.shape[1]} terms after min_df={min_df}/max_df={max_df}; n_topics must be below that")
     nmf = NMF(n_components=n_topics, init="nndsvda", random_state=seed, max_iter=400)
@@ -300,7 +303,8 @@ def compare_discovered(found: Discovered, assigned, texts=None, examples: int = 
             ex = part.sort_values("weight", ascending=False).drop_duplicates("text")["text"].head(examples).tolist()
         rows.append({"topic": t, "matches": known.index[0] if len(known) else OTHER, "purity": (known.iloc[0] / len(part)) if len(known) else 0.0,
                      "other_share": other, "new": bool(len(part) >= min_size and other >= new_share), "examples": ex})
-    return found.topics.merge(pd.DataFrame(rows), on="topic")
+    out = found.topics.merge(pd.DataFrame(rows, columns=["topic", "matches", "purity", "other_share", "new", "examples"]), on="topic")
+    return out.astype({"purity": float, "other_share": float, "new": bool})
 
 
 # ------------------------------------------------------------------ satisfaction
@@ -575,7 +579,12 @@ def prepare_voc(store, month, folder: str | Path, *, history: int = 6, taxonomy:
 
     cur = df[month_of == p].copy()
     k = n_topics or len(tax.ids) + 3
-    found = discover_topics(prep.loc[cur.index, "tokens"], n_topics=min(k, max(2, len(cur) // 20)), seed=seed)
+    try:
+        found = discover_topics(prep.loc[cur.index, "tokens"], n_topics=min(k, max(2, len(cur) // 20)), seed=seed)
+    except ParameterError:  # a month too small (or too uniform) for themes: the report shows none
+        found = Discovered(pd.DataFrame({"topic": pd.Series(dtype=int), "label": pd.Series(dtype=object), "terms": pd.Series(dtype=object),
+                                         "size": pd.Series(dtype=int), "share": pd.Series(dtype=float)}),
+                           pd.DataFrame({"topic": np.full(len(cur), -1), "weight": np.zeros(len(cur))}))
     cur["theme"] = found.assignments["topic"].to_numpy()
     discovered = compare_discovered(found, cur["topic"], cur["text"]).assign(pool="all")
     pool = cur[cur["topic"] == OTHER]

@@ -242,3 +242,18 @@ def test_trends_zero_fill_and_name_weeks_by_monday():
         voc.topic_trends(d, freq="D")
     with pytest.raises(ParameterError, match="by must be a column"):
         voc.topic_trends(d, by="brand")
+
+
+def test_a_tiny_month_still_reports_without_themes(tmp_path):
+    """Eight identical verbatims in the report month: no themes to find, but the tables (and alerts) are still there."""
+    rows = [{"feedback_id": f"T{i}", "received_at": f"2026-{9 + i // 20:02d}-{1 + i % 20:02d} 10:00:00", "channel": "online",
+             "text": ("地图升级失败" if i % 2 or i >= 20 else "客服态度很好"), "lang": "zh", "csat": "3", "nps": "5",
+             "category": ("map_update" if i % 2 or i >= 20 else "praise")} for i in range(28)]
+    s = Store(f"sqlite:///{tmp_path / 't.sqlite'}")
+    s.migrate()
+    s.import_frame("voc", pd.DataFrame(rows), source="tiny.csv")
+    voc.prepare_voc(s, "2026-10", tmp_path / "r", history=2)
+    view = voc.voc_view(tmp_path / "r")
+    assert view["meta"]["verbatims"] == 8 and view["discovered"].empty
+    assert set(view["alerts"]["topic"]) >= {"map_update", "praise"}
+    assert "<table" in voc.themes_html(view, "en")
