@@ -172,7 +172,7 @@ def run_reports(jobs: list[ReportJob], *, workers: int | None = None, force: boo
     results = [ReportResult(j, True, skipped=True) for j in jobs if not (force or not Path(j.output).exists())]
     if not todo:
         return results
-    workers = workers or max(1, min(len(todo), (os.cpu_count() or 2)))
+    workers = max(1, min(len(todo), workers or os.cpu_count() or 2))  # never more warm kernels than reports
     from tqdm import tqdm
 
     bar = tqdm(total=len(todo), desc="reports", unit="report", disable=not progress)
@@ -249,24 +249,21 @@ def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None =
             prepare_voc(store, p, out, history=history)
         jobs.append(ReportJob(str(nbdir / "voc_monthly.ipynb"), {"month": str(p), "months_of_history": history, "lang": lang, "db_url": store.url,
                                                                  "data_dir": str(out)}, str(out / f"voc_{lang}.html"), f"VOC {p} ({lang})"))
-    if "agents" not in kinds and "teams" not in kinds:
-        results = run_reports(jobs, workers=1, force=force, progress=progress, plotly_src=str(out / "plotly.min.js"))
-        write_index(out, results, f"QA reports {p}")
-        return out, results
-    data = ensure_month(store, p, out / "_data")
-    agents = pd.read_parquet(data / "scores.parquet")[["agent_id", "team"]]
-    names = store.read("agents").set_index("agent_id")["name"]
-    if team is not None:
-        if team not in set(agents["team"]):
-            raise ParameterError(f"team must be one of {sorted(set(agents['team']))}; got {team!r}")
-        agents = agents[agents["team"] == team]
-    base = {"month": str(p), "db_url": store.url, "data_dir": str(data)}
-    if "agents" in kinds:
-        jobs += [ReportJob(str(nbdir / "agent_qa_report.ipynb"), dict(base, agent_id=a), str(out / "agents" / f"{a}.html"), f"{a} {names.get(a, '')}")
-                 for a in sorted(agents["agent_id"])]
-    if "teams" in kinds:
-        jobs += [ReportJob(str(nbdir / "team_overview.ipynb"), dict(base, team=t), str(out / "teams" / f"{t}.html"), f"Team {t}")
-                 for t in sorted(agents["team"].unique())]
+    if "agents" in kinds or "teams" in kinds:
+        data = ensure_month(store, p, out / "_data")
+        agents = pd.read_parquet(data / "scores.parquet")[["agent_id", "team"]]
+        names = store.read("agents").set_index("agent_id")["name"]
+        if team is not None:
+            if team not in set(agents["team"]):
+                raise ParameterError(f"team must be one of {sorted(set(agents['team']))}; got {team!r}")
+            agents = agents[agents["team"] == team]
+        base = {"month": str(p), "db_url": store.url, "data_dir": str(data)}
+        if "agents" in kinds:
+            jobs += [ReportJob(str(nbdir / "agent_qa_report.ipynb"), dict(base, agent_id=a), str(out / "agents" / f"{a}.html"), f"{a} {names.get(a, '')}")
+                     for a in sorted(agents["agent_id"])]
+        if "teams" in kinds:
+            jobs += [ReportJob(str(nbdir / "team_overview.ipynb"), dict(base, team=t), str(out / "teams" / f"{t}.html"), f"Team {t}")
+                     for t in sorted(agents["team"].unique())]
     results = run_reports(jobs, workers=workers, force=force, progress=progress, plotly_src=str(out / "plotly.min.js"))
     write_index(out, results, f"QA reports {p}")
     return out, results

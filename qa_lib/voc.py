@@ -35,6 +35,7 @@ import pandas as pd
 import yaml
 
 from .errors import ConfigError, NotFoundError, ParameterError
+from .reports import escape
 from .sampling import wilson_interval
 from .spc import p_chart, two_proportion_test, western_electric_rules
 from .text import Segmenter, prepare
@@ -413,17 +414,7 @@ def _decide(out: pd.DataFrame, polarity: dict, alpha: float, min_count: int) -> 
     out["alert"] = (chart_hit | rule_hit | mom_hit) & ((bad == "down") | (out["n"] >= min_count).to_numpy())
     out["direction"] = bad
     out["chart_signal"], out["rules_signal"], out["change_signal"] = chart_hit, rule_hit, mom_hit
-    reasons = []
-    for c, r, m, row in zip(chart_hit, rule_hit, mom_hit, out.itertuples()):
-        why = []
-        if c:
-            why.append(f"p-chart: share {row.share:.1%} outside the 3-sigma limits {row.lcl:.1%}–{row.ucl:.1%}")
-        if r:
-            why.append("run rules " + ", ".join(str(k) for k in range(1, 5) if getattr(row, f"rule{k}")))
-        if m:
-            why.append(f"vs previous {row.previous_share:.1%} (q = {row.q_value:.2g})")
-        reasons.append("; ".join(why))
-    out["reason"] = reasons
+    out["reason"] = [_why(row, "en") for row in out.itertuples()]
     return out
 
 
@@ -623,7 +614,7 @@ def prepare_voc(store, month, folder: str | Path, *, history: int = 6, taxonomy:
         if name != "meta":
             frame.to_parquet(data / f"{name}.parquet", index=False)
     meta.to_parquet(data / "meta.parquet", index=False)
-    view = voc_view(folder)
+    view = dict(tables, meta=meta.iloc[0].to_dict())  # the tables just written, as voc_view would read them back
     tmp = folder / f".voc_topics_{p}.xlsx"
     with pd.ExcelWriter(tmp, engine="openpyxl") as xl:  # one sheet per report language
         for lg, sheet in (("zh", "话题 topics (zh)"), ("en", "topics (en)")):
@@ -653,23 +644,29 @@ def voc_view(folder: str | Path) -> dict:
     return view
 
 
+def _why(row, lang: str) -> str:
+    """The signals that fired for an alerts row, in ``lang`` (whether or not it alerts)."""
+    zh = lang == "zh"
+    why = []
+    if row.chart_signal:
+        why.append(f"p 控制图：占比 {row.share:.1%} 超出 3σ 控制限 {row.lcl:.1%}–{row.ucl:.1%}" if zh
+                   else f"p-chart: share {row.share:.1%} outside the 3-sigma limits {row.lcl:.1%}–{row.ucl:.1%}")
+    if row.rules_signal:
+        why.append(("西电判异规则 " if zh else "Western Electric rules ") + ", ".join(str(k) for k in range(1, 5) if getattr(row, f"rule{k}")))
+    if row.change_signal:
+        why.append(f"较上月 {row.previous_share:.1%} 显著变化（q = {row.q_value:.2g}）" if zh else f"vs last month {row.previous_share:.1%} (q = {row.q_value:.2g})")
+    return "；".join(why) if zh else "; ".join(why)
+
+
 def reason_text(row, lang: str = "zh") -> str:
     """Why a topic alerts, in ``lang``, from an alerts row (a namedtuple from ``itertuples``)."""
     if not row.alert:
         return ""
     zh = _check_lang(lang) == "zh"
-    why = []
-    if row.chart_signal:
-        why.append(f"p 控制图：占比 {row.share:.1%} 超出 3σ 控制限 {row.lcl:.1%}–{row.ucl:.1%}" if zh
-                   else f"p-chart: share {row.share:.1%} outside the 3-sigma limits {row.lcl:.1%}–{row.ucl:.1%}")
-    rules = [str(k) for k in range(1, 5) if getattr(row, f"rule{k}")]
-    if row.rules_signal:
-        why.append(("西电判异规则 " if zh else "Western Electric rules ") + ", ".join(rules))
-    if row.change_signal:
-        why.append(f"较上月 {row.previous_share:.1%} 显著变化（q = {row.q_value:.2g}）" if zh else f"vs last month {row.previous_share:.1%} (q = {row.q_value:.2g})")
+    why = _why(row, lang)
     if row.judged_without:
-        why.append(f"不计激增话题 {row.judged_without} 后计算" if zh else f"judged without the surging {row.judged_without}")
-    return "；".join(why) if zh else "; ".join(why)
+        why += ("；" if zh else "; ") + (f"不计激增话题 {row.judged_without} 后计算" if zh else f"judged without the surging {row.judged_without}")
+    return why
 
 
 def topic_table(view: dict, lang: str = "zh") -> pd.DataFrame:
@@ -690,15 +687,13 @@ def topic_table(view: dict, lang: str = "zh") -> pd.DataFrame:
 
 def actions(view: dict, lang: str = "zh") -> list[str]:
     """What to act on, as HTML fragments (every name escaped; no customer text included)."""
-    from html import escape as esc
-
     _check_lang(lang)
     tax = view["taxonomy"].set_index("topic")
     depts = _dept_labels(view, lang)
-    dname = lambda d: esc(str(depts.get(d, d)))  # noqa: E731
+    dname = lambda d: escape(depts.get(d, d))  # noqa: E731
     out = []
     for r in view["alerts"][view["alerts"]["alert"]].itertuples():
-        label, dept = esc(str(tax.loc[r.topic, lang])), dname(tax.loc[r.topic, "department"])
+        label, dept = escape(tax.loc[r.topic, lang]), dname(tax.loc[r.topic, "department"])
         if r.topic == OTHER:
             out.append(f"<b>{label}</b>：占比 {r.previous_share:.1%} → {r.share:.1%}，{r.n} 条无法归入现有分类；请审阅下面的新主题。" if lang == "zh"
                        else f"<b>{label}</b>: share {r.previous_share:.1%} → {r.share:.1%}; {r.n} verbatims fit no topic of the taxonomy — review the new themes below.")
@@ -709,13 +704,13 @@ def actions(view: dict, lang: str = "zh") -> list[str]:
             out.append(f"<b>{label}</b>（{dept}）：占比 {r.previous_share:.1%} → {r.share:.1%}，{r.n} 条；请负责部门查明原因并反馈改进措施，下月复查。" if lang == "zh"
                        else f"<b>{label}</b> ({dept}): share {r.previous_share:.1%} → {r.share:.1%}, {r.n} verbatims; the owning department should find the cause and report a fix; re-check next month.")
     for r in view["discovered"][view["discovered"]["new"]].itertuples():
-        out.append(f"新主题 <b>{esc(r.label)}</b>（{r.size} 条，{r.other_share:.0%} 未归类）：现有分类未覆盖，请质量部审阅示例并决定是否加入分类。" if lang == "zh"
-                   else f"New theme <b>{esc(r.label)}</b> ({r.size} verbatims, {r.other_share:.0%} unclassified): not in the taxonomy; quality should review the examples and decide whether to add it.")
+        out.append(f"新主题 <b>{escape(r.label)}</b>（{r.size} 条，{r.other_share:.0%} 未归类）：现有分类未覆盖，请质量部审阅示例并决定是否加入分类。" if lang == "zh"
+                   else f"New theme <b>{escape(r.label)}</b> ({r.size} verbatims, {r.other_share:.0%} unclassified): not in the taxonomy; quality should review the examples and decide whether to add it.")
     sat = view["satisfaction"]
     sat = sat[(sat["nps_n"] >= 30) & (sat["topic"] != OTHER)].sort_values("nps")
     if len(sat):
         r = sat.iloc[0]
-        label = esc(str(tax.loc[r["topic"], lang]))
+        label = escape(tax.loc[r["topic"], lang])
         out.append(f"NPS 最低的话题是 <b>{label}</b>：{r['nps']:.0f}（{r['nps_low']:.0f} 至 {r['nps_high']:.0f}，{int(r['nps_n'])} 人回答）。" if lang == "zh"
                    else f"Lowest NPS: <b>{label}</b> at {r['nps']:.0f} ({r['nps_low']:.0f} to {r['nps_high']:.0f}, {int(r['nps_n'])} answers).")
     return out
@@ -767,12 +762,6 @@ def charts(view: dict, lang: str = "zh") -> dict[str, str]:
 
 
 # ------------------------------------------------------------------ report blocks (HTML, every value escaped)
-def _esc(v) -> str:
-    from html import escape as esc
-
-    return esc("" if v is None or (isinstance(v, float) and not np.isfinite(v)) else str(v))
-
-
 def headline(view: dict, lang: str = "zh") -> str:
     """The opening paragraph: volume, change, CSAT, NPS with interval, alerts, how topics were assigned."""
     _check_lang(lang)
@@ -796,16 +785,16 @@ def alerts_html(view: dict, figures: dict, lang: str = "zh") -> str:
     tax = view["taxonomy"].set_index("topic")
     a = view["alerts"][view["alerts"]["alert"]]
     if not len(a):
-        return f"<p>{_esc(T['no_alerts'])}</p>"
+        return f"<p>{escape(T['no_alerts'])}</p>"
     ex = view["examples"]
     parts = []
     for r in a.itertuples():
         rows = ex[ex["topic"] == r.topic]
-        items = "".join(f"<li><span class='meta'>{_esc(str(x.received_at)[:10])} · {_esc(x.channel)} · CSAT {_esc(x.csat)}</span> {_esc(x.text)}</li>"
+        items = "".join(f"<li><span class='meta'>{escape(str(x.received_at)[:10])} · {escape(x.channel)} · CSAT {escape(x.csat)}</span> {escape(x.text)}</li>"
                         for x in rows.itertuples())
-        parts.append(f"<h3>{_esc(tax.loc[r.topic, lang])} — {r.share:.1%} ({_esc(T['previous'])} {r.previous_share:.1%})</h3>"
-                     f"<p>{_esc(reason_text(r, lang))}</p>"
-                     + figures.get(f"pchart:{r.topic}", "") + f"<p><b>{_esc(T['examples'])}</b></p><ul>{items}</ul>")
+        parts.append(f"<h3>{escape(tax.loc[r.topic, lang])} — {r.share:.1%} ({escape(T['previous'])} {r.previous_share:.1%})</h3>"
+                     f"<p>{escape(reason_text(r, lang))}</p>"
+                     + figures.get(f"pchart:{r.topic}", "") + f"<p><b>{escape(T['examples'])}</b></p><ul>{items}</ul>")
     return "".join(parts)
 
 
@@ -815,10 +804,10 @@ def themes_html(view: dict, lang: str = "zh") -> str:
     tax = view["taxonomy"].set_index("topic")[lang]
     d = view["discovered"].sort_values(["new", "size"], ascending=[False, False])
     rows = "".join(
-        f"<tr><td>{'🆕 ' + _esc(T['new_theme']) if r.new else ''}</td><td>{_esc(r.label)}</td><td>{r.size}</td><td>{_esc(tax.get(r.matches, r.matches))}</td>"
-        f"<td>{r.purity:.0%}</td><td>{r.other_share:.0%}</td><td>{'<br>'.join(_esc(x) for x in str(r.examples).splitlines())}</td></tr>"
+        f"<tr><td>{'🆕 ' + escape(T['new_theme']) if r.new else ''}</td><td>{escape(r.label)}</td><td>{r.size}</td><td>{escape(tax.get(r.matches, r.matches))}</td>"
+        f"<td>{r.purity:.0%}</td><td>{r.other_share:.0%}</td><td>{'<br>'.join(escape(x) for x in str(r.examples).splitlines())}</td></tr>"
         for r in d.itertuples())
-    head = "".join(f"<th>{_esc(h)}</th>" for h in ("", T["terms"], T["size"], T["matches"], T["purity"], T["other_share"], T["examples"]))
+    head = "".join(f"<th>{escape(h)}</th>" for h in ("", T["terms"], T["size"], T["matches"], T["purity"], T["other_share"], T["examples"]))
     return f"<table class='voc'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
@@ -866,7 +855,7 @@ def model_html(view: dict, lang: str = "zh") -> str:
     m = view["meta"]
     per = view["model_topics"].sort_values("f1").head(5)
     label = view["taxonomy"].set_index("topic")[lang]
-    worst = ", ".join(f"{_esc(label.get(r.topic, r.topic))} {r.f1:.2f}" for r in per.itertuples())
+    worst = ", ".join(f"{escape(label.get(r.topic, r.topic))} {r.f1:.2f}" for r in per.itertuples())
     if lang == "zh":
         return (f"<p>话题分类器（TF-IDF + 线性 SVM，概率经 sigmoid 校准）用本期及前 {int(m['history']) - 1} 个月的 {int(m['trained_on']):,} 条人工标注训练；"
                 f"{int(m['cv_folds'])} 折交叉验证 macro-F1 = <b>{m['cv_macro_f1']:.3f}</b>（±{m['cv_macro_f1_sd']:.3f}，{int(m['cv_n']):,} 条）。"
