@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-__all__ = ["project_root", "notebooks_dir", "samples_dir", "reports_dir", "default_db_path", "database_url", "demo_db_path", "voc_taxonomy_path", "voc_domain_words_path"]
+__all__ = ["project_root", "notebooks_dir", "samples_dir", "reports_dir", "default_db_path", "database_url", "demo_db_path", "voc_taxonomy_path", "voc_domain_words_path", "training_modules_path"]
 
 
 def project_root() -> Path:
@@ -81,3 +81,9 @@ def voc_domain_words_path() -> Path:
     """Domain words for Chinese segmentation: ``$QA_VOC_DOMAIN_WORDS`` or ``data/samples/voc_domain_words.txt``."""
     env = os.environ.get("QA_VOC_DOMAIN_WORDS")
     return Path(env).expanduser() if env else samples_dir() / "voc_domain_words.txt"
+
+
+def training_modules_path() -> Path:
+    """Training modules (id, title, skills, hours): ``$QA_TRAINING_MODULES`` or ``data/samples/training_modules.yaml``."""
+    env = os.environ.get("QA_TRAINING_MODULES")
+    return Path(env).expanduser() if env else samples_dir() / "training_modules.yaml"

@@ -22,7 +22,7 @@ from .kpi import contact_kpis, contacts_per_hour, fcr_kpi, load_targets
 from .privacy import mask_pii
 from .scores import agent_scores, item_pass_rates
 
-__all__ = ["prepare_month", "ensure_month", "report_folder", "agent_headline", "agent_view", "voc_folder", "team_view", "agent_charts", "team_chart", "figure_html", "escape", "TARGET_SCORE"]
+__all__ = ["prepare_month", "ensure_month", "report_folder", "agent_headline", "agent_view", "voc_folder", "training_folder", "team_view", "agent_charts", "team_chart", "figure_html", "escape", "TARGET_SCORE"]
 
 TARGET_SCORE = 80.0
 _TABLES = ("scores", "items", "team_items", "agent_kpis", "team_kpis", "trend", "evaluations", "targeted", "agents")
@@ -127,6 +127,21 @@ def voc_folder(db_url: str, month: str, folder: str, history: int = 6) -> Path:
     period = parse_month(month) if month else store.latest_month()
     out = Path(folder) if folder else reports_dir() / str(period)
     return out if voc_prepared(out, period, history) else prepare_voc(store, period, out, history=history)
+
+
+def training_folder(db_url: str, month: str, folder: str, months: int = 3) -> Path:
+    """The month's report folder holding the training tables (``_data/training``); prepared from the database if missing."""
+    from .config import reports_dir
+    from .store import open_store
+    from .summary import parse_month
+    from .training import prepare_training, training_prepared
+
+    if month and folder and training_prepared(folder, parse_month(month), months):
+        return Path(folder)
+    store = open_store(db_url or None)
+    period = parse_month(month) if month else store.latest_month()
+    out = Path(folder) if folder else reports_dir() / str(period)
+    return out if training_prepared(out, period, months) else prepare_training(store, period, out, months=months)
 
 
 def agent_view(folder: str | Path, agent_id: str) -> dict:

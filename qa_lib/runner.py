@@ -217,16 +217,19 @@ def plain_papermill(job: ReportJob, plotly_src: str = "plotly.min.js") -> float:
     return time.perf_counter() - t0
 
 
-KINDS = ("agents", "teams", "voc")
+KINDS = ("agents", "teams", "voc", "training")
 
 
 def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None = None, folder: str | os.PathLike | None = None,
                   workers: int | None = None, force: bool = False, progress: bool = True, lang: str = "zh",
-                  history: int = 6) -> tuple[Path, list[ReportResult]]:
-    """A month's reports — per agent, per team and the VOC report (``kinds``) — plus ``index.html``; returns (folder, results).
+                  history: int = 6, training_months: int = 3) -> tuple[Path, list[ReportResult]]:
+    """A month's reports — per agent, per team, the VOC report and the training-needs reports (``kinds``) — plus
+    ``index.html``; returns (folder, results).
 
-    ``lang`` and ``history`` apply to the VOC report (its language, and the months of verbatims
-    behind its trends and baselines).
+    ``lang`` is the language of the VOC and training reports; ``history`` the months of verbatims
+    behind the VOC trends and baselines; ``training_months`` the period of the training-needs
+    analysis (the month included). Training writes ``training/all.html`` and one per team (or only
+    ``team``'s), with ``training_plan_<month>.xlsx``.
     """
     import pandas as pd
 
@@ -249,6 +252,19 @@ def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None =
             prepare_voc(store, p, out, history=history)
         jobs.append(ReportJob(str(nbdir / "voc_monthly.ipynb"), {"month": str(p), "months_of_history": history, "lang": lang, "db_url": store.url,
                                                                  "data_dir": str(out)}, str(out / f"voc_{lang}.html"), f"VOC {p} ({lang})"))
+    if "training" in kinds:
+        from .training import prepare_training, texts as training_texts, training_prepared
+
+        training_texts(lang)
+        if force or not training_prepared(out, p, training_months):
+            prepare_training(store, p, out, months=training_months)
+        teams = sorted(store.read("agents")["team"].dropna().unique())
+        if team is not None and team not in teams:
+            raise ParameterError(f"team must be one of {teams}; got {team!r}")
+        for t in ([team] if team is not None else ["all"] + teams):
+            jobs.append(ReportJob(str(nbdir / "training_needs.ipynb"), {"month": str(p), "months": training_months, "team": t, "lang": lang,
+                                                                        "db_url": store.url, "data_dir": str(out)},
+                                  str(out / "training" / f"{t}_{lang}.html"), f"Training needs {p} {t} ({lang})"))
     if "agents" in kinds or "teams" in kinds:
         data = ensure_month(store, p, out / "_data")
         agents = pd.read_parquet(data / "scores.parquet")[["agent_id", "team"]]

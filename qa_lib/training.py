@@ -1,0 +1,748 @@
+"""Training needs (培训需求分析): which skills and items fail, for whom, how sure we are, and what to schedule.
+
+A training lead plans from evidence, not from a handful of averages. For every agent and
+team, and for every skill (the scorecard items' ``skills`` tags) and item, this module gives:
+
+* the **failure rate** over the period's random-arm evaluations (targeted reviews are chosen
+  for risk and would inflate it) with its Wilson interval, beside the **center** — the rate of
+  everyone else, so a unit is never compared with itself;
+* a **shrunk** rate (beta–binomial empirical Bayes across the units, see
+  :func:`qa_lib.scores.beta_binomial_shrinkage`) and the **evidence strength**
+  ``p_gap = P(true rate > center)`` under that posterior, so three bad calls do not make a need;
+* the **trend**: the same rate in the previous period of equal length, the change and a
+  two-proportion test (:func:`qa_lib.spc.two_proportion_test`).
+
+On top: a ranked list of needs per team, separating what the whole team needs (team-wide
+training) from what single agents need (individual coaching); agents **grouped** by their gap
+profile (k-means on shrunk item gaps, seeded, k chosen by silhouette) so training can be given
+to groups; needs mapped to **training modules** from a small YAML file; and **new hires**
+compared with the veterans over their tenure.
+
+The statistics are pure functions of tidy frames; :func:`prepare_training` reads the store and
+writes the report tables, :func:`training_view` reads them back for the notebook.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .errors import ConfigError, NotFoundError, ParameterError
+from .reports import escape
+from .sampling import wilson_interval
+from .scores import beta_binomial_shrinkage
+from .spc import two_proportion_test
+
+__all__ = [
+    "item_catalog", "fail_flags", "failure_gaps", "p_above", "with_trend", "team_needs", "gap_matrix", "group_agents",
+    "load_modules", "schedule_modules", "tenure_curve", "progress", "prepare_training", "training_prepared", "training_view",
+    "texts", "headline", "needs_table", "groups_table", "schedule_table", "tenure_table", "progress_table", "charts", "html_table", "escape",
+]
+
+#: Units a gap table can be computed for.
+UNITS = ("agent_id", "team")
+LEVELS = ("item", "skill")
+
+
+def _need(df: pd.DataFrame, cols, name: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ParameterError(f"{name} must have columns {list(cols)}; missing {missing}")
+
+
+# ----------------------------------------------------------------------------- items and answers
+def item_catalog(cards) -> pd.DataFrame:
+    """One row per (scorecard, item, skill) for the pass/fail items of ``cards``.
+
+    Bonus items and context questions (``scored: false``) are left out: they are not failures.
+    An item without skill tags gets the skill ``other``. Columns: ``scorecard_id, item_id, skill,
+    kind, critical, label_zh, label_en, scale_max``.
+    """
+    rows = []
+    for card in cards:
+        for it in card.items:
+            if not it.scored or it.bonus:
+                continue
+            for skill in it.skills or ("other",):
+                rows.append({
+                    "scorecard_id": card.id, "item_id": it.id, "skill": skill, "kind": it.kind, "critical": bool(it.critical),
+                    "label_zh": it.label.get("zh") or it.label.get("en") or it.id, "label_en": it.label.get("en") or it.id,
+                    "scale_max": float(it.scale[1]) if it.kind == "scale" else np.nan,
+                })
+    if not rows:
+        raise ParameterError("cards must contain at least one scored pass/fail item; got none")
+    return pd.DataFrame(rows).drop_duplicates(["scorecard_id", "item_id", "skill"], ignore_index=True)
+
+
+def fail_flags(answers: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
+    """The answers that can pass or fail, with a boolean ``failed`` and the item's ``skill`` (one row per skill tag).
+
+    ``yes`` passes, ``partial`` and ``no`` fail; a deduction item fails with a fault count above 0;
+    a scale item fails below 60 % of its maximum. ``na``, empty answers and items not in
+    ``catalog`` are dropped. ``answers`` needs ``scorecard_id, item_id, answer``.
+
+    >>> from types import SimpleNamespace as N
+    >>> it = N(id="greeting", kind="yes_no", scored=True, bonus=False, skills=("etiquette",), critical=None,
+    ...        label={"en": "Greeting"}, scale=(0, 5))
+    >>> cat = item_catalog([N(id="card", items=(it,))])
+    >>> a = pd.DataFrame({"scorecard_id": "card", "item_id": "greeting", "answer": ["yes", "no", "na"]})
+    >>> fail_flags(a, cat)[["answer", "failed", "skill"]]
+      answer  failed      skill
+    0    yes   False  etiquette
+    1     no    True  etiquette
+    """
+    _need(answers, ["scorecard_id", "item_id", "answer"], "answers")
+    _need(catalog, ["scorecard_id", "item_id", "skill", "kind", "scale_max"], "catalog")
+    a = answers.merge(catalog[["scorecard_id", "item_id", "skill", "kind", "scale_max"]], on=["scorecard_id", "item_id"], how="inner")
+    ans = a["answer"].fillna("").astype(str).str.strip().str.lower()
+    num = pd.to_numeric(ans, errors="coerce").to_numpy(dtype=float)
+    kind = a["kind"].to_numpy(dtype=object)
+    yes_no = np.isin(kind, ["yes_no", "yes_partial_no"])
+    decided = np.where(yes_no, ans.isin(["yes", "no", "partial"]).to_numpy(dtype=bool), np.isfinite(num))
+    with np.errstate(invalid="ignore"):
+        failed = np.select(
+            [yes_no, kind == "deduction", kind == "scale"],
+            [ans.isin(["no", "partial"]).to_numpy(dtype=bool), num > 0, num < 0.6 * a["scale_max"].to_numpy(dtype=float)],
+            False,
+        )
+    out = a.assign(failed=failed.astype(bool))[decided]
+    return out.drop(columns=["kind", "scale_max"]).reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- gaps
+def p_above(failures, n, a, b, center) -> np.ndarray:
+    """Posterior probability that a true failure rate is above ``center``: ``P(θ > c)`` for θ ~ Beta(a + k, b + n − k).
+
+    >>> round(float(p_above(9, 20, 1, 1, 0.25)), 4)  # Beta(10, 12): P(θ > 0.25) — scipy.stats.beta(10, 12).sf(0.25)
+    0.9794
+    """
+    k, m = np.asarray(failures, dtype=float), np.asarray(n, dtype=float)
+    return stats.beta.sf(np.asarray(center, dtype=float), np.asarray(a, dtype=float) + k, np.asarray(b, dtype=float) + m - k)
+
+
+def failure_gaps(failed: pd.DataFrame, *, unit: str = "agent_id", level: str = "item", confidence: float = 0.95,
+                 threshold: float = 0.95, max_prior: float = 100.0) -> pd.DataFrame:
+    """Failure rate per unit and item (or skill) against the rest of the center, with the evidence that the gap is real.
+
+    Parameters
+    ----------
+    failed : DataFrame
+        One row per answer: ``unit``, ``item_id``, ``skill``, ``failed`` (bool), as from :func:`fail_flags`.
+        An item tagged with two skills appears twice; ``level="item"`` counts it once.
+    unit : {"agent_id", "team"}
+    level : {"item", "skill"}
+    confidence : float
+        For the Wilson interval of the raw rate.
+    threshold : float
+        ``need`` is True when ``p_gap >= threshold`` and the shrunk rate is above the center.
+    max_prior : float
+        The fitted prior is worth at most this many answers. When the units' rates spread no more than binomial
+        noise, the method-of-moments prior becomes near-certain that every unit sits at the pooled rate, and
+        tiny differences between the pooled rate and the rest-of-center rate would read as certain gaps; the cap
+        keeps a unit with a few hundred answers judged mostly on its own record.
+
+    Returns
+    -------
+    DataFrame
+        ``unit, key, failures, n, rate, low, high, center, center_n, shrunk, gap, p_gap, excess, need``:
+        ``center`` is the failure rate of every *other* unit on the key; ``shrunk`` the beta–binomial posterior
+        mean (prior fitted across the units of the key; with fewer than 3 units a Jeffreys prior); ``gap = shrunk −
+        center``; ``p_gap`` = P(true rate > center); ``excess`` = expected extra failures per 100 answers
+        (``max(gap, 0) × 100``). Sorted by unit, then ``p_gap × excess`` descending.
+    """
+    if unit not in failed.columns:
+        raise ParameterError(f"unit must be a column of failed, e.g. one of {list(UNITS)}; got {unit!r}")
+    if level not in LEVELS:
+        raise ParameterError(f"level must be one of {list(LEVELS)}; got {level!r}")
+    if not 0 < threshold < 1:
+        raise ParameterError(f"threshold must be between 0 and 1; got {threshold!r}")
+    _need(failed, [unit, "item_id", "skill", "failed"], "failed")
+    key = "item_id" if level == "item" else "skill"
+    f = failed
+    if level == "item":  # an answer appears once per skill tag of its item: count it once
+        f = f[(f["skill"] == f.groupby("item_id")["skill"].transform("min")).to_numpy(dtype=bool)]
+    t = f.groupby([unit, key], sort=True)["failed"].agg(failures="sum", n="size").reset_index()
+    t = t.rename(columns={key: "key"})
+    if t.empty:
+        raise NotFoundError("no pass/fail answers to compute failure rates from")
+    t["failures"] = t["failures"].astype(int)
+    tot = t.groupby("key")[["failures", "n"]].transform("sum")
+    t["center_n"] = tot["n"] - t["n"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t["rate"] = t["failures"] / t["n"]
+        t["center"] = (tot["failures"] - t["failures"]) / t["center_n"]
+    lo, hi = wilson_interval(t["failures"].to_numpy(), t["n"].to_numpy(), confidence)
+    t["low"], t["high"] = lo, hi
+    a = np.full(len(t), 0.5)
+    b = np.full(len(t), 0.5)
+    for _, idx in t.groupby("key").groups.items():  # one prior per item / skill (a handful of groups)
+        part = t.loc[idx]
+        if len(part) >= 3 and part["failures"].sum() > 0 and (part["failures"] < part["n"]).any():
+            _, pa, pb = beta_binomial_shrinkage(part["failures"], part["n"])
+            cap = min(1.0, max_prior / (pa + pb))  # no spread detected ≠ certainty that there is none
+            a[t.index.get_indexer(idx)], b[t.index.get_indexer(idx)] = pa * cap, pb * cap
+    t["shrunk"] = (t["failures"] + a) / (t["n"] + a + b)
+    t["gap"] = t["shrunk"] - t["center"]
+    t["p_gap"] = p_above(t["failures"], t["n"], a, b, t["center"].fillna(1.0))
+    t["excess"] = np.clip(t["gap"].fillna(0), 0, None) * 100
+    t["need"] = ((t["p_gap"] >= threshold) & (t["gap"] > 0)).astype(bool)
+    t = t.rename(columns={"key": key})
+    order = (t["p_gap"] * t["excess"]).rename("_o")
+    t = t.assign(_o=order).sort_values([unit, "_o"], ascending=[True, False], kind="stable").drop(columns="_o")
+    cols = [unit, key, "failures", "n", "rate", "low", "high", "center", "center_n", "shrunk", "gap", "p_gap", "excess", "need"]
+    return t[cols].reset_index(drop=True)
+
+
+def with_trend(current: pd.DataFrame, previous: pd.DataFrame, *, unit: str, key: str, alpha: float = 0.05) -> pd.DataFrame:
+    """``current`` gap rows with the previous period's rate, the change and a two-proportion test.
+
+    ``trend`` is ``improving`` (fewer failures, p < ``alpha``), ``worsening``, ``no clear change``, or
+    ``new`` when the previous period had no answers for the row.
+    """
+    prev = previous[[unit, key, "failures", "n"]].rename(columns={"failures": "prev_failures", "n": "prev_n"})
+    t = current.merge(prev, on=[unit, key], how="left")
+    t["prev_failures"] = t["prev_failures"].fillna(0).astype(int)
+    t["prev_n"] = t["prev_n"].fillna(0).astype(int)
+    seen = (t["prev_n"] > 0).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t["prev_rate"] = np.where(seen, t["prev_failures"] / t["prev_n"].where(seen, 1), np.nan)
+    test = two_proportion_test(t["prev_failures"].to_numpy(), np.maximum(t["prev_n"].to_numpy(), 1), t["failures"].to_numpy(), t["n"].to_numpy())
+    t["change"] = np.where(seen, t["rate"] - t["prev_rate"], np.nan)
+    t["trend_p"] = np.where(seen, test["p_value"].to_numpy(), np.nan)
+    sig = seen & (t["trend_p"].fillna(1).to_numpy() < alpha)
+    t["trend"] = np.select([~seen, sig & (t["change"] < 0), sig & (t["change"] > 0)], ["new", "improving", "worsening"], "no clear change")
+    return t
+
+
+def team_needs(agent_gaps: pd.DataFrame, team_gaps: pd.DataFrame, agents: pd.DataFrame, *, key: str = "item_id",
+               top: int = 10) -> pd.DataFrame:
+    """Ranked needs per team: team-wide needs (the team above the rest of the center) and individual ones.
+
+    ``agent_gaps`` / ``team_gaps`` come from :func:`failure_gaps` (optionally :func:`with_trend`) at the same level
+    (``key``); ``agents`` maps ``agent_id`` to ``team``. A row's ``scope`` is ``team`` (give the whole team the
+    training) or ``agent`` (coach this agent). Only rows with ``need`` are kept; within a team they are ranked by
+    ``p_gap × excess`` (evidence times size), and at most ``top`` per team are returned.
+    """
+    _need(agents, ["agent_id", "team"], "agents")
+    a = agent_gaps[agent_gaps["need"]].drop(columns="team", errors="ignore").merge(agents[["agent_id", "team"]], on="agent_id", how="left")
+    a = a.assign(scope="agent", who=a["agent_id"])
+    t = team_gaps[team_gaps["need"]].assign(scope="team", who=lambda d: d["team"])
+    both = pd.concat([t, a], ignore_index=True, sort=False)
+    if both.empty:
+        return pd.DataFrame(columns=["team", "rank", "scope", "who", key, "failures", "n", "rate", "low", "high", "center", "gap", "p_gap", "excess"])
+    both["_score"] = both["p_gap"] * both["excess"]
+    both = both.sort_values(["team", "_score", "scope"], ascending=[True, False, False], kind="stable")
+    both["rank"] = (both.groupby("team").cumcount() + 1).astype(int)
+    both = both[both["rank"] <= top]
+    front = ["team", "rank", "scope", "who", key]
+    rest = [c for c in both.columns if c not in front + ["_score", "agent_id", "need"]]
+    return both[front + rest].reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- groups
+def gap_matrix(agent_gaps: pd.DataFrame, *, key: str = "item_id", min_median_n: float = 10) -> pd.DataFrame:
+    """Agents × items (or skills) of shrunk gaps to the center, the input of :func:`group_agents`.
+
+    Items answered fewer than ``min_median_n`` times for the median agent are left out (with two
+    follow-up calls a month per agent their gaps are mostly noise and would dominate the distances);
+    an agent without answers on a kept item gets 0 (the center).
+    """
+    med = agent_gaps.groupby(key)["n"].median()
+    keep = med.index[med >= min_median_n]
+    if len(keep) == 0:
+        raise ParameterError(f"no {key} has a median of {min_median_n} answers per agent; lower min_median_n (got {min_median_n!r})")
+    g = agent_gaps[agent_gaps[key].isin(keep)]
+    return g.pivot_table(index="agent_id", columns=key, values="gap", aggfunc="first").fillna(0.0).sort_index().sort_index(axis=1)
+
+
+def group_agents(matrix: pd.DataFrame, *, k: int | None = None, k_range=(2, 6), seed: int = 0, min_gap: float = 0.02, max_focus: int = 4) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Agents grouped by their gap profile (k-means on the shrunk gaps), so training can be given to groups.
+
+    ``k=None`` chooses k in ``k_range`` by the silhouette score. Groups are numbered by how far
+    above the center they are (group 1 needs the most). Returns ``(members, profiles)``:
+    ``members`` has ``agent_id, group, distance`` (to the group's center); ``profiles`` has
+    ``group, size, silhouette, focus`` (up to ``max_focus`` items whose mean gap in the group is ≥ ``min_gap``,
+    largest first; empty means no group training needed) and the group's mean gap per column.
+
+    Reproducible: the same matrix and seed give the same groups whatever the row order.
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_samples, silhouette_score
+
+    if matrix.shape[0] < 3:
+        raise ParameterError(f"matrix must hold at least 3 agents to group; got {matrix.shape[0]}")
+    m = matrix.sort_index().sort_index(axis=1)
+    x = m.to_numpy(dtype=float)
+    lo, hi = k_range
+    if k is not None:
+        if not isinstance(k, (int, np.integer)) or not 1 <= k < len(m):
+            raise ParameterError(f"k must be an integer from 1 to {len(m) - 1}; got {k!r}")
+        ks = [int(k)]
+    else:
+        if not (isinstance(lo, int) and isinstance(hi, int) and 2 <= lo <= hi):
+            raise ParameterError(f"k_range must be two integers 2 <= low <= high; got {k_range!r}")
+        ks = list(range(lo, min(hi, len(m) - 1) + 1))
+    best = None
+    for kk in ks:  # a handful of candidate k
+        km = KMeans(n_clusters=kk, n_init=20, random_state=seed).fit(x)
+        s = silhouette_score(x, km.labels_) if kk > 1 and len(set(km.labels_)) > 1 else 0.0
+        if best is None or s > best[0] + 1e-12:
+            best = (s, kk, km)
+    score, kk, km = best
+    labels = km.labels_
+    centers = km.cluster_centers_
+    # number groups by how much they need: sum of positive mean gaps, largest first
+    need = np.clip(centers, 0, None).sum(axis=1)
+    order = np.argsort(-need, kind="stable")
+    rename = np.empty(kk, dtype=int)
+    rename[order] = np.arange(1, kk + 1)
+    group = rename[labels]
+    dist = np.linalg.norm(x - centers[labels], axis=1)
+    members = pd.DataFrame({"agent_id": m.index.to_numpy(dtype=object), "group": group, "distance": dist})
+    sil = silhouette_samples(x, labels) if kk > 1 else np.zeros(len(m))
+    prof = pd.DataFrame(centers[order], columns=m.columns)
+    prof.insert(0, "group", np.arange(1, kk + 1))
+    prof.insert(1, "size", np.bincount(group, minlength=kk + 1)[1:])
+    prof.insert(2, "silhouette", [float(sil[group == g].mean()) for g in range(1, kk + 1)])
+    cols = list(m.columns)
+    c = centers[order]
+    prof.insert(3, "focus", [", ".join([cols[j] for j in np.argsort(-row, kind="stable") if row[j] >= min_gap][:max_focus]) for row in c])
+    prof.attrs["silhouette"] = float(score)
+    members = members.sort_values(["group", "agent_id"], ignore_index=True)
+    return members, prof
+
+
+# ----------------------------------------------------------------------------- modules
+def load_modules(path: str | os.PathLike) -> pd.DataFrame:
+    """Training modules from YAML: ``modules: [{id, title: {zh, en}, skills: [...], hours, format?}]``.
+
+    Errors name the file and the entry. Returns ``module_id, title_zh, title_en, skills (tuple), hours, format_zh, format_en``.
+    """
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"training modules file not found: {p}")
+    try:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("modules"), list) or not doc["modules"]:
+        raise ConfigError(f"{p}: expected a top-level 'modules:' list with at least one module")
+    rows, seen = [], set()
+    for i, m in enumerate(doc["modules"]):
+        where = f"{p}: modules[{i}]"
+        if not isinstance(m, dict):
+            raise ConfigError(f"{where}: must be a mapping with id, title, skills, hours; got {m!r}")
+        unknown = set(m) - {"id", "title", "skills", "hours", "format"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown keys {sorted(unknown)} (allowed: id, title, skills, hours, format)")
+        mid = m.get("id")
+        if not isinstance(mid, str) or not mid:
+            raise ConfigError(f"{where}.id: must be a non-empty string; got {mid!r}")
+        if mid in seen:
+            raise ConfigError(f"{where}.id: {mid!r} is used twice")
+        seen.add(mid)
+        title = m.get("title")
+        if isinstance(title, str):
+            title = {"zh": title, "en": title}
+        if not isinstance(title, dict) or not (title.get("zh") or title.get("en")):
+            raise ConfigError(f"{where}.title: must be text or {{zh: ..., en: ...}}; got {title!r}")
+        skills = m.get("skills")
+        if not (isinstance(skills, list) and skills and all(isinstance(s, str) and s for s in skills)):
+            raise ConfigError(f"{where}.skills: must be a non-empty list of skill tags; got {skills!r}")
+        hours = m.get("hours")
+        if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0 < hours <= 200:
+            raise ConfigError(f"{where}.hours: must be a number of hours in (0, 200]; got {hours!r}")
+        fmt = m.get("format") or {}
+        if isinstance(fmt, str):
+            fmt = {"zh": fmt, "en": fmt}
+        rows.append({"module_id": mid, "title_zh": title.get("zh") or title.get("en"), "title_en": title.get("en") or title.get("zh"),
+                     "skills": tuple(skills), "hours": float(hours), "format_zh": fmt.get("zh", ""), "format_en": fmt.get("en", "")})
+    return pd.DataFrame(rows)
+
+
+def schedule_modules(needs: pd.DataFrame, members: pd.DataFrame, profiles: pd.DataFrame, modules: pd.DataFrame,
+                     skill_of: pd.Series) -> pd.DataFrame:
+    """The modules to schedule: for each team-wide need the team, for each group with a focus the group's members,
+    and for individual needs not covered by a group the agent (coaching).
+
+    ``skill_of`` maps item ids to a skill. Returns one row per (module, audience): ``module_id, title_zh, title_en,
+    hours, audience_kind`` (team / group / agent), ``audience, agents, n_agents, items, skills``; items
+    without a module are listed with ``module_id`` empty so nothing is dropped silently.
+    """
+    by_skill = {s: r for r in modules.itertuples() for s in r.skills}
+    rows = []
+
+    def add(kind, audience, agent_ids, items):
+        skills = sorted({skill_of.get(i, "other") for i in items})
+        found = {}
+        for s in skills:
+            mod = by_skill.get(s)
+            key = mod.module_id if mod is not None else ""
+            found.setdefault(key, (mod, []))[1].extend(i for i in items if skill_of.get(i, "other") == s)
+        for key, (mod, its) in found.items():
+            rows.append({"module_id": key, "title_zh": mod.title_zh if mod is not None else "", "title_en": mod.title_en if mod is not None else "",
+                         "hours": mod.hours if mod is not None else np.nan, "audience_kind": kind, "audience": audience,
+                         "agents": ", ".join(sorted(agent_ids)), "n_agents": len(agent_ids), "items": ", ".join(dict.fromkeys(its)),
+                         "skills": ", ".join(sorted({skill_of.get(i, "other") for i in its}))})
+
+    team_rows = needs[needs["scope"] == "team"]
+    for team, part in team_rows.groupby("team", sort=True):
+        ids = sorted(members.loc[members["team"] == team, "agent_id"]) if "team" in members else []
+        add("team", team, ids, list(part["item_id"]))
+    grouped = set()
+    for prof in profiles.itertuples():
+        if prof.focus:
+            ids = sorted(members.loc[members["group"] == prof.group, "agent_id"])
+            grouped.update((a, i) for a in ids for i in prof.focus.split(", "))
+            add("group", f"G{prof.group}", ids, prof.focus.split(", "))
+    for r in needs[needs["scope"] == "agent"].itertuples():
+        if (r.who, r.item_id) not in grouped:
+            add("agent", r.who, [r.who], [r.item_id])
+    out = pd.DataFrame(rows, columns=["module_id", "title_zh", "title_en", "hours", "audience_kind", "audience", "agents", "n_agents", "items", "skills"])
+    kind_order = out["audience_kind"].map({"team": 0, "group": 1, "agent": 2})
+    return out.assign(_k=kind_order).sort_values(["_k", "audience", "module_id"], kind="stable").drop(columns="_k").reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- new hires
+def tenure_curve(failed: pd.DataFrame, agents: pd.DataFrame, *, new_hire_days: int = 183, as_of=None,
+                 confidence: float = 0.95) -> pd.DataFrame:
+    """New-hire cohorts against the veterans, month by month over tenure.
+
+    ``failed`` needs ``agent_id, start_time, failed`` (one row per answer); ``agents`` ``agent_id,
+    hire_date``. A new hire was hired within ``new_hire_days`` before ``as_of`` (default: the last
+    answer); a cohort is the month of hiring. For each cohort and calendar month: the cohort's failure
+    rate with its Wilson interval, the tenure in months at mid-month, the veterans' rate in the same
+    month (so a hard month does not look like a weak cohort), the ratio and a two-proportion test.
+    """
+    _need(failed, ["agent_id", "start_time", "failed"], "failed")
+    _need(agents, ["agent_id", "hire_date"], "agents")
+    if not isinstance(new_hire_days, (int, np.integer)) or new_hire_days < 1:
+        raise ParameterError(f"new_hire_days must be a positive integer; got {new_hire_days!r}")
+    hire = pd.to_datetime(agents.set_index("agent_id")["hire_date"])
+    when = pd.to_datetime(failed["start_time"])
+    as_of = pd.Timestamp(as_of) if as_of is not None else when.max()
+    h = failed["agent_id"].map(hire)
+    new = (h > as_of - pd.Timedelta(days=int(new_hire_days))).to_numpy(dtype=bool)
+    d = pd.DataFrame({"month": when.dt.to_period("M").astype(str), "failed": failed["failed"].to_numpy(dtype=bool),
+                      "cohort": np.where(new, h.dt.to_period("M").astype(str), "veterans"), "hire": h})
+    d = d[when <= as_of]
+    g = d.groupby(["cohort", "month"])["failed"].agg(failures="sum", n="size").reset_index()
+    vet = g[g["cohort"] == "veterans"].set_index("month")
+    out = g[g["cohort"] != "veterans"].copy()
+    if out.empty:
+        return pd.DataFrame(columns=["cohort", "month", "tenure_months", "agents", "failures", "n", "rate", "low", "high",
+                                     "veteran_rate", "ratio", "p_value"])
+    out["failures"] = out["failures"].astype(int)
+    out["rate"] = out["failures"] / out["n"]
+    out["low"], out["high"] = wilson_interval(out["failures"].to_numpy(), out["n"].to_numpy(), confidence)
+    mid = pd.PeriodIndex(out["month"], freq="M").start_time + pd.Timedelta(days=15)
+    first = pd.PeriodIndex(out["cohort"], freq="M").start_time
+    out["tenure_months"] = ((mid - first).days / 30.4).round(1).to_numpy()
+    counts = d[d["cohort"] != "veterans"].assign(agent=failed.loc[d.index[d["cohort"] != "veterans"], "agent_id"])
+    out["agents"] = out.merge(counts.groupby(["cohort", "month"])["agent"].nunique().rename("a").reset_index(), on=["cohort", "month"], how="left")["a"].to_numpy()
+    vf, vn = vet["failures"].reindex(out["month"]).to_numpy(dtype=float), vet["n"].reindex(out["month"]).to_numpy(dtype=float)
+    out["veteran_rate"] = vf / vn
+    out["ratio"] = out["rate"] / out["veteran_rate"]
+    ok = np.isfinite(vn) & (vn > 0)
+    test = two_proportion_test(np.where(ok, vf, 0).astype(int), np.where(ok, vn, 1).astype(int), out["failures"].to_numpy(), out["n"].to_numpy())
+    out["p_value"] = np.where(ok, test["p_value"].to_numpy(), np.nan)
+    return out.sort_values(["cohort", "month"], ignore_index=True)
+
+
+def progress(current: pd.DataFrame, previous: pd.DataFrame, *, by: str = "team", key: str = "skill", alpha: float = 0.05) -> pd.DataFrame:
+    """Failure rate per ``by`` and ``key`` in this period against the previous one: change, test and verdict.
+
+    Both frames are answer-level (``by``, ``key``, ``failed``). ``verdict``: ``improved`` / ``worse``
+    (p < ``alpha``), ``no clear change``, or ``new``.
+    """
+    agg = lambda f: f.groupby([by, key])["failed"].agg(failures="sum", n="size").reset_index()  # noqa: E731
+    cur = agg(current)
+    cur["rate"] = cur["failures"] / cur["n"]
+    t = with_trend(cur, agg(previous), unit=by, key=key, alpha=alpha)
+    t["verdict"] = t["trend"].map({"improving": "improved", "worsening": "worse"}).fillna(t["trend"])
+    return t.drop(columns="trend")
+
+
+# ----------------------------------------------------------------------------- store → report tables
+_TABLES = ("meta", "catalog", "agent_items", "agent_skills", "team_items", "team_skills", "needs", "members", "profiles",
+           "schedule", "tenure", "progress", "agents")
+
+
+def _period_answers(store, months: list[pd.Period], agents: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
+    frames = []
+    for p in months:
+        ev = store.read_month("evaluations", p)
+        if ev.empty:
+            continue
+        ev = ev[ev["arm"] == "random"]
+        it = store.read_month("evaluation_items", p)
+        c = store.read_month("contacts", p)[["contact_id", "start_time"]]
+        frames.append(it.merge(ev[["evaluation_id", "contact_id", "agent_id", "scorecard_id", "status"]], on="evaluation_id")
+                      .merge(c, on="contact_id", how="left").assign(month=str(p)))
+    if not frames:
+        return pd.DataFrame(columns=["evaluation_id", "item_id", "answer", "agent_id", "scorecard_id", "start_time", "month", "team", "skill", "failed"])
+    a = pd.concat(frames, ignore_index=True)
+    a = a[a["status"] != "draft"]
+    a["team"] = a["agent_id"].map(agents.set_index("agent_id")["team"])
+    return fail_flags(a, catalog)
+
+
+def prepare_training(store, month, folder: str | os.PathLike, *, months: int = 3, modules: str | os.PathLike | None = None,
+                     threshold: float = 0.95, seed: int = 0, new_hire_days: int = 183, top: int = 10) -> Path:
+    """Compute the training-needs tables for the ``months`` months ending with ``month`` into ``folder/_data/training``
+    (Parquet) and ``folder/training_plan_<month>.xlsx``; returns ``folder``.
+
+    The previous period (the ``months`` months before) gives the trends and the progress table;
+    new hires are followed over the last 12 months.
+    """
+    from .config import training_modules_path
+
+    if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or not 1 <= months <= 12:
+        raise ParameterError(f"months must be an integer from 1 to 12; got {months!r}")
+    p = pd.Period(month, freq="M")
+    mods = load_modules(modules or training_modules_path())
+    folder = Path(folder)
+    data = folder / "_data" / "training"
+    agents = store.read("agents")
+    cards_tab = store.read("scorecards")
+    cards = [store.scorecard(sid, int(v)) for sid, v in cards_tab.sort_values("version").drop_duplicates("scorecard_id", keep="last")[["scorecard_id", "version"]].itertuples(index=False)]
+    catalog = item_catalog(cards)
+    period = [p - k for k in range(months - 1, -1, -1)]
+    before = [q - months for q in period]
+    history = [p - k for k in range(11, -1, -1)]
+    hist = _period_answers(store, history, agents, catalog)
+    if hist.empty or not hist["month"].isin([str(q) for q in period]).any():
+        raise NotFoundError(f"no random-arm evaluations in {period[0]}…{p}: nothing to analyse")
+    cur = hist[hist["month"].isin([str(q) for q in period])]
+    prev = hist[hist["month"].isin([str(q) for q in before])]
+    tables = {}
+    for unit, name in (("agent_id", "agent"), ("team", "team")):
+        for level, key in (("item", "item_id"), ("skill", "skill")):
+            now = failure_gaps(cur, unit=unit, level=level, threshold=threshold)
+            then = failure_gaps(prev, unit=unit, level=level, threshold=threshold) if len(prev) and prev[unit].nunique() >= 1 else now.iloc[:0]
+            tables[f"{name}_{level}s"] = with_trend(now, then, unit=unit, key=key)
+    tables["agent_items"]["team"] = tables["agent_items"]["agent_id"].map(agents.set_index("agent_id")["team"])
+    tables["agent_skills"]["team"] = tables["agent_skills"]["agent_id"].map(agents.set_index("agent_id")["team"])
+    needs = team_needs(tables["agent_items"], tables["team_items"], agents, key="item_id", top=top)
+    skill_of = catalog.drop_duplicates("item_id").set_index("item_id")["skill"]
+    needs["skill"] = needs["item_id"].map(skill_of)
+    tables["needs"] = needs
+    matrix = gap_matrix(tables["agent_items"])
+    members, profiles = group_agents(matrix, seed=seed)
+    members["team"] = members["agent_id"].map(agents.set_index("agent_id")["team"])
+    tables["members"], tables["profiles"] = members, profiles
+    tables["schedule"] = schedule_modules(needs, members, profiles, mods, skill_of)
+    tables["tenure"] = tenure_curve(hist, agents, new_hire_days=new_hire_days, as_of=(p + 1).start_time - pd.Timedelta(seconds=1))
+    tables["progress"] = progress(cur, prev, by="team", key="skill")
+    tables["catalog"] = catalog
+    tables["agents"] = agents[["agent_id", "name", "team", "hire_date", "status"]].assign(hire_date=lambda d: d["hire_date"].astype(str))
+    data.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        df.to_parquet(data / f"{name}.parquet", index=False)
+    _write_plan(folder / f"training_plan_{p}.xlsx", tables, mods)
+    meta = pd.DataFrame([{"month": str(p), "months": int(months), "first": str(period[0]), "previous": f"{before[0]}…{before[-1]}",
+                          "threshold": float(threshold), "seed": int(seed), "silhouette": profiles.attrs.get("silhouette", np.nan),
+                          "answers": int(len(cur.drop_duplicates(["evaluation_id", "item_id"]))),
+                          "evaluations": int(cur["evaluation_id"].nunique())}])
+    meta.to_parquet(data / "meta.parquet", index=False)  # written last: its presence means the tables are complete
+    return folder
+
+
+def _write_plan(path: Path, tables: dict, modules: pd.DataFrame) -> None:
+    """The .xlsx training plan: schedule, needs, groups and new hires, one sheet each."""
+    with pd.ExcelWriter(path, engine="openpyxl") as xl:
+        tables["schedule"].to_excel(xl, sheet_name="schedule", index=False)
+        tables["needs"].to_excel(xl, sheet_name="needs", index=False)
+        tables["members"].merge(tables["profiles"][["group", "focus"]], on="group").to_excel(xl, sheet_name="groups", index=False)
+        tables["tenure"].to_excel(xl, sheet_name="new_hires", index=False)
+        tables["progress"].to_excel(xl, sheet_name="progress", index=False)
+        modules.assign(skills=modules["skills"].map(", ".join)).to_excel(xl, sheet_name="modules", index=False)
+
+
+def training_prepared(folder: str | os.PathLike, month, months: int | None = None) -> bool:
+    """True when ``folder`` holds the training tables of ``month`` (and of a ``months``-month period, if given)."""
+    meta = Path(folder) / "_data" / "training" / "meta.parquet"
+    if not meta.exists():
+        return False
+    m = pd.read_parquet(meta).iloc[0]
+    return m["month"] == str(pd.Period(month, freq="M")) and (months is None or int(m["months"]) == months)
+
+
+def training_view(folder: str | os.PathLike, team: str = "all") -> dict:
+    """The tables :func:`prepare_training` wrote into ``folder``, filtered to ``team`` (``"all"`` = the center)."""
+    data = Path(folder) / "_data" / "training"
+    missing = [n for n in _TABLES if not (data / f"{n}.parquet").exists()]
+    if missing:
+        raise NotFoundError(f"the training tables are not prepared in {data} (missing {missing}); run `qa report training --month M`")
+    v = {n: pd.read_parquet(data / f"{n}.parquet") for n in _TABLES}
+    v["meta"] = v["meta"].iloc[0].to_dict()
+    teams = sorted(v["agents"]["team"].dropna().unique())
+    if team != "all":
+        if team not in teams:
+            raise ParameterError(f"team must be 'all' or one of {teams}; got {team!r}")
+        for name in ("agent_items", "agent_skills", "needs", "members", "schedule_rows"):
+            if name in v and "team" in v[name]:
+                v[name] = v[name][v[name]["team"] == team].reset_index(drop=True)
+        for name in ("progress",):  # team_items / team_skills stay whole: the heat map compares the teams
+            v[name] = v[name][v[name]["team"] == team].reset_index(drop=True)
+        ids = set(v["members"]["agent_id"])
+        v["schedule"] = v["schedule"][(v["schedule"]["audience"] == team) | v["schedule"]["agents"].map(lambda s: bool(ids & set(s.split(", "))))].reset_index(drop=True)
+    v["team"] = team
+    v["teams"] = teams
+    return v
+
+
+# ----------------------------------------------------------------------------- display texts
+_TEXTS = {
+    "zh": {"title": "培训需求分析 {month}（近 {months} 个月）", "scope_all": "全中心", "needs": "重点培训需求（按证据与差距排序）",
+           "groups": "按差距画像分组", "schedule": "建议安排的培训模块", "tenure": "新员工与老员工对比（按在职月数）",
+           "progress": "与上一周期相比", "skills": "各技能失误率（团队 vs 其他团队）", "team": "团队", "agent": "坐席",
+           "rate": "失误率", "center": "中心其余", "gap": "差距", "p_gap": "差距为真的概率", "n": "样本数", "trend": "趋势",
+           "item": "质检项", "skill": "技能", "scope": "范围", "who": "对象", "group": "组", "size": "人数", "focus": "重点项",
+           "members": "成员", "module": "模块", "hours": "学时", "audience": "对象", "items": "相关质检项", "verdict": "结论",
+           "previous": "上期", "change": "变化", "cohort": "入职批次", "month": "月份", "tenure_months": "在职月数",
+           "veterans": "老员工", "ratio": "倍数", "none": "无", "interval": "95% 区间",
+           "individual": "个人辅导", "teamwide": "全组培训", "no_module": "（无对应模块）",
+           "trends": {"improving": "改善", "worsening": "变差", "no clear change": "无明显变化", "new": "新增", "improved": "改善", "worse": "变差"},
+           "method": "仅用随机抽样评估（定向抽检不计入）；“差距为真的概率”= 收缩后的后验概率 P(真实失误率 > 中心其余)，≥ {t:.0%} 才列为需求。"},
+    "en": {"title": "Training needs {month} (last {months} months)", "scope_all": "whole center", "needs": "Top training needs (ranked by evidence × gap)",
+           "groups": "Agents grouped by gap profile", "schedule": "Modules to schedule", "tenure": "New hires vs veterans over tenure",
+           "progress": "Progress since the previous period", "skills": "Failure rate per skill (team vs the other teams)", "team": "team", "agent": "agent",
+           "rate": "failure rate", "center": "rest of center", "gap": "gap", "p_gap": "P(gap is real)", "n": "n", "trend": "trend",
+           "item": "item", "skill": "skill", "scope": "scope", "who": "who", "group": "group", "size": "size", "focus": "focus items",
+           "members": "members", "module": "module", "hours": "hours", "audience": "audience", "items": "items", "verdict": "verdict",
+           "previous": "previous", "change": "change", "cohort": "hire cohort", "month": "month", "tenure_months": "tenure (months)",
+           "veterans": "veterans", "ratio": "ratio", "none": "none", "interval": "95% interval",
+           "individual": "individual coaching", "teamwide": "team-wide training", "no_module": "(no module)",
+           "trends": {"improving": "improving", "worsening": "worsening", "no clear change": "no clear change", "new": "new", "improved": "improved", "worse": "worse"},
+           "method": "Random-arm evaluations only (targeted reviews excluded); P(gap is real) is the posterior probability, after shrinkage, that the true failure rate is above the rest of the center; a need needs ≥ {t:.0%}."},
+}
+
+
+def texts(lang: str = "zh") -> dict:
+    """Display strings of the training report in ``lang`` (zh or en)."""
+    if lang not in _TEXTS:
+        raise ParameterError(f"lang must be one of {sorted(_TEXTS)}; got {lang!r}")
+    return _TEXTS[lang]
+
+
+def _label(view: dict, lang: str) -> pd.Series:
+    col = "label_zh" if lang == "zh" else "label_en"
+    return view["catalog"].drop_duplicates("item_id").set_index("item_id")[col]
+
+
+def _pct(v) -> str:
+    return f"{v:.1%}" if isinstance(v, (float, np.floating)) and np.isfinite(v) else "—"
+
+
+def headline(view: dict, lang: str = "zh") -> str:
+    """Two or three sentences a training lead reads first (HTML, values escaped)."""
+    T, m = texts(lang), view["meta"]
+    needs = view["needs"]
+    lab = _label(view, lang)
+    zh = lang == "zh"
+    scope = T["scope_all"] if view["team"] == "all" else view["team"]
+    parts = [T["title"].format(month=m["month"], months=m["months"]) + f" — {scope}. "]
+    parts.append((f"{m['first']}–{m['month']} 共 {m['evaluations']:,} 次随机抽样评估、{m['answers']:,} 个质检项答案。" if zh
+                  else f"{m['evaluations']:,} random-arm evaluations ({m['answers']:,} item answers) from {m['first']} to {m['month']}. "))
+    team_n, agent_n = int((needs["scope"] == "team").sum()), int((needs["scope"] == "agent").sum())
+    parts.append(f"发现 {team_n} 项全组需求、{agent_n} 项个人需求（证据 ≥ {m['threshold']:.0%}）。" if zh
+                 else f"{team_n} team-wide and {agent_n} individual needs with evidence ≥ {m['threshold']:.0%}. ")
+    if len(needs):
+        top = needs.iloc[int((needs["p_gap"] * needs["excess"]).to_numpy().argmax())]
+        item = lab.get(top["item_id"], top["item_id"])
+        parts.append((f"最突出：{top['who']} 的“{item}”失误率 {_pct(top['rate'])}（中心其余 {_pct(top['center'])}，差距为真的概率 {top['p_gap']:.0%}）。" if zh
+                      else f"Largest: {top['who']} on “{item}”, failure rate {_pct(top['rate'])} vs {_pct(top['center'])} for the rest of the center (P(gap real) {top['p_gap']:.0%})."))
+    return "<p>" + escape("".join(parts)) + "</p><p class='meta'>" + escape(T["method"].format(t=m["threshold"])) + "</p>"
+
+
+def html_table(df: pd.DataFrame) -> str:
+    """A table with every cell escaped (text from the data renders as text)."""
+    return df.to_html(index=False, escape=True, na_rep="—", border=0, classes="tr")
+
+
+def needs_table(view: dict, lang: str = "zh") -> pd.DataFrame:
+    """The ranked needs, readable: who, item, rate with interval, center, P(gap real), n, trend."""
+    T, lab = texts(lang), _label(view, lang)
+    n = view["needs"]
+    return pd.DataFrame({
+        T["team"]: n["team"], "#": n["rank"], T["scope"]: n["scope"].map({"team": T["teamwide"], "agent": T["individual"]}),
+        T["who"]: n["who"], T["item"]: n["item_id"].map(lab).fillna(n["item_id"]), T["skill"]: n["skill"],
+        T["rate"]: n["rate"].map(_pct), T["interval"]: [f"{_pct(lo)}–{_pct(hi)}" for lo, hi in zip(n["low"], n["high"])],
+        T["center"]: n["center"].map(_pct), T["p_gap"]: n["p_gap"].map(lambda v: f"{v:.0%}"), T["n"]: n["n"],
+        T["previous"]: n["prev_rate"].map(_pct), T["trend"]: n["trend"].map(T["trends"]),
+    })
+
+
+def groups_table(view: dict, lang: str = "zh") -> pd.DataFrame:
+    """One row per group: size, focus items (labels), members."""
+    T, lab = texts(lang), _label(view, lang)
+    prof, mem = view["profiles"], view["members"]
+    members = mem.groupby("group")["agent_id"].agg(lambda s: ", ".join(sorted(s)))
+    focus = prof["focus"].map(lambda f: "、".join(lab.get(i, i) for i in f.split(", ")) if f else T["none"])
+    out = pd.DataFrame({T["group"]: "G" + prof["group"].astype(str), T["size"]: prof["group"].map(mem.groupby("group").size()).fillna(0).astype(int),
+                        T["focus"]: focus, T["members"]: prof["group"].map(members).fillna("")})
+    return out[out[T["size"]] > 0].reset_index(drop=True)
+
+
+def schedule_table(view: dict, lang: str = "zh") -> pd.DataFrame:
+    """Modules to schedule with audience, items and hours."""
+    T, lab = texts(lang), _label(view, lang)
+    sc = view["schedule"]
+    title = sc["title_zh" if lang == "zh" else "title_en"].where(sc["module_id"] != "", T["no_module"])
+    kind = sc["audience_kind"].map({"team": T["teamwide"], "group": T["group"], "agent": T["individual"]})
+    return pd.DataFrame({
+        T["module"]: (sc["module_id"] + " " + title).str.strip(), T["hours"]: sc["hours"], T["scope"]: kind, T["audience"]: sc["audience"],
+        T["size"]: sc["n_agents"], T["items"]: sc["items"].map(lambda s: "、".join(lab.get(i, i) for i in s.split(", ") if i)),
+    })
+
+
+def tenure_table(view: dict, lang: str = "zh") -> pd.DataFrame:
+    """New-hire cohorts month by month against the veterans."""
+    T, t = texts(lang), view["tenure"]
+    return pd.DataFrame({
+        T["cohort"]: t["cohort"], T["month"]: t["month"], T["tenure_months"]: t["tenure_months"], T["size"]: t["agents"],
+        T["rate"]: t["rate"].map(_pct), T["interval"]: [f"{_pct(lo)}–{_pct(hi)}" for lo, hi in zip(t["low"], t["high"])],
+        T["veterans"]: t["veteran_rate"].map(_pct), T["ratio"]: t["ratio"].round(2), "p": t["p_value"].map(lambda v: f"{v:.2g}"),
+    })
+
+
+def progress_table(view: dict, lang: str = "zh") -> pd.DataFrame:
+    """Per team and skill: this period against the previous one."""
+    T, g = texts(lang), view["progress"]
+    return pd.DataFrame({
+        T["team"]: g["team"], T["skill"]: g["skill"], T["rate"]: g["rate"].map(_pct), T["n"]: g["n"], T["previous"]: g["prev_rate"].map(_pct),
+        T["change"]: g["change"].map(lambda v: f"{v:+.1%}" if np.isfinite(v) else "—"), "p": g["trend_p"].map(lambda v: f"{v:.2g}"),
+        T["verdict"]: g["verdict"].map(T["trends"]),
+    })
+
+
+def charts(view: dict, lang: str = "zh") -> dict[str, str]:
+    """Report charts (shared plotly.min.js): team × skill failure-rate heat map and the new-hire tenure curve."""
+    import plotly.graph_objects as go
+
+    from .reports import figure_html
+
+    T = texts(lang)
+    ts = view["team_skills"]
+    z = ts.pivot_table(index="team", columns="skill", values="rate")
+    heat = go.Figure(go.Heatmap(z=z.to_numpy(), x=list(z.columns), y=list(z.index), colorscale="Reds", zmin=0,
+                                text=[[_pct(v) for v in row] for row in z.to_numpy()], texttemplate="%{text}",
+                                hovertemplate="%{y} · %{x}: %{text}<extra></extra>"))
+    heat.update_layout(height=120 + 40 * len(z), margin=dict(l=60, r=20, t=30, b=40), title=T["skills"])
+    t = view["tenure"]
+    curve = go.Figure()
+    for cohort, part in t.groupby("cohort", sort=True):
+        curve.add_trace(go.Scatter(x=part["tenure_months"], y=part["rate"], mode="lines+markers", name=f"{T['cohort']} {cohort}",
+                                   error_y=dict(type="data", symmetric=False, array=part["high"] - part["rate"], arrayminus=part["rate"] - part["low"])))
+        curve.add_trace(go.Scatter(x=part["tenure_months"], y=part["veteran_rate"], mode="lines", line=dict(dash="dot"),
+                                   name=f"{T['veterans']} ({cohort})"))
+    curve.update_layout(height=360, margin=dict(l=60, r=20, t=30, b=40), xaxis_title=T["tenure_months"], yaxis_title=T["rate"],
+                        yaxis_tickformat=".0%", title=T["tenure"])
+    return {"skills": figure_html(heat), "tenure": figure_html(curve)}

@@ -1,0 +1,191 @@
+"""Training needs: failure gaps with evidence, ranked needs, groups, modules, new hires — on the planted samples."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace as N
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from scipy import stats
+
+from qa_lib import training as tr
+from qa_lib.config import samples_dir
+from qa_lib.errors import ConfigError, ParameterError
+
+PERIOD = ["2026-08", "2026-09", "2026-10"]
+
+
+@pytest.fixture(scope="module")
+def prepared(loaded_store, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("training")
+    tr.prepare_training(loaded_store, "2026-10", folder, months=3)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def answers(loaded_store):
+    """Random-arm pass/fail answers of the period, one row per item × skill, as prepare_training uses them."""
+    agents = loaded_store.read("agents")
+    cards = [loaded_store.scorecard(s) for s in ("inbound_service", "followup_call")]
+    return tr._period_answers(loaded_store, [pd.Period(m, "M") for m in PERIOD], agents, tr.item_catalog(cards))
+
+
+def _card(*items):
+    return N(id="card", items=tuple(N(id=i, kind=k, scored=True, bonus=False, skills=s, critical=None, label={"en": i}, scale=(0, 5))
+                                    for i, k, s in items))
+
+
+# ----------------------------------------------------------------------------- small, exact cases
+def test_fail_flags_by_item_kind():
+    cat = tr.item_catalog([_card(("a", "yes_partial_no", ("x",)), ("b", "deduction", ("y", "z")), ("c", "scale", ()))])
+    assert set(cat.loc[cat["item_id"] == "c", "skill"]) == {"other"}
+    a = pd.DataFrame({"scorecard_id": "card", "item_id": ["a", "a", "a", "a", "b", "b", "c", "c", "zz"],
+                      "answer": ["yes", "partial", "no", "na", "0", "2", "4", "2", "no"]})
+    f = tr.fail_flags(a, cat)
+    # b answers appear once per skill tag; the unknown item zz and the na are dropped
+    assert f.groupby("item_id")["failed"].apply(list).to_dict() == {"a": [False, True, True], "b": [False, False, True, True], "c": [False, True]}
+
+
+def test_center_is_everyone_else_and_items_count_once():
+    f = pd.DataFrame({"agent_id": ["A"] * 4 + ["B"] * 4 + ["C"] * 4, "item_id": "i", "skill": "s",
+                      "failed": [True, True, False, False, True, False, False, False, False, False, False, False]})
+    doubled = pd.concat([f, f.assign(skill="t")], ignore_index=True)  # the item tagged with two skills
+    for frame in (f, doubled):
+        g = tr.failure_gaps(frame, unit="agent_id", level="item").set_index("agent_id")
+        assert g.loc["A", "n"] == 4 and g.loc["A", "failures"] == 2
+        assert g.loc["A", "center"] == pytest.approx(1 / 8) and g.loc["C", "center"] == pytest.approx(3 / 8)
+    s = tr.failure_gaps(doubled, unit="agent_id", level="skill")
+    assert set(s["skill"]) == {"s", "t"} and (s["n"] == 4).all()
+
+
+def test_p_above_is_the_beta_posterior_tail():
+    k, n, a, b, c = np.array([0, 3, 9]), np.array([10, 10, 20]), np.array([1.0, 2.0, 0.5]), np.array([9.0, 8.0, 0.5]), np.array([0.1, 0.2, 0.3])
+    # reference: scipy's Beta survival function with the conjugate update Beta(a + k, b + n - k)
+    assert tr.p_above(k, n, a, b, c) == pytest.approx(stats.beta(a + k, b + n - k).sf(c))
+
+
+def test_bad_parameters_are_named():
+    f = pd.DataFrame({"agent_id": ["A"], "item_id": ["i"], "skill": ["s"], "failed": [True]})
+    with pytest.raises(ParameterError, match="level must be one of"):
+        tr.failure_gaps(f, level="section")
+    with pytest.raises(ParameterError, match="unit must be"):
+        tr.failure_gaps(f, unit="inspector_id")
+    with pytest.raises(ParameterError, match="threshold"):
+        tr.failure_gaps(f, threshold=1.5)
+    with pytest.raises(ParameterError, match="lang must be one of"):
+        tr.texts("fr")
+
+
+# ----------------------------------------------------------------------------- the planted samples
+def test_planted_weak_agent_item_is_found_and_strong_agents_are_not(answers):
+    g = tr.failure_gaps(answers, unit="agent_id", level="item")
+    needs = g[g["need"]]
+    a017 = g[(g["agent_id"] == "A017") & (g["item_id"] == "identity_check")].iloc[0]
+    assert a017["need"] and a017["p_gap"] > 0.95 and a017["rate"] > 2 * a017["center"]
+    assert set(needs.loc[needs["agent_id"] == "A017", "item_id"]) == {"identity_check"}
+    # false alarms stay rare among ~1,200 agent × item cells (shrinkage + a 95 % evidence bar)
+    assert len(needs) <= 6, needs[["agent_id", "item_id", "failures", "n", "p_gap"]]
+    # the 15 agents with the fewest failures overall have no need at all
+    overall = answers.drop_duplicates(["evaluation_id", "item_id"]).groupby("agent_id")["failed"].mean()
+    strong = overall.nsmallest(15).index
+    assert not needs["agent_id"].isin(strong).any()
+
+
+def test_gaps_do_not_depend_on_row_order_or_agent_names(answers):
+    a = tr.failure_gaps(answers, unit="agent_id", level="skill")
+    shuffled = answers.sample(frac=1, random_state=7)
+    b = tr.failure_gaps(shuffled, unit="agent_id", level="skill")
+    pd.testing.assert_frame_equal(a, b)
+    renamed = answers.assign(agent_id="X" + answers["agent_id"])
+    c = tr.failure_gaps(renamed, unit="agent_id", level="skill")
+    pd.testing.assert_frame_equal(a.drop(columns="agent_id"), c.drop(columns="agent_id"))
+
+
+def test_a017_is_the_top_individual_need_of_team_south(prepared):
+    v = tr.training_view(prepared, "South")
+    top_agent = v["needs"][v["needs"]["scope"] == "agent"].iloc[0]
+    assert (top_agent["who"], top_agent["item_id"], top_agent["skill"]) == ("A017", "identity_check", "compliance")
+    assert set(v["needs"]["team"]) == {"South"} and set(v["members"]["team"]) == {"South"}
+    # and the module covering compliance is scheduled for A017 (alone or within a group)
+    sc = v["schedule"]
+    rows = sc[sc["items"].str.contains("identity_check") & sc["agents"].str.contains("A017")]
+    assert set(rows["module_id"]) == {"TM02"}
+
+
+def test_grouping_is_reproducible_and_order_free(prepared):
+    ai = pd.read_parquet(prepared / "_data" / "training" / "agent_items.parquet")
+    m = tr.gap_matrix(ai)
+    m1, p1 = tr.group_agents(m, seed=3)
+    m2, p2 = tr.group_agents(m.sample(frac=1, random_state=1), seed=3)
+    pd.testing.assert_frame_equal(m1, m2)
+    pd.testing.assert_frame_equal(p1, p2)
+    assert p1["size"].sum() == len(m) == m1["agent_id"].nunique()
+    assert 2 <= len(p1) <= 6 and -1 <= p1.attrs["silhouette"] <= 1
+    # follow-up items (two calls a month per agent) are too thin to profile
+    assert "duration_ok" not in m.columns and "identity_check" in m.columns
+    # group 1 is the neediest: its summed positive gaps are the largest
+    need = p1.set_index("group")[list(m.columns)].clip(lower=0).sum(axis=1)
+    assert need.idxmax() == 1
+    m3, _ = tr.group_agents(m, k=3, seed=3)
+    assert m3["group"].nunique() == 3
+    with pytest.raises(ParameterError, match="k must be an integer"):
+        tr.group_agents(m, k=0)
+    with pytest.raises(ParameterError, match="at least 3 agents"):
+        tr.group_agents(m.iloc[:2])
+
+
+def test_new_hires_start_weak_and_close_the_gap(prepared):
+    t = pd.read_parquet(prepared / "_data" / "training" / "tenure.parquet")
+    c = t[t["cohort"] == "2026-05"].set_index("month")
+    first, last = c.iloc[0], c.iloc[-1]
+    assert first["agents"] == 6 and first["ratio"] > 1.4 and first["p_value"] < 0.01
+    assert last["rate"] < first["rate"] and first["tenure_months"] < last["tenure_months"]
+    # the late hire is a cohort of one, with a wide interval
+    late = t[t["cohort"] == "2026-10"].iloc[0]
+    assert late["agents"] == 1 and late["high"] - late["low"] > 0.3
+
+
+def test_plan_workbook_and_views(prepared):
+    wb = openpyxl.load_workbook(prepared / "training_plan_2026-10.xlsx", read_only=True)
+    assert {"schedule", "needs", "groups", "new_hires", "progress", "modules"} <= set(wb.sheetnames)
+    all_ = tr.training_view(prepared)
+    assert {"North", "South"} <= set(all_["needs"]["team"]) <= {"East", "North", "South"}
+    with pytest.raises(ParameterError, match="team must be 'all' or one of"):
+        tr.training_view(prepared, "West")
+    for lang in ("zh", "en"):
+        html = tr.headline(all_, lang)
+        assert "A017" in html or "<p>" in html
+        assert len(tr.needs_table(all_, lang)) == len(all_["needs"])
+        assert set(tr.charts(all_, lang)) == {"skills", "tenure"}
+
+
+def test_bad_period_writes_nothing(loaded_store, tmp_path):
+    with pytest.raises(ParameterError, match="months must be an integer from 1 to 12"):
+        tr.prepare_training(loaded_store, "2026-10", tmp_path / "out", months=0)
+    assert not (tmp_path / "out").exists()
+
+
+# ----------------------------------------------------------------------------- modules file
+def test_sample_modules_cover_every_scorecard_skill(loaded_store):
+    mods = tr.load_modules(samples_dir() / "training_modules.yaml")
+    cards = [loaded_store.scorecard(s) for s in ("inbound_service", "followup_call")]
+    skills = set(tr.item_catalog(cards)["skill"]) - {"other"}
+    assert skills <= {s for ss in mods["skills"] for s in ss}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("modules: []", "at least one module"),
+    ("modules:\n  - {id: M1, title: x, skills: [a], hours: 0}", r"modules\[0\]\.hours"),
+    ("modules:\n  - {id: M1, title: x, skills: [a], hours: 1}\n  - {id: M1, title: y, skills: [b], hours: 1}", r"modules\[1\]\.id: 'M1' is used twice"),
+    ("modules:\n  - {id: M1, title: x, skills: a, hours: 1}", r"modules\[0\]\.skills"),
+    ("modules:\n  - {id: M1, title: x, skills: [a], hours: 1, room: 3}", "unknown keys"),
+    ("modules: [", "not valid YAML"),
+])
+def test_bad_modules_file_names_file_and_entry(tmp_path, text, message):
+    p = tmp_path / "modules.yaml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message) as e:
+        tr.load_modules(p)
+    assert str(p) in str(e.value)
