@@ -16,6 +16,9 @@ Planted effects (see :func:`planted`):
   (``app_connect``) the labelled taxonomy does not know, appearing in the last two months
   and never labelled;
 * new hires, hired in the first week, who start weak and improve month by month;
+* coaching that works: after each coaching action's re-check date the coached agent fails the
+  action's items half as often; one action still open at the end (the weak agent on the weak
+  item) and one open and overdue;
 * a late hire with exactly 3 evaluations in the last month; an agent on leave in the last month.
 """
 
@@ -137,6 +140,11 @@ def planted(spec: SampleSpec = SampleSpec()) -> dict:
         "late_hire_evaluations": 3,
         "agent_on_leave": leave,
         "leave_month": months[-1],
+        "coaching_factor": 0.5,
+        "open_action_agent": weak,
+        "open_action_item": "identity_check",
+        "overdue_action_agent": aid(4),
+        "overdue_action_item": "empathy",
     }
 
 
@@ -402,8 +410,21 @@ def _tenure_factor(hire: np.ndarray, when: np.ndarray) -> np.ndarray:
     return 1 + 2.5 * np.exp(-np.clip(months, 0, None) / 1.5)
 
 
-def _true_answers(rng, cards: dict, ev: pd.DataFrame, pl: dict, agent_factor: pd.Series, hire: pd.Series) -> dict[str, np.ndarray]:
-    """True item outcomes per evaluated contact, from agent skill, tenure and planted effects."""
+def _coached_since(coaching: pd.DataFrame, item_id: str) -> pd.Series:
+    """Per agent, the earliest re-check date of a coaching action on ``item_id`` (the coaching effect starts then)."""
+    items = coaching["items"].str.split(",")
+    on = items.map(lambda v: item_id in v).to_numpy(dtype=bool)
+    c = coaching.loc[on]
+    since = pd.to_datetime(c["created_on"]) + pd.to_timedelta(c["recheck_after_days"].astype(int), unit="D")
+    return since.groupby(c["agent_id"].to_numpy()).min()
+
+
+def _true_answers(rng, cards: dict, ev: pd.DataFrame, pl: dict, agent_factor: pd.Series, hire: pd.Series,
+                  coaching: pd.DataFrame) -> dict[str, np.ndarray]:
+    """True item outcomes per evaluated contact, from agent skill, tenure and planted effects.
+
+    Coaching changes only the failure probability ``p`` of the coached rows: every random
+    draw is the same as without it, so every other row stays as it was."""
     n = len(ev)
     fac = agent_factor.reindex(ev["agent_id"]).to_numpy()
     new = ev["agent_id"].isin(pl["new_hires"] + [pl["late_hire"]]).to_numpy()
@@ -420,6 +441,11 @@ def _true_answers(rng, cards: dict, ev: pd.DataFrame, pl: dict, agent_factor: pd
         p = np.clip(ITEM_FAIL.get(item_id, 0.08) * fac * ten, 0, 0.9)
         if item_id == pl["weak_item"]:
             p = np.where((ev["agent_id"] == pl["weak_agent"]).to_numpy(), pl["weak_item_fail_rate"], p)
+        since = _coached_since(coaching, item_id)
+        if len(since) and it.kind != "deduction":  # Poisson draws would shift the stream
+            start = since.reindex(ev["agent_id"]).to_numpy(dtype="datetime64[ns]")
+            coached = ~np.isnat(start) & (ev["start_time"].to_numpy() >= start)
+            p = np.where(coached, p * pl["coaching_factor"], p)
         u = rng.random(n)
         kind = it.kind
         if kind == "deduction":
@@ -468,7 +494,8 @@ def _inspector_answers(rng, truth: np.ndarray, kinds: str, inspector: np.ndarray
     return ans
 
 
-def _evaluations(spec: SampleSpec, pl: dict, agents: pd.DataFrame, inspectors: pd.DataFrame, contacts: pd.DataFrame, cards: dict):
+def _evaluations(spec: SampleSpec, pl: dict, agents: pd.DataFrame, inspectors: pd.DataFrame, contacts: pd.DataFrame, cards: dict,
+                 coaching: pd.DataFrame):
     rng = _rng(spec, 6)
     c = contacts
     month = c["start_time"].dt.to_period("M")
@@ -494,7 +521,7 @@ def _evaluations(spec: SampleSpec, pl: dict, agents: pd.DataFrame, inspectors: p
     ).sort_values(["start_time", "contact_id"], kind="stable", ignore_index=True)
     agent_factor = pd.Series(np.exp(0.35 * _rng(spec, 7).standard_normal(len(agents))), index=agents["agent_id"].to_numpy())
     hire = pd.Series(pd.to_datetime(agents["hire_date"]).to_numpy(), index=agents["agent_id"].to_numpy())
-    truth = _true_answers(rng, cards, ev, pl, agent_factor, hire)
+    truth = _true_answers(rng, cards, ev, pl, agent_factor, hire, coaching)
 
     # calibration sessions
     sessions = []
@@ -742,8 +769,9 @@ def _info_checks(spec: SampleSpec, contacts: pd.DataFrame, inspectors: pd.DataFr
     )
 
 
-def _coaching(spec: SampleSpec, pl: dict) -> pd.DataFrame:
-    """Coaching actions agreed with the planted new hires after their first month."""
+def _coaching(spec: SampleSpec, pl: dict, agents: pd.DataFrame) -> pd.DataFrame:
+    """Coaching actions: the new hires after their first month (done), the weak agent on the weak
+    item 10 days before the end (open, due after the end), and one open action overdue at the end."""
     p = spec.periods[1]
     created = _first_monday(p)
     rows = [
@@ -755,6 +783,20 @@ def _coaching(spec: SampleSpec, pl: dict) -> pd.DataFrame:
         }
         for i, a in enumerate(pl["new_hires"])
     ]
+    end = spec.periods[-1].end_time.normalize()
+    weak_on = end - pd.Timedelta(days=10)
+    rows.append({
+        "action_id": f"CA{len(rows) + 1:04d}", "agent_id": pl["open_action_agent"], "coach": "Q01", "created_on": str(weak_on.date()),
+        "items": pl["open_action_item"], "agreed_action": "复习身份核实流程，每通来电先核实车主身份再办理；三天后复听。",
+        "due_on": str((weak_on + pd.Timedelta(days=14)).date()), "recheck_after_days": 3, "status": "open", "closed_on": None,
+    })
+    late_on = _first_monday(spec.periods[-1])
+    supervisor = agents.set_index("agent_id").loc[pl["overdue_action_agent"], "supervisor"]
+    rows.append({
+        "action_id": f"CA{len(rows) + 1:04d}", "agent_id": pl["overdue_action_agent"], "coach": supervisor, "created_on": str(late_on.date()),
+        "items": pl["overdue_action_item"], "agreed_action": "学习安抚话术，客户抱怨时先表达理解再解决问题；三天后复听。",
+        "due_on": str((late_on + pd.Timedelta(days=7)).date()), "recheck_after_days": 3, "status": "open", "closed_on": None,
+    })
     return pd.DataFrame(rows)
 
 
@@ -780,15 +822,15 @@ def generate(spec: SampleSpec = SampleSpec(), progress=None) -> dict[str, pd.Dat
     inspectors = _inspectors(spec, pl)
     step("contacts")
     contacts = _contacts(spec, pl, agents, _customers(spec))
+    coaching = _coaching(spec, pl, agents)
     step("evaluations")
-    evaluations, sessions, ev, truth = _evaluations(spec, pl, agents, inspectors, contacts, cards)
+    evaluations, sessions, ev, truth = _evaluations(spec, pl, agents, inspectors, contacts, cards, coaching)
     step("transcripts")
     _transcripts(spec, ev, truth, contacts, agents)
     step("voc")
     voc = _voc(spec, pl, contacts)
     step("checks")
     checks = _info_checks(spec, contacts, inspectors)
-    coaching = _coaching(spec, pl)
     return {
         "agents": agents,
         "inspectors": inspectors,
@@ -848,7 +890,7 @@ def planted_markdown(spec: SampleSpec, frames: dict[str, pd.DataFrame]) -> str:
         f"| new hires who improve | agents {', '.join(f'`{a}`' for a in pl['new_hires'])}, hired {pl['new_hire_date']} | fail rates × (1 + 2.5·e^(−tenure months/1.5)) | share of `yes` answers by month: " + ", ".join(f"{k} {x:.1%}" for k, x in nh_pass.items()) + " |",
         f"| late hire, little evidence | agent `{pl['late_hire']}`, hired {frames['agents'].set_index('agent_id').loc[pl['late_hire'], 'hire_date']} | exactly {pl['late_hire_evaluations']} random evaluations in `{pl['months'][-1]}` | evaluations stored: {late_n} |",
         f"| agent on leave | agent `{pl['agent_on_leave']}` (status `leave`) | no contacts in `{pl['leave_month']}` | contacts in that month: {int(((c['agent_id'] == pl['agent_on_leave']) & (m == pl['leave_month'])).sum())} |",
-        f"| coaching actions | the new hires, created in `{pl['months'][1]}` | on `needs_analysis,confirmation`, re-checked after 3 days | {len(frames['coaching'])} actions |",
+        *_coaching_rows(pl, frames),
         "",
         "## Other generated facts",
         "",
@@ -872,6 +914,49 @@ def planted_markdown(spec: SampleSpec, frames: dict[str, pd.DataFrame]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _coaching_rows(pl: dict, frames: dict[str, pd.DataFrame]) -> list[str]:
+    """PLANTED.md rows for the coaching actions, measured with :func:`qa_lib.coaching.before_after` (random arm)."""
+    from .coaching import before_after
+
+    ev, c, ca = frames["evaluations"], frames["contacts"], frames["coaching"]
+    answers = ev[["evaluation_id", "contact_id", "agent_id", "arm", "item_id", "answer"]].assign(
+        handled_at=ev["contact_id"].map(c.set_index("contact_id")["start_time"]))
+    ba = before_after(ca, answers)
+    per, pooled = ba[ba["level"] == "action"].set_index("action_id"), ba[ba["level"] == "programme"].set_index("programme")
+    pct = lambda v: "—" if v != v else f"{v:.1%}"  # noqa: E731
+
+    def figures(r) -> str:
+        return (f"pass rate on the coached items (random arm) 60 days before {pct(r['before_rate'])} (n = {r['before_n']}), "
+                f"60 days from the re-check {pct(r['after_rate'])} (n = {r['after_n']}); difference {100 * r['diff']:+.1f} points "
+                f"(95 % CI {100 * r['diff_low']:+.1f} to {100 * r['diff_high']:+.1f}): `{r['verdict']}`" if r["after_n"] and r["before_n"] else
+                f"random-arm answers on the coached items: {r['before_n']} in the 60 days before, {r['after_n']} after the re-check date: `{r['verdict']}`")
+
+    f = pl["coaching_factor"]
+    nh = ca[ca["agent_id"].isin(pl["new_hires"])]
+    rows = []
+    if len(nh):
+        prog = pooled.loc[per.loc[nh["action_id"], "programme"].iloc[0]]
+        verdicts = per.loc[nh["action_id"], "verdict"].value_counts()
+        rows.append(
+            f"| coaching that works | actions {', '.join(f'`{a}`' for a in nh['action_id'])} (coach `{nh['coach'].iloc[0]}`) for the new hires, created {nh['created_on'].iloc[0]}, "
+            f"status `done` | on `{nh['items'].iloc[0]}`: from the re-check date (created + {int(nh['recheck_after_days'].iloc[0])} days) the agent fails those items × {f:g} "
+            f"(on top of the tenure effect) | pooled programme: {figures(prog)}; per action: "
+            + ", ".join(f"{n} `{v}`" for v, n in verdicts.items()) + f"; the same agents' other items {pct(prog['others_before_rate'])} → {pct(prog['others_after_rate'])} |")
+    for agent, item, what in ((pl["open_action_agent"], pl["open_action_item"], "open coaching action"),
+                              (pl["overdue_action_agent"], pl["overdue_action_item"], "open coaching action, overdue")):
+        r = ca[(ca["agent_id"] == agent) & (ca["items"] == item) & (ca["status"] == "open")]
+        if r.empty:
+            continue
+        r = r.iloc[0]
+        end = str(pd.Period(pl["months"][-1], freq="M").end_time.date())
+        late = (pd.Timestamp(end) - pd.Timestamp(r["due_on"])).days
+        state = f"overdue by {late} days on {end}" if late > 0 else f"not yet due on {end}"
+        rows.append(
+            f"| {what} | `{r['action_id']}`: agent `{agent}` on `{item}`, coach {r['coach']}, created {r['created_on']}, due {r['due_on']}, status `open` | "
+            f"from the re-check date the agent fails `{item}` × {f:g}; {state}; the next plan for `{pl['months'][-1]}` re-checks it | {figures(per.loc[r['action_id']])} |")
+    return rows
 
 
 def write_samples(out_dir: str | Path, spec: SampleSpec = SampleSpec(), progress=None) -> list[Path]:

@@ -321,7 +321,8 @@ class PlanSpec:
     shared by volume, at least ``min_per_agent`` each) or ``precision`` (each agent gets the
     n whose t-interval half-width for the mean score is ≤ ``margin`` points, given ``sd``).
     ``strata``: contact columns to stratify by inside each agent (e.g. ``["queue"]``),
-    allocated proportionally.
+    allocated proportionally. ``recheck_per_action``: re-check contacts added per open
+    coaching action (0 disables; see :func:`draw_plan`).
     """
 
     period: str
@@ -340,11 +341,12 @@ class PlanSpec:
     long_hold_seconds: float = 120.0
     double_share: float = 0.1
     avoid_home_team: bool = True
+    recheck_per_action: int = 2
 
     def validate(self, columns) -> None:
         if self.allocation not in ("equal", "proportional", "precision"):
             raise ParameterError(f"allocation must be one of equal, proportional, precision; got {self.allocation!r}")
-        for name in ("per_agent", "min_per_agent", "targeted_per_agent", "new_hire_days"):
+        for name in ("per_agent", "min_per_agent", "targeted_per_agent", "new_hire_days", "recheck_per_action"):
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
                 raise ParameterError(f"{name} must be a whole number ≥ 0; got {v!r}")
@@ -361,9 +363,21 @@ class PlanSpec:
             raise ParameterError(f"rules must be among {', '.join(TARGET_RULES)}; got {bad}")
 
     def to_dict(self) -> dict:
+        """Every parameter, as saved with the plan (and hashed into its id).
+
+        Fields added later (``recheck_per_action``) are written only when they differ from
+        their default, so a plan drawn as before keeps the id it had before.
+        """
         d = asdict(self)
         d["strata"], d["rules"] = list(self.strata), list(self.rules)
+        for name, default in _LATER_FIELDS.items():
+            if d[name] == default:
+                del d[name]
         return d
+
+
+#: Parameters added after plans were first saved, with their defaults (see :meth:`PlanSpec.to_dict`).
+_LATER_FIELDS = {"recheck_per_action": 2}
 
 
 def _exclusion_codes(c: pd.DataFrame, agent_status: np.ndarray, agent_codes: np.ndarray, evaluated: set, spec: PlanSpec) -> np.ndarray:
@@ -413,8 +427,8 @@ class DrawnPlan:
 
 
 def draw_plan(contacts: pd.DataFrame, agents: pd.DataFrame, spec: PlanSpec, *, evaluated: set | None = None,
-              complaints: set | None = None) -> DrawnPlan:
-    """Draw the random and the targeted arm for a period's contacts.
+              complaints: set | None = None, rechecks: pd.DataFrame | None = None) -> DrawnPlan:
+    """Draw the random and the targeted arm for a period's contacts, and re-checks of open coaching actions.
 
     Parameters
     ----------
@@ -427,12 +441,22 @@ def draw_plan(contacts: pd.DataFrame, agents: pd.DataFrame, spec: PlanSpec, *, e
         Contact ids already evaluated (excluded).
     complaints : set, optional
         Contact ids linked to a complaint (targeted rule ``complaint``).
+    rechecks : DataFrame, optional
+        Open coaching actions to re-check: ``action_id, agent_id, recheck_on`` (the re-check
+        date) and optionally ``scorecard_id`` — one row per scorecard holding the action's items;
+        then ``contacts`` needs a ``scorecard_id`` column too (the card that applies to each
+        contact) and only contacts of those cards qualify. For each action, up to
+        ``spec.recheck_per_action`` of the agent's eligible contacts handled on or after the
+        re-check date and not already in the plan are added, drawn from a stream of their own
+        (seeded by ``spec.seed``): arm ``targeted``, reason ``recheck:<action_id>``. With none
+        (or ``recheck_per_action = 0``) the plan is exactly the plan without re-checks.
 
     Returns
     -------
     DrawnPlan
         ``contacts``: one row per sampled contact — ``contact_id, agent_id, team, arm,
-        stratum, inclusion_prob, reason`` (the targeted rule), ``start_time``.
+        stratum, inclusion_prob, reason`` (the targeted rule, or ``recheck:<action_id>``),
+        ``start_time``.
     """
     spec.validate(contacts.columns)
     if contacts.empty:
@@ -504,6 +528,12 @@ def draw_plan(contacts: pd.DataFrame, agents: pd.DataFrame, spec: PlanSpec, *, e
             t_pos = flagged[sel]
             t_prob = np.minimum(spec.targeted_per_agent, n_flag[fa[sel]]) / n_flag[fa[sel]]
             t_reason = np.array(list(TARGET_RULES), dtype=object)[code[code > 0][sel] - 1]
+    if rechecks is not None and len(rechecks) and spec.recheck_per_action > 0:
+        taken = np.zeros(len(c), bool)
+        taken[np.r_[r_pos, t_pos].astype(np.int64)] = True
+        pool = ok_idx[~taken[ok_idx]]
+        k_pos, k_prob, k_reason = _recheck_arm(c, pool, times, rechecks, spec)
+        t_pos, t_prob, t_reason = np.r_[t_pos, k_pos].astype(np.int64), np.r_[t_prob, k_prob], np.r_[t_reason, k_reason]
     all_pos = np.r_[r_pos, t_pos]
     team = a["team"].to_numpy(dtype=object)
     plan = pd.DataFrame({
@@ -524,6 +554,46 @@ def draw_plan(contacts: pd.DataFrame, agents: pd.DataFrame, spec: PlanSpec, *, e
     counts = np.bincount(excl, minlength=len(EXCLUSIONS) + 1)[1:]
     excluded = {name: int(v) for name, v in zip(EXCLUSIONS, counts) if v}
     return DrawnPlan(spec, plan, cells, excluded)
+
+
+def _recheck_arm(c: pd.DataFrame, pool: np.ndarray, times: np.ndarray, rechecks: pd.DataFrame,
+                 spec: PlanSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions, inclusion probabilities and reasons of the re-check contacts (see :func:`draw_plan`)."""
+    by_card = "scorecard_id" in rechecks.columns
+    need = ["action_id", "agent_id", "recheck_on"] + (["scorecard_id"] if by_card else [])
+    missing = [col for col in need if col not in rechecks.columns]
+    if missing:
+        raise ParameterError(f"rechecks must have columns {need}; missing {missing}")
+    if by_card and "scorecard_id" not in c.columns:
+        raise ParameterError("contacts need a scorecard_id column (the card that applies to each) when rechecks name scorecards")
+    on = pd.to_datetime(rechecks["recheck_on"], errors="coerce")
+    if on.isna().any():
+        raise ParameterError(f"rechecks.recheck_on must hold dates; got {rechecks.loc[on.isna(), 'recheck_on'].iloc[0]!r}")
+    keys = ["agent_id"] + (["scorecard_id"] if by_card else [])
+    acts = rechecks[["action_id"] + keys].assign(_on=on.dt.normalize().to_numpy().astype("datetime64[ns]").astype(np.int64))
+    cand = pd.DataFrame({"_pos": pool, "_t": times[pool], "agent_id": c["agent_id"].to_numpy(dtype=object)[pool]})
+    if by_card:
+        cand["scorecard_id"] = c["scorecard_id"].to_numpy(dtype=object)[pool]
+    pairs = acts.merge(cand, on=keys, how="inner")
+    pairs = pairs[pairs["_t"].to_numpy() >= pairs["_on"].to_numpy()]
+    none = np.array([], dtype=np.int64), np.array([]), np.array([], dtype=object)
+    if pairs.empty:
+        return none
+    # a fixed order before drawing, so the draw depends on the data and the seed only
+    pairs = pairs.drop_duplicates(["action_id", "_pos"]).sort_values(["action_id", "_t", "_pos"], ignore_index=True)
+    u = np.random.default_rng([int(spec.seed), 0x7EC4]).random(len(pairs))
+    act_codes = pd.factorize(pairs["action_id"], sort=True)[0]
+    o = np.lexsort((u, act_codes))
+    starts = np.r_[0, np.flatnonzero(np.diff(act_codes[o]) != 0) + 1]
+    rank = np.empty(len(pairs), dtype=np.int64)
+    rank[o] = np.arange(len(pairs)) - np.repeat(starts, np.diff(np.r_[starts, len(pairs)]))
+    n_cand = np.bincount(act_codes)
+    pick = pairs.assign(_rank=rank, _n=n_cand[act_codes])[rank < spec.recheck_per_action]
+    # a contact two actions both picked goes to the one that ranked it higher (then the lower id)
+    pick = pick.sort_values(["_rank", "action_id"], kind="stable").drop_duplicates("_pos")
+    prob = np.minimum(spec.recheck_per_action, pick["_n"].to_numpy()) / pick["_n"].to_numpy()
+    reason = ("recheck:" + pick["action_id"].astype(str)).to_numpy(dtype=object)
+    return pick["_pos"].to_numpy(dtype=np.int64), prob.astype(float), reason
 
 
 def _risk_codes(c: pd.DataFrame, rest: np.ndarray, a: pd.DataFrame, agent_codes: np.ndarray, times: np.ndarray,

@@ -806,6 +806,78 @@ class Store:
             problems.append(Problem(source, int(r), c, f"{label} is already stored with {c} = {other.loc[k, c]!r}, the file has {mine_s.loc[k, c]!r}"))
         return frame.loc[~is_stored], problems
 
+    # ---- coaching actions (督办闭环) ----------------------------------------------------
+    def add_coaching_action(self, agent_id: str, items, agreed_action: str, coach: str, *, created_on=None, due_on=None,
+                            recheck_after_days: int = 3) -> str:
+        """Record a coaching action agreed with an agent (status ``open``); return its id, ``CA`` + the next number.
+
+        ``items`` (a list, or comma-separated text) must all be items of one stored scorecard;
+        ``created_on`` defaults to today, ``due_on`` (optional) must not be before it, and the
+        re-check comes ``recheck_after_days`` (0–365) days after ``created_on``. Checked first,
+        written in one transaction: a refused action writes nothing.
+        """
+        from .coaching import split_items
+
+        item_list = split_items(items)
+        if not item_list:
+            raise ParameterError(f"items must name at least one scorecard item (e.g. needs_analysis,confirmation); got {items!r}")
+        for name, v in (("agreed_action", agreed_action), ("coach", coach)):
+            if not isinstance(v, str) or not v.strip():
+                raise ParameterError(f"{name} must be a non-empty text; got {v!r}")
+        if not isinstance(recheck_after_days, (int, np.integer)) or isinstance(recheck_after_days, bool) or not 0 <= recheck_after_days <= 365:
+            raise ParameterError(f"recheck_after_days must be a whole number from 0 to 365; got {recheck_after_days!r}")
+        created = _as_date(created_on, "created_on") if created_on is not None else _now().date()
+        due = _as_date(due_on, "due_on") if due_on is not None else None
+        if due is not None and due < created:
+            raise ParameterError(f"due_on must be on or after created_on ({created}); got {due_on!r}")
+        t, a = tables["coaching_actions"], tables["agents"]
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(a.c.agent_id).where(a.c.agent_id == agent_id)).first() is None:
+                raise ParameterError(f"agent_id must be a stored agent; got {agent_id!r}")
+            cards = [_card_from_text(d) for d in conn.execute(sa.select(tables["scorecards"].c.definition)).scalars()]
+            if not any(set(item_list) <= set(c.item_ids) for c in cards):
+                known = sorted({i for c in cards for i in c.item_ids})
+                unknown = [i for i in item_list if i not in known]
+                what = f"unknown {unknown}" if unknown else f"{item_list} are not items of one scorecard"
+                raise ParameterError(f"items must be items of one stored scorecard ({', '.join(sorted({c.id for c in cards})) or 'none stored'}); {what}")
+            taken = conn.execute(sa.select(t.c.action_id).where(t.c.action_id.like("CA%"))).scalars().all()
+            nums = [int(x[2:]) for x in taken if x[2:].isdigit()]
+            action_id = f"CA{max(nums, default=0) + 1:04d}"
+            conn.execute(t.insert().values(
+                action_id=action_id, agent_id=agent_id, coach=coach.strip(), created_on=created, items=",".join(item_list),
+                agreed_action=agreed_action.strip(), due_on=due, recheck_after_days=int(recheck_after_days), status="open", closed_on=None,
+            ))
+        return action_id
+
+    def close_coaching_action(self, action_id: str, *, status: str = "done", closed_on=None) -> None:
+        """Close an open coaching action as ``done`` or ``cancelled`` on ``closed_on`` (default today)."""
+        if status not in ("done", "cancelled"):
+            raise ParameterError(f"status must be one of done, cancelled; got {status!r}")
+        closed = _as_date(closed_on, "closed_on") if closed_on is not None else _now().date()
+        t = tables["coaching_actions"]
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(t.c.status, t.c.created_on, t.c.closed_on).where(t.c.action_id == action_id)).mappings().one_or_none()
+            if row is None:
+                raise NotFoundError(f"no coaching action {action_id!r}")
+            if row["status"] != "open":
+                raise ParameterError(f"action_id {action_id!r} is already {row['status']}" + (f" (closed on {row['closed_on']})" if row["closed_on"] else "") + ": only open actions can be closed")
+            if closed < row["created_on"]:
+                raise ParameterError(f"closed_on must be on or after the action's created_on ({row['created_on']}); got {closed_on!r}")
+            res = conn.execute(t.update().where(t.c.action_id == action_id, t.c.status == "open").values(status=status, closed_on=closed))
+            if res.rowcount != 1:
+                raise ConflictError(f"coaching action {action_id} was changed by someone else just now: reload it")
+
+
+def _as_date(value, name: str):
+    """A date from a date, datetime or text like 2026-10-21; ParameterError naming ``name`` otherwise."""
+    try:
+        t = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        t = pd.NaT
+    if pd.isna(t):
+        raise ParameterError(f"{name} must be a date like 2026-10-21; got {value!r}")
+    return t.date()
+
 
 @functools.lru_cache(maxsize=64)
 def _card_from_text(text: str) -> Scorecard:

@@ -71,10 +71,36 @@ def draw_period(store, spec: PlanSpec) -> DrawnPlan:
     ev = store.read("evaluations", None, columns=["contact_id"])
     voc = store.read("voc_feedback", None, columns=["contact_id", "csat"])
     complaints = set(voc.loc[voc["contact_id"].notna() & (voc["csat"] <= 2), "contact_id"])
-    plan = draw_plan(contacts, store.read("agents"), spec, evaluated=set(ev["contact_id"]), complaints=complaints)
+    rechecks = None
+    if spec.recheck_per_action > 0:
+        rechecks, contacts = _rechecks(store, period, contacts)
+    plan = draw_plan(contacts, store.read("agents"), spec, evaluated=set(ev["contact_id"]), complaints=complaints, rechecks=rechecks)
     plan.contacts = assign_inspectors(plan.contacts, store.read("inspectors"), seed=spec.seed,
                                       avoid_home_team=spec.avoid_home_team, double_share=spec.double_share)
     return plan
+
+
+def _rechecks(store, period: pd.Period, contacts: pd.DataFrame) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """Open coaching actions whose re-check date falls on or before the period's end, one row per
+    scorecard holding all the action's items; and the contacts with the scorecard that applies to each."""
+    from .coaching import DEFAULT_RECHECK_DAYS, split_items
+
+    t = store.table("coaching_actions")
+    actions = store.read("coaching_actions", t.c.status == "open")
+    if actions.empty:
+        return None, contacts
+    days = pd.to_numeric(actions["recheck_after_days"], errors="coerce").fillna(DEFAULT_RECHECK_DAYS).astype(int)
+    actions = actions.assign(recheck_on=pd.to_datetime(actions["created_on"]) + pd.to_timedelta(days, unit="D"))
+    actions = actions[actions["recheck_on"] <= period.end_time]
+    if actions.empty:
+        return None, contacts
+    cards = {sid: store.scorecard(sid) for sid in store.read("scorecards", columns=["scorecard_id"])["scorecard_id"].unique()}
+    items = actions.assign(item_id=actions["items"].map(split_items))[["action_id", "item_id"]].explode("item_id")
+    held = pd.DataFrame([(sid, i) for sid, card in cards.items() for i in card.item_ids], columns=["scorecard_id", "item_id"])
+    hits = items.merge(held, on="item_id").groupby(["action_id", "scorecard_id"]).size().rename("hits").reset_index()
+    hits = hits[hits["hits"].to_numpy() == hits["action_id"].map(items.groupby("action_id").size()).to_numpy()]
+    rechecks = actions[["action_id", "agent_id", "recheck_on"]].merge(hits[["action_id", "scorecard_id"]], on="action_id")
+    return rechecks, contacts.assign(scorecard_id=card_for(contacts, cards))
 
 
 def card_for(contacts: pd.DataFrame, cards: dict[str, Scorecard]) -> pd.Series:

@@ -128,3 +128,49 @@ def test_scales_up():
     assert f["agents"]["agent_id"].str.len().eq(5).all()
     assert f["contacts"]["agent_id"].nunique() > 1000
     assert np.all(np.diff(f["contacts"]["start_time"].to_numpy()) >= np.timedelta64(0))
+
+
+def test_coaching_effect_changes_only_the_coached_rows(monkeypatch):
+    """After a coaching action's re-check date the coached items fail less; every other row is as without coaching."""
+    import qa_lib.samples as S
+
+    with_coaching = generate(SMALL)
+    real = S._coaching
+    monkeypatch.setattr(S, "_coaching", lambda spec, pl, agents: real(spec, pl, agents).iloc[:0])
+    without = generate(SMALL)
+    for kind in ("agents", "inspectors", "calibration_sessions", "voc", "info_checks"):
+        pd.testing.assert_frame_equal(with_coaching[kind], without[kind])
+    ca = with_coaching["coaching"]
+    since = ca.assign(item_id=ca["items"].str.split(",")).explode("item_id").assign(
+        since=lambda d: pd.to_datetime(d["created_on"]) + pd.to_timedelta(d["recheck_after_days"], unit="D"))
+    since = since.groupby(["agent_id", "item_id"])["since"].min()
+    a, b = with_coaching["evaluations"], without["evaluations"]
+    when = a["contact_id"].map(with_coaching["contacts"].set_index("contact_id")["start_time"])
+    start = pd.MultiIndex.from_frame(a[["agent_id", "item_id"]]).map(since.to_dict().get)
+    coached = (pd.Series(start, index=a.index).notna() & (when >= pd.Series(start, index=a.index))).to_numpy()
+    differs = lambda x, y: x.ne(y) & ~(x.isna() & y.isna())  # noqa: E731
+    changed = (differs(a["answer"], b["answer"]) | differs(a["item_comment"], b["item_comment"])).to_numpy()
+    assert changed.any() and not (changed & ~coached).any()
+    assert (a["answer"][changed] == "yes").mean() > 0.5  # coaching turns failures into passes
+    # only the overall comment of an evaluation with a coached change may differ elsewhere
+    rest_a, rest_b = a.drop(columns=["answer", "item_comment"]), b.drop(columns=["answer", "item_comment"])
+    other = differs(rest_a, rest_b).any(axis=1).to_numpy()
+    assert set(a.loc[other, "evaluation_id"]) <= set(a.loc[changed, "evaluation_id"])
+    # contacts: only the transcripts of evaluated, coached contacts follow their new outcomes
+    ca_, cb = with_coaching["contacts"], without["contacts"]
+    pd.testing.assert_frame_equal(ca_.drop(columns="transcript"), cb.drop(columns="transcript"))
+    tr = differs(ca_["transcript"], cb["transcript"])
+    assert set(ca_.loc[tr, "contact_id"]) <= set(a.loc[coached, "contact_id"])
+
+
+def test_open_coaching_actions_are_planted(default_frames):
+    pl = planted()
+    ca = default_frames["coaching"].set_index("action_id")
+    open_ = ca[ca["status"] == "open"]
+    end = pd.Period(pl["months"][-1], freq="M")
+    weak = open_[open_["agent_id"] == pl["weak_agent"]].iloc[0]
+    assert weak["items"] == pl["weak_item"] and pd.Timestamp(weak["created_on"]).to_period("M") == end
+    assert pd.Timestamp(weak["due_on"]) > end.end_time
+    late = open_[open_["agent_id"] == pl["overdue_action_agent"]].iloc[0]
+    assert pd.Timestamp(late["due_on"]) < end.end_time.normalize()
+    assert set(ca.loc[ca["agent_id"].isin(pl["new_hires"]), "status"]) == {"done"}

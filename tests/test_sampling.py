@@ -274,3 +274,53 @@ def test_precision_table_and_within_agent_sd():
     assert (teams["score_margin"] < t["score_margin"].min()).all()
     ev = pd.DataFrame({"agent_id": ["A", "A", "B", "B"], "total_score": [80, 90, 50, 60]})
     assert within_agent_sd(ev) == pytest.approx(np.sqrt(50))  # between-agent differences do not count
+
+
+# ---------------------------------------------------------------------- coaching re-checks
+def test_rechecks_added_for_open_actions():
+    c, agents = population()
+    spec = PlanSpec(period="2026-10", seed=5, per_agent=6)
+    rechecks = pd.DataFrame({"action_id": ["CA1", "CA2", "CA3"], "agent_id": ["A01", "A02", "A05"],
+                             "recheck_on": ["2026-10-20", "2026-10-01", "2026-11-03"]})
+    old = draw_plan(c, agents, spec)
+    plan = draw_plan(c, agents, spec, rechecks=rechecks)
+    rc = plan.contacts[plan.contacts["reason"].str.startswith("recheck:")]
+    assert rc.groupby("reason").size().to_dict() == {"recheck:CA1": 2, "recheck:CA2": 2}  # CA3 re-checks after the period
+    assert (rc["arm"] == "targeted").all() and (rc["stratum"] == "").all()
+    on = rc["reason"].str[8:].map(rechecks.set_index("action_id")["recheck_on"]).pipe(pd.to_datetime)
+    assert (rc["start_time"] >= on).all() and (rc["agent_id"] == rc["reason"].str[8:].map(rechecks.set_index("action_id")["agent_id"])).all()
+    assert not plan.contacts["contact_id"].duplicated().any()
+    chosen = c.set_index("contact_id").loc[rc["contact_id"]]
+    assert (chosen["contact_type"] != "non_regular").all() and not chosen["customer_opted_out"].any()
+    # the random and targeted arms are exactly the plan without re-checks
+    rest = plan.contacts[~plan.contacts["reason"].str.startswith("recheck:")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(rest, old.contacts)
+    pd.testing.assert_frame_equal(draw_plan(c, agents, spec, rechecks=rechecks).contacts, plan.contacts)  # reproducible
+    off = draw_plan(c, agents, PlanSpec(period="2026-10", seed=5, per_agent=6, recheck_per_action=0), rechecks=rechecks)
+    pd.testing.assert_frame_equal(off.contacts, old.contacts)
+    pd.testing.assert_frame_equal(draw_plan(c, agents, spec, rechecks=rechecks.iloc[:0]).contacts, old.contacts)
+    other = draw_plan(c, agents, PlanSpec(period="2026-10", seed=6, per_agent=6), rechecks=rechecks)
+    assert set(other.contacts.loc[other.contacts["reason"] == "recheck:CA1", "contact_id"]) != set(rc.loc[rc["reason"] == "recheck:CA1", "contact_id"])
+
+
+def test_rechecks_only_on_contacts_their_scorecard_applies_to():
+    c, agents = population()
+    c["scorecard_id"] = np.where(c["queue"] == "a", "inbound_service", "other_card")
+    rechecks = pd.DataFrame({"action_id": ["CA1"], "agent_id": ["A01"], "recheck_on": ["2026-10-01"], "scorecard_id": ["inbound_service"]})
+    plan = draw_plan(c, agents, PlanSpec(period="2026-10", recheck_per_action=5), rechecks=rechecks)
+    rc = plan.contacts[plan.contacts["reason"] == "recheck:CA1"]
+    assert len(rc) == 5 and (c.set_index("contact_id").loc[rc["contact_id"], "queue"] == "a").all()
+    with pytest.raises(ParameterError, match="contacts need a scorecard_id column"):
+        draw_plan(c.drop(columns="scorecard_id"), agents, PlanSpec(period="2026-10"), rechecks=rechecks)
+    with pytest.raises(ParameterError, match=r"rechecks must have columns .* missing \['recheck_on'\]"):
+        draw_plan(c, agents, PlanSpec(period="2026-10"), rechecks=rechecks.drop(columns="recheck_on"))
+    with pytest.raises(ParameterError, match="recheck_per_action must be a whole number ≥ 0; got -1"):
+        draw_plan(c, agents, PlanSpec(period="2026-10", recheck_per_action=-1))
+
+
+def test_new_parameter_keeps_old_plan_ids():
+    """recheck_per_action is saved only when it is not the default, so plans drawn as before keep their ids."""
+    assert "recheck_per_action" not in PlanSpec(period="2026-10").to_dict()
+    assert PlanSpec(period="2026-10", recheck_per_action=0).to_dict()["recheck_per_action"] == 0
+    saved = PlanSpec(period="2026-10").to_dict()
+    assert PlanSpec(**saved).recheck_per_action == 2 and PlanSpec(**saved).to_dict() == saved

@@ -221,3 +221,53 @@ def test_loaded_samples_counts(loaded_store):
     assert counts["evaluation_items"] == len(pd.read_csv(folder / "evaluations.csv"))
     assert counts["voc_feedback"] == len(pd.read_csv(folder / "voc.csv"))
     assert counts["scorecards"] == 2
+
+
+def test_coaching_action_recorded_and_closed(seeded):
+    first = seeded.add_coaching_action("A1", "needs_analysis, confirmation", "跟听优秀录音3通；三天后复听。", "Q1",
+                                       created_on="2026-10-05", due_on="2026-10-19")
+    second = seeded.add_coaching_action("A2", ["closing"], "Close every call with the standard phrase.", "张敏", created_on="2026-10-06",
+                                        recheck_after_days=0)
+    assert (first, second) == ("CA0001", "CA0002")
+    rows = seeded.read("coaching_actions").set_index("action_id")
+    assert rows.loc["CA0001", "items"] == "needs_analysis,confirmation" and str(rows.loc["CA0001", "due_on"]) == "2026-10-19"
+    assert rows.loc["CA0001", "status"] == "open" and rows.loc["CA0001", "recheck_after_days"] == 3
+    assert rows.loc["CA0002", "due_on"] is None and rows.loc["CA0002", "recheck_after_days"] == 0
+    seeded.close_coaching_action("CA0001", closed_on="2026-10-09")
+    seeded.close_coaching_action("CA0002", status="cancelled", closed_on="2026-10-06")
+    rows = seeded.read("coaching_actions").set_index("action_id")
+    assert rows["status"].tolist() == ["done", "cancelled"] and str(rows.loc["CA0001", "closed_on"]) == "2026-10-09"
+    before = snapshot(seeded)
+    with pytest.raises(ParameterError, match=r"action_id 'CA0001' is already done \(closed on 2026-10-09\)"):
+        seeded.close_coaching_action("CA0001")
+    with pytest.raises(NotFoundError, match="no coaching action 'CA0099'"):
+        seeded.close_coaching_action("CA0099")
+    with pytest.raises(ParameterError, match="status must be one of done, cancelled; got 'open'"):
+        seeded.close_coaching_action("CA0001", status="open")
+    assert seeded.add_coaching_action("A1", "greeting", "x", "Q1", created_on="2026-10-10") == "CA0003"
+    with pytest.raises(ParameterError, match=r"closed_on must be on or after the action's created_on \(2026-10-10\); got '2026-10-01'"):
+        seeded.close_coaching_action("CA0003", closed_on="2026-10-01")
+    after = snapshot(seeded)
+    assert len(after["coaching_actions"]) == len(before["coaching_actions"]) + 1
+    assert {k: v for k, v in after.items() if k != "coaching_actions"} == {k: v for k, v in before.items() if k != "coaching_actions"}
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, message",
+    [
+        (("A9", "greeting"), {}, "agent_id must be a stored agent; got 'A9'"),
+        (("A1", "greeting,smile"), {}, r"items must be items of one stored scorecard \(followup_call, inbound_service\); unknown \['smile'\]"),
+        (("A1", "empathy,owner_confirmed"), {}, r"\['empathy', 'owner_confirmed'\] are not items of one scorecard"),
+        (("A1", " , "), {}, "items must name at least one scorecard item"),
+        (("A1", "greeting"), {"created_on": "2026-10-10", "due_on": "2026-10-09"}, r"due_on must be on or after created_on \(2026-10-10\); got '2026-10-09'"),
+        (("A1", "greeting"), {"recheck_after_days": -1}, "recheck_after_days must be a whole number from 0 to 365; got -1"),
+        (("A1", "greeting"), {"created_on": "2026-13-01"}, "created_on must be a date like 2026-10-21; got '2026-13-01'"),
+        (("A1", "greeting"), {"coach": " "}, "coach must be a non-empty text; got ' '"),
+    ],
+)
+def test_bad_coaching_action_writes_nothing(seeded, args, kwargs, message):
+    before = snapshot(seeded)
+    kwargs = {"coach": "Q1", **kwargs}
+    with pytest.raises(ParameterError, match=message):
+        seeded.add_coaching_action(args[0], args[1], "agreed", kwargs.pop("coach"), **kwargs)
+    assert snapshot(seeded) == before

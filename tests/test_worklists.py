@@ -75,3 +75,51 @@ def test_card_for_and_periods(store):
     assert plan.contacts["start_time"].between("2026-10-05", "2026-10-12").all()
     with pytest.raises(ParameterError, match="period 2027-01 has no contacts"):
         draw_period(store, PlanSpec(period="2027-01"))
+
+
+def test_next_plan_rechecks_the_open_coaching_actions(store):
+    """The planted open action (A017 on identity_check, re-check 2026-10-24) gets re-check contacts in 2026-10."""
+    from qa_lib.sampling import assign_inspectors, draw_plan
+
+    plan = draw_period(store, PlanSpec(period="2026-10", seed=3))
+    pc = plan.contacts
+    rc = pc[pc["reason"].str.startswith("recheck:")]
+    assert rc.groupby("reason").size().to_dict() == {"recheck:CA0007": 2, "recheck:CA0008": 2}
+    assert (rc["arm"] == "targeted").all() and not pc["contact_id"].duplicated().any()
+    a017 = rc[rc["reason"] == "recheck:CA0007"]
+    assert (a017["agent_id"] == "A017").all() and (a017["start_time"] >= "2026-10-24").all()
+    cards = {sid: store.scorecard(sid) for sid in ("inbound_service", "followup_call")}
+    c = store.read("contacts", store.table("contacts").c.contact_id.in_(rc["contact_id"].tolist())).set_index("contact_id").loc[rc["contact_id"]]
+    assert (card_for(c, cards) == "inbound_service").all()  # identity_check and empathy are inbound items
+    assert (rc.loc[rc["reason"] == "recheck:CA0008", "start_time"] >= "2026-10-08").all()
+    # recheck_per_action = 0 gives exactly the plan drawn as before re-checks existed
+    off = draw_period(store, PlanSpec(period="2026-10", seed=3, recheck_per_action=0))
+    contacts = store.read_month("contacts", "2026-10")
+    voc = store.read("voc_feedback")
+    old = draw_plan(contacts, store.read("agents"), PlanSpec(period="2026-10", seed=3), evaluated=set(store.read("evaluations")["contact_id"]),
+                    complaints=set(voc.loc[voc["contact_id"].notna() & (voc["csat"] <= 2), "contact_id"]))
+    old.contacts = assign_inspectors(old.contacts, store.read("inspectors"), seed=3, double_share=0.1)
+    pd.testing.assert_frame_equal(off.contacts, old.contacts)
+    assert set(pc["contact_id"]) - set(rc["contact_id"]) == set(off.contacts["contact_id"])
+
+
+def test_recheck_evaluation_feeds_the_coaching_loop(store):
+    """Score a saved plan's re-check contact (arm targeted): the loop counts it, the headline numbers never do."""
+    from qa_lib.coaching import before_after, load_evidence
+
+    plan_id, _ = plan_period(store, PlanSpec(period="2026-10", seed=3))
+    pc = store.plan_contacts(plan_id)
+    contact = pc.loc[pc["reason"] == "recheck:CA0007", "contact_id"].iloc[0]
+    row = store.read("contacts", store.table("contacts").c.contact_id == contact).iloc[0]
+    answers = {"greeting": "yes", "identity_check": "yes", "needs_analysis": "yes", "empathy": "yes", "correct_answer": "yes",
+               "escalation_handling": "yes" if row["escalated"] or row["transferred"] else "na", "info_logged": "yes",
+               "confirmation": "yes", "closing": "yes", "proactive_help": "no"}
+    actions = store.read("coaching_actions")
+    before = before_after(actions, load_evidence(store, ["A017"])).set_index("action_id").loc["CA0007"]
+    store.create_evaluation(contact, "Q02", "inbound_service", answers, arm="targeted", submit=True)
+    ev = load_evidence(store, ["A017"])
+    assert set(ev.loc[ev["contact_id"] == contact, "reason"]) == {"recheck:CA0007"}
+    after = before_after(actions, ev).set_index("action_id").loc["CA0007"]
+    assert (after["after_n"], after["after_pass"]) == (before["after_n"] + 1, before["after_pass"] + 1)
+    head, _, _ = store.scored_evaluations("inbound_service")
+    assert contact not in set(head["contact_id"])  # random arm only: re-checks never feed headline numbers

@@ -1,0 +1,397 @@
+"""The coaching loop (督办闭环): did an agreed coaching action work, and which actions are still open.
+
+A supervisor or inspector agrees an action with an agent on some scorecard items ("listen to three
+model calls, drill the standard questions; re-check in three days", seed 001) and stores it
+(:meth:`qa_lib.store.Store.add_coaching_action`). The next sampling plan adds re-check contacts for
+it (reason ``recheck:<action_id>``, see :func:`qa_lib.sampling.draw_plan`). This module judges it:
+
+* :func:`before_after` — per action, and pooled per programme (same coach, same items, created in
+  the same ISO week: a cohort coached together is judged together), the agent's pass rate on the
+  action's items before the action and after its re-check date, the difference with Newcombe's
+  hybrid score interval, and a verdict: ``improved``, ``not yet`` or ``not enough evidence``;
+* :func:`newcombe_interval` — the interval for a difference of two independent proportions
+  (Newcombe 1998, method 10), vectorized;
+* :func:`open_actions`, :func:`open_summary` — open and overdue actions per supervisor and coach;
+* :func:`load_evidence` — the tidy answers :func:`before_after` needs, read through a Store.
+
+Only unbiased evidence is used: random-arm evaluations and re-check evaluations (contacts a saved
+plan selected with reason ``recheck:…``, chosen by agent and date only). Targeted-by-risk and
+calibration evaluations are left out: contacts picked because they looked risky would make any
+agent look worse, and calibration calls are chosen for discussion.
+
+Statistics are pure and vectorized; the only database access is :func:`load_evidence`, through a
+:class:`~qa_lib.store.Store` passed in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .errors import ParameterError
+from .sampling import _confidence, wilson_interval
+
+__all__ = [
+    "VERDICTS", "PASS", "FAIL", "newcombe_interval", "split_items", "programme_of", "before_after", "open_actions",
+    "open_summary", "load_evidence",
+]
+
+#: The verdicts of :func:`before_after`, best first.
+VERDICTS = ("improved", "not yet", "not enough evidence")
+#: Answers that count as a pass and as a fail; every other answer (``na``, fault counts, scale values) is ignored.
+PASS, FAIL = ("yes",), ("no", "partial")
+#: Re-check after this many days when an action does not say (the model's default).
+DEFAULT_RECHECK_DAYS = 3
+
+
+# ------------------------------------------------------------------------------ statistics
+def newcombe_interval(successes1, n1, successes2, n2, confidence: float = 0.95):
+    """Newcombe's hybrid score interval for p1 − p2 of two independent proportions.
+
+    The Wilson interval (l_i, u_i) of each proportion gives
+    L = d − √((p1 − l1)² + (u2 − p2)²) and U = d + √((u1 − p1)² + (p2 − l2)²), d = p1 − p2
+    (Newcombe 1998, Stat Med 17:873, method 10, no continuity correction). Vectorized over
+    arrays of counts. Where either n is 0 there is no evidence: (−1, 1).
+
+    Checked against Newcombe (1998) Table II: 56/70 − 48/80 gives (0.0524, 0.3339);
+    9/10 − 3/10 gives (0.1705, 0.8090); 10/10 − 0/20 gives (0.6791, 1).
+
+    >>> [round(v, 4) for v in newcombe_interval(56, 70, 48, 80)]
+    [0.0524, 0.3339]
+    """
+    c = _confidence(confidence)
+    k1, m1 = np.asarray(successes1, dtype=float), np.asarray(n1, dtype=float)
+    k2, m2 = np.asarray(successes2, dtype=float), np.asarray(n2, dtype=float)
+    l1, u1 = (np.asarray(v, dtype=float) for v in wilson_interval(k1, m1, c))
+    l2, u2 = (np.asarray(v, dtype=float) for v in wilson_interval(k2, m2, c))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p1 = np.where(m1 > 0, k1 / np.where(m1 > 0, m1, 1), 0.0)
+        p2 = np.where(m2 > 0, k2 / np.where(m2 > 0, m2, 1), 0.0)
+    d = p1 - p2
+    low = np.clip(d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), -1, 1)
+    high = np.clip(d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2), -1, 1)
+    empty = (m1 == 0) | (m2 == 0)
+    low, high = np.where(empty, -1.0, low), np.where(empty, 1.0, high)
+    if low.ndim == 0:
+        return float(low), float(high)
+    return low, high
+
+
+# ---------------------------------------------------------------------------------- inputs
+def split_items(items) -> list[str]:
+    """``"needs_analysis, confirmation"`` (or a list) as a clean list of item ids, in order, without repeats."""
+    if items is None or (isinstance(items, float) and np.isnan(items)):
+        return []
+    parts = items.split(",") if isinstance(items, str) else list(items)
+    out: list[str] = []
+    for p in (str(x).strip() for x in parts):
+        if p and p not in out:
+            out.append(p)
+    return out
+
+
+def _need(df: pd.DataFrame, name: str, cols) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise ParameterError(f"{name} must be a DataFrame; got {type(df).__name__}")
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ParameterError(f"{name} must have columns {list(cols)}; missing {missing}")
+
+
+def _day(value, name: str) -> pd.Timestamp:
+    try:
+        t = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        t = pd.NaT
+    if pd.isna(t):
+        raise ParameterError(f"{name} must be a date like 2026-10-31; got {value!r}")
+    return t.normalize()
+
+
+def _dates(s: pd.Series, name: str) -> pd.Series:
+    out = pd.to_datetime(s, errors="coerce")
+    bad = out.isna() & s.notna()
+    if bad.any():
+        raise ParameterError(f"{name} must hold dates like 2026-10-31; got {s[bad].iloc[0]!r}")
+    return out.dt.normalize()
+
+
+def _whole(value, name: str, low: int) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+        raise ParameterError(f"{name} must be a whole number ≥ {low}; got {value!r}")
+    return int(value)
+
+
+def programme_of(coach: pd.Series, items: pd.Series, created: pd.Series) -> pd.Series:
+    """The programme label of actions: coach · items (sorted) · ISO week of creation, e.g. ``Q01 · confirmation,needs_analysis · 2026-W23``."""
+    week = created.dt.strftime("%G-W%V").astype(str)
+    keys = items.map(lambda s: ",".join(sorted(split_items(s)))).astype(str)
+    return coach.astype(str) + " · " + keys + " · " + week
+
+
+def _actions(actions: pd.DataFrame) -> pd.DataFrame:
+    _need(actions, "actions", ["action_id", "agent_id", "coach", "created_on", "items"])
+    a = actions.reset_index(drop=True).copy()
+    if a["action_id"].duplicated().any():
+        raise ParameterError(f"actions must have one row per action_id; repeated: {sorted(set(a.loc[a['action_id'].duplicated(), 'action_id']))[:5]}")
+    a["created"] = _dates(a["created_on"], "actions.created_on")
+    if a["created"].isna().any():
+        raise ParameterError(f"actions.created_on is empty for {a.loc[a['created'].isna(), 'action_id'].tolist()[:5]}")
+    days = pd.to_numeric(a["recheck_after_days"], errors="coerce") if "recheck_after_days" in a.columns else pd.Series(np.nan, index=a.index)
+    if (days < 0).any():
+        raise ParameterError(f"actions.recheck_after_days must be ≥ 0; got {days[days < 0].iloc[0]!r}")
+    a["recheck_days"] = days.fillna(DEFAULT_RECHECK_DAYS).astype(int)
+    a["recheck"] = a["created"] + pd.to_timedelta(a["recheck_days"], unit="D")
+    a["item_list"] = a["items"].map(split_items)
+    empty = a["item_list"].map(len) == 0
+    if empty.any():
+        raise ParameterError(f"actions.items must name at least one item; empty for {a.loc[empty, 'action_id'].tolist()[:5]}")
+    a["items_key"] = a["item_list"].map(lambda v: ",".join(sorted(v)))
+    a["programme"] = programme_of(a["coach"], a["items"], a["created"])
+    return a
+
+
+def _evidence(answers: pd.DataFrame, as_of) -> pd.DataFrame:
+    """Unbiased, scored answers: random arm or re-check contacts, yes/partial/no only, one per contact and item."""
+    _need(answers, "answers", ["agent_id", "item_id", "answer", "handled_at", "arm"])
+    ev = answers
+    reason = ev["reason"].astype(object).fillna("").astype(str) if "reason" in ev.columns else pd.Series("", index=ev.index)
+    keep = ((ev["arm"] == "random").to_numpy(dtype=bool) | reason.str.startswith("recheck:").to_numpy(dtype=bool)) \
+        & ev["answer"].isin(PASS + FAIL).to_numpy(dtype=bool)
+    cols = [c for c in ("evaluation_id", "contact_id") if c in ev.columns]
+    ev = ev.loc[keep, ["agent_id", "item_id", "answer", "handled_at", *cols]].copy()
+    ev["handled"] = pd.to_datetime(ev["handled_at"], errors="coerce")
+    if ev["handled"].isna().any():
+        raise ParameterError(f"answers.handled_at must hold the contacts' times; got {ev.loc[ev['handled'].isna(), 'handled_at'].iloc[0]!r}")
+    if as_of is not None:
+        ev = ev[ev["handled"] < _day(as_of, "as_of") + pd.Timedelta(days=1)]
+    if "contact_id" in ev.columns:  # a contact scored twice (double scoring) is one observation
+        order = ["contact_id", "item_id"] + (["evaluation_id"] if "evaluation_id" in ev.columns else []) + ["answer"]
+        ev = ev.sort_values(order, kind="stable").drop_duplicates(["contact_id", "item_id"])
+    ev["passed"] = ev["answer"].isin(PASS).to_numpy(dtype=bool)
+    return ev[["agent_id", "item_id", "handled", "passed"]]
+
+
+# -------------------------------------------------------------------------------- the loop
+def before_after(actions: pd.DataFrame, answers: pd.DataFrame, *, before_days: int = 60, after_days: int = 60,
+                 meaningful: float = 0.05, confidence: float = 0.95, as_of=None) -> pd.DataFrame:
+    """Pass rates on each coaching action's items before and after it, per action and pooled per programme.
+
+    Parameters
+    ----------
+    actions : DataFrame
+        One row per action: ``action_id, agent_id, coach, created_on, items`` (comma-separated item
+        ids), optionally ``recheck_after_days`` (default 3). Status is not used: open, done and
+        cancelled actions are all judged.
+    answers : DataFrame
+        One row per evaluated item: ``agent_id, item_id, answer, handled_at`` (when the contact was
+        handled), ``arm``; optionally ``reason`` (the plan's reason for the contact), ``contact_id``
+        and ``evaluation_id``. Evidence is random-arm rows plus rows whose reason starts with
+        ``recheck:``; answer ``yes`` passes, ``partial`` and ``no`` fail, anything else is ignored.
+        A contact scored twice counts once per item (the lowest evaluation id).
+    before_days : int
+        The "before" window: contacts handled in the ``before_days`` days before ``created_on``.
+    after_days : int
+        The "after" window: contacts handled from the re-check date (``created_on`` +
+        ``recheck_after_days``) for ``after_days`` days.
+    meaningful : float
+        The smallest improvement of the pass rate worth having (0.05 = 5 points). ``not yet`` means
+        the whole interval lies below it.
+    confidence : float
+        Level of the intervals.
+    as_of : date, optional
+        Ignore contacts handled and actions agreed after this day (to replay the loop as it looked then).
+
+    Returns
+    -------
+    DataFrame
+        ``level`` (``action`` rows first, then ``programme`` rows), ``programme``, ``action_id``,
+        ``agent_id`` (empty on programme rows), ``coach``, ``items``, ``created_on``, ``recheck_on``,
+        ``actions``, ``agents``, ``before_n``, ``before_pass``, ``before_rate``, ``after_n``,
+        ``after_pass``, ``after_rate``, ``diff`` (after − before), ``diff_low``, ``diff_high``
+        (Newcombe), ``verdict``, and ``others_before_rate``, ``others_after_rate``: the same agents'
+        pass rates on every *other* item in the same windows — if those moved as much, tenure or a
+        general change may explain the difference rather than the coaching.
+
+    Notes
+    -----
+    ``improved``: the interval lies above 0. ``not yet``: the interval lies below ``meaningful``
+    (enough evidence that there was no improvement worth having — including a decline).
+    ``not enough evidence``: anything else, e.g. the ~12 answers a single new agent has in a month.
+    Answers are treated as independent trials; answers of one call (and of one agent) are
+    correlated, so the intervals are somewhat narrow — read a borderline ``improved`` with care.
+    """
+    before_days = _whole(before_days, "before_days", 1)
+    after_days = _whole(after_days, "after_days", 1)
+    if not isinstance(meaningful, (int, float)) or isinstance(meaningful, bool) or not 0 < meaningful < 1:
+        raise ParameterError(f"meaningful must be a pass-rate difference between 0 and 1 (0.05 = 5 points); got {meaningful!r}")
+    c = _confidence(confidence)
+    a = _actions(actions)
+    if as_of is not None:  # actions agreed later did not exist yet
+        a = a[a["created"] <= _day(as_of, "as_of")].reset_index(drop=True)
+    ev = _evidence(answers, as_of)
+
+    # every action against every evidence row of its agent: coached items and the others
+    pairs = a[["action_id", "agent_id", "created", "recheck", "item_list"]].merge(ev, on="agent_id", how="inner")
+    own = a[["action_id", "item_list"]].explode("item_list")
+    coached = pd.MultiIndex.from_arrays([pairs["action_id"], pairs["item_id"]]).isin(
+        pd.MultiIndex.from_arrays([own["action_id"], own["item_list"]]))
+    h = pairs["handled"]
+    before = ((h >= pairs["created"] - pd.Timedelta(days=before_days)) & (h < pairs["created"])).to_numpy(dtype=bool)
+    after = ((h >= pairs["recheck"]) & (h < pairs["recheck"] + pd.Timedelta(days=after_days))).to_numpy(dtype=bool)
+    ok = pairs["passed"].to_numpy(dtype=bool)
+    flags = pd.DataFrame({
+        "action_id": pairs["action_id"].to_numpy(dtype=object),
+        "before_n": before & coached, "before_pass": before & coached & ok,
+        "after_n": after & coached, "after_pass": after & coached & ok,
+        "o_before_n": before & ~coached, "o_before_pass": before & ~coached & ok,
+        "o_after_n": after & ~coached, "o_after_pass": after & ~coached & ok,
+    })
+    counts = flags.groupby("action_id", sort=False).sum().reindex(a["action_id"], fill_value=0).astype(int).reset_index(drop=True)
+    per = pd.concat([a[["programme", "action_id", "agent_id", "coach", "items_key", "created", "recheck"]], counts], axis=1)
+    per["actions"], per["agents"] = 1, 1
+
+    sums = ["before_n", "before_pass", "after_n", "after_pass", "o_before_n", "o_before_pass", "o_after_n", "o_after_pass", "actions"]
+    g = per.groupby("programme", sort=True)
+    pooled = g[sums].sum()
+    pooled["agents"] = g["agent_id"].nunique()
+    first = g[["coach", "items_key"]].first()
+    pooled["created"], pooled["recheck"] = g["created"].min(), g["recheck"].min()
+    pooled = pd.concat([first, pooled], axis=1).reset_index()
+    pooled["action_id"], pooled["agent_id"] = None, None
+
+    per = per.sort_values(["programme", "created", "action_id"], kind="stable")
+    out = pd.concat([per.assign(level="action"), pooled.assign(level="programme")], ignore_index=True)
+    bn, bp = out["before_n"].to_numpy(dtype=float), out["before_pass"].to_numpy(dtype=float)
+    an, ap = out["after_n"].to_numpy(dtype=float), out["after_pass"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["before_rate"] = np.where(bn > 0, bp / bn, np.nan)
+        out["after_rate"] = np.where(an > 0, ap / an, np.nan)
+        out["others_before_rate"] = np.where(out["o_before_n"] > 0, out["o_before_pass"] / out["o_before_n"].where(out["o_before_n"] > 0, 1), np.nan)
+        out["others_after_rate"] = np.where(out["o_after_n"] > 0, out["o_after_pass"] / out["o_after_n"].where(out["o_after_n"] > 0, 1), np.nan)
+    out["diff"] = out["after_rate"] - out["before_rate"]
+    low, high = newcombe_interval(ap, an, bp, bn, c)
+    out["diff_low"], out["diff_high"] = low, high
+    evidence = (an > 0) & (bn > 0)
+    out["verdict"] = np.select([evidence & (low > 0), evidence & (high < meaningful)], list(VERDICTS[:2]), VERDICTS[2])
+    out["created_on"] = out["created"].dt.date
+    out["recheck_on"] = out["recheck"].dt.date
+    out = out.rename(columns={"items_key": "items"})
+    cols = ["level", "programme", "action_id", "agent_id", "coach", "items", "created_on", "recheck_on", "actions", "agents",
+            "before_n", "before_pass", "before_rate", "after_n", "after_pass", "after_rate", "diff", "diff_low", "diff_high",
+            "verdict", "others_before_rate", "others_after_rate"]
+    return out[cols]
+
+
+# ------------------------------------------------------------------------------ open actions
+def open_actions(actions: pd.DataFrame, agents: pd.DataFrame, as_of) -> pd.DataFrame:
+    """Actions open on ``as_of``, per supervisor, most overdue first.
+
+    An action is open on a day when it was created on or before it and is still ``open`` — or was
+    closed (done or cancelled) only after it, so the list can be replayed for a past day. It is
+    overdue when its ``due_on`` is before ``as_of``; an action without a due date is never overdue.
+
+    Parameters
+    ----------
+    actions : DataFrame
+        ``action_id, agent_id, coach, created_on, items, due_on, status``; optionally
+        ``recheck_after_days`` (default 3), ``closed_on``, ``agreed_action``.
+    agents : DataFrame
+        ``agent_id, supervisor``; optionally ``team``, ``name``.
+    as_of : date
+
+    Returns
+    -------
+    DataFrame
+        ``supervisor`` (``(none)`` when the agent has none), ``team``, ``agent_id``, ``action_id``,
+        ``coach``, ``items``, ``agreed_action``, ``created_on``, ``recheck_on``, ``recheck_due``
+        (re-check date reached), ``due_on``, ``overdue``, ``days_overdue`` (0 unless overdue),
+        ``days_open``; sorted by supervisor, days overdue (most first), action id.
+    """
+    day = _day(as_of, "as_of")
+    _need(actions, "actions", ["action_id", "agent_id", "coach", "created_on", "items", "due_on", "status"])
+    _need(agents, "agents", ["agent_id", "supervisor"])
+    a = actions.reset_index(drop=True)
+    created = _dates(a["created_on"], "actions.created_on")
+    due = _dates(a["due_on"], "actions.due_on")
+    closed = _dates(a["closed_on"], "actions.closed_on") if "closed_on" in a.columns else pd.Series(pd.NaT, index=a.index)
+    status = a["status"].astype(object).fillna("open")
+    bad = ~status.isin(["open", "done", "cancelled"])
+    if bad.any():
+        raise ParameterError(f"actions.status must be one of open, done, cancelled; got {status[bad].iloc[0]!r}")
+    was_open = (status == "open") | (closed.notna() & (closed > day))
+    live = ((created <= day) & was_open).to_numpy(dtype=bool)
+    a = a.loc[live].copy()
+    created, due = created[live], due[live]
+    days = pd.to_numeric(a["recheck_after_days"], errors="coerce") if "recheck_after_days" in a.columns else pd.Series(np.nan, index=a.index)
+    recheck = created + pd.to_timedelta(days.fillna(DEFAULT_RECHECK_DAYS).astype(int), unit="D")
+    ag = agents.drop_duplicates("agent_id").set_index("agent_id")
+    sup = a["agent_id"].map(ag["supervisor"]).astype(object)
+    team = a["agent_id"].map(ag["team"]).astype(object) if "team" in ag.columns else pd.Series(None, index=a.index, dtype=object)
+    overdue = (due.notna() & (due < day)).to_numpy(dtype=bool)
+    late = np.where(overdue, (day - due).dt.days.fillna(0).to_numpy(), 0).astype(int)
+    out = pd.DataFrame({
+        "supervisor": sup.where(sup.notna() & (sup.astype(str).str.strip() != ""), "(none)").to_numpy(dtype=object),
+        "team": team.to_numpy(dtype=object),
+        "agent_id": a["agent_id"].to_numpy(dtype=object),
+        "action_id": a["action_id"].to_numpy(dtype=object),
+        "coach": a["coach"].to_numpy(dtype=object),
+        "items": a["items"].map(lambda s: ",".join(split_items(s))).to_numpy(dtype=object),
+        "agreed_action": a["agreed_action"].to_numpy(dtype=object) if "agreed_action" in a.columns else None,
+        "created_on": created.dt.date.to_numpy(dtype=object),
+        "recheck_on": recheck.dt.date.to_numpy(dtype=object),
+        "recheck_due": (recheck <= day).to_numpy(dtype=bool),
+        "due_on": due.dt.date.to_numpy(dtype=object),
+        "overdue": overdue,
+        "days_overdue": late,
+        "days_open": (day - created).dt.days.to_numpy(dtype=int),
+    })
+    return out.sort_values(["supervisor", "days_overdue", "action_id"], ascending=[True, False, True], ignore_index=True, kind="stable")
+
+
+def open_summary(listing: pd.DataFrame) -> pd.DataFrame:
+    """Counts of an :func:`open_actions` listing per supervisor and per coach.
+
+    Returns ``by`` (``supervisor`` or ``coach``), ``name``, ``open``, ``overdue``, ``max_days_overdue``.
+    """
+    _need(listing, "listing", ["supervisor", "coach", "overdue", "days_overdue"])
+    parts = []
+    for by in ("supervisor", "coach"):
+        g = listing.groupby(by, sort=True)
+        t = pd.DataFrame({"open": g.size(), "overdue": g["overdue"].sum().astype(int), "max_days_overdue": g["days_overdue"].max().astype(int)})
+        parts.append(t.rename_axis("name").reset_index().assign(by=by))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return out[["by", "name", "open", "overdue", "max_days_overdue"]]
+
+
+# ------------------------------------------------------------------------------- evidence
+def load_evidence(store, agent_ids=None) -> pd.DataFrame:
+    """The answers :func:`before_after` needs, read through ``store``: one row per evaluated item.
+
+    Columns ``evaluation_id, contact_id, agent_id, item_id, answer, arm, reason, handled_at``:
+    every non-draft evaluation of the agents (all agents when ``agent_ids`` is None), the
+    contact's start time, and the reason a saved plan gave for the contact where one selected it
+    for a re-check (``recheck:<action_id>``; empty otherwise). :func:`before_after` keeps the
+    unbiased rows itself.
+    """
+    e = store.table("evaluations")
+    where = e.c.status != "draft"
+    if agent_ids is not None:
+        where = where & e.c.agent_id.in_(sorted(set(agent_ids)))
+    head = store.read("evaluations", where, columns=["evaluation_id", "contact_id", "agent_id", "arm"])
+    cols = ["evaluation_id", "contact_id", "agent_id", "item_id", "answer", "arm", "reason", "handled_at"]
+    if head.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    import sqlalchemy as sa
+
+    ids = sa.select(e.c.evaluation_id).where(where)
+    items = store.read("evaluation_items", store.table("evaluation_items").c.evaluation_id.in_(ids), columns=["evaluation_id", "item_id", "answer"])
+    c = store.table("contacts")
+    when = store.read("contacts", c.c.contact_id.in_(sa.select(e.c.contact_id).where(where)), columns=["contact_id", "start_time"])
+    pc = store.table("plan_contacts")
+    rechecks = store.read("plan_contacts", pc.c.reason.like("recheck:%"), columns=["contact_id", "reason"])
+    reason = rechecks.drop_duplicates("contact_id").set_index("contact_id")["reason"]
+    out = items.merge(head, on="evaluation_id", how="inner")
+    out["handled_at"] = out["contact_id"].map(when.set_index("contact_id")["start_time"])
+    out["reason"] = out["contact_id"].map(reason).astype(object).fillna("")
+    return out[cols]
