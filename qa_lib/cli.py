@@ -196,12 +196,20 @@ def demo(db, month, quiet):
     written.append(out / "worklists")
     from .runner import month_reports
 
-    _, results = month_reports(store, p, kinds=("agents", "teams", "voc"), force=True, progress=not quiet)
+    _, results = month_reports(store, p, kinds=("agents", "teams", "voc", "training"), force=True, progress=not quiet)
     failed = [r for r in results if not r.ok]
-    written += [out / "voc_zh.html", out / f"voc_topics_{p}.xlsx", out / "index.html"]
-    click.echo(f"{sum(r.ok for r in results)} HTML reports (agents, teams, VOC), {len(failed)} failed")
+    written += [out / "voc_zh.html", out / f"voc_topics_{p}.xlsx", out / "training", out / f"training_plan_{p}.xlsx", out / "index.html"]
+    click.echo(f"{sum(r.ok for r in results)} HTML reports (agents, teams, VOC, training needs), {len(failed)} failed")
     for r in failed:
         click.echo(f"  failed: {r.job.title}: {r.error}", err=True)
+    from .cases import build_library
+    from .digest import default_day, write_digest
+
+    library = build_library(store, p, out)
+    written += [library.html, library.xlsx]
+    day = default_day(store)
+    written += list(write_digest(store, day).paths)
+    click.echo(f"case library: {len(library.cases)} cases over {library.cases['skill'].nunique()} skills; morning digest for {day}")
     click.echo(f"sampling plan {plan_id}: {len(plan.contacts):,} contacts for the inspectors, {len(lists)} worklist files")
     click.echo(f"database: {store!r}")
     for w in written:
@@ -295,19 +303,23 @@ def calibrate(session_id, month, tolerance, n_boot, db):
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(["agents", "team", "voc", "all"]))
+@click.argument("kind", type=click.Choice(["agents", "team", "voc", "training", "all"]))
 @click.option("--month", default=None, help="Month, e.g. 2026-10 (default: the latest month in the data).")
 @click.option("--team", default=None, help="Only this team's agents (and its team report).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the VOC report.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the VOC and training reports.")
 @click.option("--history", type=int, default=6, show_default=True, help="VOC: months of verbatims behind trends and baselines, the report month included.")
+@click.option("--period", "training_months", type=click.IntRange(1, 12), default=3, show_default=True, help="Training: months analysed, the report month included (the months before give the trends).")
 @click.option("--workers", type=int, default=None, help="Worker processes with warm kernels (default: the number of cores).")
 @click.option("--force", is_flag=True, help="Redo reports that already exist.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @_DB
-def report(kind, month, team, lang, history, workers, force, quiet, db):
-    """Per-agent QA reports, team overviews and the VOC report as self-contained HTML, with reports/<month>/index.html.
+def report(kind, month, team, lang, history, training_months, workers, force, quiet, db):
+    """Per-agent QA reports, team overviews, the VOC report and the training-needs reports as self-contained HTML,
+    with reports/<month>/index.html.
 
-    The VOC report (reports/<month>/voc_<lang>.html) comes with reports/<month>/voc_topics_<month>.xlsx.
+    The VOC report (reports/<month>/voc_<lang>.html) comes with reports/<month>/voc_topics_<month>.xlsx; the
+    training-needs reports (reports/<month>/training/all_<lang>.html and one per team, or only --team's) with the
+    training plan reports/<month>/training_plan_<month>.xlsx.
     A failing report is listed at the end and never stops the others; existing reports are kept unless --force.
     """
     from .runner import month_reports
@@ -317,9 +329,10 @@ def report(kind, month, team, lang, history, workers, force, quiet, db):
     store = Store(db)
     store.check_ready()
     p = parse_month(month) if month else store.latest_month()
-    kinds = {"agents": ("agents",), "team": ("teams",), "voc": ("voc",), "all": ("agents", "teams", "voc")}[kind]
+    kinds = {"agents": ("agents",), "team": ("teams",), "voc": ("voc",), "training": ("training",), "all": ("agents", "teams", "voc", "training")}[kind]
     t0 = time.perf_counter()
-    out, results = month_reports(store, p, kinds=kinds, team=team, workers=workers, force=force, progress=not quiet, lang=lang, history=history)
+    out, results = month_reports(store, p, kinds=kinds, team=team, workers=workers, force=force, progress=not quiet, lang=lang, history=history,
+                                 training_months=training_months)
     done = [r for r in results if r.ok and not r.skipped]
     skipped = [r for r in results if r.skipped]
     failed = [r for r in results if not r.ok]
@@ -328,6 +341,47 @@ def report(kind, month, team, lang, history, workers, force, quiet, db):
         click.echo(f"  failed: {r.job.title}: {r.error}", err=True)
     if failed:
         sys.exit(1)
+
+
+@main.group()
+def cases():
+    """The case library (案例库): exemplary calls and instructive failures per skill, for training."""
+
+
+@cases.command("build")
+@click.option("--month", required=True, help="Last month of the period, e.g. 2026-10.")
+@click.option("--months", type=int, default=1, show_default=True, help="Months in the period, ending with --month.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the headings and labels.")
+@click.option("--per-skill", type=int, default=5, show_default=True, help="At most this many cases per skill and kind.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the tie-breaks.")
+@click.option("--with-agents", is_flag=True, help="Show each case's agent (for supervisors; left out by default).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Output folder; the library goes into OUT/cases/ (default: reports/<month>).")
+@_DB
+def cases_build(month, months, lang, per_skill, seed, with_agents, out, db):
+    """Pick the period's exemplary calls and instructive failures per skill and write the library.
+
+    Writes <out>/cases/index.html (one self-contained page: filters and search work offline) and
+    <out>/cases/cases_<period>.xlsx (one row per case). Customer details are masked; drafts and
+    evaluations disputed and not yet resolved are never used.
+    """
+    from .cases import build_library
+    from .config import reports_dir
+    from .store import Store
+    from .summary import parse_month
+
+    p = parse_month(month)
+    store = Store(db)
+    store.check_ready()
+    t0 = time.perf_counter()
+    lib = build_library(store, p, out or reports_dir() / str(p), months=months, lang=lang, per_skill=per_skill, seed=seed, include_agent=with_agents)
+    c = lib.counts
+    click.echo(f"case library {lib.period}: {len(lib.cases)} cases ({int(c['exemplary'].sum())} exemplary, {int(c['failure'].sum())} failures) "
+               f"in {time.perf_counter() - t0:.1f} s")
+    click.echo(f"  {'skill':<20}{'evaluations':>12}{'with fault':>12}{'exemplary':>11}{'failure':>9}")
+    for r in c.to_dict("records"):
+        click.echo(f"  {r['skill']:<20}{r['evaluations']:>12}{r['with_fault']:>12}{r['exemplary']:>11}{r['failure']:>9}  {r['skill_label_' + lang]}")
+    click.echo(f"wrote {lib.html}")
+    click.echo(f"wrote {lib.xlsx}")
 
 
 @main.group()
@@ -377,6 +431,119 @@ def score_import(file, draft, db):
     store = Store(db)
     store.check_ready()
     click.echo(str(store.import_scoring_sheet(file, status="draft" if draft else "submitted")))
+
+
+@main.group()
+def coaching():
+    """The coaching loop (督办闭环): record agreed actions, list open and overdue ones, judge whether they worked."""
+
+
+@coaching.command("add")
+@click.option("--agent", "agent_id", required=True, help="The agent coached.")
+@click.option("--items", required=True, help="Scorecard item ids the action is about, comma-separated (e.g. needs_analysis,confirmation).")
+@click.option("--action", "agreed_action", required=True, help="What was agreed, in words.")
+@click.option("--coach", required=True, help="Who coached (supervisor or inspector).")
+@click.option("--created", "created_on", default=None, help="Day it was agreed (default: today).")
+@click.option("--due", "due_on", default=None, help="Due date, on or after the day it was agreed (default: none).")
+@click.option("--recheck-days", "recheck_after_days", type=int, default=3, show_default=True, help="Re-check after this many days: the next sampling plan adds the agent's contacts from then.")
+@_DB
+def coaching_add(agent_id, items, agreed_action, coach, created_on, due_on, recheck_after_days, db):
+    """Record a coaching action agreed with an agent (status open)."""
+    from datetime import timedelta
+
+    from .store import Store
+
+    store = Store(db)
+    store.check_ready()
+    action_id = store.add_coaching_action(agent_id, items, agreed_action, coach, created_on=created_on, due_on=due_on,
+                                          recheck_after_days=recheck_after_days)
+    row = store.read("coaching_actions", store.table("coaching_actions").c.action_id == action_id).iloc[0]
+    recheck = row["created_on"] + timedelta(days=int(row["recheck_after_days"]))
+    click.echo(f"recorded {action_id}: agent {row['agent_id']}, items {row['items']}, coach {row['coach']}, created {row['created_on']}, "
+               f"re-check from {recheck}" + (f", due {row['due_on']}" if row["due_on"] is not None else ", no due date"))
+
+
+@coaching.command("close")
+@click.argument("action_id")
+@click.option("--cancel", is_flag=True, help="Cancelled rather than done.")
+@click.option("--on", "closed_on", default=None, help="Day it was closed (default: today).")
+@_DB
+def coaching_close(action_id, cancel, closed_on, db):
+    """Close an open coaching action as done (or cancelled)."""
+    from .store import Store
+
+    store = Store(db)
+    store.check_ready()
+    store.close_coaching_action(action_id, status="cancelled" if cancel else "done", closed_on=closed_on)
+    click.echo(f"{action_id}: {'cancelled' if cancel else 'done'}")
+
+
+@coaching.command("list")
+@click.option("--as-of", "as_of", default=None, help="Day to list for (default: today).")
+@_DB
+def coaching_list(as_of, db):
+    """Open coaching actions per supervisor, overdue first, with the counts per supervisor and per coach."""
+    from datetime import date
+
+    from .coaching import open_actions, open_summary
+    from .store import Store
+
+    store = Store(db)
+    store.check_ready()
+    day = as_of or str(date.today())
+    listing = open_actions(store.read("coaching_actions"), store.read("agents"), day)
+    if listing.empty:
+        click.echo(f"no coaching action is open on {day}")
+        return
+    click.echo(f"{len(listing)} open coaching action(s) on {day}, {int(listing['overdue'].sum())} overdue")
+    cols = ["action_id", "agent_id", "team", "coach", "items", "created_on", "recheck_on", "due_on", "days_overdue"]
+    for sup, part in listing.groupby("supervisor", sort=True):
+        click.echo(f"\nsupervisor {sup}: {len(part)} open, {int(part['overdue'].sum())} overdue")
+        click.echo(part[cols].assign(due_on=part["due_on"].astype(object).where(part["due_on"].notna(), "—")).to_string(index=False))
+    click.echo("\nper supervisor and coach")
+    click.echo(open_summary(listing).to_string(index=False))
+
+
+@coaching.command("review")
+@click.option("--as-of", "as_of", default=None, help="Only contacts handled up to this day (default: everything stored).")
+@click.option("--before-days", type=int, default=60, show_default=True, help="Days before the action that make the 'before' window.")
+@click.option("--after-days", type=int, default=60, show_default=True, help="Days from the re-check date that make the 'after' window.")
+@click.option("--meaningful", type=float, default=0.05, show_default=True, help="Smallest pass-rate gain worth having ('not yet' = the interval lies below it).")
+@_DB
+def coaching_review(as_of, before_days, after_days, meaningful, db):
+    """Did coaching work? Pass rates on the coached items before and after, per action and pooled per programme.
+
+    Evidence: random-arm and re-check evaluations only. The difference (after − before) comes with Newcombe's 95 %
+    interval; verdicts: improved (interval above 0), not yet (interval below --meaningful), not enough evidence.
+    """
+    from .coaching import before_after, load_evidence
+    from .store import Store
+
+    store = Store(db)
+    store.check_ready()
+    actions = store.read("coaching_actions")
+    if actions.empty:
+        click.echo("no coaching action is stored: record one with `qa coaching add`")
+        return
+    res = before_after(actions, load_evidence(store, actions["agent_id"].unique()), before_days=before_days, after_days=after_days,
+                       meaningful=meaningful, as_of=as_of)
+    if res.empty:
+        click.echo(f"no coaching action was agreed by {as_of}")
+        return
+    pct = lambda v: "—" if v != v else f"{100 * v:.0f}%"  # noqa: E731
+    pts = lambda v: f"{100 * v:+.1f}"  # noqa: E731
+    t = res.assign(
+        before=[f"{pct(r)} of {n}" if n else "none" for r, n in zip(res["before_rate"], res["before_n"])],
+        after=[f"{pct(r)} of {n}" if n else "none" for r, n in zip(res["after_rate"], res["after_n"])],
+        change=["—" if d != d else f"{pts(d)} [{pts(lo)}, {pts(hi)}]" for d, lo, hi in zip(res["diff"], res["diff_low"], res["diff_high"])],
+        other_items=[f"{pct(b)} → {pct(a)}" for b, a in zip(res["others_before_rate"], res["others_after_rate"])],
+    )
+    click.echo(f"coaching review: {before_days} days before each action vs {after_days} days from its re-check date; "
+               "pass rate on the action's items (random-arm and re-check evaluations); change in points with its 95 % interval")
+    click.echo("\nper action")
+    click.echo(t[t["level"] == "action"][["action_id", "agent_id", "coach", "items", "created_on", "before", "after", "change", "verdict"]].to_string(index=False))
+    click.echo("\nper programme (same coach, items and week, pooled)")
+    click.echo(t[t["level"] == "programme"][["coach", "items", "created_on", "agents", "before", "after", "change", "verdict", "other_items"]].to_string(index=False))
 
 
 @main.group()
@@ -463,6 +630,34 @@ def rescore(scorecard_id, to_version, card_file, style, month, top, out, db):
     if out:
         ranks.to_csv(out, index=False, encoding="utf-8-sig")
         click.echo(f"wrote {out}")
+
+
+@main.command()
+@click.option("--date", "day", default=None, help="Day to review, e.g. 2026-10-14: evaluations made that day (default: the day before the latest evaluation date in the data).")
+@click.option("--team", default=None, help="Only this team's agents (default: every team, one section each).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the page and the item labels.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder to write (default: reports/digest).")
+@_DB
+def digest(day, team, lang, out, db):
+    """The morning meeting's digest of a day's errors: failed items and critical errors per team (HTML and Markdown).
+
+    Each failed item comes with the agent, the item, the inspector's comment and a short masked transcript excerpt;
+    critical errors first. Drafts and calibration sessions are left out; targeted reviews are in, marked.
+    """
+    from .digest import default_day, write_digest
+    from .store import Store
+
+    store = Store(db)
+    store.check_ready()
+    d = write_digest(store, day or default_day(store), out, team=team, lang=lang)
+    s = d.summary
+    click.echo(f"{d.date}: {d.evaluations} evaluations, {int(s['failed_items'].sum())} failed items, {int(s['critical_errors'].sum())} critical errors"
+               + ("" if d.evaluations else " — the digest says there were no evaluations"))
+    for r in s.itertuples(index=False):
+        click.echo(f"  {r.team}: {r.evaluations} evaluations ({r.targeted} targeted), {r.failed_items} failed items, {r.critical_errors} critical errors, "
+                   f"{r.agents_with_critical} agent(s) with a critical error")
+    for p in d.paths:
+        click.echo(f"wrote {p}")
 
 
 @main.command()

@@ -40,7 +40,7 @@ from .spc import two_proportion_test
 __all__ = [
     "item_catalog", "fail_flags", "failure_gaps", "p_above", "with_trend", "team_needs", "gap_matrix", "group_agents",
     "load_modules", "schedule_modules", "tenure_curve", "progress", "prepare_training", "training_prepared", "training_view",
-    "texts", "headline", "needs_table", "groups_table", "schedule_table", "tenure_table", "progress_table", "charts", "html_table", "escape",
+    "texts", "headline", "needs_table", "groups_table", "schedule_table", "tenure_table", "progress_table", "charts", "html_table", "escape", "coaching_table", "open_table",
 ]
 
 #: Units a gap table can be computed for.
@@ -471,7 +471,7 @@ def progress(current: pd.DataFrame, previous: pd.DataFrame, *, by: str = "team",
 
 # ----------------------------------------------------------------------------- store → report tables
 _TABLES = ("meta", "catalog", "agent_items", "agent_skills", "team_items", "team_skills", "needs", "members", "profiles",
-           "schedule", "tenure", "progress", "agents")
+           "schedule", "tenure", "progress", "agents", "coaching", "open_actions")
 
 
 def _period_answers(store, months: list[pd.Period], agents: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
@@ -541,6 +541,20 @@ def prepare_training(store, month, folder: str | os.PathLike, *, months: int = 3
     tables["tenure"] = tenure_curve(hist, agents, new_hire_days=new_hire_days, as_of=(p + 1).start_time - pd.Timedelta(seconds=1))
     tables["progress"] = progress(cur, prev, by="team", key="skill")
     tables["catalog"] = catalog
+    # the coaching loop: did coaching work (before/after), and what is open or overdue at the month's end
+    from .coaching import before_after, load_evidence, open_actions
+
+    month_end = (p + 1).start_time - pd.Timedelta(days=1)
+    actions = store.read("coaching_actions")
+    actions = actions[pd.to_datetime(actions["created_on"]) <= month_end]
+    if len(actions):
+        review = before_after(actions, load_evidence(store, sorted(set(actions["agent_id"]))), as_of=month_end.date())
+        listing = open_actions(actions, agents, month_end.date())
+    else:
+        review, listing = pd.DataFrame(columns=["level", "agent_id", "verdict"]), pd.DataFrame(columns=["agent_id", "team"])
+    team_of = agents.set_index("agent_id")["team"]
+    tables["coaching"] = review.assign(team=review["agent_id"].map(team_of))
+    tables["open_actions"] = listing.assign(team=listing["agent_id"].map(team_of))
     tables["agents"] = agents[["agent_id", "name", "team", "hire_date", "status"]].assign(hire_date=lambda d: d["hire_date"].astype(str))
     data.mkdir(parents=True, exist_ok=True)
     for name, df in tables.items():
@@ -586,9 +600,13 @@ def training_view(folder: str | os.PathLike, team: str = "all") -> dict:
     if team != "all":
         if team not in teams:
             raise ParameterError(f"team must be 'all' or one of {teams}; got {team!r}")
-        for name in ("agent_items", "agent_skills", "needs", "members", "schedule_rows"):
+        for name in ("agent_items", "agent_skills", "needs", "members", "open_actions"):
             if name in v and "team" in v[name]:
                 v[name] = v[name][v[name]["team"] == team].reset_index(drop=True)
+        coached = v["coaching"]  # action rows of the team's agents, and programmes any of them took part in
+        mine = coached[(coached["level"] == "action") & (coached["team"] == team)]
+        v["coaching"] = coached[(coached["level"] == "action") & (coached["team"] == team)
+                                | (coached["level"] != "action") & coached["programme"].isin(set(mine["programme"]))].reset_index(drop=True)
         for name in ("progress",):  # team_items / team_skills stay whole: the heat map compares the teams
             v[name] = v[name][v[name]["team"] == team].reset_index(drop=True)
         ids = set(v["members"]["agent_id"])
@@ -609,6 +627,10 @@ _TEXTS = {
            "previous": "上期", "change": "变化", "cohort": "入职批次", "month": "月份", "tenure_months": "在职月数",
            "veterans": "老员工", "ratio": "倍数", "none": "无", "interval": "95% 区间",
            "individual": "个人辅导", "teamwide": "全组培训", "no_module": "（无对应模块）",
+           "coaching": "辅导闭环：辅导前后对比", "open": "未关闭的辅导任务（月末）", "before": "辅导前", "after": "复查后",
+           "action": "任务", "level": "层级", "programme": "批次合计", "due": "截止", "overdue_days": "逾期天数", "supervisor": "主管",
+           "coach": "辅导人", "no_actions": "本期无辅导任务。",
+           "verdicts": {"improved": "已改善", "not yet": "尚未改善", "not enough evidence": "证据不足"},
            "trends": {"improving": "改善", "worsening": "变差", "no clear change": "无明显变化", "new": "新增", "improved": "改善", "worse": "变差"},
            "method": "仅用随机抽样评估（定向抽检不计入）；“差距为真的概率”= 收缩后的后验概率 P(真实失误率 > 中心其余)，≥ {t:.0%} 才列为需求。"},
     "en": {"title": "Training needs {month} (last {months} months)", "scope_all": "whole center", "needs": "Top training needs (ranked by evidence × gap)",
@@ -620,6 +642,10 @@ _TEXTS = {
            "previous": "previous", "change": "change", "cohort": "hire cohort", "month": "month", "tenure_months": "tenure (months)",
            "veterans": "veterans", "ratio": "ratio", "none": "none", "interval": "95% interval",
            "individual": "individual coaching", "teamwide": "team-wide training", "no_module": "(no module)",
+           "coaching": "Coaching loop: before and after", "open": "Open coaching actions (month end)", "before": "before", "after": "after re-check",
+           "action": "action", "level": "level", "programme": "programme (pooled)", "due": "due", "overdue_days": "days overdue", "supervisor": "supervisor",
+           "coach": "coach", "no_actions": "No coaching actions in this period.",
+           "verdicts": {"improved": "improved", "not yet": "not yet", "not enough evidence": "not enough evidence"},
            "trends": {"improving": "improving", "worsening": "worsening", "no clear change": "no clear change", "new": "new", "improved": "improved", "worse": "worse"},
            "method": "Random-arm evaluations only (targeted reviews excluded); P(gap is real) is the posterior probability, after shrinkage, that the true failure rate is above the rest of the center; a need needs ≥ {t:.0%}."},
 }
@@ -746,3 +772,29 @@ def charts(view: dict, lang: str = "zh") -> dict[str, str]:
     curve.update_layout(height=360, margin=dict(l=60, r=20, t=30, b=40), xaxis_title=T["tenure_months"], yaxis_title=T["rate"],
                         yaxis_tickformat=".0%", title=T["tenure"])
     return {"skills": figure_html(heat), "tenure": figure_html(curve)}
+
+
+def coaching_table(view: dict, lang: str = "zh") -> pd.DataFrame:
+    """The coaching loop's before/after per action and pooled per programme, with Newcombe intervals and verdicts."""
+    T, c = texts(lang), view["coaching"]
+    if c.empty:
+        return pd.DataFrame({T["coaching"]: [T["no_actions"]]})
+    pooled = c["level"] != "action"
+    who = c["action_id"].fillna("").astype(str).where(~pooled, T["programme"] + " " + c["programme"].fillna("").astype(str))
+    return pd.DataFrame({
+        T["level"]: who, T["who"]: c["agent_id"].fillna("").where(~pooled, c["agents"].astype(str) + (" 人" if lang == "zh" else " agents")),
+        T["coach"]: c["coach"], T["items"]: c["items"],
+        T["before"]: [f"{_pct(r)} (n={int(n)})" for r, n in zip(c["before_rate"], c["before_n"])],
+        T["after"]: [f"{_pct(r)} (n={int(n)})" for r, n in zip(c["after_rate"], c["after_n"])],
+        T["change"]: [f"{d:+.1%} ({lo:+.1%} … {hi:+.1%})" if np.isfinite(d) else "—" for d, lo, hi in zip(c["diff"], c["diff_low"], c["diff_high"])],
+        T["verdict"]: c["verdict"].map(T["verdicts"]).fillna(c["verdict"]),
+    })
+
+
+def open_table(view: dict, lang: str = "zh") -> pd.DataFrame:
+    """Coaching actions open at the month's end, per supervisor, most overdue first."""
+    T, o = texts(lang), view["open_actions"]
+    if o.empty:
+        return pd.DataFrame({T["open"]: [T["none"]]})
+    return pd.DataFrame({T["supervisor"]: o["supervisor"], T["agent"]: o["agent_id"], T["action"]: o["action_id"], T["coach"]: o["coach"],
+                         T["items"]: o["items"], T["due"]: o["due_on"].astype(str), T["overdue_days"]: o["days_overdue"]})

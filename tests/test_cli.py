@@ -199,3 +199,109 @@ def test_calibrate_prints_the_meeting_tables(loaded_store):
     assert "Q03" in bias and "lenient" in bias and "strict" in bias
     r = run("calibrate", "--db", loaded_store.url, "--session", "CAL-1999-01")
     assert r.exit_code == 1 and "no calibration session 'CAL-1999-01'" in r.output
+
+
+def test_cases_build_writes_the_library_and_prints_counts(loaded_store, tmp_path):
+    import re
+
+    out = tmp_path / "month"
+    r = run("cases", "build", "--month", "2026-10", "--db", loaded_store.url, "--out", out, "--per-skill", 3)
+    assert r.exit_code == 0, r.output
+    assert "case library 2026-10: 48 cases (24 exemplary, 24 failures)" in r.output
+    for skill in ("questioning", "etiquette", "empathy", "accuracy", "compliance", "efficiency", "product_knowledge", "process"):
+        assert re.search(rf"^  {skill} +\d+ +\d+ +3 +3  ", r.output, re.M), skill
+    assert f"wrote {out / 'cases' / 'index.html'}" in r.output and (out / "cases" / "cases_2026-10.xlsx").exists()
+    assert not re.findall(r"\bA\d{3}\b", (out / "cases" / "index.html").read_text(encoding="utf-8"))  # agents not named by default
+    r = run("cases", "build", "--month", "2026-10", "--db", loaded_store.url, "--out", out, "--per-skill", 1, "--with-agents")
+    assert r.exit_code == 0 and re.findall(r"\bA\d{3}\b", (out / "cases" / "index.html").read_text(encoding="utf-8"))
+
+
+def test_cases_build_default_folder_and_bad_input(loaded_store, tmp_path):
+    r = run("cases", "build", "--month", "2026-10", "--months", 2, "--lang", "en", "--db", loaded_store.url, env={"QA_REPORTS_DIR": str(tmp_path)})
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "2026-10" / "cases" / "index.html").exists() and (tmp_path / "2026-10" / "cases" / "cases_2026-09_2026-10.xlsx").exists()
+    r = run("cases", "build", "--month", "2026-13", "--db", loaded_store.url, "--out", tmp_path / "bad")
+    assert r.exit_code == 2 and "month must look like 2026-10; got '2026-13'" in r.output and not (tmp_path / "bad").exists()
+    r = run("cases", "build", "--month", "2026-10", "--per-skill", 0, "--db", loaded_store.url, "--out", tmp_path / "bad")
+    assert r.exit_code == 2 and "per_skill must be a whole number ≥ 1; got 0" in r.output and not (tmp_path / "bad").exists()
+    r = run("cases", "build", "--month", "2025-01", "--db", loaded_store.url, "--out", tmp_path / "bad")
+    assert r.exit_code == 1 and "no evaluations in 2025-01" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(main, ["cases", "build", "--month", "2026-10", "--lang", "fr"])
+    assert r.exit_code == 2 and "Invalid value for '--lang'" in r.output
+
+
+def test_digest_writes_the_mornings_pages(loaded_store, tmp_path):
+    ev = loaded_store.read("evaluations")
+    day = (ev["evaluated_at"].max() - pd.Timedelta(days=1)).date()  # default: the day before the latest evaluation date
+    n = int(((ev["evaluated_at"].dt.date == day) & (ev["arm"] != "calibration")).sum())
+    r = run("digest", "--db", loaded_store.url, "--out", tmp_path)
+    assert r.exit_code == 0, r.output
+    assert n > 0 and r.output.startswith(f"{day}: {n} evaluations")
+    assert (tmp_path / f"digest_{day}.html").exists() and (tmp_path / f"digest_{day}.md").exists()
+    east = ev[(ev["evaluated_at"].dt.date == pd.Timestamp("2026-10-14").date()) & (ev["arm"] != "calibration")
+              & ev["agent_id"].isin(loaded_store.read("agents").query("team == 'East'")["agent_id"])]
+    r = run("digest", "--db", loaded_store.url, "--out", tmp_path, "--date", "2026-10-14", "--team", "East", "--lang", "en")
+    assert r.exit_code == 0 and f"  East: {len(east)} evaluations" in r.output and "North" not in r.output
+    assert "Daily QA review" in (tmp_path / "digest_2026-10-14_East.html").read_text(encoding="utf-8")
+    r = run("digest", "--db", loaded_store.url, "--out", tmp_path / "no", "--team", "West")
+    assert r.exit_code == 2 and "team must be one of East, North, South; got 'West'" in r.output
+    r = run("digest", "--db", loaded_store.url, "--out", tmp_path / "no", "--date", "2026-02-30")
+    assert r.exit_code == 2 and "date must be a day such as 2026-10-14" in r.output and not (tmp_path / "no").exists()
+
+
+def test_coaching_add_list_close(tmp_path):
+    db = tmp_path / "qa.sqlite"
+    assert run("init", "--db", db, "--no-samples").exit_code == 0
+    store = Store(db)
+    for card in sorted((samples_dir() / "scorecards").glob("*.yaml")):
+        store.add_scorecard(card)
+    agents = pd.DataFrame({"agent_id": ["A1", "A2"], "name": ["王伟", "李娜"], "team": ["North", "South"], "supervisor": ["张敏", "刘洋"],
+                           "hire_date": ["2024-03-01", "2025-07-15"]})
+    assert run("import", "agents", write_csv(agents, tmp_path / "agents.csv"), "--db", db).exit_code == 0
+    r = run("coaching", "add", "--agent", "A1", "--items", "needs_analysis,confirmation", "--action", "跟听优秀录音3通；三天后复听。",
+            "--coach", "Q01", "--created", "2026-10-05", "--due", "2026-10-12", "--db", db)
+    assert r.exit_code == 0, r.output
+    assert "recorded CA0001: agent A1, items needs_analysis,confirmation, coach Q01, created 2026-10-05, re-check from 2026-10-08, due 2026-10-12" in r.output
+    r = run("coaching", "add", "--agent", "A2", "--items", "closing", "--action", "x", "--coach", "刘洋", "--created", "2026-10-20", "--db", db)
+    assert r.exit_code == 0 and "CA0002" in r.output and "no due date" in r.output
+    r = run("coaching", "add", "--agent", "A1", "--items", "smile", "--action", "x", "--coach", "Q01", "--db", db)
+    assert r.exit_code == 2 and "unknown ['smile']" in r.output and "Traceback" not in r.output
+    r = run("coaching", "add", "--agent", "A1", "--items", "greeting", "--action", "x", "--coach", "Q01", "--created", "2026-10-10", "--due", "2026-10-01", "--db", db)
+    assert r.exit_code == 2 and "due_on must be on or after created_on (2026-10-10)" in r.output
+    assert Store(db).counts()["coaching_actions"] == 2
+    r = run("coaching", "list", "--as-of", "2026-10-31", "--db", db)
+    assert r.exit_code == 0, r.output
+    assert "2 open coaching action(s) on 2026-10-31, 1 overdue" in r.output
+    assert "supervisor 张敏: 1 open, 1 overdue" in r.output and "supervisor 刘洋: 1 open, 0 overdue" in r.output
+    assert r.output.split("supervisor 张敏")[1].splitlines()[2].split()[-1] == "19"  # days overdue
+    assert run("coaching", "close", "CA0001", "--on", "2026-10-30", "--db", db).exit_code == 0
+    r = run("coaching", "close", "CA0001", "--db", db)
+    assert r.exit_code == 2 and "is already done (closed on 2026-10-30)" in r.output
+    r = run("coaching", "list", "--as-of", "2026-10-31", "--db", db)
+    assert "1 open coaching action(s)" in r.output and "CA0001" not in r.output
+
+
+def test_coaching_review_on_the_samples(loaded_store):
+    r = run("coaching", "review", "--db", loaded_store.url)
+    assert r.exit_code == 0, r.output
+    per_action, per_programme = r.output.split("per programme")
+    rows = [line for line in per_action.splitlines() if line.strip().startswith("CA00")]
+    assert len(rows) == len(loaded_store.read("coaching_actions"))
+    nh = [line for line in per_programme.splitlines() if "confirmation,needs_analysis" in line]
+    assert len(nh) == 1 and "improved" in nh[0] and " 6 " in nh[0]
+    r = run("coaching", "list", "--as-of", "2026-10-31", "--db", loaded_store.url)
+    assert r.exit_code == 0 and "CA0008" in r.output and "CA0007" in r.output and "1 overdue" in r.output
+    r = run("coaching", "review", "--before-days", 0, "--db", loaded_store.url)
+    assert r.exit_code == 2 and "before_days must be a whole number ≥ 1; got 0" in r.output
+
+
+def test_report_training_for_one_team(loaded_store, tmp_path):
+    r = run("report", "training", "--month", "2026-10", "--team", "South", "--lang", "en", "--db", loaded_store.url, "-q",
+            env={"QA_REPORTS_DIR": str(tmp_path)})
+    assert r.exit_code == 0, r.output
+    assert "1 reports written, 0 already there, 0 failed" in r.output
+    html = (tmp_path / "2026-10" / "training" / "South_en.html").read_text(encoding="utf-8")
+    assert "Training needs 2026-10 (last 3 months)" in html and "A017" in html and "Customer identity verified" in html
+    assert (tmp_path / "2026-10" / "training_plan_2026-10.xlsx").exists()
+    r = run("report", "training", "--month", "2026-10", "--team", "West", "--db", loaded_store.url, "-q", env={"QA_REPORTS_DIR": str(tmp_path)})
+    assert r.exit_code != 0 and "team must be one of" in r.output

@@ -107,3 +107,33 @@ def test_voc_notebook_prepares_from_the_database_and_flags_the_surge(tmp_path, l
     assert "客户之声（VOC）月报 — 2026-10" in text and "地图升级 — 25." in text  # PLANTED.md: map_update surge in 2026-10
     assert (tmp_path / "r" / "voc_topics_2026-10.xlsx").exists()
     assert loaded_store.counts() == before
+
+
+def test_case_library_notebook_shows_one_skill_masked(tmp_path, loaded_store):
+    """The training lead's view: counts per skill, then the chosen skill's cases with masked excerpts; it writes nothing."""
+    from qa_lib.privacy import PATTERNS
+
+    out = tmp_path / "cases.ipynb"
+    before = loaded_store.counts()
+    pm.execute_notebook(str(FOLDER / "case_library.ipynb"), str(out),
+                        parameters={"db_url": loaded_store.url, "month": "2026-10", "months": 1, "skill": "compliance", "lang": "zh", "per_skill": 3},
+                        kernel_name="python3", progress_bar=False)
+    text = out.read_text(encoding="utf-8")
+    assert "案例库 — 2026-10" in text and "各技能案例数" in text and "合规与身份核实" in text
+    assert "核实客户身份" in text and 'data-skill=\\"compliance\\"' in text and 'data-skill=\\"empathy\\"' not in text
+    assert "****" in text and not any(PATTERNS[k].search(text) for k in ("mobile", "id_card", "email"))
+    assert loaded_store.counts() == before
+
+
+def test_training_notebook_for_one_team_names_the_planted_gap(tmp_path, loaded_store):
+    """Plain papermill, nothing prepared: the training-needs notebook computes its tables and shows team South's needs."""
+    out = tmp_path / "training.ipynb"
+    before = loaded_store.counts()
+    pm.execute_notebook(str(FOLDER / "training_needs.ipynb"), str(out),
+                        parameters={"db_url": loaded_store.url, "month": "2026-10", "months": 3, "team": "South", "lang": "zh",
+                                    "data_dir": str(tmp_path / "r")}, kernel_name="python3", progress_bar=False)
+    text = out.read_text(encoding="utf-8")
+    assert "培训需求分析 2026-10（近 3 个月）" in text and "A017" in text and "核实客户身份" in text  # PLANTED.md: A017 × identity_check
+    assert "TM02 客户身份核验与信息安全" in text and "入职批次" in text
+    assert (tmp_path / "r" / "training_plan_2026-10.xlsx").exists()
+    assert loaded_store.counts() == before
