@@ -44,34 +44,20 @@ from .privacy import mask_pii
 from .reports import escape
 from .rubric import Scorecard
 
-__all__ = ["Digest", "CUES", "LANGS", "parse_day", "default_day", "build_digest", "excerpts", "write_digest", "digest_paths", "render_html", "render_markdown", "md_escape"]
+__all__ = ["Digest", "default_cues", "LANGS", "parse_day", "default_day", "build_digest", "excerpts", "write_digest", "digest_paths", "render_html", "render_markdown", "md_escape"]
 
 LANGS = ("zh", "en")
 #: Longest transcript line kept in an excerpt (characters, after masking).
 LINE_CHARS = 80
 
-#: Cue phrases (zh and en) of the turn that bears on each item of the shipped scorecards: what a good
-#: agent says there and what a slip sounds like. Items not listed fall back to words of their label and
-#: guidance, then to their position in the scorecard (opening items near the start of the call, closing
-#: items near the end).
-CUES: dict[str, tuple[str, ...]] = {
-    "greeting": ("欢迎致电", "工号", "您好", "你好", "thank you for calling", "hello", "good morning", "this is agent"),
-    "identity_check": ("身份", "车主", "手机号", "核对", "核实", "owner", "security", "registered phone", "verify"),
-    "needs_analysis": ("什么时候", "车型", "版本", "哪一款", "知道了", "嗯嗯", "是这个问题", "when did", "which model", "version", "uh-huh", "that problem"),
-    "empathy": ("理解", "抱歉", "不便", "不是我们", "心情", "understand", "sorry", "not our problem"),
-    "correct_answer": ("免费", "收费", "设置", "重启", "查询", "检测", "没办法", "不清楚", "查不了", "大概", "就好了", "yuan", "free", "settings", "restart", "checked", "cost", "fault", "yourself"),
-    "escalation_handling": ("售后", "回电", "转接", "处理不了", "after-sales", "call you back", "can't handle"),
-    "info_logged": ("登记", "工单", "记录", "logged", "ticket", "noted"),
-    "confirmation": ("确认一下", "清楚", "复述", "just to confirm", "clear"),
-    "closing": ("其他", "再见", "拜拜", "就这样", "感谢您的", "anything else", "goodbye", "bye", "that's it"),
-    "owner_confirmed": ("车主", "本人", "先生/女士", "the owner", "speaking with"),
-    "introduction": ("我是", "特约店", "回访", "店里", "this is", "from the", "follow-up"),
-    "prepared_questions": ("满意度", "正常吗", "怎么样", "还行", "how satisfied", "running well", "how's the car", "car okay"),
-    "record_confirmed": ("确认一下记录", "记录", "read back", "noted"),
-    "complaint_opened": ("投诉", "24小时", "下次", "complaint", "24 hours", "next time"),
-    "courtesy_faults": ("那个", "就是说", "你懂", "you know", "whatever", "you get what i mean"),
-    "duration_ok": (),
-}
+def default_cues() -> dict[str, tuple[str, ...]]:
+    """Cue phrases (zh and en) of the turn that bears on each item: the ``find`` phrases of the case library's cue
+    file (``qa_lib/resources/case_cues.txt``, :func:`qa_lib.cases.load_cues`) — one list of the center's scripts for
+    both. Items without cues fall back to words of their label and guidance, then to their position in the
+    scorecard (opening items near the start of the call, closing items near the end)."""
+    from .cases import load_cues
+
+    return {item: tiers["find"] for item, tiers in load_cues().items() if "." not in item and tiers.get("find")}
 
 _STOP = {"客户", "坐席", "您的", "是否", "the", "and", "with", "customer", "agent", "before", "after"}
 _SPEAKER = r"^\s*[^：:\s]{1,12}\s*[：:]\s*"
@@ -242,7 +228,7 @@ def excerpts(targets: pd.DataFrame, transcripts: pd.Series, items: pd.DataFrame,
     """A short masked transcript excerpt for each target row: the turn that bears on the item and its neighbours.
 
     The anchor turn is found in three steps: (1) the turn with the most hits of the item's cue phrases
-    (:data:`CUES`; for an item without cues, words of its label and guidance), the earliest on a tie;
+    (:func:`default_cues`; for an item without cues, words of its label and guidance), the earliest on a tie;
     (2) a failed step is often simply missing from the call, so without a hit the turn right after the
     nearest earlier item of the scorecard that was found (where the missing step belonged); (3) else the
     turn at the item's relative position in the scorecard.
@@ -257,7 +243,7 @@ def excerpts(targets: pd.DataFrame, transcripts: pd.Series, items: pd.DataFrame,
         The scorecards' items: ``scorecard_id, scorecard_version, item_id, order`` (0 = first item of the
         card) and ``cue_text`` (label and guidance words, for items without cue phrases).
     cues : mapping, optional
-        Cue phrases per item id (default :data:`CUES`).
+        Cue phrases per item id (default :func:`default_cues`).
     width : int
         Turns on each side of the anchor (default 1: up to 3 lines).
     line_chars : int
@@ -275,7 +261,7 @@ def excerpts(targets: pd.DataFrame, transcripts: pd.Series, items: pd.DataFrame,
         raise ParameterError(f"width must be a whole number ≥ 0; got {width!r}")
     if not isinstance(line_chars, (int, np.integer)) or isinstance(line_chars, bool) or line_chars < 8:
         raise ParameterError(f"line_chars must be a whole number ≥ 8; got {line_chars!r}")
-    cues = CUES if cues is None else cues
+    cues = default_cues() if cues is None else cues
     out = pd.Series("", index=targets.index, dtype=object)
     tr = transcripts[~transcripts.index.duplicated()]
     tr = tr[tr.index.isin(targets["contact_id"]) & tr.notna()]
@@ -352,7 +338,7 @@ def build_digest(evaluations: pd.DataFrame, answers: pd.DataFrame, cards, contac
     lang : {"zh", "en"}
         Language of item labels and contact-type names.
     cues : mapping, optional
-        Cue phrases per item for the excerpts (default :data:`CUES`).
+        Cue phrases per item for the excerpts (default :func:`default_cues`).
 
     Returns
     -------
