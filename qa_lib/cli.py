@@ -194,19 +194,18 @@ def demo(db, month, quiet):
     plan_id, plan = plan_period(store, PlanSpec(period=str(p)), created_by="qa demo")
     lists = write_worklists(store, plan_id, out / "worklists")
     written.append(out / "worklists")
+    from .cases import build_library
+    from .digest import default_day, write_digest
     from .runner import month_reports
 
+    library = build_library(store, p, out)  # before the reports, so index.html links it
+    written += [library.html, library.xlsx]
     _, results = month_reports(store, p, kinds=("agents", "teams", "voc", "training"), force=True, progress=not quiet)
     failed = [r for r in results if not r.ok]
     written += [out / "voc_zh.html", out / f"voc_topics_{p}.xlsx", out / "training", out / f"training_plan_{p}.xlsx", out / "index.html"]
     click.echo(f"{sum(r.ok for r in results)} HTML reports (agents, teams, VOC, training needs), {len(failed)} failed")
     for r in failed:
         click.echo(f"  failed: {r.job.title}: {r.error}", err=True)
-    from .cases import build_library
-    from .digest import default_day, write_digest
-
-    library = build_library(store, p, out)
-    written += [library.html, library.xlsx]
     day = default_day(store)
     written += list(write_digest(store, day).paths)
     click.echo(f"case library: {len(library.cases)} cases over {library.cases['skill'].nunique()} skills; morning digest for {day}")

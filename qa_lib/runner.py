@@ -193,8 +193,10 @@ def write_index(folder: str | os.PathLike, results: list[ReportResult], title: s
     bad = [r for r in results if not r.ok]
     links = [(os.path.relpath(r.job.output, folder), r.job.title or Path(r.job.output).stem) for r in ok]
     seen = {Path(r.job.output).resolve() for r in results}
-    earlier = sorted(p for p in [*folder.glob("*.html"), *folder.glob("*/*.html")] if p.name != "index.html" and p.resolve() not in seen)
-    links += [(os.path.relpath(p, folder), p.stem) for p in earlier]
+    top = (folder / "index.html").resolve()
+    earlier = sorted(p for p in [*folder.glob("*.html"), *folder.glob("*/*.html")] if p.resolve() != top and p.resolve() not in seen)
+    # a folder's own index page (the case library's cases/index.html) is named by its folder
+    links += [(os.path.relpath(p, folder), p.parent.name if p.name == "index.html" else p.stem) for p in earlier]
     items = "".join(f'<li><a href="{html_lib.escape(Path(href).as_posix())}">{html_lib.escape(title)}</a></li>' for href, title in sorted(links))
     failed = "".join(f"<li>{html_lib.escape(r.job.title)}: {html_lib.escape(r.error)}</li>" for r in bad)
     page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html_lib.escape(title)}</title></head><body>'

@@ -86,8 +86,12 @@ def test_demo_builds_db_and_writes_month(tmp_path, monkeypatch):
     in_month = contacts["start_time"].dt.to_period("M").astype(str) == "2026-10"
     assert summary["contacts"] == int(in_month.sum())
     assert summary["evaluations"] > 0 and summary["voc"] > 0
-    for name in ("kpis.md", "kpis.csv", "agent_scores.csv", "worklists/Q01.csv"):
+    for name in ("kpis.md", "kpis.csv", "agent_scores.csv", "worklists/Q01.csv", "training/all_zh.html", "training/South_zh.html",
+                 "training_plan_2026-10.xlsx", "cases/index.html", "cases/cases_2026-10.xlsx"):
         assert (home / "reports" / "2026-10" / name).exists(), name
+    index = (home / "reports" / "2026-10" / "index.html").read_text(encoding="utf-8")
+    assert 'href="cases/index.html">cases<' in index and 'href="training/all_zh.html"' in index
+    assert "morning digest for 2026-11-03" in r.output and (home / "reports" / "digest" / "digest_2026-11-03.html").exists()
     # a second run rebuilds from scratch and gives the same numbers
     r = run("demo", "-q", "--month", "2026-09")
     assert r.exit_code == 0
