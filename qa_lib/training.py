@@ -430,7 +430,7 @@ def tenure_curve(failed: pd.DataFrame, agents: pd.DataFrame, *, new_hire_days: i
     h = failed["agent_id"].map(hire)
     new = (h > as_of - pd.Timedelta(days=int(new_hire_days))).to_numpy(dtype=bool)
     d = pd.DataFrame({"month": when.dt.to_period("M").astype(str), "failed": failed["failed"].to_numpy(dtype=bool),
-                      "cohort": np.where(new, h.dt.to_period("M").astype(str), "veterans"), "hire": h})
+                      "cohort": np.where(new, h.dt.to_period("M").astype(str), "veterans"), "agent": failed["agent_id"]})
     d = d[when <= as_of]
     g = d.groupby(["cohort", "month"])["failed"].agg(failures="sum", n="size").reset_index()
     vet = g[g["cohort"] == "veterans"].set_index("month")
@@ -444,8 +444,8 @@ def tenure_curve(failed: pd.DataFrame, agents: pd.DataFrame, *, new_hire_days: i
     mid = pd.PeriodIndex(out["month"], freq="M").start_time + pd.Timedelta(days=15)
     first = pd.PeriodIndex(out["cohort"], freq="M").start_time
     out["tenure_months"] = ((mid - first).days / 30.4).round(1).to_numpy()
-    counts = d[d["cohort"] != "veterans"].assign(agent=failed.loc[d.index[d["cohort"] != "veterans"], "agent_id"])
-    out["agents"] = out.merge(counts.groupby(["cohort", "month"])["agent"].nunique().rename("a").reset_index(), on=["cohort", "month"], how="left")["a"].to_numpy()
+    heads = d.groupby(["cohort", "month"])["agent"].nunique()
+    out["agents"] = heads.reindex(pd.MultiIndex.from_frame(out[["cohort", "month"]])).to_numpy()
     vf, vn = vet["failures"].reindex(out["month"]).to_numpy(dtype=float), vet["n"].reindex(out["month"]).to_numpy(dtype=float)
     out["veteran_rate"] = vf / vn
     out["ratio"] = out["rate"] / out["veteran_rate"]
@@ -569,13 +569,15 @@ def prepare_training(store, month, folder: str | os.PathLike, *, months: int = 3
 
 
 def _write_plan(path: Path, tables: dict, modules: pd.DataFrame) -> None:
-    """The .xlsx training plan: schedule, needs, groups and new hires, one sheet each."""
+    """The .xlsx training plan: schedule, needs, groups, new hires, progress, the coaching loop and open actions, one sheet each."""
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
         tables["schedule"].to_excel(xl, sheet_name="schedule", index=False)
         tables["needs"].to_excel(xl, sheet_name="needs", index=False)
         tables["members"].merge(tables["profiles"][["group", "focus"]], on="group").to_excel(xl, sheet_name="groups", index=False)
         tables["tenure"].to_excel(xl, sheet_name="new_hires", index=False)
         tables["progress"].to_excel(xl, sheet_name="progress", index=False)
+        tables["coaching"].to_excel(xl, sheet_name="coaching", index=False)
+        tables["open_actions"].to_excel(xl, sheet_name="open_actions", index=False)
         modules.assign(skills=modules["skills"].map(", ".join)).to_excel(xl, sheet_name="modules", index=False)
 
 

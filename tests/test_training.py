@@ -149,7 +149,7 @@ def test_new_hires_start_weak_and_close_the_gap(prepared):
 
 def test_plan_workbook_and_views(prepared):
     wb = openpyxl.load_workbook(prepared / "training_plan_2026-10.xlsx", read_only=True)
-    assert {"schedule", "needs", "groups", "new_hires", "progress", "modules"} <= set(wb.sheetnames)
+    assert {"schedule", "needs", "groups", "new_hires", "progress", "coaching", "open_actions", "modules"} <= set(wb.sheetnames)
     all_ = tr.training_view(prepared)
     assert {"North", "South"} <= set(all_["needs"]["team"]) <= {"East", "North", "South"}
     with pytest.raises(ParameterError, match="team must be 'all' or one of"):
@@ -189,3 +189,17 @@ def test_bad_modules_file_names_file_and_entry(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message) as e:
         tr.load_modules(p)
     assert str(p) in str(e.value)
+
+
+def test_coaching_loop_and_open_actions_in_the_report(prepared):
+    """PLANTED.md: the coached new hires improve (pooled programme); A017's and A005's actions are open at the month's end."""
+    v = tr.training_view(prepared)
+    c = v["coaching"]
+    programme = c[(c["level"] != "action") & c["items"].str.contains("needs_analysis")].iloc[0]
+    assert programme["verdict"] == "improved" and programme["diff_low"] > 0
+    assert set(v["open_actions"]["agent_id"]) == {"A017", "A005"}
+    south = tr.training_view(prepared, "South")
+    assert set(south["coaching"].loc[south["coaching"]["level"] == "action", "team"]) == {"South"}
+    north = tr.training_view(prepared, "North")
+    assert north["open_actions"].empty and "无" in tr.open_table(north, "zh").to_string()
+    assert "improved" in tr.coaching_table(v, "en").to_string() and "已改善" in tr.coaching_table(v, "zh").to_string()
