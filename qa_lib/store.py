@@ -482,13 +482,14 @@ class Store:
         """Bump the version (optimistic lock), mirror the current state, append the history row."""
         ev, items = tables["evaluations"], tables["evaluation_items"]
         eid, current = head["evaluation_id"], int(head["version"] or 1)
-        if expected_version is not None and int(expected_version) != current:
-            raise ConflictError(f"evaluation {eid} is at version {current}, you edited version {expected_version}: reload it and apply your change again")
+        _check_version(eid, current, expected_version)
         new = current + 1
         res = conn.execute(
             ev.update().where(ev.c.evaluation_id == eid, ev.c.version == current).values(version=new, status=status, total_score=total, comment=comment)
         )
-        if res.rowcount != 1:
+        if res.rowcount != 1:  # SQLite reads without a row lock: another writer committed since `head` was read
+            now = conn.execute(sa.select(ev.c.version).where(ev.c.evaluation_id == eid)).scalar_one()
+            _check_version(eid, int(now), current if expected_version is None else expected_version)
             raise ConflictError(f"evaluation {eid} was changed by someone else just now: reload it and apply your change again")
         conn.execute(items.delete().where(items.c.evaluation_id == eid))
         if answers:
@@ -545,6 +546,7 @@ class Store:
             raise ParameterError(f"actor must name who acts (an inspector, agent or supervisor id); got {actor!r}")
         with self.engine.begin() as conn:
             head = self._evaluation_row(conn, evaluation_id, lock=True)
+            _check_version(evaluation_id, int(head["version"] or 1), expected_version)  # a stale read is a conflict, before any other check
             status = next_status(head["status"] or "submitted", action)
             if action in AGENT_ACTIONS and actor != head["agent_id"]:
                 raise TransitionError(f"only the evaluated agent ({head['agent_id']}) can {action} evaluation {evaluation_id}; got {actor!r}")
@@ -831,22 +833,29 @@ class Store:
         if due is not None and due < created:
             raise ParameterError(f"due_on must be on or after created_on ({created}); got {due_on!r}")
         t, a = tables["coaching_actions"], tables["agents"]
-        with self.engine.begin() as conn:
-            if conn.execute(sa.select(a.c.agent_id).where(a.c.agent_id == agent_id)).first() is None:
-                raise ParameterError(f"agent_id must be a stored agent; got {agent_id!r}")
-            cards = [_card_from_text(d) for d in conn.execute(sa.select(tables["scorecards"].c.definition)).scalars()]
-            if not any(set(item_list) <= set(c.item_ids) for c in cards):
-                known = sorted({i for c in cards for i in c.item_ids})
-                unknown = [i for i in item_list if i not in known]
-                what = f"unknown {unknown}" if unknown else f"{item_list} are not items of one scorecard"
-                raise ParameterError(f"items must be items of one stored scorecard ({', '.join(sorted({c.id for c in cards})) or 'none stored'}); {what}")
-            taken = conn.execute(sa.select(t.c.action_id).where(t.c.action_id.like("CA%"))).scalars().all()
-            nums = [int(x[2:]) for x in taken if x[2:].isdigit()]
-            action_id = f"CA{max(nums, default=0) + 1:04d}"
-            conn.execute(t.insert().values(
-                action_id=action_id, agent_id=agent_id, coach=coach.strip(), created_on=created, items=",".join(item_list),
-                agreed_action=agreed_action.strip(), due_on=due, recheck_after_days=int(recheck_after_days), status="open", closed_on=None,
-            ))
+        for attempt in range(5):  # two people recording at the same moment may draw the same next id: the loser retries
+            try:
+                with self.engine.begin() as conn:
+                    if conn.execute(sa.select(a.c.agent_id).where(a.c.agent_id == agent_id)).first() is None:
+                        raise ParameterError(f"agent_id must be a stored agent; got {agent_id!r}")
+                    cards = [_card_from_text(d) for d in conn.execute(sa.select(tables["scorecards"].c.definition)).scalars()]
+                    if not any(set(item_list) <= set(c.item_ids) for c in cards):
+                        known = sorted({i for c in cards for i in c.item_ids})
+                        unknown = [i for i in item_list if i not in known]
+                        what = f"unknown {unknown}" if unknown else f"{item_list} are not items of one scorecard"
+                        raise ParameterError(f"items must be items of one stored scorecard ({', '.join(sorted({c.id for c in cards})) or 'none stored'}); {what}")
+                    taken = conn.execute(sa.select(t.c.action_id).where(t.c.action_id.like("CA%"))).scalars().all()
+                    nums = [int(x[2:]) for x in taken if x[2:].isdigit()]
+                    action_id = f"CA{max(nums, default=0) + 1:04d}"
+                    conn.execute(t.insert().values(
+                        action_id=action_id, agent_id=agent_id, coach=coach.strip(), created_on=created, items=",".join(item_list),
+                        agreed_action=agreed_action.strip(), due_on=due, recheck_after_days=int(recheck_after_days), status="open", closed_on=None,
+                    ))
+            except sa.exc.IntegrityError:
+                if attempt == 4:
+                    raise StoreError("could not record the coaching action: others kept taking the next action id; try again") from None
+                continue
+            break
         return action_id
 
     def close_coaching_action(self, action_id: str, *, status: str = "done", closed_on=None) -> None:
@@ -887,6 +896,12 @@ def _card_from_text(text: str) -> Scorecard:
 
 def _now() -> datetime:
     return datetime.now().replace(microsecond=0)
+
+
+def _check_version(evaluation_id: str, current: int, expected_version: int | None) -> None:
+    """ConflictError naming the evaluation and both versions when the caller edited an older version."""
+    if expected_version is not None and int(expected_version) != current:
+        raise ConflictError(f"evaluation {evaluation_id} is at version {current}, you edited version {expected_version}: reload it and apply your change again")
 
 
 def _answers_json(answers: dict, comments: dict) -> str:
