@@ -10,9 +10,12 @@ stored before with other values) are done by :mod:`qa_lib.store` on the result.
 
 from __future__ import annotations
 
+import codecs
+import csv
 import io
 import os
 import re
+import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +25,7 @@ import pandas as pd
 from .errors import ParameterError, Problem, ValidationError
 from .model import CENTER_TZ, Entity, Field, IMPORT_KINDS, entity
 
-__all__ = ["read_table", "validate", "validate_kind", "ROW"]
+__all__ = ["read_table", "validate", "validate_kind", "safe_yaml", "yaml_text", "ROW"]
 
 #: Column added to validated frames: the spreadsheet row number of each record.
 ROW = "_row"
@@ -38,17 +41,57 @@ _EXCEL = {".xlsx", ".xlsm"}
 _PARQUET = {".parquet", ".pq"}
 
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _line_of(raw: bytes, pos: int) -> int:
+    return raw[:pos].count(b"\n") + 1
+
+
+def _not_text(raw: bytes, source: str, encoding: str | None) -> None:
+    """Refuse binary files renamed .csv (a zip / xlsx, or anything with NUL bytes) with a clear message."""
+    if raw.startswith(b"PK\x03\x04"):
+        raise ValidationError([Problem(source, 0, "", "this is a zip archive (an .xlsx workbook?), not CSV text: save it with the .xlsx extension or export it as CSV")], source)
+    wide = (encoding or "").lower().replace("_", "-").startswith(("utf-16", "utf16", "utf-32", "utf32")) or raw.startswith(_UTF16_BOMS)
+    nul = raw.find(b"\x00", 0, 1 << 16)
+    if nul >= 0 and not wide:
+        raise ValidationError([Problem(source, _line_of(raw, nul), "", f"binary data (a NUL byte at byte {nul}), not CSV text: is it another file type renamed .csv?")], source)
+
+
+def _decodes(raw: bytes, encoding: str) -> bool:
+    try:
+        raw.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _decode(raw: bytes, source: str, encoding: str | None) -> str:
+    _not_text(raw, source, encoding)
     if encoding is not None:
         try:
-            return raw.decode(encoding)
+            name = codecs.lookup(encoding).name
         except LookupError:
             raise ParameterError(f"encoding must be a codec name such as 'utf-8' or 'gbk'; got {encoding!r}") from None
+        if name not in ("utf-8", "utf-8-sig") and not raw.isascii() and not raw.startswith(_UTF16_BOMS) and _decodes(raw, "utf-8"):
+            # valid UTF-8 with non-ASCII text is (almost) never meant as GBK / Latin-1: decoding it so would garble it
+            first = re.search(rb"[\x80-\xff]", raw).start()
+            raise ValidationError([Problem(source, _line_of(raw, first), "", f"declared {encoding}, but the file is UTF-8: its Chinese text would be garbled; "
+                                           "drop --encoding (or pass utf-8)")], source)
+        try:
+            text = raw.decode(encoding)
         except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            raise ValidationError([Problem(source, line, "", f"not valid {encoding}: byte {exc.start} ({raw[exc.start:exc.start + 1]!r})")], source) from None
+            hint = "the file is GBK: drop --encoding (or pass gbk)" if name.startswith("utf") and _decodes(raw, "gb18030") else "drop --encoding to detect UTF-8 / GBK"
+            raise ValidationError([Problem(source, _line_of(raw, exc.start), "", f"declared {encoding}, but byte {exc.start} ({raw[exc.start:exc.start + 1]!r}) "
+                                           f"is not valid {encoding}; {hint}")], source) from None
+        return text.removeprefix("\ufeff")
     if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="strict")
+        raw = raw[3:]
+    elif raw.startswith(_UTF16_BOMS):
+        try:
+            return raw.decode("utf-16").removeprefix("\ufeff")
+        except UnicodeDecodeError as exc:
+            raise ValidationError([Problem(source, 0, "", f"starts with a UTF-16 byte-order mark but is not valid UTF-16: {exc.reason}")], source) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -56,8 +99,73 @@ def _decode(raw: bytes, source: str, encoding: str | None) -> str:
     try:
         return raw.decode("gb18030")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ValidationError([Problem(source, line, "", "cannot decode as UTF-8 or GBK/GB18030; pass the encoding explicitly")], source) from None
+        raise ValidationError([Problem(source, _line_of(raw, exc.start), "", "cannot decode as UTF-8 or GBK/GB18030; pass the encoding explicitly")], source) from None
+
+
+def _column_letter(i: int) -> str:
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _truncation(text: str, sep: str, source: str, header: list[str]) -> list[Problem]:
+    """Problems for a CSV cut off at the end: an unclosed quote, or a last row with too few values."""
+    try:
+        records = list(csv.reader(io.StringIO(text), delimiter=sep))
+    except csv.Error:  # e.g. a field over the csv module's size limit: leave it to pandas
+        return []
+    while records and not records[-1]:
+        records.pop()
+    if len(records) < 2:
+        return []
+    last, row, n = records[-1], len(records), len(header)
+    if text.count('"') % 2 == 1 and last:  # quotes inside a quoted value are doubled, so an odd count = one left open
+        col = header[len(last) - 1] if len(last) <= n else f"column {_column_letter(len(last) - 1)}"
+        return [Problem(source, row, col, "a quoted value is never closed: the file ends inside it (cut off, or a missing closing quote)")]
+    if len(last) < n:
+        return [Problem(source, row, header[len(last)], f"the last row has {len(last)} of {n} values: the file looks cut off")]
+    return []
+
+
+def _split_header(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """Take the first row as the header (stripped, lower-cased); drop unnamed empty columns.
+
+    Problems for a blank header cell above values (merged header cells, a title row above
+    the header) and for a name used twice.
+    """
+    header = [str(v).strip().lower() for v in raw.iloc[0]]
+    df = raw.iloc[1:].reset_index(drop=True)
+    df.columns = range(df.shape[1])
+    problems: list[Problem] = []
+    keep, seen = [], {}
+    blank_run: list[int] = []  # consecutive blank header cells above values, reported as one problem
+    for i, name in enumerate(header + ["<end>"]):
+        if blank_run and (name or i != blank_run[-1] + 1):
+            where = _column_letter(blank_run[0]) + (f"-{_column_letter(blank_run[-1])}" if len(blank_run) > 1 else "")
+            problems.append(Problem(source, 1, f"column {where}", "empty header cell above values (merged or blank header cells?): "
+                                    "the first row must name every column, with no title rows above it"))
+            blank_run = []
+        if i == len(header):
+            break
+        if not name:
+            if _blank(df[i]).all():
+                continue
+            blank_run.append(i)
+        elif name in seen:
+            problems.append(Problem(source, 1, name, f"column appears twice (columns {_column_letter(seen[name])} and {_column_letter(i)})"))
+        seen.setdefault(name, i)
+        keep.append(i)
+    df = df[keep]
+    df.columns = [header[i] for i in keep]
+    return df, problems
+
+
+def _first_record(text: str, sep: str) -> list[str]:
+    first = next(csv.reader(io.StringIO(text[: 1 << 16]), delimiter=sep), [])
+    return [c.strip().lower() for c in first]
 
 
 def read_table(path: str | os.PathLike, *, encoding: str | None = None, sheet: str | int = 0) -> pd.DataFrame:
@@ -65,35 +173,76 @@ def read_table(path: str | os.PathLike, *, encoding: str | None = None, sheet: s
 
     CSV and Excel cells are read as text (parsing is :func:`validate`'s job, so a bad cell
     becomes a located problem, not an exception); Parquet keeps its types. CSV encoding
-    is detected (UTF-8 with or without BOM, else GB18030, a superset of GBK) unless
-    ``encoding`` is given. Column names are stripped and lower-cased.
+    is detected (UTF-8 with or without BOM, UTF-16 with BOM, else GB18030, a superset of
+    GBK) unless ``encoding`` is given; a declared encoding that does not fit the bytes is
+    refused with the likely right one. Column names are stripped and lower-cased; empty
+    unnamed columns are dropped.
+
+    Raises :class:`ValidationError` (``file:row:column: message``) for a file that cannot be
+    read as a table: empty, header only, binary or a zip renamed .csv, a corrupt workbook,
+    a CSV cut off (last row short, quote never closed) or with a row longer than the
+    header, a blank header cell above values (merged header cells, a title row), a
+    column named twice. See docs/bad-input.md.
     """
     path = Path(path)
     source = path.name
     if not path.is_file():
         raise ParameterError(f"path must be an existing file; got {str(path)!r}")
     suffix = path.suffix.lower()
+    problems: list[Problem] = []
     try:
         if suffix in _CSV:
             text = _decode(path.read_bytes(), source, encoding)
             if not text.strip():
                 raise ValidationError([Problem(source, 0, "", "file is empty")], source)
             sep = "\t" if suffix == ".tsv" else ","
-            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False, engine="c")
+            try:  # header=None: a first data row longer than the header is an error, not a silent index column
+                df = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, keep_default_na=False, na_filter=False, engine="c")
+            except pd.errors.ParserError as exc:
+                cut = _truncation(text, sep, source, _first_record(text, sep)) if "EOF inside string" in str(exc) else []
+                if cut:
+                    raise ValidationError(cut, source) from None
+                raise
+            df, problems = _split_header(df, source)
+            if not text.endswith(("\n", "\r")):
+                problems += _truncation(text, sep, source, list(df.columns))
         elif suffix in _EXCEL:
-            df = pd.read_excel(path, sheet_name=sheet, dtype=str, keep_default_na=False, na_filter=False, engine="openpyxl")
+            df = pd.read_excel(path, sheet_name=sheet, header=None, dtype=str, keep_default_na=False, na_filter=False, engine="openpyxl")
+            if df.empty:
+                raise ValidationError([Problem(source, 0, "", f"sheet {sheet!r} is empty" if not isinstance(sheet, int) else "the sheet is empty")], source)
+            df, problems = _split_header(df, source)
         elif suffix in _PARQUET:
             df = pd.read_parquet(path)
         else:
             raise ParameterError(f"file type must be one of {sorted(_CSV | _EXCEL | _PARQUET)}; got {suffix or 'no extension'!r} ({source})")
     except (ValidationError, ParameterError):
         raise
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError, KeyError) as exc:
+    except (zipfile.BadZipFile, KeyError) as exc:
+        if suffix not in _EXCEL:
+            raise ValidationError([Problem(source, 0, "", f"cannot read file: {type(exc).__name__}: {exc}")], source) from None
+        why = str(exc).strip('"')
+        raise ValidationError([Problem(source, 0, "", f"not a valid {suffix} workbook (another file renamed {suffix}?): {why}")], source) from None
+    except pd.errors.ParserError as exc:
+        msg = str(exc).strip().splitlines()[0].removeprefix("Error tokenizing data. C error: ")
+        line = re.search(r"line (\d+)", msg)  # a 1-based file line
+        record = re.search(r"row (\d+)", msg)  # a 0-based record, the header being record 0
+        row = int(line.group(1)) if line else int(record.group(1)) + 1 if record else 0
+        more = re.match(r"Expected (\d+) fields in line \d+, saw (\d+)", msg)
+        if more:
+            n, k = int(more.group(1)), int(more.group(2))
+            raise ValidationError([Problem(source, row, f"column {_column_letter(n)}", f"line {row} has {k} values but the header names {n} columns "
+                                           "(a value with an unquoted comma?)")], source) from None
+        raise ValidationError([Problem(source, row, "", f"cannot read file: {msg}")], source) from None
+    except (pd.errors.EmptyDataError, ValueError, OSError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         m = re.search(r"line (\d+)", msg)
         raise ValidationError([Problem(source, int(m.group(1)) if m else 0, "", f"cannot read file: {msg}")], source) from None
     except Exception as exc:  # openpyxl / pyarrow raise their own types for corrupt files
         raise ValidationError([Problem(source, 0, "", f"cannot read file: {type(exc).__name__}: {exc}")], source) from None
+    if problems:
+        raise ValidationError(problems, source)
+    if len(df) == 0:
+        raise ValidationError([Problem(source, 2, "", "no data rows below the header: nothing to import")], source)
     df.columns = [str(c).strip().lower() for c in df.columns]
     return df
 
@@ -374,3 +523,95 @@ def validate_kind(kind: str, df: pd.DataFrame, source: str = "<data>") -> dict[s
         raise ValidationError(col.problems, source)
     h = h.drop_duplicates("evaluation_id", keep="first").reset_index(drop=True)
     return {"evaluations": h, "evaluation_items": it.reset_index(drop=True)}
+
+
+# ----------------------------------------------------------------------------- YAML
+#: Largest YAML file accepted (scorecards, the VOC taxonomy and training modules are a few KB).
+MAX_YAML_BYTES = 1_000_000
+#: Deepest nesting of mappings / lists accepted (a scorecard needs 5).
+MAX_YAML_DEPTH = 32
+#: Most YAML nodes (scalars, lists, mappings) accepted in one document.
+MAX_YAML_NODES = 100_000
+
+_YAML_START = ("SequenceStartEvent", "MappingStartEvent")
+_YAML_END = ("SequenceEndEvent", "MappingEndEvent")
+
+
+def _yaml_fail(error: type[Exception], source: str, line: int, message: str) -> Exception:
+    if issubclass(error, ValidationError):
+        return ValidationError([Problem(source, line, "", message)], source)
+    return error(f"{source}: line {line}: {message}")
+
+
+def yaml_text(raw: bytes, source: str, *, error: type[Exception] = ValidationError) -> str:
+    """Decode a YAML file's bytes as UTF-8 (BOM allowed), refusing files over :data:`MAX_YAML_BYTES` and binary data."""
+    if len(raw) > MAX_YAML_BYTES:
+        raise _yaml_fail(error, source, 0, f"YAML file too large: {len(raw):,} bytes (at most {MAX_YAML_BYTES:,})")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise _yaml_fail(error, source, _line_of(raw, nul), f"binary data (a NUL byte at byte {nul}), not a YAML text file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _yaml_fail(error, source, _line_of(raw, exc.start), f"not UTF-8 text (byte {exc.start}): save the YAML file as UTF-8") from None
+
+
+def safe_yaml(text: str | bytes, source: str, *, compose: bool = False, error: type[Exception] = ValidationError):
+    """Parse one YAML document from an untrusted file, refusing "YAML bombs" before building anything.
+
+    PyYAML's ``safe_load`` refuses arbitrary Python objects but still accepts anchors and
+    aliases: a "billion laughs" document of a few hundred bytes loads as a small graph of
+    shared lists, which every consumer that walks it (validation, line-number maps, JSON)
+    expands exponentially; deeply nested flow lists overflow the Python stack. So the
+    event stream is checked first, stopping at the first offence, and the document is
+    refused when it uses an alias (``*name``), is larger than :data:`MAX_YAML_BYTES`,
+    nests deeper than :data:`MAX_YAML_DEPTH` or holds more than :data:`MAX_YAML_NODES`
+    nodes. Our YAML files never need aliases: repeat the values instead.
+
+    Parameters
+    ----------
+    text : str or bytes
+        The document; bytes are decoded as UTF-8 (a BOM is allowed).
+    source : str
+        File name used in error messages.
+    compose : bool
+        Also return the node tree (for line numbers), as ``(data, node)``.
+    error : type
+        Exception raised: :class:`ValidationError` (one :class:`Problem` with the line as its
+        row) or another :class:`~qa_lib.errors.QAError` class, given ``"source: line N: message"``.
+
+    Returns
+    -------
+    object or tuple
+        The loaded data, or ``(data, node)`` with ``compose=True``.
+    """
+    import yaml
+
+    text = yaml_text(text, source, error=error) if isinstance(text, bytes) else text
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_YAML_BYTES:
+        raise _yaml_fail(error, source, 0, f"YAML file too large: {size:,} bytes (at most {MAX_YAML_BYTES:,})")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: linear even on hostile input
+    depth = nodes = 0
+    try:
+        for ev in yaml.parse(text, Loader=loader):
+            kind = type(ev).__name__
+            line = ev.start_mark.line + 1
+            if kind == "AliasEvent":
+                raise _yaml_fail(error, source, line, f"YAML aliases are not allowed (*{ev.anchor}): write the values out instead of using &anchors")
+            if kind in _YAML_START:
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise _yaml_fail(error, source, line, f"YAML nested too deeply (more than {MAX_YAML_DEPTH} levels)")
+            elif kind in _YAML_END:
+                depth -= 1
+            if kind in _YAML_START or kind == "ScalarEvent":
+                nodes += 1
+                if nodes > MAX_YAML_NODES:
+                    raise _yaml_fail(error, source, line, f"YAML document too big (more than {MAX_YAML_NODES:,} values)")
+        data = yaml.load(text, Loader=loader)
+        node = yaml.compose(text, Loader=loader) if compose else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise _yaml_fail(error, source, (mark.line + 1) if mark else 0, f"not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    return (data, node) if compose else data

@@ -48,6 +48,7 @@ import pandas as pd
 import yaml
 
 from .errors import ParameterError, Problem, ValidationError
+from .ingest import safe_yaml, yaml_text
 
 __all__ = [
     "Item", "Section", "Scorecard", "ScoreResult", "load_scorecard", "check_answers", "normalize_answers", "score",
@@ -167,7 +168,7 @@ def _read(source) -> tuple[str, str]:
         path = Path(source)
         if not path.is_file():
             raise ParameterError(f"scorecard path must be an existing YAML file; got {str(path)!r}")
-        return path.name, path.read_text(encoding="utf-8")
+        return path.name, yaml_text(path.read_bytes(), path.name)
     if not isinstance(source, str):
         raise ParameterError(f"source must be a YAML file path or YAML text; got {type(source).__name__}")
     return "<scorecard>", source
@@ -185,12 +186,7 @@ def load_scorecard(source: str | os.PathLike) -> Scorecard:
     condition pointing at a missing item, missing labels, and so on.
     """
     name, text = _read(source)
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ValidationError([Problem(name, (mark.line + 1) if mark else 0, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")], name) from None
+    raw, node = safe_yaml(text, name, compose=True)  # refuses aliases ("billion laughs"), deep nesting, huge files
     lines = _lines(node) if node is not None else {}
     problems: list[Problem] = []
 

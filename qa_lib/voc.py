@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from .errors import ConfigError, NotFoundError, ParameterError
+from .ingest import safe_yaml
 from .reports import escape
 from .sampling import wilson_interval
 from .spc import p_chart, two_proportion_test, western_electric_rules
@@ -74,10 +74,7 @@ def load_taxonomy(path: str | os.PathLike) -> Taxonomy:
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"taxonomy file not found: {p}")
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8-sig"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    doc = safe_yaml(p.read_bytes(), str(p), error=ConfigError)  # refuses aliases ("billion laughs"), deep nesting, huge files
     if not isinstance(doc, dict) or not isinstance(doc.get("topics"), list) or not doc["topics"]:
         raise ConfigError(f"{p}: needs a non-empty 'topics' list")
     depts = doc.get("departments") or {d: {"zh": d, "en": d} for d in DEPARTMENTS}

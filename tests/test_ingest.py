@@ -58,7 +58,7 @@ def test_unsupported_and_missing_files(tmp_path):
 def test_truncated_csv_is_located(tmp_path):
     text = CONTACTS.to_csv(index=False)
     (tmp_path / "t.csv").write_text(text + 'K3,"2026-10-05 11:00:00,hotline\n')
-    with pytest.raises(ValidationError, match=r"t\.csv:\d+::.*cannot read file"):
+    with pytest.raises(ValidationError, match=r"t\.csv:4:start_time: a quoted value is never closed"):
         read_table(tmp_path / "t.csv")
 
 
@@ -181,3 +181,174 @@ def test_problem_list_is_capped_in_message():
         validate("contacts", many, "m.csv")
     assert len(info.value.problems) == 120
     assert "... and 70 more" in str(info.value)
+
+
+# ----------------------------------------------------------------------------- hostile and broken files
+# tests/data/bad/: every file is either rejected cleanly (exit 2, file:row:column named, no traceback,
+# the database unchanged) or imported correctly. Regenerate with tests/data/bad/make_corpus.py;
+# docs/bad-input.md lists what each gives.
+import sqlite3  # noqa: E402
+import time  # noqa: E402
+from datetime import datetime, timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from click.testing import CliRunner  # noqa: E402
+
+from qa_lib.cli import main  # noqa: E402
+from qa_lib.store import Store  # noqa: E402
+
+BAD = Path(__file__).parent / "data" / "bad"
+
+#: (file, --encoding) -> (row, column, message excerpt) of the expected problem.
+REJECTED = {
+    ("truncated_mid_row.csv", None): (3, "direction", "the last row has 3 of 15 values: the file looks cut off"),
+    ("truncated_mid_quote.csv", None): (3, "transcript", "a quoted value is never closed"),
+    ("ragged_row.csv", None): (2, "column P", "line 2 has 16 values but the header names 15 columns"),
+    ("gbk.csv", "utf-8"): (2, "", "declared utf-8, but byte 200 (b'\\xc8') is not valid utf-8; the file is GBK"),
+    ("utf8.csv", "gbk"): (2, "", "declared gbk, but the file is UTF-8"),
+    ("duplicate_id_in_file.csv", None): (4, "contact_id", "duplicate contact_id 'KBAD0031' (first on row 2)"),
+    ("duplicate_id_in_db.csv", None): (3, "contact_type", "K0000001 is already stored with contact_type = 'service', the file has 'consultation'"),
+    ("duplicate_header.csv", None): (1, "contact_id", "column appears twice (columns A and C)"),
+    ("negative_duration.csv", None): (3, "talk_seconds", "must not be negative; got '-30'"),
+    ("absurd_duration.csv", None): (2, "talk_seconds", "must be ≤ 21600; got '144000'"),
+    ("future_date.csv", None): (3, "start_time", "is in the future: '2099-01-01 09:00:00'"),
+    ("eval_answer_not_in_options.csv", None): (5, "answer", "item empathy: 'excellent' is not an allowed answer (yes|partial|no)"),
+    ("eval_total_500.csv", None): (2, "total_score", "must be ≤ 200; got '500'"),
+    ("eval_total_mismatch.csv", None): (2, "total_score", "total_score 95 in the file, the scorecard gives 100.00"),
+    ("empty.csv", None): (0, "", "file is empty"),
+    ("header_only.csv", None): (2, "", "no data rows below the header"),
+    ("binary_renamed.csv", None): (3, "", "binary data (a NUL byte at byte 8), not CSV text"),
+    ("xlsx_renamed.csv", None): (0, "", "this is a zip archive (an .xlsx workbook?), not CSV text"),
+    ("junk_zip.xlsx", None): (0, "", "not a valid .xlsx workbook"),
+    ("csv_renamed.xlsx", None): (0, "", "not a valid .xlsx workbook (another file renamed .xlsx?): File is not a zip file"),
+    ("merged_header.xlsx", None): (1, "column F", "empty header cell above values (merged or blank header cells?)"),
+    ("merged_title_row.xlsx", None): (1, "column B-O", "the first row must name every column, with no title rows above it"),
+}
+TRANSCRIPT = "坐席:您好，请问有什么可以帮您？\n客户:导航地图不更新了。"
+#: importable files -> expected stored values by contact_id
+IMPORTED = {
+    name: {"KBAD0001": {"start_time": pd.Timestamp("2026-10-05 09:15:00"), "channel": "hotline", "direction": "inbound",
+                        "contact_type": "consultation", "answered": True, "talk_seconds": 180.0, "transcript": TRANSCRIPT},
+           "KBAD0002": {"start_time": pd.Timestamp("2026-10-05 10:02:30"), "channel": "online", "transcript": None}}
+    for name in ("gbk.csv", "utf8.csv", "utf8_bom.csv", "utf16_bom.csv")
+}
+# +08:00, Z and naive in one column: all converted to the center's local time (Asia/Shanghai, UTC+8)
+IMPORTED["mixed_timezones.csv"] = {k: {"start_time": pd.Timestamp("2026-10-05 09:15:00")} for k in ("KBAD0011", "KBAD0012", "KBAD0013")}
+
+
+def _kind(name: str) -> str:
+    return "evaluations" if name.startswith("eval_") else "contacts"
+
+
+def _copy_db(store: Store, folder: Path) -> Path:
+    """A private copy of a SQLite store (the sqlite3 backup API, so a WAL is included)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dst = folder / "qa.sqlite"
+    with sqlite3.connect(store.engine.url.database) as src, sqlite3.connect(dst) as out:
+        src.backup(out)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def bad_db(loaded_store, tmp_path_factory) -> Path:
+    """The samples, copied once for the rejected files (which must not change it)."""
+    return _copy_db(loaded_store, tmp_path_factory.mktemp("bad"))
+
+
+def _cli_import(name: str, db: Path, encoding: str | None = None, path: Path | None = None):
+    args = ["import", _kind(name), str(path or BAD / name), "--db", str(db)] + (["--encoding", encoding] if encoding else [])
+    return CliRunner().invoke(main, args, catch_exceptions=False)
+
+
+def _assert_rejected(db: Path, name: str, row: int, column: str, excerpt: str, encoding: str | None = None, path: Path | None = None):
+    store = Store(f"sqlite:///{db}")
+    try:
+        before = store.counts()
+        r = _cli_import(name, db, encoding, path)
+        assert r.exit_code == 2, r.output
+        assert "Traceback" not in r.output and "nothing was stored" in r.output
+        assert f"{name}:{row}:{column}: " in r.output and excerpt in r.output, r.output
+        with pytest.raises(ValidationError) as info:
+            store.import_file(_kind(name), path or BAD / name, encoding=encoding)
+        assert any(str(p).startswith(f"{name}:{row}:{column}: ") and excerpt in p.message for p in info.value.problems), problems(info.value)
+        assert store.counts() == before
+    finally:
+        store.engine.dispose()
+
+
+def test_bad_corpus_is_complete():
+    """Every file in tests/data/bad is covered by a case here (YAML ones by tests/test_rubric.py)."""
+    files = {p.name for p in BAD.iterdir() if p.suffix not in (".py", ".md", ".yaml")}
+    assert files == {n for n, _ in REJECTED} | set(IMPORTED)
+
+
+@pytest.mark.parametrize("name, encoding", sorted(REJECTED, key=str), ids=lambda v: str(v))
+def test_bad_corpus_rejected_cleanly(bad_db, name, encoding):
+    _assert_rejected(bad_db, name, *REJECTED[name, encoding], encoding=encoding)
+
+
+@pytest.mark.parametrize("name", sorted(IMPORTED))
+def test_bad_corpus_importable_files_import_correctly(loaded_store, tmp_path, name):
+    expected = IMPORTED[name]
+    dbs = [_copy_db(loaded_store, tmp_path / way) for way in ("cli", "store")]
+    r = _cli_import(name, dbs[0])
+    assert r.exit_code == 0 and f"contacts: {len(expected)} added, 0 already stored" in r.output, r.output
+    s = Store(f"sqlite:///{dbs[1]}")
+    before = s.counts()
+    assert s.import_file("contacts", BAD / name).inserted == {"contacts": len(expected)}
+    assert s.counts()["contacts"] == before["contacts"] + len(expected)
+    s.engine.dispose()
+    for db in dbs:
+        s = Store(f"sqlite:///{db}")
+        got = s.read("contacts", s.table("contacts").c.contact_id.in_(list(expected))).set_index("contact_id").loc[list(expected)]
+        for cid, values in expected.items():
+            for col, want in values.items():
+                v = got.loc[cid, col]
+                assert (v is None or pd.isna(v)) if want is None else v == want, (db, cid, col, v)
+        s.engine.dispose()
+
+
+def test_huge_text_cell_is_refused_with_its_location(bad_db, tmp_path):
+    """A 5 MB transcript cell: rejected (limit 100,000 characters per text cell), quickly, nothing stored."""
+    text = (BAD / "utf8.csv").read_text(encoding="utf-8")
+    big = text.replace("客户:导航地图不更新了。", "客户:" + "导航地图不更新了。" * 600_000, 1)  # 5.4 M characters, 16 MB of UTF-8
+    path = tmp_path / "huge_cell.csv"
+    path.write_text(big, encoding="utf-8")
+    t0 = time.perf_counter()
+    _assert_rejected(bad_db, "huge_cell.csv", 2, "transcript", "longer than 100000 characters", path=path)
+    assert time.perf_counter() - t0 < 20
+
+
+def test_tomorrow_plus_is_future_but_today_is_not(bad_db, tmp_path):
+    """Times after now + 1 day are refused (contacts cannot start in the future); today is fine."""
+    text = (BAD / "utf8.csv").read_text(encoding="utf-8")
+    soon = (datetime.now() + timedelta(days=1, hours=2)).strftime("%Y-%m-%d %H:%M:%S")
+    path = tmp_path / "soon.csv"
+    path.write_text(text.replace("2026-10-05 10:02:30", soon), encoding="utf-8")
+    _assert_rejected(bad_db, "soon.csv", 3, "start_time", f"is in the future: '{soon}'", path=path)
+    today = datetime.now().strftime("%Y-%m-%d 00:00:01")
+    out = validate("contacts", read_table(path).assign(start_time=[today, today]), "ok.csv")
+    assert (out["start_time"] == pd.Timestamp(today)).all()
+
+
+def test_rows_already_stored_with_the_same_values_are_skipped(loaded_store, tmp_path):
+    """A duplicate of a stored contact with identical values is not an error: it is skipped (re-import is idempotent)."""
+    db = _copy_db(loaded_store, tmp_path / "db")
+    row = loaded_store.read("contacts", loaded_store.table("contacts").c.contact_id == "K0000001")
+    path = tmp_path / "again.csv"
+    row.to_csv(path, index=False)
+    r = _cli_import("again.csv", db, path=path)
+    assert r.exit_code == 0 and "contacts: 0 added, 1 already stored" in r.output, r.output
+    after, before = Store(f"sqlite:///{db}").counts(), loaded_store.counts()
+    assert after.pop("imports") == before.pop("imports") + 1  # the import itself is logged
+    assert after == before
+
+
+def test_mixed_offsets_convert_and_bad_offsets_are_located():
+    c = CONTACTS.copy()
+    c["start_time"] = ["2026-10-05T09:15:00+08:00", "2026-10-05 01:15:00Z"]
+    assert (validate("contacts", c)["start_time"] == pd.Timestamp("2026-10-05 09:15:00")).all()
+    c["start_time"] = ["2026-10-05T09:15:00+25:00", "2026-10-05 09:15:00"]
+    with pytest.raises(ValidationError) as info:
+        validate("contacts", c, "tz.csv")
+    assert problems(info.value) == ["tz.csv:2:start_time: unparseable time: '2026-10-05T09:15:00+25:00'"]

@@ -254,3 +254,73 @@ def test_rescore_and_ranking_changes(card):
     assert (same["change"].abs() < 1e-9).all()
     with pytest.raises(ParameterError, match="missing 'total_score'"):
         rescore(answers, head.drop(columns="total_score"), card)
+
+
+# ----------------------------------------------------------------------------- hostile YAML
+# tests/data/bad/*.yaml (see make_corpus.py). PyYAML's safe_load refuses Python objects but keeps
+# aliases as shared references: the 656-byte "billion laughs" loads in milliseconds as a graph
+# that expands to 9**10 strings when walked, which the scorecard validator (and any JSON dump)
+# does. qa_lib.ingest.safe_yaml refuses aliases, deep nesting and huge files before loading.
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import yaml  # noqa: E402
+
+from qa_lib import training, voc  # noqa: E402
+from qa_lib.errors import ConfigError  # noqa: E402
+from qa_lib.ingest import MAX_YAML_BYTES, safe_yaml  # noqa: E402
+
+BAD = Path(__file__).parent / "data" / "bad"
+HOSTILE = {
+    "billion_laughs.yaml": (7, "YAML aliases are not allowed (*l0)"),
+    "deep_nesting.yaml": (2, "YAML nested too deeply (more than 32 levels)"),
+    "python_tag.yaml": (1, "not valid YAML: could not determine a constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system'"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_yaml_is_refused_fast_by_every_loader(name, tmp_path):
+    line, message = HOSTILE[name]
+    path = BAD / name
+    t0 = time.perf_counter()
+    with pytest.raises(ValidationError) as info:
+        load_scorecard(path)
+    assert len(info.value.problems) == 1 and str(info.value.problems[0]).startswith(f"{name}:{line}:: {message}")
+    with pytest.raises(ValidationError, match="nothing was stored"):
+        load_scorecard(path.read_text(encoding="utf-8"))  # the same as YAML text
+    for loader in (voc.load_taxonomy, training.load_modules):
+        with pytest.raises(ConfigError) as info:
+            loader(path)
+        assert str(info.value).startswith(f"{path}: line {line}: {message}")
+    assert time.perf_counter() - t0 < 1.0
+
+
+def test_store_refuses_a_yaml_bomb_scorecard(store):
+    before = store.counts()
+    with pytest.raises(ValidationError, match=r"billion_laughs\.yaml:7:: YAML aliases are not allowed"):
+        store.add_scorecard(BAD / "billion_laughs.yaml")
+    assert store.counts() == before
+
+
+def test_safe_yaml_limits_and_sample_files(tmp_path):
+    for p in [*sorted((samples_dir() / "scorecards").glob("*.yaml")), samples_dir() / "voc_taxonomy.yaml", samples_dir() / "training_modules.yaml"]:
+        assert safe_yaml(p.read_bytes(), p.name) == yaml.safe_load(p.read_text(encoding="utf-8-sig"))
+    data, node = safe_yaml("a: [1, {b: 2}]\n", "x.yaml", compose=True)
+    assert data == {"a": [1, {"b": 2}]} and isinstance(node, yaml.MappingNode)
+    big = tmp_path / "big.yaml"
+    big.write_text("modules:\n" + "  - {id: M, title: x, skills: [a], hours: 1}\n" * (MAX_YAML_BYTES // 40), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"big\.yaml: line 0: YAML file too large: 1,\d{3},\d{3} bytes \(at most 1,000,000\)"):
+        training.load_modules(big)
+    many = "[" + ",".join(["1"] * 100_001) + "]"
+    with pytest.raises(ValidationError, match=r"YAML document too big \(more than 100,000 values\)"):
+        safe_yaml(many, "many.yaml")
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"id: x\n\xff\xfe\x00\x01")
+    with pytest.raises(ValidationError, match=r"bin\.yaml:2:: binary data"):
+        load_scorecard(binary)
+    gbk = tmp_path / "gbk.yaml"
+    gbk.write_bytes("name: {zh: 问候}\n".encode("gbk"))
+    with pytest.raises(ValidationError, match=r"gbk\.yaml:1:: not UTF-8 text \(byte 11\): save the YAML file as UTF-8"):
+        load_scorecard(gbk)
+    # an anchor without an alias is harmless and allowed
+    assert safe_yaml("a: &x 1\nb: 2\n", "a.yaml") == {"a": 1, "b": 2}
