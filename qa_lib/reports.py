@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 from pathlib import Path
 
 import numpy as np
@@ -208,6 +209,20 @@ def escape(value) -> str:
     return html.escape("" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value))
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()!|~{}])")
+
+
+def md_text(value) -> str:
+    """Untrusted text for inline Markdown (a name in a heading): HTML-escaped, Markdown specials backslash-escaped (``#`` stays: entities need it, and it is mid-line), one line.
+
+    Without the second step ``[x](javascript:…)`` in an agent's name would become a live link.
+
+    >>> print(md_text("王[x](javascript:alert(1)) <b>"))
+    王\\[x\\]\\(javascript:alert\\(1\\)\\) &lt;b&gt;
+    """
+    return _MD_SPECIAL.sub(r"\\\1", re.sub(r"\s*[\r\n]+\s*", " ", escape(value)))
+
+
 def ensure_month(store, month, folder: str | Path) -> Path:
     """The month's shared tables in ``folder``, prepared now if they are not there yet."""
     folder = Path(folder)
@@ -261,7 +276,7 @@ def team_chart(view: dict) -> str:
 def agent_headline(view: dict) -> str:
     """The agent report's opening paragraph (Markdown): score, interval, shrunk estimate, verdict, what would settle it."""
     s = view["score"]
-    head = f"## {escape(view['name'])} ({escape(view['agent_id'])}), team {escape(view['team'])}, {escape(view['month'])}\n\n"
+    head = f"## {md_text(view['name'])} ({md_text(view['agent_id'])}), team {md_text(view['team'])}, {md_text(view['month'])}\n\n"
     if not len(s):
         return head + "No randomly sampled call of yours was scored this month."
     r = s.iloc[0]

@@ -1,0 +1,317 @@
+"""The generated reports as a reader's browser shows them: hostile text stays text, parameters cannot
+inject code, no other agent and no unmasked PII in a report, plotly drew, Chinese glyphs render.
+
+One month of reports (every kind) is generated once for the module from the samples with hostile
+text planted in an agent's name, inspector comments, transcripts and VOC verbatims; each page is
+opened once in headless Chromium (DOM after scripts + a screenshot in the same run).
+
+Chromium: the browser tests skip when it is missing, unless ``QA_TEST_CHROMIUM`` is set (``.ci/run``
+sets it), in which case a missing browser fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from qa_lib import browser
+from qa_lib.errors import ParameterError
+from qa_lib.privacy import PATTERNS
+from qa_lib.runner import ReportJob, month_reports, run_reports
+
+MONTH = "2026-10"
+AGENT = "A017"  # team South; random and targeted evaluations in 2026-10
+SCRIPT = "<script>document.title='PWNED'</script>"
+IMG = "<img src=x onerror=\"document.body.setAttribute('data-pwned','img')\">"
+LINK = '<a href="javascript:alert(1)">点我</a>'
+SVG = "\"><svg onload=\"document.body.setAttribute('data-pwned','svg')\">"
+MD = "[链接](javascript:alert(2))"  # Markdown link syntax: the agent headline is Markdown
+NAME = "王" + SCRIPT + SVG + MD + LINK  # also a plotly axis label in the team report: plotly has its own <a href> markup
+COMMENT = IMG + LINK + " 回电13812345678 邮箱wang88@example.com"
+ITEM_COMMENT = SCRIPT + SVG + " 身份证11010519491231002X"
+LINE = IMG  # every transcript line starts with it
+SUPERVISOR = "张" + IMG + LINK  # the training report lists open coaching actions with the supervisor and the coach
+COACH = "Q01" + SCRIPT + SVG
+VERBATIM = " " + SCRIPT + IMG + LINK + SVG + " 电话13912345678"
+PII = ("mobile", "id_card", "email")
+AGENT_ID = re.compile(r"(?<![A-Za-z0-9])A\d{3}(?![0-9])")  # the samples' agent ids: A001 … A060
+KINDS = ("agents", "teams", "voc", "training", "cases", "digest")
+
+
+def _chromium() -> str:
+    exe = browser.find_chromium(os.environ.get("QA_TEST_CHROMIUM") or None)
+    if exe is None:
+        if os.environ.get("QA_TEST_CHROMIUM"):
+            pytest.fail(f"QA_TEST_CHROMIUM={os.environ['QA_TEST_CHROMIUM']!r} but no Chromium is installed (CI must install it)")
+        pytest.skip("Chromium is not installed (set QA_TEST_CHROMIUM to require it)")
+    return exe
+
+
+def test_chromium_configured_in_ci():
+    """In CI (QA_TEST_CHROMIUM set) the browser and a CJK font must be there: the browser tests never skip."""
+    if not os.environ.get("QA_TEST_CHROMIUM"):
+        pytest.skip("not in CI (QA_TEST_CHROMIUM unset)")
+    assert browser.find_chromium(os.environ["QA_TEST_CHROMIUM"]), "QA_TEST_CHROMIUM names no executable"
+    assert _zh_fonts(), "no CJK font installed (fc-list :lang=zh is empty)"
+
+
+def _zh_fonts() -> list[str]:
+    if not shutil.which("fc-list"):
+        return []
+    return subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False).stdout.split("\n")[:-1]
+
+
+def _plant(store) -> dict:
+    """Test-only writes straight into the tables: hostile text where names, comments, transcripts and verbatims go."""
+    ev = store.read_month("evaluations", MONTH)
+    month_ev = ev["evaluation_id"].tolist()
+    contacts = sorted(set(ev["contact_id"]))
+    t = {n: store.table(n) for n in ("agents", "evaluations", "evaluation_items", "contacts", "voc_feedback", "coaching_actions")}
+    voc = store.read_month("voc_feedback", MONTH)
+    surge = voc.loc[voc["category"] == "map_update", "feedback_id"].tolist()
+    nl = sa.literal("\n")
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(t["agents"]).where(t["agents"].c.agent_id == AGENT).values(name=NAME, supervisor=SUPERVISOR))
+        ca = t["coaching_actions"]
+        conn.execute(sa.update(ca).where(ca.c.agent_id == AGENT).values(coach=COACH))
+        conn.execute(sa.update(t["evaluations"]).where(t["evaluations"].c.evaluation_id.in_(month_ev)).values(comment=COMMENT))
+        it = t["evaluation_items"]
+        conn.execute(sa.update(it).where(it.c.evaluation_id.in_(month_ev)).values(item_comment=ITEM_COMMENT))
+        c = t["contacts"]
+        conn.execute(sa.update(c).where(c.c.contact_id.in_(contacts) & c.c.transcript.is_not(None))
+                     .values(transcript=sa.literal(LINE) + sa.func.replace(c.c.transcript, nl, nl + sa.literal(LINE))))
+        v = t["voc_feedback"]
+        conn.execute(sa.update(v).where(v.c.feedback_id.in_(surge)).values(text=v.c.text + sa.literal(VERBATIM)))
+    mine = ev[(ev["agent_id"] == AGENT) & (ev["arm"] == "random")]
+    return {"digest_day": str(mine["evaluated_at"].max())[:10], "surge": len(surge)}
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory):
+    """Every kind of report for 2026-10 from the planted store: ({kind: page}, folder, store, info)."""
+    import time
+
+    from conftest import sample_store
+
+    from qa_lib.cases import build_library
+    from qa_lib.digest import write_digest
+
+    tmp = tmp_path_factory.mktemp("browser")
+    store = sample_store(tmp)
+    info = _plant(store)
+    t0 = time.perf_counter()
+    build_library(store, MONTH, tmp / "r")
+    folder, results = month_reports(store, MONTH, kinds=("agents", "teams", "voc", "training"), folder=tmp / "r", progress=False)
+    assert all(r.ok for r in results), [(r.job.title, r.error) for r in results if not r.ok]
+    write_digest(store, info["digest_day"], tmp / "r" / "digest")
+    info["seconds"] = time.perf_counter() - t0
+    info["results"] = results
+    team = store.read("agents").set_index("agent_id").loc[AGENT, "team"]
+    pages = {"agents": folder / "agents" / f"{AGENT}.html", "teams": folder / "teams" / f"{team}.html", "voc": folder / "voc_zh.html",
+             "training": folder / "training" / "all_zh.html", "cases": folder / "cases" / "index.html",
+             "digest": folder / "digest" / f"digest_{info['digest_day']}.html"}
+    assert all(p.is_file() for p in pages.values()), {k: p for k, p in pages.items() if not p.is_file()}
+    return pages, folder, store, info
+
+
+@pytest.fixture(scope="module")
+def rendered(month, tmp_path_factory):
+    """Each kind's page opened once in Chromium: {kind: (dom, screenshot)}."""
+    exe = _chromium()
+    pages = month[0]
+    shots = tmp_path_factory.mktemp("shots")
+    return {k: (browser.render(p, screenshot=shots / f"{k}.png", chromium=exe), shots / f"{k}.png") for k, p in pages.items()}
+
+
+class _Dom(HTMLParser):
+    """Links, event-handler attributes, script bodies and visible text of a dumped DOM."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.hrefs, self.handlers, self.scripts, self.text, self._in = [], [], [], [], None
+
+    def handle_starttag(self, tag, attrs):
+        for k, v in attrs:
+            if k in ("href", "xlink:href") and tag == "a":
+                self.hrefs.append(v or "")
+            if k.startswith("on"):
+                self.handlers.append((tag, k, v))
+        if tag in ("script", "style"):
+            self._in = tag
+
+    def handle_endtag(self, tag):
+        if tag == self._in:
+            self._in = None
+
+    def handle_data(self, data):
+        (self.scripts if self._in == "script" else self.text if self._in is None else []).append(data)
+
+
+def _parse(dom: str) -> _Dom:
+    p = _Dom()
+    p.feed(dom)
+    return p
+
+
+# ------------------------------------------------------------------ hostile text
+@pytest.mark.parametrize("kind", KINDS)
+def test_hostile_text_does_not_run_and_shows_as_text(rendered, kind):
+    dom, _ = rendered[kind]
+    d = _parse(dom)
+    title = re.search(r"<title>(.*?)</title>", dom, re.S)
+    assert title is None or title.group(1).strip() != "PWNED", "an injected script set the title"
+    assert "data-pwned" not in re.sub(r"<script\b.*?</script>", "", dom, flags=re.S).replace("data-pwned','", ""), "an injected handler ran"
+    assert not re.search(r"<body[^>]*data-pwned", dom)
+    assert not [h for h in d.hrefs if h.strip().lower().startswith("javascript:")], "a javascript: link is live"
+    assert not [h for h in d.handlers if "pwned" in (h[2] or "").lower()], "an injected event handler is an attribute"
+    assert not [s for s in d.scripts if "document.title='PWNED'" in s and "\\u003c" not in s and "<\\/" not in s], "an injected script is a script"
+    text = "".join(d.text)
+    expected = {"agents": [NAME, COMMENT[:40], ITEM_COMMENT[:40], LINE], "teams": [NAME], "voc": [SCRIPT + IMG + LINK + SVG],
+                "training": [SUPERVISOR, COACH], "cases": [ITEM_COMMENT[:40], LINE], "digest": [NAME, ITEM_COMMENT[:40], LINE]}[kind]
+    missing = [s for s in expected if s not in text]
+    assert not missing, f"{kind}: hostile text not shown as text: {missing}"
+
+
+def test_planted_pii_is_masked_in_the_browser(rendered):
+    text = "".join(_parse(rendered["agents"][0]).text)
+    assert "138****5678" in text and "w***@example.com" in text and "110105********002X" in text
+    assert not any(PATTERNS[k].search(text) for k in PII)
+
+
+# ------------------------------------------------------------------ parameters
+def _touch(marker: Path) -> str:
+    return f'{AGENT}"; import os; os.system("touch {marker}") #'
+
+
+def test_unsafe_parameters_are_rejected_before_papermill(month, tmp_path, monkeypatch):
+    """A hostile agent id, month or team never reaches papermill: ParameterError, no worker started, no file created."""
+    from click.testing import CliRunner
+
+    import qa_lib.runner as runner
+    from qa_lib.cli import main
+    from qa_lib.config import notebooks_dir
+
+    _, folder, store, _ = month
+    marker = tmp_path / "pwned"
+
+    def no_workers(*a, **k):
+        raise AssertionError("a worker (papermill) was started")
+
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", no_workers)
+    nb = str(notebooks_dir() / "agent_qa_report.ipynb")
+    base = {"month": MONTH, "db_url": store.url, "data_dir": str(folder / "_data")}
+    for params in (dict(base, agent_id=_touch(marker)), dict(base, agent_id=AGENT, month=_touch(marker))):
+        with pytest.raises(ParameterError, match="must be plain text"):
+            run_reports([ReportJob(nb, params, str(tmp_path / "x.html"))], workers=1, progress=False)
+    with pytest.raises(ParameterError, match="team must be one of"):
+        month_reports(store, MONTH, kinds=("agents",), team=_touch(marker), folder=tmp_path / "r", progress=False)
+    with pytest.raises(ParameterError):
+        month_reports(store, _touch(marker), kinds=("agents",), folder=tmp_path / "r", progress=False)
+    for args in (["--team", _touch(marker)], ["--month", _touch(marker)]):
+        res = CliRunner().invoke(main, ["report", "agents", "--db", store.url, "-q", *args])
+        assert res.exit_code != 0 and "touch" in res.output, res.output
+    assert not marker.exists() and not (tmp_path / "x.html").exists() and not list(tmp_path.rglob("*.html"))
+
+
+def test_an_agent_id_from_the_data_cannot_inject_code(month, tmp_path, monkeypatch):
+    """Agent ids come from the database: a hostile one in the data stops the run before any notebook runs."""
+    import sqlite3
+
+    import qa_lib.runner as runner
+    from qa_lib.store import Store
+
+    src = month[2]
+    copy = tmp_path / "copy.sqlite"
+    with sqlite3.connect(src.engine.url.database) as a, sqlite3.connect(copy) as b:
+        a.backup(b)  # the module's store stays as it is
+    store = Store(f"sqlite:///{copy}")
+    marker = tmp_path / "pwned"
+    bad = _touch(marker)
+    with store.engine.begin() as conn:  # test-only: the id changed everywhere it is referenced
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        for table in ("agents", "contacts", "evaluations"):
+            t = store.table(table)
+            conn.execute(sa.update(t).where(t.c.agent_id == "A001").values(agent_id=bad))
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", lambda *a, **k: pytest.fail("a worker (papermill) was started"))
+    with pytest.raises(ParameterError, match="must be plain text"):
+        month_reports(store, MONTH, kinds=("agents",), team="North", folder=tmp_path / "r", progress=False)
+    assert not marker.exists() and not list((tmp_path / "r").rglob("*.html"))
+    store.engine.dispose()
+
+
+# ------------------------------------------------------------------ privacy scan
+def _pii(page: str) -> dict[str, list[str]]:
+    """Unmasked PII in a page; digits inside a number (a chart's float like 0.13812345678) are not a phone number."""
+    found = {}
+    for k in PII:
+        hits = [m.group(0) for m in PATTERNS[k].finditer(page) if page[max(m.start() - 1, 0)] not in ".eE-+"]
+        if hits:
+            found[k] = hits[:3]
+    return found
+
+
+def test_privacy_scan_of_every_generated_report(month):
+    """Every agent report shows that agent only; no generated page (any kind) holds unmasked phone, ID-card or e-mail."""
+    pages, folder, store, info = month
+    agents = store.read("agents").set_index("agent_id")["name"]
+    reports = [Path(r.job.output) for r in info["results"]]
+    agent_pages = [p for p in reports if p.parent.name == "agents"]
+    assert len(agent_pages) >= 55  # every agent with a scored call this month
+    offenders = {}
+    for p in agent_pages:
+        page = p.read_text(encoding="utf-8")
+        me = p.stem
+        others = sorted(set(AGENT_ID.findall(page)) & set(agents.index) - {me})  # (the page's CSS holds colours like A100)
+        others += [agents[a] for a in agents.index if a != me and len(agents[a]) > 1 and agents[a] in page]
+        if others:
+            offenders[me] = others[:5]
+    assert not offenders, f"agent reports mention other agents: {offenders}"
+    everything = sorted(set(reports) | set(pages.values()) | set(folder.glob("*.html")) | set(folder.glob("*/*.html")))
+    leaks = {str(p.relative_to(folder)): hits for p in everything if (hits := _pii(p.read_text(encoding="utf-8")))}
+    assert not leaks, f"unmasked PII: {leaks}"
+    assert len(everything) >= len(agent_pages) + 6
+
+
+# ------------------------------------------------------------------ charts and CJK
+@pytest.mark.parametrize("kind", ["agents", "teams", "voc", "training"])
+def test_plotly_drew_the_charts(rendered, kind):
+    dom, _ = rendered[kind]
+    svgs = re.findall(r'<svg class="main-svg".*?</svg>', dom, re.S)
+    assert svgs, f"{kind}: plotly drew nothing"
+    paths = re.findall(r'<path[^>]*\bd="M[^"]+"', " ".join(svgs))
+    assert len(paths) >= 3, f"{kind}: plotly drew only {len(paths)} non-empty paths"
+
+
+def test_cjk_font_installed_and_glyphs_render(rendered):
+    assert _zh_fonts(), "no CJK font: apt-get install fonts-wqy-microhei"
+    assert browser.cjk_renders(_chromium()), "Chinese text renders as tofu or nothing"
+    for kind, (dom, shot) in rendered.items():
+        top = browser.png_pixels(shot, rows=300)
+        assert top.shape[1] == 1200 and not browser.is_blank(top), f"{kind}: the top of the page (its zh title) is blank"
+    assert re.search(r"[\u4e00-\u9fff]", rendered["voc"][0]) and re.search(r"[\u4e00-\u9fff]", rendered["agents"][0])
+
+
+def test_screenshots_one_per_kind(month, tmp_path):
+    """``screenshots`` finds one page per kind; run here on the two self-contained kinds (the others were shot by ``rendered``)."""
+    exe = _chromium()
+    pages, folder, _, _ = month
+    assert {k: p.resolve() for k, p in browser.report_pages(folder).items() if k in ("voc", "cases", "digest")} == \
+        {k: pages[k].resolve() for k in ("voc", "cases", "digest")} and set(browser.report_pages(folder)) == set(KINDS)
+    small = tmp_path / "month"
+    for kind in ("cases", "digest"):
+        (small / kind).mkdir(parents=True)
+        shutil.copy(pages[kind], small / kind / pages[kind].name)
+    shots = browser.screenshots(small, tmp_path / "screenshots", chromium=exe, window=(1000, 1400))
+    assert set(shots) == {"cases", "digest"} and all(p.parent == tmp_path / "screenshots" for p in shots.values())
+    for kind, png in shots.items():
+        px = browser.png_pixels(png, rows=200)
+        assert px.shape[1] == 1000 and not browser.is_blank(px), kind
+    with pytest.raises(ParameterError, match="folder must hold generated reports"):
+        browser.screenshots(tmp_path / "empty", tmp_path / "s")
