@@ -165,8 +165,10 @@ def status(db):
 @main.command()
 @click.option("--db", "db", default=None, metavar="URL", help="Database to build (default: data/demo.sqlite, rebuilt on every run).")
 @click.option("--month", default=None, help="Month to report, e.g. 2026-10 (default: the latest month in the data).")
+@click.option("--screenshots/--no-screenshots", default=True, show_default=True,
+              help="Screenshot one report of each kind into reports/<month>/screenshots (when Chromium is installed).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def demo(db, month, quiet):
+def demo(db, month, screenshots, quiet):
     """The main job: build the database from data/samples and write the month's reports into reports/<month>/."""
     from .config import demo_db_path, reports_dir, samples_dir
     from .store import Store, remove_sqlite
@@ -209,6 +211,15 @@ def demo(db, month, quiet):
     day = default_day(store)
     written += list(write_digest(store, day).paths)
     click.echo(f"case library: {len(library.cases)} cases over {library.cases['skill'].nunique()} skills; morning digest for {day}")
+    if screenshots:
+        from .browser import find_chromium, screenshots as take_screenshots
+
+        if find_chromium():
+            shots = take_screenshots(out, out / "screenshots")
+            written.append(out / "screenshots")
+            click.echo(f"screenshots in headless Chromium: {', '.join(sorted(shots))}")
+        else:
+            click.echo("screenshots skipped: Chromium is not installed")
     click.echo(f"sampling plan {plan_id}: {len(plan.contacts):,} contacts for the inspectors, {len(lists)} worklist files")
     click.echo(f"database: {store!r}")
     for w in written:

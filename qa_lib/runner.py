@@ -19,14 +19,15 @@ import re
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from .errors import ParameterError
+from .errors import ConfigError, ParameterError
 
-__all__ = ["ReportJob", "ReportResult", "run_reports", "render_html", "check_parameters", "write_index", "install_plotly_js", "plain_papermill",
+__all__ = ["ReportJob", "ReportResult", "run_reports", "report_executor", "executor_spec", "render_html", "check_parameters", "write_index", "install_plotly_js", "plain_papermill",
            "month_reports"]
 
 _SAFE = re.compile(r"^[A-Za-z0-9_.:/\- ]{0,200}$")
@@ -157,15 +158,59 @@ def _run_one(job: ReportJob, plotly_src: str) -> ReportResult:
         return ReportResult(job, False, time.perf_counter() - t0, error=(msg[-1] if msg else type(exc).__name__)[:500])
 
 
-def run_reports(jobs: list[ReportJob], *, workers: int | None = None, force: bool = False, progress: bool = True,
-                plotly_src: str = "plotly.min.js") -> list[ReportResult]:
-    """Run report jobs in warm-kernel worker processes; return one result per job.
+@contextmanager
+def report_executor(spec: str | None = None, workers: int = 2):
+    """The executor the report fan-out runs on, chosen by configuration: a :class:`concurrent.futures.Executor`.
 
-    Reports whose HTML already exists are skipped unless ``force``. A failure in one
-    report is recorded in its result and the others continue. ``plotly_src`` is the
-    script URL written into each report; an absolute path to a shared ``plotly.min.js``
-    is linked relative to each report's folder.
+    ``spec`` (default ``$QA_EXECUTOR``, else ``local``):
+
+    * ``local`` — worker processes on this machine, each with its warm kernel (``workers`` of them);
+    * ``dask:<scheduler address>`` (e.g. ``dask:tcp://10.0.0.5:8786``) — an existing Dask distributed
+      cluster through its ``concurrent.futures`` interface (``Client.get_executor()``). Each Dask worker
+      starts its own warm kernel on its first report; the workers must see the same notebooks, database
+      URL and report folder (a shared file system), and need the ``distributed`` package.
+
+    Switching executors is configuration only: the jobs, the checks before papermill and the results
+    are the same.
     """
+    spec = executor_spec(spec)
+    if spec == "local":
+        with ProcessPoolExecutor(max_workers=workers, initializer=_warm_kernel) as pool:
+            yield pool
+        return
+    if spec.startswith("dask:") and len(spec) > len("dask:"):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ConfigError(f"executor {spec!r} needs the Dask 'distributed' package on this machine and the workers; it is not installed") from None
+        client = Client(spec[len("dask:"):])
+        try:
+            yield client.get_executor()
+        finally:
+            client.close()
+        return
+    raise AssertionError(spec)  # pragma: no cover - executor_spec admits nothing else
+
+
+def executor_spec(spec: str | None = None) -> str:
+    """The executor setting (``spec``, else ``$QA_EXECUTOR``, else ``local``), checked: ``local`` or ``dask:<address>``."""
+    spec = (spec if spec is not None else os.environ.get("QA_EXECUTOR", "")).strip() or "local"
+    if spec == "local" or (spec.startswith("dask:") and len(spec) > len("dask:")):
+        return spec
+    raise ConfigError(f"executor (QA_EXECUTOR) must be 'local' or 'dask:<scheduler address>'; got {spec!r}")
+
+
+def run_reports(jobs: list[ReportJob], *, workers: int | None = None, force: bool = False, progress: bool = True,
+                plotly_src: str = "plotly.min.js", executor: str | None = None) -> list[ReportResult]:
+    """Run report jobs on the configured executor (:func:`report_executor`); return one result per job.
+
+    Reports whose HTML already exists are skipped unless ``force``: a run that was stopped midway
+    finishes the rest when run again (each report is written to a temporary file and renamed, so a
+    report is complete or absent, never half-written). A failure in one report is recorded in its
+    result and the others continue. ``plotly_src`` is the script URL written into each report; an
+    absolute path to a shared ``plotly.min.js`` is linked relative to each report's folder.
+    """
+    executor_spec(executor)
     for job in jobs:
         check_parameters(job.template, job.parameters)
     todo = [j for j in jobs if force or not Path(j.output).exists()]
@@ -176,7 +221,7 @@ def run_reports(jobs: list[ReportJob], *, workers: int | None = None, force: boo
     from tqdm import tqdm
 
     bar = tqdm(total=len(todo), desc="reports", unit="report", disable=not progress)
-    with ProcessPoolExecutor(max_workers=workers, initializer=_warm_kernel) as pool:
+    with report_executor(executor, workers) as pool:
         futures = [pool.submit(_run_one, j, plotly_src) for j in todo]
         for fut in as_completed(futures):
             results.append(fut.result())
@@ -224,7 +269,7 @@ KINDS = ("agents", "teams", "voc", "training")
 
 def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None = None, folder: str | os.PathLike | None = None,
                   workers: int | None = None, force: bool = False, progress: bool = True, lang: str = "zh",
-                  history: int = 6, training_months: int = 3) -> tuple[Path, list[ReportResult]]:
+                  history: int = 6, training_months: int = 3, executor: str | None = None) -> tuple[Path, list[ReportResult]]:
     """A month's reports — per agent, per team, the VOC report and the training-needs reports (``kinds``) — plus
     ``index.html``; returns (folder, results).
 
@@ -238,10 +283,13 @@ def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None =
     from .config import notebooks_dir, reports_dir
     from .reports import ensure_month
 
+    executor_spec(executor)  # a bad executor setting fails before any work
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown or not kinds:
         raise ParameterError(f"kinds must be a non-empty selection of {list(KINDS)}; got {list(kinds)}")
-    p = pd.Period(month, freq="M")
+    from .summary import parse_month
+
+    p = month if isinstance(month, pd.Period) else parse_month(month)  # a bad month is a ParameterError, before any work
     out = Path(folder) if folder else reports_dir() / str(p)
     install_plotly_js(out)
     nbdir = notebooks_dir()
@@ -282,6 +330,6 @@ def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None =
         if "teams" in kinds:
             jobs += [ReportJob(str(nbdir / "team_overview.ipynb"), dict(base, team=t), str(out / "teams" / f"{t}.html"), f"Team {t}")
                      for t in sorted(agents["team"].unique())]
-    results = run_reports(jobs, workers=workers, force=force, progress=progress, plotly_src=str(out / "plotly.min.js"))
+    results = run_reports(jobs, workers=workers, force=force, progress=progress, plotly_src=str(out / "plotly.min.js"), executor=executor)
     write_index(out, results, f"QA reports {p}")
     return out, results

@@ -92,8 +92,13 @@ def test_demo_builds_db_and_writes_month(tmp_path, monkeypatch):
     index = (home / "reports" / "2026-10" / "index.html").read_text(encoding="utf-8")
     assert 'href="cases/index.html">cases<' in index and 'href="training/all_zh.html"' in index
     assert "morning digest for 2026-11-03" in r.output and (home / "reports" / "digest" / "digest_2026-11-03.html").exists()
+    from qa_lib.browser import find_chromium
+
+    if find_chromium():  # one screenshot per report kind, for people to look at
+        shots = {p.stem for p in (home / "reports" / "2026-10" / "screenshots").glob("*.png")}
+        assert shots == {"agents", "teams", "voc", "training", "cases", "digest"}, shots
     # a second run rebuilds from scratch and gives the same numbers
-    r = run("demo", "-q", "--month", "2026-09")
+    r = run("demo", "-q", "--month", "2026-09", "--no-screenshots")
     assert r.exit_code == 0
     assert json.loads((home / "reports" / "2026-09" / "data_summary.json").read_text(encoding="utf-8"))["contacts"] == int(
         (contacts["start_time"].dt.to_period("M").astype(str) == "2026-09").sum()
@@ -309,3 +314,16 @@ def test_report_training_for_one_team(loaded_store, tmp_path):
     assert (tmp_path / "2026-10" / "training_plan_2026-10.xlsx").exists()
     r = run("report", "training", "--month", "2026-10", "--team", "West", "--db", loaded_store.url, "-q", env={"QA_REPORTS_DIR": str(tmp_path)})
     assert r.exit_code != 0 and "team must be one of" in r.output
+
+
+def test_a_corrupt_database_file_gives_a_clear_message(tmp_path, loaded_store):
+    """Junk or a truncated copy where the database should be: a one-line error naming the file, no traceback."""
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"not a database, just junk bytes " * 64)
+    truncated = tmp_path / "truncated.sqlite"
+    truncated.write_bytes(Path(loaded_store.url.removeprefix("sqlite:///")).read_bytes()[:3000])
+    for path in (junk, truncated):
+        for args in (["status"], ["report", "agents", "--month", "2026-10", "-q"]):
+            r = CliRunner().invoke(main, [*args, "--db", str(path)])
+            assert r.exit_code == 1, (args, r.output)
+            assert str(path) in r.output and "Traceback" not in r.output, r.output

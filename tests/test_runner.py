@@ -87,3 +87,69 @@ def test_customer_and_inspector_text_is_escaped_and_masked(tmp_path):
     assert all(r.ok for r in results)
     assert '<script>alert("x")</script>' not in page and "&lt;script&gt;alert" in page
     assert "13812345678" not in page and "138****5678" in page
+
+
+def test_executor_is_configuration(monkeypatch, loaded_store, tmp_path):
+    """The fan-out runs on the executor QA_EXECUTOR names; a bad setting fails before any work; Dask needs its package."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from qa_lib.errors import ConfigError
+    from qa_lib.runner import executor_spec, report_executor
+
+    assert executor_spec(None) == "local"
+    with report_executor("local", 1) as pool:
+        assert isinstance(pool, ProcessPoolExecutor)
+    monkeypatch.setenv("QA_EXECUTOR", "spark://cluster")
+    with pytest.raises(ConfigError, match="must be 'local' or 'dask:<scheduler address>'; got 'spark://cluster'"):
+        month_reports(loaded_store, "2026-10", kinds=("teams",), folder=tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
+    monkeypatch.setenv("QA_EXECUTOR", "dask:")
+    with pytest.raises(ConfigError):
+        executor_spec()
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        with pytest.raises(ConfigError, match="needs the Dask 'distributed' package"):
+            with report_executor("dask:tcp://127.0.0.1:1", 1):
+                pass
+
+
+def test_a_killed_run_finishes_the_rest_without_redoing(loaded_store, tmp_path):
+    """Kill `qa report agents` midway (SIGKILL to its process group, kernels included), run it again: the finished
+    reports are kept byte for byte, the rest are written, none is half-written."""
+    import hashlib
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from click.testing import CliRunner
+
+    from qa_lib.cli import main
+
+    env = dict(os.environ, QA_REPORTS_DIR=str(tmp_path))
+    folder = tmp_path / "2026-10" / "agents"
+    cmd = [sys.executable, "-m", "qa_lib.cli", "report", "agents", "--month", "2026-10", "--db", loaded_store.url, "--workers", "2", "-q"]
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    try:
+        while len(list(folder.glob("*.html"))) < 6:
+            assert proc.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline, "no reports after 240 s"
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    done = sorted(folder.glob("*.html"))
+    assert 6 <= len(done) < 60
+    before = {p.name: (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest()) for p in done}
+    assert all(p.read_text(encoding="utf-8").rstrip().endswith("</html>") for p in done)  # complete or absent
+    r = CliRunner().invoke(main, ["report", "agents", "--month", "2026-10", "--db", loaded_store.url, "--workers", "2", "-q"],
+                           env={"QA_REPORTS_DIR": str(tmp_path)}, catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    n_agents = len(set(loaded_store.read_month("evaluations", "2026-10").query("arm == 'random' and scorecard_id == 'inbound_service'")["agent_id"]))
+    assert f"{n_agents - len(done)} reports written, {len(done)} already there, 0 failed" in r.output
+    after = {p.name: (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest()) for p in folder.glob("*.html")}
+    assert len(after) == n_agents and all(after[k] == v for k, v in before.items())
+    assert all(p.read_text(encoding="utf-8").rstrip().endswith("</html>") for p in folder.glob("*.html"))
