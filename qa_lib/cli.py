@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import QAError, ValidationError
+from .errors import QAError, StoreError, ValidationError
 from .model import IMPORT_KINDS
 
 _DB = click.option("--db", "db", default=None, metavar="URL", help="SQLAlchemy URL or SQLite file (default: $QA_DB_URL, else data/qa.sqlite).")
@@ -51,6 +51,13 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except QAError as exc:
             _fail(exc)
+        except Exception as exc:  # a SQLite lock held past the busy timeout: say so, without a trace
+            import sqlalchemy as sa
+
+            if isinstance(exc, sa.exc.OperationalError) and "database is locked" in str(exc):
+                _fail(StoreError("the database is busy: another import or scoring session held it longer than "
+                                 "QA_SQLITE_BUSY_SECONDS (default 30 s). Nothing was changed; try again in a moment."))
+            raise
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

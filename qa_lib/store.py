@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from . import ingest
 from .config import database_url
-from .errors import NotFoundError, ParameterError, Problem, StoreError, ValidationError
+from .errors import ConfigError, NotFoundError, ParameterError, Problem, StoreError, ValidationError
 from .lifecycle import AGENT_ACTIONS, OUTCOMES, ConflictError, TransitionError, next_status
 from .model import ENTITIES, Entity, entity
 from .rubric import Scorecard, check_answers, load_scorecard, normalize_answers, score
@@ -935,10 +935,20 @@ def _first_versions(head: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def _busy_ms() -> int:
+    """How long a SQLite writer waits for another's lock: ``$QA_SQLITE_BUSY_SECONDS`` (default 30 s)."""
+    raw = os.environ.get("QA_SQLITE_BUSY_SECONDS", "30")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ConfigError(f"QA_SQLITE_BUSY_SECONDS must be a number of seconds; got {raw!r}") from None
+    return max(0, int(seconds * 1000))
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={_busy_ms()}")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.close()
 

@@ -327,3 +327,25 @@ def test_a_corrupt_database_file_gives_a_clear_message(tmp_path, loaded_store):
             r = CliRunner().invoke(main, [*args, "--db", str(path)])
             assert r.exit_code == 1, (args, r.output)
             assert str(path) in r.output and "Traceback" not in r.output, r.output
+
+
+def test_a_database_locked_too_long_is_a_clear_message(tmp_path, monkeypatch):
+    """Another process holds SQLite's write lock past the busy timeout: a one-line message, nothing changed, no traceback."""
+    import sqlite3
+
+    db = tmp_path / "qa.sqlite"
+    assert run("init", "--db", db, "--no-samples").exit_code == 0
+    agents = write_csv(pd.DataFrame({"agent_id": ["A9"], "name": ["王芳"], "team": ["East"], "hire_date": ["2025-01-06"]}), tmp_path / "agents.csv")
+    monkeypatch.setenv("QA_SQLITE_BUSY_SECONDS", "0.2")
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        r = CliRunner().invoke(main, ["import", "agents", str(agents), "--db", str(db)])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert r.exit_code == 1 and "the database is busy" in r.output and "Traceback" not in r.output, r.output
+    assert Store(db).counts()["agents"] == 0
+    monkeypatch.setenv("QA_SQLITE_BUSY_SECONDS", "soon")
+    r = CliRunner().invoke(main, ["status", "--db", str(db)])
+    assert r.exit_code == 1 and "QA_SQLITE_BUSY_SECONDS must be a number of seconds; got 'soon'" in r.output
