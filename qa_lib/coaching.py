@@ -30,6 +30,7 @@ import pandas as pd
 
 from .errors import ParameterError
 from .sampling import _confidence, wilson_interval
+from .summary import parse_date as _day
 
 __all__ = [
     "VERDICTS", "PASS", "FAIL", "newcombe_interval", "split_items", "programme_of", "before_after", "open_actions",
@@ -96,16 +97,6 @@ def _need(df: pd.DataFrame, name: str, cols) -> None:
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise ParameterError(f"{name} must have columns {list(cols)}; missing {missing}")
-
-
-def _day(value, name: str) -> pd.Timestamp:
-    try:
-        t = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        t = pd.NaT
-    if pd.isna(t):
-        raise ParameterError(f"{name} must be a date like 2026-10-31; got {value!r}")
-    return t.normalize()
 
 
 def _dates(s: pd.Series, name: str) -> pd.Series:

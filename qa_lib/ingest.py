@@ -556,6 +556,17 @@ def yaml_text(raw: bytes, source: str, *, error: type[Exception] = ValidationErr
         raise _yaml_fail(error, source, _line_of(raw, exc.start), f"not UTF-8 text (byte {exc.start}): save the YAML file as UTF-8") from None
 
 
+def read_config_yaml(path, what: str):
+    """A settings file (VOC taxonomy, training modules) read through :func:`safe_yaml`; ``ConfigError`` naming ``what``
+    and the file when it is missing or unsafe. Returns ``(path, document)``."""
+    from .errors import ConfigError
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{what} file not found: {p}")
+    return p, safe_yaml(p.read_bytes(), str(p), error=ConfigError)  # refuses aliases ("billion laughs"), deep nesting, huge files
+
+
 def safe_yaml(text: str | bytes, source: str, *, compose: bool = False, error: type[Exception] = ValidationError):
     """Parse one YAML document from an untrusted file, refusing "YAML bombs" before building anything.
 

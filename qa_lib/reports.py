@@ -115,34 +115,35 @@ def report_folder(db_url: str, month: str, data_dir: str) -> Path:
     return ensure_month(store, period, data_dir or reports_dir() / str(period) / "_data")
 
 
-def voc_folder(db_url: str, month: str, folder: str, history: int = 6) -> Path:
-    """The month's report folder holding the VOC tables (``_data/voc``); prepared from the database if missing."""
+def _tables_folder(db_url: str, month: str, folder: str, prepared, prepare) -> Path:
+    """The month's report folder once ``prepared(folder, period)`` holds; else ``prepare(store, period, folder)`` from the
+    database (opened only then). An empty ``month`` means the latest month, an empty ``folder`` reports/<month>."""
     from .config import reports_dir
     from .store import open_store
     from .summary import parse_month
-    from .voc import prepare_voc, voc_prepared
 
-    if month and folder and voc_prepared(folder, parse_month(month), history):
+    if month and folder and prepared(folder, parse_month(month)):
         return Path(folder)
     store = open_store(db_url or None)
     period = parse_month(month) if month else store.latest_month()
     out = Path(folder) if folder else reports_dir() / str(period)
-    return out if voc_prepared(out, period, history) else prepare_voc(store, period, out, history=history)
+    return out if prepared(out, period) else prepare(store, period, out)
+
+
+def voc_folder(db_url: str, month: str, folder: str, history: int = 6) -> Path:
+    """The month's report folder holding the VOC tables (``_data/voc``); prepared from the database if missing."""
+    from .voc import prepare_voc, voc_prepared
+
+    return _tables_folder(db_url, month, folder, lambda f, p: voc_prepared(f, p, history),
+                          lambda store, p, out: prepare_voc(store, p, out, history=history))
 
 
 def training_folder(db_url: str, month: str, folder: str, months: int = 3) -> Path:
     """The month's report folder holding the training tables (``_data/training``); prepared from the database if missing."""
-    from .config import reports_dir
-    from .store import open_store
-    from .summary import parse_month
     from .training import prepare_training, training_prepared
 
-    if month and folder and training_prepared(folder, parse_month(month), months):
-        return Path(folder)
-    store = open_store(db_url or None)
-    period = parse_month(month) if month else store.latest_month()
-    out = Path(folder) if folder else reports_dir() / str(period)
-    return out if training_prepared(out, period, months) else prepare_training(store, period, out, months=months)
+    return _tables_folder(db_url, month, folder, lambda f, p: training_prepared(f, p, months),
+                          lambda store, p, out: prepare_training(store, p, out, months=months))
 
 
 def agent_view(folder: str | Path, agent_id: str) -> dict:

@@ -178,18 +178,15 @@ def report_executor(spec: str | None = None, workers: int = 2):
         with ProcessPoolExecutor(max_workers=workers, initializer=_warm_kernel) as pool:
             yield pool
         return
-    if spec.startswith("dask:") and len(spec) > len("dask:"):
-        try:
-            from distributed import Client
-        except ImportError:
-            raise ConfigError(f"executor {spec!r} needs the Dask 'distributed' package on this machine and the workers; it is not installed") from None
-        client = Client(spec[len("dask:"):])
-        try:
-            yield client.get_executor()
-        finally:
-            client.close()
-        return
-    raise AssertionError(spec)  # pragma: no cover - executor_spec admits nothing else
+    try:  # dask:<address>, the only other form executor_spec admits
+        from distributed import Client
+    except ImportError:
+        raise ConfigError(f"executor {spec!r} needs the Dask 'distributed' package on this machine and the workers; it is not installed") from None
+    client = Client(spec[len("dask:"):])
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()
 
 
 def executor_spec(spec: str | None = None) -> str:

@@ -33,6 +33,7 @@ from .errors import ConfigError, NotFoundError, ParameterError, Problem, StoreEr
 from .lifecycle import AGENT_ACTIONS, OUTCOMES, ConflictError, TransitionError, next_status
 from .model import ENTITIES, Entity, entity
 from .rubric import Scorecard, check_answers, load_scorecard, normalize_answers, score
+from .summary import parse_date
 
 __all__ = ["Store", "ImportResult", "metadata", "tables", "IMPORT_ORDER"]
 
@@ -828,8 +829,8 @@ class Store:
                 raise ParameterError(f"{name} must be a non-empty text; got {v!r}")
         if not isinstance(recheck_after_days, (int, np.integer)) or isinstance(recheck_after_days, bool) or not 0 <= recheck_after_days <= 365:
             raise ParameterError(f"recheck_after_days must be a whole number from 0 to 365; got {recheck_after_days!r}")
-        created = _as_date(created_on, "created_on") if created_on is not None else _now().date()
-        due = _as_date(due_on, "due_on") if due_on is not None else None
+        created = parse_date(created_on, "created_on").date() if created_on is not None else _now().date()
+        due = parse_date(due_on, "due_on").date() if due_on is not None else None
         if due is not None and due < created:
             raise ParameterError(f"due_on must be on or after created_on ({created}); got {due_on!r}")
         t, a = tables["coaching_actions"], tables["agents"]
@@ -862,7 +863,7 @@ class Store:
         """Close an open coaching action as ``done`` or ``cancelled`` on ``closed_on`` (default today)."""
         if status not in ("done", "cancelled"):
             raise ParameterError(f"status must be one of done, cancelled; got {status!r}")
-        closed = _as_date(closed_on, "closed_on") if closed_on is not None else _now().date()
+        closed = parse_date(closed_on, "closed_on").date() if closed_on is not None else _now().date()
         t = tables["coaching_actions"]
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(t.c.status, t.c.created_on, t.c.closed_on).where(t.c.action_id == action_id)).mappings().one_or_none()
@@ -875,17 +876,6 @@ class Store:
             res = conn.execute(t.update().where(t.c.action_id == action_id, t.c.status == "open").values(status=status, closed_on=closed))
             if res.rowcount != 1:
                 raise ConflictError(f"coaching action {action_id} was changed by someone else just now: reload it")
-
-
-def _as_date(value, name: str):
-    """A date from a date, datetime or text like 2026-10-21; ParameterError naming ``name`` otherwise."""
-    try:
-        t = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        t = pd.NaT
-    if pd.isna(t):
-        raise ParameterError(f"{name} must be a date like 2026-10-21; got {value!r}")
-    return t.date()
 
 
 @functools.lru_cache(maxsize=64)

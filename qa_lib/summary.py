@@ -17,6 +17,21 @@ from .errors import ParameterError
 __all__ = ["parse_month", "month_summary", "summary_tables", "summary_headline", "summary_markdown", "write_summary"]
 
 
+def parse_date(value, name: str) -> pd.Timestamp:
+    """A day (midnight) from a date, datetime or text like 2026-10-31; a ParameterError naming ``name`` otherwise.
+
+    >>> parse_date("2026/10/31 14:00", "as_of")
+    Timestamp('2026-10-31 00:00:00')
+    """
+    try:
+        t = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        t = pd.NaT
+    if pd.isna(t):
+        raise ParameterError(f"{name} must be a date like 2026-10-31; got {value!r}")
+    return t.normalize()
+
+
 def parse_month(month: str) -> pd.Period:
     """Parse ``"2026-10"`` (or ``"2026/10"``, ``"202610"``) into a monthly Period.
 

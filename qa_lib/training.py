@@ -32,7 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from .errors import ConfigError, NotFoundError, ParameterError
-from .ingest import safe_yaml
+from .ingest import read_config_yaml
 from .reports import escape
 from .sampling import wilson_interval
 from .scores import beta_binomial_shrinkage
@@ -323,10 +323,7 @@ def load_modules(path: str | os.PathLike) -> pd.DataFrame:
 
     Errors name the file and the entry. Returns ``module_id, title_zh, title_en, skills (tuple), hours, format_zh, format_en``.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"training modules file not found: {p}")
-    doc = safe_yaml(p.read_bytes(), str(p), error=ConfigError)  # refuses aliases ("billion laughs"), deep nesting, huge files
+    p, doc = read_config_yaml(path, "training modules")
     if not isinstance(doc, dict) or not isinstance(doc.get("modules"), list) or not doc["modules"]:
         raise ConfigError(f"{p}: expected a top-level 'modules:' list with at least one module")
     rows, seen = [], set()

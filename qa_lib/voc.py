@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, NotFoundError, ParameterError
-from .ingest import safe_yaml
+from .ingest import read_config_yaml
 from .reports import escape
 from .sampling import wilson_interval
 from .spc import p_chart, two_proportion_test, western_electric_rules
@@ -71,10 +71,7 @@ class Taxonomy:
 
 def load_taxonomy(path: str | os.PathLike) -> Taxonomy:
     """Read a taxonomy YAML file (see ``data/samples/voc_taxonomy.yaml``); errors name the file and entry."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"taxonomy file not found: {p}")
-    doc = safe_yaml(p.read_bytes(), str(p), error=ConfigError)  # refuses aliases ("billion laughs"), deep nesting, huge files
+    p, doc = read_config_yaml(path, "taxonomy")
     if not isinstance(doc, dict) or not isinstance(doc.get("topics"), list) or not doc["topics"]:
         raise ConfigError(f"{p}: needs a non-empty 'topics' list")
     depts = doc.get("departments") or {d: {"zh": d, "en": d} for d in DEPARTMENTS}

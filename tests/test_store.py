@@ -261,7 +261,7 @@ def test_coaching_action_recorded_and_closed(seeded):
         (("A1", " , "), {}, "items must name at least one scorecard item"),
         (("A1", "greeting"), {"created_on": "2026-10-10", "due_on": "2026-10-09"}, r"due_on must be on or after created_on \(2026-10-10\); got '2026-10-09'"),
         (("A1", "greeting"), {"recheck_after_days": -1}, "recheck_after_days must be a whole number from 0 to 365; got -1"),
-        (("A1", "greeting"), {"created_on": "2026-13-01"}, "created_on must be a date like 2026-10-21; got '2026-13-01'"),
+        (("A1", "greeting"), {"created_on": "2026-13-01"}, "created_on must be a date like 2026-10-31; got '2026-13-01'"),
         (("A1", "greeting"), {"coach": " "}, "coach must be a non-empty text; got ' '"),
     ],
 )
