@@ -1,15 +1,19 @@
 # The two commands of the README: `make demo` (the month's reports on the sample data) and `make test`.
-# Both create .venv and install the project on first use.
+# Both create .venv and install the locked versions (requirements.lock) on first use and whenever the lock changes.
+# `make lock` refreshes the lock to the newest releases pyproject.toml allows; run `make test` after it.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+LOCK   := requirements.lock
+UV     := uv==0.13.9
 
-.PHONY: demo test install clean
+.PHONY: demo test install lint lock clean
 
-$(BIN)/qa: pyproject.toml
+$(BIN)/qa: pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip uv
-	$(BIN)/uv pip install --python $(BIN)/python -e '.[test]' || $(BIN)/python -m pip install -e '.[test]'
+	$(BIN)/python -m pip install -q --disable-pip-version-check "$(UV)"
+	$(BIN)/uv pip sync -q --python $(BIN)/python --require-hashes $(LOCK)
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	touch $(BIN)/qa
 
 install: $(BIN)/qa
@@ -17,8 +21,15 @@ install: $(BIN)/qa
 demo: install
 	$(BIN)/qa demo
 
-test: install
-	$(BIN)/python -m pytest -q
+lint: install
+	$(BIN)/ruff check
+
+test: lint
+	$(BIN)/python -m pytest -q -n auto --durations=15
+
+lock: install
+	$(BIN)/uv pip compile -q pyproject.toml --extra test --universal --python-version 3.11 --generate-hashes --upgrade \
+	  --custom-compile-command "make lock" -o $(LOCK)
 
 clean:
-	rm -rf $(VENV) data/*.sqlite data/*.sqlite-* reports/20*
+	rm -rf $(VENV) data/*.sqlite data/*.sqlite-* reports/20* reports/digest lab

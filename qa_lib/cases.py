@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -573,7 +573,7 @@ def library_view(db_url: str = "", month: str = "", *, months: int = 1, per_skil
                  include_agent: bool = False) -> dict:
     """Everything the case-library notebook shows: ``{"period", "cases", "counts"}``.
 
-    ``db_url`` empty means the demo database built from ``data/samples`` (as the other notebooks);
+    ``db_url`` empty means the default database (``$QA_DB_URL``, else ``data/qa.sqlite``, built from ``data/samples`` if missing), as the other notebooks;
     ``month`` empty means the latest month with contacts.
     """
     from .store import open_store
@@ -611,7 +611,7 @@ def _xl_text(value) -> str:
 def cases_table(cases: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     """One row per case with headings and labels in ``lang`` (the .xlsx index)."""
     T = texts(lang)
-    agent = ["agent_id"] if "agent_id" in cases.columns else []
+    agent = {T["agent"]: cases["agent_id"]} if "agent_id" in cases.columns else {}
     out = pd.DataFrame({
         T["case_id"]: cases["case_id"], T["kind"]: [T[k] for k in cases["kind"]], T["skill"]: cases[f"skill_label_{lang}"],
         "skill": cases["skill"], T["item"]: cases[f"item_label_{lang}"], "item_id": cases["item_id"],
@@ -622,7 +622,7 @@ def cases_table(cases: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
         T["answer"]: cases["answer"], T["tags"]: [", ".join(_pair_label(_TAGS, t, lang) for t in s.split()) for s in cases["tags"]],
         T["total"]: cases["total_score"], T["agreement"]: cases["agreement"], "n": cases["n_evaluations"],
         T["item_comment"]: cases["item_comment"], T["comment"]: cases["comment"], T["excerpt"]: cases["excerpt"],
-        **{T["agent"]: cases[c] for c in agent},
+        **agent,
     })
     return out.reset_index(drop=True)
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError, Problem, ValidationError
-from .model import CENTER_TZ, Entity, Field, IMPORT_KINDS, entity
+from .model import CENTER_TZ, IMPORT_KINDS, Entity, Field, entity
 
 __all__ = ["read_table", "validate", "validate_kind", "safe_yaml", "yaml_text", "ROW"]
 
@@ -624,5 +624,10 @@ def safe_yaml(text: str | bytes, source: str, *, compose: bool = False, error: t
         node = yaml.compose(text, Loader=loader) if compose else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise _yaml_fail(error, source, (mark.line + 1) if mark else 0, f"not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+        problem = str(getattr(exc, "problem", None) or exc)
+        if "nesting depth" in problem:  # PyYAML ≥ 6.0.4 has a depth limit of its own: say it as we do
+            problem = f"YAML nested too deeply (more than {MAX_YAML_DEPTH} levels)"
+        else:
+            problem = f"not valid YAML: {problem}"
+        raise _yaml_fail(error, source, (mark.line + 1) if mark else 0, problem) from None
     return (data, node) if compose else data

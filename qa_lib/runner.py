@@ -300,7 +300,8 @@ def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None =
         jobs.append(ReportJob(str(nbdir / "voc_monthly.ipynb"), {"month": str(p), "months_of_history": history, "lang": lang, "db_url": store.url,
                                                                  "data_dir": str(out)}, str(out / f"voc_{lang}.html"), f"VOC {p} ({lang})"))
     if "training" in kinds:
-        from .training import prepare_training, texts as training_texts, training_prepared
+        from .training import prepare_training, training_prepared
+        from .training import texts as training_texts
 
         training_texts(lang)
         if force or not training_prepared(out, p, training_months):

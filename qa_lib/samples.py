@@ -486,7 +486,7 @@ def _inspector_answers(rng, truth: np.ndarray, kinds: str, inspector: np.ndarray
         strict = (inspector == pl["strict_inspector"]) & live & (ans == "yes") & (rng.random(n) < 0.15)
         ans = np.where(strict, "partial" if kinds == "yes_partial_no" else "no", ans)
     else:  # fault counts
-        cnt = np.array([int(t) if l else 0 for t, l in zip(truth, live)])
+        cnt = np.array([int(t) if alive else 0 for t, alive in zip(truth, live)])
         cnt = cnt + np.where(flip, rng.integers(-1, 2, n), 0)
         cnt = cnt - ((inspector == pl["lenient_inspector"]) & (rng.random(n) < 0.5))
         cnt = cnt + ((inspector == pl["strict_inspector"]) & (rng.random(n) < 0.3))

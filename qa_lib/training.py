@@ -670,16 +670,16 @@ def headline(view: dict, lang: str = "zh") -> str:
     zh = lang == "zh"
     scope = T["scope_all"] if view["team"] == "all" else view["team"]
     parts = [T["title"].format(month=m["month"], months=m["months"]) + f" — {scope}. "]
-    parts.append((f"{m['first']}–{m['month']} 共 {m['evaluations']:,} 次随机抽样评估、{m['answers']:,} 个质检项答案。" if zh
-                  else f"{m['evaluations']:,} random-arm evaluations ({m['answers']:,} item answers) from {m['first']} to {m['month']}. "))
+    parts.append(f"{m['first']}–{m['month']} 共 {m['evaluations']:,} 次随机抽样评估、{m['answers']:,} 个质检项答案。" if zh
+                  else f"{m['evaluations']:,} random-arm evaluations ({m['answers']:,} item answers) from {m['first']} to {m['month']}. ")
     team_n, agent_n = int((needs["scope"] == "team").sum()), int((needs["scope"] == "agent").sum())
     parts.append(f"发现 {team_n} 项全组需求、{agent_n} 项个人需求（证据 ≥ {m['threshold']:.0%}）。" if zh
                  else f"{team_n} team-wide and {agent_n} individual needs with evidence ≥ {m['threshold']:.0%}. ")
     if len(needs):
         top = needs.iloc[int((needs["p_gap"] * needs["excess"]).to_numpy().argmax())]
         item = lab.get(top["item_id"], top["item_id"])
-        parts.append((f"最突出：{top['who']} 的“{item}”失误率 {_pct(top['rate'])}（中心其余 {_pct(top['center'])}，差距为真的概率 {top['p_gap']:.0%}）。" if zh
-                      else f"Largest: {top['who']} on “{item}”, failure rate {_pct(top['rate'])} vs {_pct(top['center'])} for the rest of the center (P(gap real) {top['p_gap']:.0%})."))
+        parts.append(f"最突出：{top['who']} 的“{item}”失误率 {_pct(top['rate'])}（中心其余 {_pct(top['center'])}，差距为真的概率 {top['p_gap']:.0%}）。" if zh
+                      else f"Largest: {top['who']} on “{item}”, failure rate {_pct(top['rate'])} vs {_pct(top['center'])} for the rest of the center (P(gap real) {top['p_gap']:.0%}).")
     return "<p>" + escape("".join(parts)) + "</p><p class='meta'>" + escape(T["method"].format(t=m["threshold"])) + "</p>"
 
 

@@ -99,7 +99,6 @@ def month(tmp_path_factory):
     import time
 
     from conftest import sample_store
-
     from qa_lib.cases import build_library
     from qa_lib.digest import write_digest
 
@@ -292,7 +291,7 @@ def test_plotly_drew_the_charts(rendered, kind):
 def test_cjk_font_installed_and_glyphs_render(rendered):
     assert _zh_fonts(), "no CJK font: apt-get install fonts-wqy-microhei"
     assert browser.cjk_renders(_chromium()), "Chinese text renders as tofu or nothing"
-    for kind, (dom, shot) in rendered.items():
+    for kind, (_dom, shot) in rendered.items():
         top = browser.png_pixels(shot, rows=300)
         assert top.shape[1] == 1200 and not browser.is_blank(top), f"{kind}: the top of the page (its zh title) is blank"
     assert re.search(r"[\u4e00-\u9fff]", rendered["voc"][0]) and re.search(r"[\u4e00-\u9fff]", rendered["agents"][0])

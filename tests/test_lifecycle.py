@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_store import INBOUND_OK, snapshot
 
 from qa_lib.errors import NotFoundError, ParameterError, ValidationError
 from qa_lib.lifecycle import TRANSITIONS, ConflictError, TransitionError, allowed_actions, next_status
-from test_store import INBOUND_OK, snapshot
 
 
 def test_transition_table():

@@ -261,7 +261,7 @@ def test_rescore_and_ranking_changes(card):
 # aliases as shared references: the 656-byte "billion laughs" loads in milliseconds as a graph
 # that expands to 9**10 strings when walked, which the scorecard validator (and any JSON dump)
 # does. qa_lib.ingest.safe_yaml refuses aliases, deep nesting and huge files before loading.
-import time  # noqa: E402
+import re  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import yaml  # noqa: E402
@@ -271,28 +271,29 @@ from qa_lib.errors import ConfigError  # noqa: E402
 from qa_lib.ingest import MAX_YAML_BYTES, safe_yaml  # noqa: E402
 
 BAD = Path(__file__).parent / "data" / "bad"
-HOSTILE = {
-    "billion_laughs.yaml": (7, "YAML aliases are not allowed (*l0)"),
-    "deep_nesting.yaml": (2, "YAML nested too deeply (more than 32 levels)"),
-    "python_tag.yaml": (1, "not valid YAML: could not determine a constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system'"),
+HOSTILE = {  # file: (line, what the refusal must say: its meaning, not a library's wording)
+    "billion_laughs.yaml": (7, r"alias"),
+    "deep_nesting.yaml": (2, r"nest"),
+    "python_tag.yaml": (1, r"python/object/apply:os\.system"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
-def test_hostile_yaml_is_refused_fast_by_every_loader(name, tmp_path):
-    line, message = HOSTILE[name]
+def test_hostile_yaml_is_refused_by_every_loader(name, tmp_path):
+    """Each loader names the file and the line and refuses the document; nothing is built from it."""
+    line, meaning = HOSTILE[name]
     path = BAD / name
-    t0 = time.perf_counter()
     with pytest.raises(ValidationError) as info:
         load_scorecard(path)
-    assert len(info.value.problems) == 1 and str(info.value.problems[0]).startswith(f"{name}:{line}:: {message}")
+    [problem] = info.value.problems
+    assert (problem.source, problem.row) == (name, line) and re.search(meaning, problem.message, re.I), problem
     with pytest.raises(ValidationError, match="nothing was stored"):
         load_scorecard(path.read_text(encoding="utf-8"))  # the same as YAML text
     for loader in (voc.load_taxonomy, training.load_modules):
         with pytest.raises(ConfigError) as info:
             loader(path)
-        assert str(info.value).startswith(f"{path}: line {line}: {message}")
-    assert time.perf_counter() - t0 < 1.0
+        text = str(info.value)
+        assert text.startswith(f"{path}: line {line}: ") and re.search(meaning, text, re.I), text
 
 
 def test_store_refuses_a_yaml_bomb_scorecard(store):

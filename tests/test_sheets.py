@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from test_store import INBOUND_OK, snapshot
 
 from qa_lib.errors import ParameterError, ValidationError
 from qa_lib.sheets import read_scoring_sheet, write_scoring_sheet
-from test_store import INBOUND_OK, snapshot
 
 
 def fill(path, answers_by_row: dict[int, dict], out=None):

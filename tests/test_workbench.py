@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from test_store import INBOUND_OK
 
 from qa_lib.errors import ParameterError, ValidationError
 from qa_lib.workbench import Workbench, build_ui
-from test_store import INBOUND_OK
 
 TRANSCRIPT = "坐席：您好，工号001。\n客户：我的手机13812345678，邮箱 li.na@example.com <script>alert(1)</script>"
 

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from conftest import sample_store
 from qa_lib.errors import ParameterError
 from qa_lib.sampling import PlanSpec
-from conftest import sample_store
 from qa_lib.workbench import Workbench
 from qa_lib.worklists import card_for, draw_period, parse_period, plan_period, workload, write_worklists
 
