@@ -18,17 +18,38 @@ import sqlalchemy as sa
 from qa_lib.config import samples_dir
 from qa_lib.store import Store, load_samples
 
+#: The suite never touches a person's own settings: their database, project folder, reports or center files.
+for _name in ("QA_DB_URL", "QA_HOME", "QA_REPORTS_DIR", "QA_VOC_TAXONOMY", "QA_VOC_DOMAIN_WORDS", "QA_TRAINING_MODULES", "QA_EXECUTOR"):
+    os.environ.pop(_name, None)
+
 PG_URL = os.environ.get("QA_TEST_PG_URL")
-#: The real public datasets beside the repository (``../shared/data``; CI has them too).
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+#: The real public datasets: ``$QA_SHARED_DATA``, else ``../shared/data`` beside the repository.
+SHARED_DATA = Path(os.environ.get("QA_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+#: Set by ``.ci/run``: a missing dataset is then a failure, not a skip (CI has ``../shared``; a clone alone does not).
+REQUIRE_DATA = os.environ.get("QA_TEST_REQUIRE_DATA", "") not in ("", "0")
+
+
+def shared_path(*parts: str) -> Path:
+    """A file or folder of the real datasets; skip the test when it is missing (fail under ``QA_TEST_REQUIRE_DATA``).
+
+    The reason names what is missing and where it was looked for, so a person with only the repository
+    knows what they did not run.
+    """
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        what = f"{path} (the real datasets in ../shared/data; set QA_SHARED_DATA to their folder)"
+        if REQUIRE_DATA:
+            pytest.fail(f"QA_TEST_REQUIRE_DATA is set but {what} is missing")
+        pytest.skip(f"missing {what}")
+    return path
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """``../shared/data``; a missing folder fails the test (it is part of the test environment)."""
-    if not SHARED_DATA.is_dir():
-        pytest.fail(f"the real datasets are expected in {SHARED_DATA} (../shared/data beside the repository)")
-    return SHARED_DATA
+    """The real datasets' folder (``../shared/data``); see :func:`shared_path` for when it is missing."""
+    return shared_path()
+
+
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 

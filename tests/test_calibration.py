@@ -16,19 +16,30 @@ Reference implementations (test-only): the krippendorff package, pingouin.intrac
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import shared_path
 from qa_lib.calibration import (
-    bootstrap_ci, brennan_prediger, cohen_kappa, fleiss_kappa, gwet_ac1, gwet_ac2, icc, inspector_bias, interpret_alpha,
-    item_reliability, krippendorff_alpha, leniency_adjustment, percent_agreement, session_report, widest_disagreement,
+    bootstrap_ci,
+    brennan_prediger,
+    cohen_kappa,
+    fleiss_kappa,
+    gwet_ac1,
+    gwet_ac2,
+    icc,
+    inspector_bias,
+    interpret_alpha,
+    item_reliability,
+    krippendorff_alpha,
+    leniency_adjustment,
+    percent_agreement,
+    session_report,
+    widest_disagreement,
 )
 from qa_lib.errors import ParameterError
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "interrater"
 NAN = np.nan
 K2011 = np.array([
     [1, 2, 3, 3, 2, 1, 4, 1, 2, NAN, NAN, NAN],
@@ -55,7 +66,7 @@ def test_alpha_matches_the_krippendorff_package(level):
 
 
 def test_fleiss_1971_diagnoses_and_counts_table():
-    d = pd.read_csv(SHARED / "pyirr" / "diagnoses.csv", index_col=0)
+    d = pd.read_csv(shared_path("interrater", "pyirr", "diagnoses.csv"), index_col=0)
     raw = d.T.to_numpy(dtype=object)  # raters x patients, text labels
     assert fleiss_kappa(raw) == pytest.approx(0.430, abs=5e-4)
     counts = d.apply(lambda r: r.value_counts(), axis=1).fillna(0).to_numpy()
@@ -66,10 +77,10 @@ def test_fleiss_1971_diagnoses_and_counts_table():
 
 def test_alpha_on_real_multi_rater_data_matches_reference():
     krippendorff = pytest.importorskip("krippendorff")
-    d = pd.read_csv(SHARED / "pyirr" / "diagnoses.csv", index_col=0)
+    d = pd.read_csv(shared_path("interrater", "pyirr", "diagnoses.csv"), index_col=0)
     codes = d.apply(lambda col: col.str[0].astype(float)).T.to_numpy()
     assert krippendorff_alpha(codes, "nominal") == pytest.approx(krippendorff.alpha(reliability_data=codes, level_of_measurement="nominal"), abs=1e-9)
-    vision = pd.read_csv(SHARED / "pyirr" / "vision.csv", index_col=0)
+    vision = pd.read_csv(shared_path("interrater", "pyirr", "vision.csv"), index_col=0)
     v = vision.apply(lambda col: col.astype(str).str[0].astype(float)).T.to_numpy()
     assert krippendorff_alpha(v, "ordinal") == pytest.approx(krippendorff.alpha(reliability_data=v, level_of_measurement="ordinal"), abs=1e-9)
 
@@ -93,7 +104,7 @@ def test_shrout_fleiss_1979_all_six_forms_and_pingouin():
 
 def test_icc_on_pingouin_wine_data():
     pg = pytest.importorskip("pingouin")
-    wine = pd.read_csv(SHARED / "pingouin" / "icc.csv")
+    wine = pd.read_csv(shared_path("interrater", "pingouin", "icc.csv"))
     ours = icc(wine, "Wine", "Judge", "Scores")
     ref = pg.intraclass_corr(wine, "Wine", "Judge", "Scores").set_index("Type")
     assert ours["ICC"].to_numpy() == pytest.approx(ref["ICC"].to_numpy(), abs=1e-9)
@@ -112,7 +123,7 @@ def test_gwet_and_brennan_prediger():
 
 
 def test_cohen_kappa_published_and_sklearn():
-    m = pd.read_csv(SHARED / "rdatasets" / "vcdExtra_Mammograms.csv", index_col=0)
+    m = pd.read_csv(shared_path("interrater", "rdatasets", "vcdExtra_Mammograms.csv"), index_col=0)
     a = np.repeat(np.arange(4), m.sum(axis=1).to_numpy())
     b = np.concatenate([np.repeat(np.arange(4), row) for row in m.to_numpy()])
     assert cohen_kappa(a, b) == pytest.approx(0.3713, abs=5e-5)

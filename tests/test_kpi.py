@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import shared_path
 from qa_lib.errors import ParameterError
 from qa_lib.kpi import accuracy_kpi, contact_kpis, fcr_kpi, load_targets, rate_rows, service_standard_kpi
-
-BANK = Path(__file__).resolve().parents[2] / "shared" / "data" / "call_center" / "anonymous_bank_1999_08_calls.csv"
 
 
 def contact(**kw):
@@ -54,7 +51,7 @@ def test_status_is_decided_by_the_interval():
 
 
 def bank_contacts() -> pd.DataFrame:
-    d = pd.read_csv(BANK, dtype={"call_id": str})
+    d = pd.read_csv(shared_path("call_center", "anonymous_bank_1999_08_calls.csv"), dtype={"call_id": str})
     d = d[d["outcome"] != "PHANTOM"]
     offered = (d["outcome"] == "AGENT") | (d["q_time"] > 0)  # calls that reached the queue (README of the data)
     d = d[offered]
@@ -66,7 +63,6 @@ def bank_contacts() -> pd.DataFrame:
     })
 
 
-@pytest.mark.skipif(not BANK.exists(), reason="the shared bank call log is not beside the repository")
 def test_real_bank_call_log():
     c = bank_contacts()
     center = contact_kpis(c).set_index("kpi")
