@@ -90,14 +90,17 @@ def _load(store, folder: Path, quiet: bool) -> list:
 def init(db, samples, no_samples, quiet):
     """Create (or upgrade) the database schema and load the sample data."""
     from .config import samples_dir
-    from .store import Store
+    from .store import Store, mark_built_from_samples
 
     store = Store(db)
     rev = store.migrate()
     click.echo(f"schema at revision {rev} in {store!r}")
     if not no_samples:
+        empty = not any(store.counts().values())
         for r in _load(store, samples or samples_dir(), quiet):
             click.echo(str(r))
+        if empty and samples is None:
+            mark_built_from_samples(store)  # `qa demo` may rebuild it until someone's work is stored in it
 
 
 @main.command("import")
@@ -170,26 +173,38 @@ def status(db):
 
 
 @main.command()
-@click.option("--db", "db", default=None, metavar="URL", help="Database to build (default: data/demo.sqlite, rebuilt on every run).")
+@click.option("--db", "db", default=None, metavar="URL",
+              help="Database to build (default: $QA_DB_URL, else data/qa.sqlite); never one holding work not from the samples.")
 @click.option("--month", default=None, help="Month to report, e.g. 2026-10 (default: the latest month in the data).")
 @click.option("--screenshots/--no-screenshots", default=True, show_default=True,
               help="Screenshot one report of each kind into reports/<month>/screenshots (when Chromium is installed).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def demo(db, month, screenshots, quiet):
-    """The main job: build the database from data/samples and write the month's reports into reports/<month>/."""
-    from .config import demo_db_path, reports_dir, samples_dir
-    from .store import Store, remove_sqlite
+    """The main job: build the database from data/samples and write the month's reports into reports/<month>/.
+
+    It builds the default database (the one every command and notebook uses), and rebuilds it on the
+    next run, unless the database holds work not from the samples (evaluations scored or changed,
+    imports, plans, coaching actions): then it stops and changes nothing.
+    """
+    from .config import reports_dir, samples_dir
+    from .store import Store, clear_database, mark_built_from_samples, work_since_samples
     from .summary import month_summary, parse_month, write_summary
 
     t0 = time.perf_counter()
-    if db is None:
-        path = demo_db_path()
-        remove_sqlite(path)
-        db = str(path)
+    asked = parse_month(month) if month else None  # a bad month is refused before anything is rebuilt
     store = Store(db)
+    work = work_since_samples(store)
+    if work:
+        shown = "\n".join(f"  {line}" for line in work[:12]) + (f"\n  … and {len(work) - 12} more" if len(work) > 12 else "")
+        raise StoreError(
+            f"{store._safe_url()} holds work that is not from the samples, so `qa demo` will not rebuild it:\n{shown}\n"
+            "Nothing was changed. Build the demo into another database (`qa demo --db data/demo.sqlite`, then point "
+            "commands at it with --db or QA_DB_URL), or move that database away first.")
+    store = clear_database(store)
     store.migrate()
     _load(store, samples_dir(), quiet)
-    p = parse_month(month) if month else store.latest_month()
+    mark_built_from_samples(store)  # now, so that a run stopped below can still be rebuilt
+    p = asked or store.latest_month()
     frames = {t: store.read_month(t, p) for t in ("contacts", "evaluations", "voc_feedback")}
     s = month_summary(frames["contacts"], frames["evaluations"], frames["voc_feedback"], store.read("agents"))
     out = reports_dir() / str(p)
@@ -201,6 +216,7 @@ def demo(db, month, screenshots, quiet):
     written += write_month_tables(store, p, out)
 
     plan_id, plan = plan_period(store, PlanSpec(period=str(p)), created_by="qa demo")
+    mark_built_from_samples(store)  # the demo's own plan is part of the samples build, not someone's work
     lists = write_worklists(store, plan_id, out / "worklists")
     written.append(out / "worklists")
     from .cases import build_library
@@ -219,7 +235,8 @@ def demo(db, month, screenshots, quiet):
     written += list(write_digest(store, day).paths)
     click.echo(f"case library: {len(library.cases)} cases over {library.cases['skill'].nunique()} skills; morning digest for {day}")
     if screenshots:
-        from .browser import find_chromium, screenshots as take_screenshots
+        from .browser import find_chromium
+        from .browser import screenshots as take_screenshots
 
         if find_chromium():
             shots = take_screenshots(out, out / "screenshots")
@@ -627,7 +644,8 @@ def rescore(scorecard_id, to_version, card_file, style, month, top, out, db):
 
     Only the random arm is used (targeted reviews never feed rankings). Nothing stored is changed.
     """
-    from .rubric import load_scorecard, ranking_changes, rescore as what_if
+    from .rubric import load_scorecard, ranking_changes
+    from .rubric import rescore as what_if
     from .store import Store
     from .summary import parse_month
 
@@ -675,6 +693,43 @@ def digest(day, team, lang, out, db):
                    f"{r.agents_with_critical} agent(s) with a critical error")
     for p in d.paths:
         click.echo(f"wrote {p}")
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@_DB
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default: JupyterLab's, 8888 or the next free one).")
+@click.option("--no-browser", is_flag=True, help="Do not open a web browser (print the address instead).")
+@click.argument("jupyter_args", nargs=-1, type=click.UNPROCESSED)
+def lab(db, port, no_browser, jupyter_args):
+    """Open JupyterLab on the project's notebooks, with the database configured.
+
+    The entry point for inspectors (scoring_workbench, calibration_session, sampling_plan) and training
+    leads (training_needs, case_library). Notebooks run in lab/: each template of notebooks/ is copied
+    there once, so the templates stay clean and your runs and edits are kept. Every notebook's empty
+    db_url means the database chosen here (--db, else $QA_DB_URL, else data/qa.sqlite — built from the
+    samples if it does not exist yet). Arguments after -- go to JupyterLab.
+    """
+    import os
+    import shutil
+
+    from .config import lab_dir, notebooks_dir
+    from .store import open_store
+
+    store = open_store(db)  # ready, or a clear error before any server starts
+    work = lab_dir()
+    work.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for nb in sorted(notebooks_dir().glob("*.ipynb")):
+        if not (work / nb.name).exists():
+            shutil.copyfile(nb, work / nb.name)
+            copied.append(nb.name)
+    env = dict(os.environ, QA_DB_URL=store.url)
+    store.engine.dispose()
+    click.echo(f"JupyterLab in {work} ({len(copied)} notebook(s) copied from {notebooks_dir()}); database {store._safe_url()}")
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={work}"]
+    cmd += [f"--ServerApp.port={port}"] * (port is not None) + ["--no-browser"] * no_browser + list(jupyter_args)
+    sys.stdout.flush()
+    os.execve(sys.executable, cmd, env)  # JupyterLab takes over this process (Ctrl-C stops it)
 
 
 @main.command()

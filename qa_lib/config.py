@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-__all__ = ["project_root", "notebooks_dir", "samples_dir", "reports_dir", "default_db_path", "database_url", "demo_db_path", "voc_taxonomy_path", "voc_domain_words_path", "training_modules_path"]
+__all__ = ["project_root", "notebooks_dir", "samples_dir", "reports_dir", "lab_dir", "default_db_path", "database_url", "voc_taxonomy_path", "voc_domain_words_path", "training_modules_path"]
 
 
 def project_root() -> Path:
@@ -40,14 +40,15 @@ def reports_dir() -> Path:
     return Path(env).expanduser() if env else project_root() / "reports"
 
 
+def lab_dir() -> Path:
+    """Where ``qa lab`` runs notebooks: ``lab/`` of the project (working copies of the templates; not committed)."""
+    return project_root() / "lab"
+
+
 def default_db_path() -> Path:
-    """The embedded SQLite database used when no URL is given."""
+    """The embedded SQLite database used when no URL is given: the one database of the CLI, the notebooks,
+    the workbench and ``qa demo`` (which rebuilds it only while it holds nothing but the samples)."""
     return project_root() / "data" / "qa.sqlite"
-
-
-def demo_db_path() -> Path:
-    """The SQLite database ``qa demo`` rebuilds from the samples on every run."""
-    return project_root() / "data" / "demo.sqlite"
 
 
 def database_url(url: str | os.PathLike | None = None) -> str:

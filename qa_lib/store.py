@@ -17,10 +17,10 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,8 @@ from .model import ENTITIES, Entity, entity
 from .rubric import Scorecard, check_answers, load_scorecard, normalize_answers, score
 from .summary import parse_date
 
-__all__ = ["Store", "ImportResult", "metadata", "tables", "IMPORT_ORDER"]
+__all__ = ["Store", "ImportResult", "metadata", "tables", "IMPORT_ORDER", "load_samples", "open_store", "mark_built_from_samples",
+           "work_since_samples", "clear_database", "remove_sqlite"]
 
 _SA_TYPES = {
     "id": lambda f: sa.String(f.sql_length),
@@ -93,6 +94,15 @@ imports_table = sa.Table(
     sa.Column("imported_at", sa.DateTime, nullable=False),
 )
 tables["imports"] = imports_table
+
+#: Facts about the database itself, one row a key (not a data table: not in ``tables`` nor in ``counts()``).
+meta_table = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
 
 #: Order in which sample files are loaded (referenced tables first).
 IMPORT_ORDER = ("agents", "inspectors", "contacts", "calibration_sessions", "evaluations", "voc", "info_checks", "coaching")
@@ -175,7 +185,7 @@ class Store:
     --------
     >>> s = Store("sqlite://")          # in memory
     >>> s.migrate()
-    '0003'
+    '0004'
     >>> s.counts()["contacts"]
     0
     """
@@ -241,7 +251,8 @@ class Store:
         """Raise :class:`StoreError` unless the schema is at the newest migration."""
         rev = self.revision()
         if rev is None:
-            raise StoreError(f"database {self._safe_url()} has no QA schema yet: run `qa init`")
+            raise StoreError(f"database {self._safe_url()} has no QA schema yet: run `qa init` to create it with the sample "
+                             "center (`qa init --no-samples` for an empty one for your own data), or `qa demo`")
         if rev != self.head():
             raise StoreError(f"database {self._safe_url()} is at schema {rev}, the package needs {self.head()}: run `qa init` to upgrade")
 
@@ -344,8 +355,9 @@ class Store:
 
     def import_scoring_sheet(self, path: str | os.PathLike, *, status: str = "submitted") -> ImportResult:
         """Import a filled scoring sheet (see :mod:`qa_lib.sheets`): all rows or none, idempotent."""
-        from .sheets import read_scoring_sheet
         from openpyxl import load_workbook
+
+        from .sheets import read_scoring_sheet
 
         path = Path(path)
         try:
@@ -974,27 +986,96 @@ def remove_sqlite(path: str | os.PathLike) -> None:
         Path(f"{os.fspath(path)}{suffix}").unlink(missing_ok=True)
 
 
+_SAMPLES_KEY = "built_from_samples"
+
+
+def _fingerprint(store: Store) -> dict:
+    """Row counts of every table plus a digest of the coaching actions' states (closing one changes no count)."""
+    ca = tables["coaching_actions"]
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(ca.c.action_id, ca.c.status, ca.c.closed_on).order_by(ca.c.action_id)).all()
+    digest = hashlib.sha256(json.dumps([[str(v) for v in r] for r in rows]).encode()).hexdigest()
+    return {"counts": store.counts(), "coaching": digest}
+
+
+def mark_built_from_samples(store: Store) -> None:
+    """Record that ``store`` now holds exactly what was built from the samples (by ``qa demo`` or a first notebook run).
+
+    :func:`work_since_samples` compares the database with this record, so ``qa demo`` can tell a
+    sample database it may rebuild from one holding someone's work.
+    """
+    value = json.dumps({"at": _now().isoformat(timespec="seconds"), **_fingerprint(store)})
+    with store.engine.begin() as conn:
+        conn.execute(meta_table.delete().where(meta_table.c.key == _SAMPLES_KEY))
+        conn.execute(meta_table.insert().values(key=_SAMPLES_KEY, value=value, updated_at=_now()))
+
+
+def work_since_samples(store: Store) -> list[str]:
+    """What ``store`` holds beyond a build from the samples, one line a table; empty when rebuilding loses nothing.
+
+    Empty for a database with no QA schema or no rows. A database with rows that no sample build recorded
+    (someone's own center) lists every table with rows; one built from the samples lists each table whose
+    row count changed since (an evaluation scored, edited, released or disputed adds rows to
+    ``evaluation_versions``; a plan, an import, a coaching action added or closed).
+    """
+    rev = store.revision()
+    if rev is None:
+        return []
+    if rev != store.head():
+        store.migrate()
+    now = _fingerprint(store)
+    if not any(now["counts"].values()):
+        return []
+    with store.engine.connect() as conn:
+        raw = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == _SAMPLES_KEY)).scalar_one_or_none()
+    if raw is None:
+        return [f"{table}: {n:,} rows, not built from the samples" for table, n in now["counts"].items() if n]
+    then = json.loads(raw)
+    lines = [f"{table}: {n - then['counts'].get(table, 0):+,} rows since the samples were loaded on {then['at']}"
+             for table, n in now["counts"].items() if n != then["counts"].get(table, 0)]
+    if now["coaching"] != then["coaching"] and not any(line.startswith("coaching_actions:") for line in lines):
+        lines.append(f"coaching_actions: changed since the samples were loaded on {then['at']}")
+    return lines
+
+
+def clear_database(store: Store) -> Store:
+    """Remove every QA table of ``store`` (a SQLite file is deleted) and return a store on the emptied database.
+
+    Only for rebuilding a database that :func:`work_since_samples` found holding nothing but the samples.
+    """
+    url = sa.engine.make_url(store.url)
+    store.engine.dispose()
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        remove_sqlite(url.database)
+        return Store(store.url)
+    with store.engine.begin() as conn:
+        metadata.drop_all(conn)
+        conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+    store.engine.dispose()
+    return Store(store.url)
+
+
 def open_store(url: str | os.PathLike | None = None, progress=None) -> Store:
     """A ready store for notebooks and reports.
 
-    With a ``url`` (or ``$QA_DB_URL``): that database, which must be initialised. Without
-    one: the demo database ``data/demo.sqlite``, built from ``data/samples`` first if it
-    is missing or at an older schema — so a notebook's default parameters run as-is on the
-    samples.
+    With a ``url`` (or ``$QA_DB_URL``): that database, which must be initialised. Without one: the
+    default database ``data/qa.sqlite`` (the one ``qa demo``, ``qa status`` and every command use),
+    built from ``data/samples`` first if it does not exist or is empty, upgraded if its schema is
+    older — so a notebook's default parameters run as-is on a fresh clone.
     """
-    from .config import demo_db_path, samples_dir
+    from .config import samples_dir
 
     if url or os.environ.get("QA_DB_URL"):
         store = Store(url or None)
         store.check_ready()
         return store
-    path = demo_db_path()
-    store = Store(path)
-    if path.exists() and store.revision() == store.head() and store.counts()["contacts"] > 0:
+    store = Store(None)
+    rev = store.revision()
+    if rev is not None and rev != store.head():
+        store.migrate()
+    if rev is not None and any(store.counts().values()):
         return store
-    store.engine.dispose()
-    remove_sqlite(path)
-    store = Store(path)
     store.migrate()
     load_samples(store, samples_dir(), progress)
+    mark_built_from_samples(store)
     return store

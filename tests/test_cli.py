@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -37,7 +39,7 @@ def test_console_script_installed():
 def test_init_import_status_and_a_rejected_file(tmp_path):
     db = tmp_path / "qa.sqlite"
     r = run("init", "--db", db, "--no-samples")
-    assert r.exit_code == 0 and "schema at revision 0003" in r.output
+    assert r.exit_code == 0 and "schema at revision 0004" in r.output
     agents = pd.DataFrame({"agent_id": ["A1", "A2"], "name": ["王伟", "李娜"], "team": ["North", "South"], "hire_date": ["2024-03-01", "2025-07-15"]})
     assert run("import", "agents", write_csv(agents, tmp_path / "agents.csv"), "--db", db).exit_code == 0
     r = run("import", "contacts", write_csv(CONTACTS, tmp_path / "c.csv", "gbk"), "--db", db)
@@ -60,7 +62,7 @@ def test_import_into_uninitialised_db_is_refused(tmp_path):
 
 def test_import_unknown_kind():
     r = CliRunner().invoke(main, ["import", "calls", __file__])
-    assert r.exit_code == 2 and "Invalid value for '{" in r.output
+    assert r.exit_code == 2 and "'calls'" in r.output and "contacts" in r.output  # refused, naming the value and the kinds
 
 
 def test_samples_to_another_folder(tmp_path):
@@ -80,7 +82,9 @@ def test_demo_builds_db_and_writes_month(tmp_path, monkeypatch):
     monkeypatch.setenv("QA_HOME", str(home))
     r = run("demo", "-q")
     assert r.exit_code == 0, r.output
-    assert (home / "data" / "demo.sqlite").exists()
+    assert (home / "data" / "qa.sqlite").exists()  # the one default database: every command works on it at once
+    status = run("status")
+    assert status.exit_code == 0 and "contacts" in status.output and "qa.sqlite" in status.output, status.output
     summary = json.loads((home / "reports" / "2026-10" / "data_summary.json").read_text(encoding="utf-8"))
     contacts = pd.read_parquet(home / "data" / "samples" / "contacts.parquet")
     in_month = contacts["start_time"].dt.to_period("M").astype(str) == "2026-10"
@@ -97,14 +101,24 @@ def test_demo_builds_db_and_writes_month(tmp_path, monkeypatch):
     if find_chromium():  # one screenshot per report kind, for people to look at
         shots = {p.stem for p in (home / "reports" / "2026-10" / "screenshots").glob("*.png")}
         assert shots == {"agents", "teams", "voc", "training", "cases", "digest"}, shots
-    # a second run rebuilds from scratch and gives the same numbers
-    r = run("demo", "-q", "--month", "2026-09", "--no-screenshots")
-    assert r.exit_code == 0
-    assert json.loads((home / "reports" / "2026-09" / "data_summary.json").read_text(encoding="utf-8"))["contacts"] == int(
-        (contacts["start_time"].dt.to_period("M").astype(str) == "2026-09").sum()
-    )
     r = run("demo", "-q", "--month", "Oct")
     assert r.exit_code == 2 and "month must look like 2026-10; got 'Oct'" in r.output
+    # a second run rebuilds the database from scratch: here from a smaller sample center generated into the same folder
+    assert run("samples", "--out", home / "data" / "samples", "--agents", 12, "--teams", 2, "--months", 3, "-q").exit_code == 0
+    r = run("demo", "-q", "--no-screenshots")
+    assert r.exit_code == 0, r.output
+    from qa_lib.store import Store
+
+    store = Store(None)
+    small = pd.read_parquet(home / "data" / "samples" / "contacts.parquet")
+    assert store.counts()["contacts"] == len(small) < len(contacts) and store.counts()["agents"] == 12
+    # an inspector's work in the default database: the demo refuses to rebuild it, and changes nothing
+    action = store.read("coaching_actions").query("status == 'open'")["action_id"].iloc[0]
+    store.close_coaching_action(action, closed_on="2026-11-05")  # changes no row count
+    before = store.counts()
+    r = run("demo", "-q", "--no-screenshots")
+    assert r.exit_code == 1 and "not from the samples" in r.output and "coaching_actions: changed" in r.output, r.output
+    assert "Nothing was changed" in r.output and "qa demo --db" in r.output and Store(None).counts() == before
 
 
 def test_demo_with_missing_samples_says_so(tmp_path, monkeypatch):
@@ -236,7 +250,7 @@ def test_cases_build_default_folder_and_bad_input(loaded_store, tmp_path):
     r = run("cases", "build", "--month", "2025-01", "--db", loaded_store.url, "--out", tmp_path / "bad")
     assert r.exit_code == 1 and "no evaluations in 2025-01" in r.output and "Traceback" not in r.output
     r = CliRunner().invoke(main, ["cases", "build", "--month", "2026-10", "--lang", "fr"])
-    assert r.exit_code == 2 and "Invalid value for '--lang'" in r.output
+    assert r.exit_code == 2 and "--lang" in r.output and "'fr'" in r.output and "zh" in r.output  # the option, the value, the choices
 
 
 def test_digest_writes_the_mornings_pages(loaded_store, tmp_path):
@@ -349,3 +363,51 @@ def test_a_database_locked_too_long_is_a_clear_message(tmp_path, monkeypatch):
     monkeypatch.setenv("QA_SQLITE_BUSY_SECONDS", "soon")
     r = CliRunner().invoke(main, ["status", "--db", str(db)])
     assert r.exit_code == 1 and "QA_SQLITE_BUSY_SECONDS must be a number of seconds; got 'soon'" in r.output
+
+
+def test_lab_opens_jupyterlab_on_working_copies_with_the_database(tmp_path, loaded_store):
+    """`qa lab` starts a real JupyterLab server on lab/ (copies of the templates) with QA_DB_URL set for the kernels."""
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    home = tmp_path / "home"
+    home.mkdir()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, QA_HOME=str(home), JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"), JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"))
+    env.pop("QA_DB_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "qa_lib.cli", "lab", "--db", loaded_store.url, "--no-browser", "--port", str(port), "--",
+                             "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=t0ken", "--allow-root"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        listing = None
+        for _ in range(120):
+            time.sleep(0.5)
+            if proc.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token=t0ken", timeout=5) as resp:
+                    listing = json.loads(resp.read())
+                break
+            except OSError:
+                continue
+        assert listing is not None, proc.communicate(timeout=10)[0] if proc.poll() is not None else "no answer in 60 s"
+        names = {c["name"] for c in listing["content"]}
+        templates = {p.name for p in (Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb")}
+        assert templates and templates <= names and templates <= {p.name for p in (home / "lab").iterdir()}
+        environ = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
+        assert f"QA_DB_URL={loaded_store.url}".encode() in environ  # the kernels it starts inherit it
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=30)[0]
+    assert "database sqlite:///" in out and "notebook(s) copied" in out
+
+
+def test_lab_refuses_a_database_without_schema(tmp_path, monkeypatch):
+    monkeypatch.setenv("QA_HOME", str(tmp_path))
+    r = run("lab", "--db", tmp_path / "empty.sqlite", "--no-browser")
+    assert r.exit_code == 1 and "no QA schema yet" in r.output
+    assert not (tmp_path / "lab").exists()  # refused before anything was set up

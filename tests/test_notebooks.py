@@ -55,14 +55,14 @@ def test_data_overview_runs_on_a_database(tmp_path, loaded_store):
 
 
 def test_data_overview_defaults_run_on_the_samples(tmp_path, monkeypatch):
-    """Default parameters build the demo database from data/samples (as nbval runs the template)."""
+    """Default parameters use the default database, built from data/samples when missing (as nbval runs the template)."""
     home = tmp_path / "home"
     shutil.copytree(samples_dir(), home / "data" / "samples")
     monkeypatch.setenv("QA_HOME", str(home))
     monkeypatch.delenv("QA_DB_URL", raising=False)
     out = tmp_path / "out.ipynb"
     pm.execute_notebook(str(FOLDER / "data_overview.ipynb"), str(out), kernel_name="python3", progress_bar=False)
-    assert (home / "data" / "demo.sqlite").exists()
+    assert (home / "data" / "qa.sqlite").exists()
     assert "**2026-10**" in out.read_text(encoding="utf-8")
 
 

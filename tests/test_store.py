@@ -36,11 +36,11 @@ def test_postgres_configured_in_ci():
 
 
 def test_migrations_match_the_model(store):
-    assert store.revision() == store.head() == "0003"
+    assert store.revision() == store.head() == "0004"
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     assert diff == [], "qa_lib/model.py changed without a migration: add one under qa_lib/migrations/versions"
-    assert store.migrate() == "0003"  # idempotent
+    assert store.migrate() == "0004"  # idempotent
 
 
 def test_upgrade_from_0001_keeps_evaluations_as_version_1(db_url):
@@ -62,7 +62,7 @@ def test_upgrade_from_0001_keeps_evaluations_as_version_1(db_url):
                                                       status="submitted", total_score=85.0))
         conn.execute(t["evaluation_items"].insert(), [{"evaluation_id": "E1", "item_id": "greeting", "answer": "yes", "item_comment": None},
                                                       {"evaluation_id": "E1", "item_id": "closing", "answer": "no", "item_comment": "未使用标准结束语"}])
-    assert s.migrate() == "0003"
+    assert s.migrate() == "0004"
     h = s.history("E1")
     assert h[["version", "action", "status", "total_score", "actor"]].to_dict("records") == [
         {"version": 1, "action": "import", "status": "submitted", "total_score": 85.0, "actor": "Q1"}]
@@ -271,3 +271,40 @@ def test_bad_coaching_action_writes_nothing(seeded, args, kwargs, message):
     with pytest.raises(ParameterError, match=message):
         seeded.add_coaching_action(args[0], args[1], "agreed", kwargs.pop("coach"), **kwargs)
     assert snapshot(seeded) == before
+
+
+def test_demo_rebuilds_only_a_database_holding_nothing_but_the_samples(seeded):
+    """``work_since_samples`` tells a sample database `qa demo` may rebuild from one holding someone's work."""
+    from qa_lib.store import clear_database, mark_built_from_samples, work_since_samples
+
+    lines = work_since_samples(seeded)
+    assert "contacts: 2 rows, not built from the samples" in lines and "agents: 2 rows, not built from the samples" in lines
+    mark_built_from_samples(seeded)
+    assert work_since_samples(seeded) == []
+    draft = seeded.create_evaluation("K1", "Q1", "inbound_service")
+    assert [line.split(":")[0] for line in work_since_samples(seeded)] == ["evaluations", "evaluation_versions"]
+    mark_built_from_samples(seeded)
+    seeded.save_draft(draft, {"greeting": "yes"}, actor="Q1", expected_version=1)  # an edit adds a version (and here an answer)
+    lines = work_since_samples(seeded)
+    assert [line.split(":")[0] for line in lines] == ["evaluation_items", "evaluation_versions"] and lines[1].startswith("evaluation_versions: +1 rows")
+    mark_built_from_samples(seeded)
+    action = seeded.add_coaching_action("A1", "greeting", "复习开场白", "Q1", created_on="2026-10-06")
+    mark_built_from_samples(seeded)
+    seeded.close_coaching_action(action, closed_on="2026-10-09")  # no row count changes
+    assert work_since_samples(seeded) == [work_since_samples(seeded)[0]] and work_since_samples(seeded)[0].startswith("coaching_actions: changed")
+    url = seeded.url
+    fresh = clear_database(seeded)
+    assert fresh.url == url and fresh.revision() is None and work_since_samples(fresh) == []
+    fresh.migrate()
+    assert not any(fresh.counts().values())
+    fresh.engine.dispose()
+
+
+def test_an_empty_or_new_database_holds_no_work(db_url):
+    from qa_lib.store import work_since_samples
+
+    s = Store(db_url)
+    assert work_since_samples(s) == []  # no schema
+    s.migrate()
+    assert work_since_samples(s) == []  # schema, no rows
+    s.engine.dispose()
