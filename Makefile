@@ -25,7 +25,7 @@ lint: install
 	$(BIN)/ruff check
 
 test: lint
-	$(BIN)/python -m pytest -q -n auto --durations=15
+	$(BIN)/python -m pytest -q -rs -n auto --durations=15
 
 lock: install
 	$(BIN)/uv pip compile -q pyproject.toml --extra test --universal --python-version 3.11 --generate-hashes --upgrade \
