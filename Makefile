@@ -23,6 +23,7 @@ demo: install
 
 lint: install
 	$(BIN)/ruff check
+	$(BIN)/lint-imports --no-cache --no-logo
 
 test: lint
 	$(BIN)/python -m pytest -q -rs -n auto --durations=15

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from qa_lib.calibration import icc, krippendorff_alpha
+from qa_lib.stats import icc, krippendorff_alpha
 
 
 def best(fn, repeat=5):

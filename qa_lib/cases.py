@@ -41,9 +41,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import NotFoundError, ParameterError
+from .html import escape
 from .model import CHANNELS, CONTACT_TYPES
 from .privacy import mask_pii
-from .reports import escape
 from .rubric import Scorecard
 from .summary import parse_month
 

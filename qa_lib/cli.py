@@ -52,11 +52,11 @@ class _Group(click.Group):
         except QAError as exc:
             _fail(exc)
         except Exception as exc:  # a SQLite lock held past the busy timeout: say so, without a trace
-            import sqlalchemy as sa
+            from .store import busy_error
 
-            if isinstance(exc, sa.exc.OperationalError) and "database is locked" in str(exc):
-                _fail(StoreError("the database is busy: another import or scoring session held it longer than "
-                                 "QA_SQLITE_BUSY_SECONDS (default 30 s). Nothing was changed; try again in a moment."))
+            busy = busy_error(exc)
+            if busy is not None:
+                _fail(busy)
             raise
 
 

@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError
-from .sampling import _confidence, wilson_interval
+from .stats._checks import _confidence
+from .stats.proportions import newcombe_interval
 from .summary import parse_date as _day
 
 __all__ = [
@@ -43,39 +44,6 @@ VERDICTS = ("improved", "not yet", "not enough evidence")
 PASS, FAIL = ("yes",), ("no", "partial")
 #: Re-check after this many days when an action does not say (the model's default).
 DEFAULT_RECHECK_DAYS = 3
-
-
-# ------------------------------------------------------------------------------ statistics
-def newcombe_interval(successes1, n1, successes2, n2, confidence: float = 0.95):
-    """Newcombe's hybrid score interval for p1 − p2 of two independent proportions.
-
-    The Wilson interval (l_i, u_i) of each proportion gives
-    L = d − √((p1 − l1)² + (u2 − p2)²) and U = d + √((u1 − p1)² + (p2 − l2)²), d = p1 − p2
-    (Newcombe 1998, Stat Med 17:873, method 10, no continuity correction). Vectorized over
-    arrays of counts. Where either n is 0 there is no evidence: (−1, 1).
-
-    Checked against Newcombe (1998) Table II: 56/70 − 48/80 gives (0.0524, 0.3339);
-    9/10 − 3/10 gives (0.1705, 0.8090); 10/10 − 0/20 gives (0.6791, 1).
-
-    >>> [round(v, 4) for v in newcombe_interval(56, 70, 48, 80)]
-    [0.0524, 0.3339]
-    """
-    c = _confidence(confidence)
-    k1, m1 = np.asarray(successes1, dtype=float), np.asarray(n1, dtype=float)
-    k2, m2 = np.asarray(successes2, dtype=float), np.asarray(n2, dtype=float)
-    l1, u1 = (np.asarray(v, dtype=float) for v in wilson_interval(k1, m1, c))
-    l2, u2 = (np.asarray(v, dtype=float) for v in wilson_interval(k2, m2, c))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p1 = np.where(m1 > 0, k1 / np.where(m1 > 0, m1, 1), 0.0)
-        p2 = np.where(m2 > 0, k2 / np.where(m2 > 0, m2, 1), 0.0)
-    d = p1 - p2
-    low = np.clip(d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), -1, 1)
-    high = np.clip(d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2), -1, 1)
-    empty = (m1 == 0) | (m2 == 0)
-    low, high = np.where(empty, -1.0, low), np.where(empty, 1.0, high)
-    if low.ndim == 0:
-        return float(low), float(high)
-    return low, high
 
 
 # ---------------------------------------------------------------------------------- inputs
@@ -363,26 +331,6 @@ def load_evidence(store, agent_ids=None) -> pd.DataFrame:
     every non-draft evaluation of the agents (all agents when ``agent_ids`` is None), the
     contact's start time, and the reason a saved plan gave for the contact where one selected it
     for a re-check (``recheck:<action_id>``; empty otherwise). :func:`before_after` keeps the
-    unbiased rows itself.
+    unbiased rows itself. The query is the store's (:meth:`qa_lib.store.Store.evaluated_answers`).
     """
-    e = store.table("evaluations")
-    where = e.c.status != "draft"
-    if agent_ids is not None:
-        where = where & e.c.agent_id.in_(sorted(set(agent_ids)))
-    head = store.read("evaluations", where, columns=["evaluation_id", "contact_id", "agent_id", "arm"])
-    cols = ["evaluation_id", "contact_id", "agent_id", "item_id", "answer", "arm", "reason", "handled_at"]
-    if head.empty:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    import sqlalchemy as sa
-
-    ids = sa.select(e.c.evaluation_id).where(where)
-    items = store.read("evaluation_items", store.table("evaluation_items").c.evaluation_id.in_(ids), columns=["evaluation_id", "item_id", "answer"])
-    c = store.table("contacts")
-    when = store.read("contacts", c.c.contact_id.in_(sa.select(e.c.contact_id).where(where)), columns=["contact_id", "start_time"])
-    pc = store.table("plan_contacts")
-    rechecks = store.read("plan_contacts", pc.c.reason.like("recheck:%"), columns=["contact_id", "reason"])
-    reason = rechecks.drop_duplicates("contact_id").set_index("contact_id")["reason"]
-    out = items.merge(head, on="evaluation_id", how="inner")
-    out["handled_at"] = out["contact_id"].map(when.set_index("contact_id")["start_time"])
-    out["reason"] = out["contact_id"].map(reason).astype(object).fillna("")
-    return out[cols]
+    return store.evaluated_answers(agent_ids)

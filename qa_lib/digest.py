@@ -39,9 +39,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError
+from .html import escape
 from .model import CONTACT_TYPES
 from .privacy import mask_pii
-from .reports import escape
 from .rubric import Scorecard
 
 __all__ = ["Digest", "default_cues", "LANGS", "parse_day", "default_day", "build_digest", "excerpts", "write_digest", "digest_paths", "render_html", "render_markdown", "md_escape"]

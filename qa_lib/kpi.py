@@ -31,8 +31,8 @@ import yaml
 from scipy import stats
 
 from .errors import ParameterError
-from .sampling import wilson_interval
 from .scores import verdict
+from .stats.proportions import wilson_interval
 
 __all__ = ["load_targets", "contact_kpis", "accuracy_kpi", "service_standard_kpi", "fcr_kpi", "rate_rows", "contacts_per_hour"]
 

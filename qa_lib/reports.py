@@ -11,14 +11,13 @@ id or name. Customer text is PII-masked here; HTML escaping is the display's job
 from __future__ import annotations
 
 import functools
-import html
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .errors import NotFoundError, ParameterError
+from .html import escape, figure_html, md_text
 from .kpi import contact_kpis, contacts_per_hour, fcr_kpi, load_targets
 from .privacy import mask_pii
 from .scores import agent_scores, item_pass_rates
@@ -198,30 +197,6 @@ def team_view(folder: str | Path, team: str) -> dict:
         "unclear": part[part["status"] == "not enough evidence"].reset_index(drop=True),
         "kpis": kpis[kpis["group"] == team].drop(columns="group").reset_index(drop=True),
     }
-
-
-def figure_html(fig) -> str:
-    """A plotly figure as an HTML fragment that uses the shared plotly.min.js beside the reports (no CDN)."""
-    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
-
-
-def escape(value) -> str:
-    """HTML-escape customer or inspector text for display."""
-    return html.escape("" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value))
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]()!|~{}])")
-
-
-def md_text(value) -> str:
-    """Untrusted text for inline Markdown (a name in a heading): HTML-escaped, Markdown specials backslash-escaped (``#`` stays: entities need it, and it is mid-line), one line.
-
-    Without the second step ``[x](javascript:…)`` in an agent's name would become a live link.
-
-    >>> print(md_text("王[x](javascript:alert(1)) <b>"))
-    王\\[x\\]\\(javascript:alert\\(1\\)\\) &lt;b&gt;
-    """
-    return _MD_SPECIAL.sub(r"\\\1", re.sub(r"\s*[\r\n]+\s*", " ", escape(value)))
 
 
 def ensure_month(store, month, folder: str | Path) -> Path:

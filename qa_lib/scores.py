@@ -22,64 +22,15 @@ import pandas as pd
 from scipy import stats
 
 from .errors import ParameterError
+from .stats.shrinkage import beta_binomial_shrinkage, normal_shrinkage
 
-__all__ = ["normal_shrinkage", "beta_binomial_shrinkage", "agent_scores", "item_pass_rates", "verdict"]
+__all__ = ["agent_scores", "item_pass_rates", "verdict"]
 
 
 def _need(df: pd.DataFrame, cols) -> None:
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise ParameterError(f"frame must have columns {list(cols)}; missing {missing}")
-
-
-def normal_shrinkage(means, n, within_var: float) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """Normal–normal empirical Bayes for group means (James–Stein / Efron–Morris).
-
-    Each group's mean ȳ_i of n_i observations has sampling variance σ²/n_i. The prior
-    N(μ, τ²) is fitted by the method of moments (τ² = var(ȳ) − mean(σ²/n), floored at 0).
-    Returns (posterior means, posterior SDs, μ, τ²).
-    """
-    y, m = np.asarray(means, dtype=float), np.asarray(n, dtype=float)
-    if y.size < 3:
-        raise ParameterError(f"shrinkage needs at least 3 groups; got {y.size}")
-    if within_var <= 0 or not np.isfinite(within_var):
-        raise ParameterError(f"within_var must be a positive number; got {within_var!r}")
-    if np.any(m < 1):
-        raise ParameterError("every group needs at least one observation")
-    s2 = within_var / m
-    w_prec = 1 / s2
-    mu = float(np.sum(w_prec * y) / np.sum(w_prec)) if np.ptp(m) else float(y.mean())
-    tau2 = max(float(np.var(y, ddof=1) - np.mean(s2)), 0.0)
-    shrink = tau2 / (tau2 + s2)
-    post = mu + shrink * (y - mu)
-    # posterior variance with the uncertainty of the estimated prior mean (Morris 1983, first order):
-    # without it a small τ² makes everyone look precisely average
-    var_mu = 1.0 / np.sum(1.0 / (tau2 + s2))
-    post_sd = np.sqrt(shrink * s2 + (1 - shrink) ** 2 * var_mu)
-    return post, post_sd, mu, tau2
-
-
-def beta_binomial_shrinkage(successes, n) -> tuple[np.ndarray, float, float]:
-    """Beta–binomial empirical Bayes for rates: posterior means (k + a) / (n + a + b).
-
-    The Beta(a, b) prior is fitted by the method of moments on the observed rates,
-    correcting their variance for binomial noise. With no excess variance the prior is
-    taken very tight around the pooled rate (everything shrinks to it). Returns
-    (posterior means, a, b).
-    """
-    k, m = np.asarray(successes, dtype=float), np.asarray(n, dtype=float)
-    keep = m > 0
-    if keep.sum() < 3:
-        raise ParameterError("beta-binomial shrinkage needs at least 3 groups with observations")
-    p = k[keep] / m[keep]
-    pooled = k[keep].sum() / m[keep].sum()
-    pooled = min(max(pooled, 1e-6), 1 - 1e-6)
-    binom_var = np.mean(pooled * (1 - pooled) / m[keep])
-    var = max(float(np.var(p, ddof=1)) - binom_var, 1e-9)
-    common = pooled * (1 - pooled) / var - 1
-    common = min(max(common, 1e-3), 1e6)
-    a, b = pooled * common, (1 - pooled) * common
-    return (k + a) / (m + a + b), float(a), float(b)
 
 
 def verdict(low: float, high: float, target: float, higher_is_better: bool = True) -> str:
@@ -123,7 +74,7 @@ def agent_scores(evaluations: pd.DataFrame, *, target: float = 80.0, group: str 
         t.loc[idx, "shrunk"], t.loc[idx, "shrunk_sd"] = post, post_sd
     t["p_below_target"] = stats.norm.cdf((target - t["shrunk"]) / np.maximum(t["shrunk_sd"], 1e-12))
     t["status"] = [verdict(lo, hi, target) for lo, hi in zip(t["low"], t["high"])]
-    from .sampling import mean_sample_size
+    from .stats.sample_size import mean_sample_size
 
     gap = np.abs(t["mean"] - target).to_numpy()
     undecided = (t["status"] == "not enough evidence").to_numpy()
@@ -146,7 +97,7 @@ def item_pass_rates(answers: pd.DataFrame, *, target: float = 0.85, confidence: 
     Shrinkage is beta–binomial per item across agents. ``status`` compares the interval
     with the target pass rate (``met``, ``missed``, ``not enough evidence``).
     """
-    from .sampling import wilson_interval
+    from .stats.proportions import wilson_interval
 
     _need(answers, ["agent_id", "item_id", "answer"])
     a = answers[answers["answer"].isin(["yes", "partial", "no"])]

@@ -370,6 +370,28 @@ class Store:
         long = read_scoring_sheet(path, card, status=status)
         return self.import_frame("evaluations", long, source=path.name, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
 
+    def evaluated_answers(self, agent_ids=None) -> pd.DataFrame:
+        """Every non-draft evaluation's item answers (of ``agent_ids``, or all agents), with the contact's start
+        time (``handled_at``) and the re-check reason a saved plan gave the contact (``recheck:<action>``, else "")."""
+        e = tables["evaluations"]
+        where = e.c.status != "draft"
+        if agent_ids is not None:
+            where = where & e.c.agent_id.in_(sorted(set(agent_ids)))
+        head = self.read("evaluations", where, columns=["evaluation_id", "contact_id", "agent_id", "arm"])
+        cols = ["evaluation_id", "contact_id", "agent_id", "item_id", "answer", "arm", "reason", "handled_at"]
+        if head.empty:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+        ids = sa.select(e.c.evaluation_id).where(where)
+        items = self.read("evaluation_items", tables["evaluation_items"].c.evaluation_id.in_(ids), columns=["evaluation_id", "item_id", "answer"])
+        c = tables["contacts"]
+        when = self.read("contacts", c.c.contact_id.in_(sa.select(e.c.contact_id).where(where)), columns=["contact_id", "start_time"])
+        rechecks = self.read("plan_contacts", tables["plan_contacts"].c.reason.like("recheck:%"), columns=["contact_id", "reason"])
+        reason = rechecks.drop_duplicates("contact_id").set_index("contact_id")["reason"]
+        out = items.merge(head, on="evaluation_id", how="inner")
+        out["handled_at"] = out["contact_id"].map(when.set_index("contact_id")["start_time"])
+        out["reason"] = out["contact_id"].map(reason).astype(object).fillna("")
+        return out[cols]
+
     def calibration_data(self, session_id: str | None = None, month=None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """Calibration evaluations (one session, a month's sessions, or all), their item answers, and the sessions."""
         sessions = self.read("calibration_sessions")
@@ -953,6 +975,14 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute(f"PRAGMA busy_timeout={_busy_ms()}")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.close()
+
+
+def busy_error(exc: BaseException) -> StoreError | None:
+    """The error to show for ``exc`` when it is SQLite's lock held past the busy timeout, else None."""
+    if isinstance(exc, sa.exc.OperationalError) and "database is locked" in str(exc):
+        return StoreError("the database is busy: another import or scoring session held it longer than "
+                          "QA_SQLITE_BUSY_SECONDS (default 30 s). Nothing was changed; try again in a moment.")
+    return None
 
 
 def load_samples(store: Store, folder: str | os.PathLike, progress=None) -> list[ImportResult]:

@@ -7,10 +7,10 @@ team, and for every skill (the scorecard items' ``skills`` tags) and item, this 
   for risk and would inflate it) with its Wilson interval, beside the **center** — the rate of
   everyone else, so a unit is never compared with itself;
 * a **shrunk** rate (beta–binomial empirical Bayes across the units, see
-  :func:`qa_lib.scores.beta_binomial_shrinkage`) and the **evidence strength**
+  :func:`qa_lib.stats.beta_binomial_shrinkage`) and the **evidence strength**
   ``p_gap = P(true rate > center)`` under that posterior, so three bad calls do not make a need;
 * the **trend**: the same rate in the previous period of equal length, the change and a
-  two-proportion test (:func:`qa_lib.spc.two_proportion_test`).
+  two-proportion test (:func:`qa_lib.stats.two_proportion_test`).
 
 On top: a ranked list of needs per team, separating what the whole team needs (team-wide
 training) from what single agents need (individual coaching); agents **grouped** by their gap
@@ -29,14 +29,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .errors import ConfigError, NotFoundError, ParameterError
+from .html import escape
 from .ingest import read_config_yaml
-from .reports import escape
-from .sampling import wilson_interval
-from .scores import beta_binomial_shrinkage
-from .spc import two_proportion_test
+from .stats.proportions import wilson_interval
+from .stats.shrinkage import beta_binomial_shrinkage, p_above
+from .stats.spc import two_proportion_test
 
 __all__ = [
     "item_catalog", "fail_flags", "failure_gaps", "p_above", "with_trend", "team_needs", "gap_matrix", "group_agents",
@@ -115,16 +114,6 @@ def fail_flags(answers: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- gaps
-def p_above(failures, n, a, b, center) -> np.ndarray:
-    """Posterior probability that a true failure rate is above ``center``: ``P(θ > c)`` for θ ~ Beta(a + k, b + n − k).
-
-    >>> round(float(p_above(9, 20, 1, 1, 0.25)), 4)  # Beta(10, 12): P(θ > 0.25) — scipy.stats.beta(10, 12).sf(0.25)
-    0.9794
-    """
-    k, m = np.asarray(failures, dtype=float), np.asarray(n, dtype=float)
-    return stats.beta.sf(np.asarray(center, dtype=float), np.asarray(a, dtype=float) + k, np.asarray(b, dtype=float) + m - k)
-
-
 def failure_gaps(failed: pd.DataFrame, *, unit: str = "agent_id", level: str = "item", confidence: float = 0.95,
                  threshold: float = 0.95, max_prior: float = 100.0) -> pd.DataFrame:
     """Failure rate per unit and item (or skill) against the rest of the center, with the evidence that the gap is real.
@@ -748,7 +737,7 @@ def charts(view: dict, lang: str = "zh") -> dict[str, str]:
     """Report charts (shared plotly.min.js): team × skill failure-rate heat map and the new-hire tenure curve."""
     import plotly.graph_objects as go
 
-    from .reports import figure_html
+    from .html import figure_html
 
     T = texts(lang)
     ts = view["team_skills"]

@@ -21,7 +21,7 @@ The pieces, each usable alone:
   ``notebooks/voc_monthly.ipynb``.
 
 Customer text is masked (:func:`qa_lib.privacy.mask_pii`) before any step sees it; HTML
-escaping is the display's job (:func:`qa_lib.reports.escape`).
+escaping is the display's job (:func:`qa_lib.html.escape`).
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, NotFoundError, ParameterError
+from .html import escape
 from .ingest import read_config_yaml
-from .reports import escape
-from .sampling import wilson_interval
-from .spc import p_chart, two_proportion_test, western_electric_rules
+from .stats.proportions import wilson_interval
+from .stats.spc import p_chart, two_proportion_test, western_electric_rules
 from .text import Segmenter, prepare
 
 __all__ = ["Taxonomy", "load_taxonomy", "TopicClassifier", "evaluate_classifier", "discover_topics", "compare_discovered",
@@ -724,7 +724,7 @@ def charts(view: dict, lang: str = "zh") -> dict[str, str]:
     a p-chart per alerting topic, NPS by topic with intervals."""
     import plotly.graph_objects as go
 
-    from .reports import figure_html
+    from .html import figure_html
 
     T = TEXT[_check_lang(lang)]
     label = view["taxonomy"].set_index("topic")[lang]

@@ -21,7 +21,9 @@ import pandas as pd
 import pytest
 
 from conftest import shared_path
-from qa_lib.calibration import (
+from qa_lib.calibration import inspector_bias, item_reliability, leniency_adjustment, session_report, widest_disagreement
+from qa_lib.errors import ParameterError
+from qa_lib.stats import (
     bootstrap_ci,
     brennan_prediger,
     cohen_kappa,
@@ -29,16 +31,10 @@ from qa_lib.calibration import (
     gwet_ac1,
     gwet_ac2,
     icc,
-    inspector_bias,
     interpret_alpha,
-    item_reliability,
     krippendorff_alpha,
-    leniency_adjustment,
     percent_agreement,
-    session_report,
-    widest_disagreement,
 )
-from qa_lib.errors import ParameterError
 
 NAN = np.nan
 K2011 = np.array([

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qa_lib.coaching import before_after, load_evidence, newcombe_interval, open_actions, open_summary, split_items
+from qa_lib.coaching import before_after, load_evidence, open_actions, open_summary, split_items
 from qa_lib.errors import ParameterError
 from qa_lib.samples import planted
+from qa_lib.stats import newcombe_interval
 
 NEWCOMBE_TABLE_II = [  # (a) .. (h): successes1, n1, successes2, n2, method 10 interval for p1 - p2
     (56, 70, 48, 80, (0.0524, 0.3339)),

@@ -15,21 +15,17 @@ import pytest
 from scipy import stats
 
 from qa_lib.errors import ParameterError
-from qa_lib.sampling import (
-    PlanSpec,
-    assign_inspectors,
+from qa_lib.sampling import PlanSpec, assign_inspectors, draw_plan, precision_table, within_agent_sd
+from qa_lib.stats import (
     clopper_pearson_interval,
     cochran_sample_size,
-    draw_plan,
     ht_estimate,
     iso2859_code_letter,
     iso2859_plan,
     mean_margin,
     mean_sample_size,
-    precision_table,
     proportion_margin,
     wilson_interval,
-    within_agent_sd,
 )
 
 NEWCOMBE = [  # successes, n, Wilson (method 3), Clopper-Pearson (method 5)

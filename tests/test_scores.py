@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from qa_lib.errors import ParameterError
-from qa_lib.scores import agent_scores, beta_binomial_shrinkage, item_pass_rates, normal_shrinkage, verdict
+from qa_lib.scores import agent_scores, item_pass_rates, verdict
+from qa_lib.stats import beta_binomial_shrinkage, normal_shrinkage
 
 EFRON_MORRIS = [  # player, hits in 45 at-bats, rest-of-season batting average
     ("Clemente", 18, 0.346), ("F. Robinson", 17, 0.298), ("F. Howard", 16, 0.276), ("Johnstone", 15, 0.222),

@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from qa_lib import spc
 from qa_lib.errors import ParameterError
+from qa_lib.stats import spc
 
 # qcc::orangejuice, samples 1-30 (trial == TRUE), n = 50 each.
 ORANGE_JUICE = [12, 15, 8, 10, 4, 7, 16, 9, 14, 10, 5, 6, 17, 12, 22, 8, 10, 5, 13, 11, 20, 18, 24, 15, 9, 12, 7, 13, 9, 6]

@@ -13,6 +13,7 @@ from scipy import stats
 from qa_lib import training as tr
 from qa_lib.config import samples_dir
 from qa_lib.errors import ConfigError, ParameterError
+from qa_lib.stats import p_above
 
 PERIOD = ["2026-08", "2026-09", "2026-10"]
 
@@ -63,7 +64,7 @@ def test_center_is_everyone_else_and_items_count_once():
 def test_p_above_is_the_beta_posterior_tail():
     k, n, a, b, c = np.array([0, 3, 9]), np.array([10, 10, 20]), np.array([1.0, 2.0, 0.5]), np.array([9.0, 8.0, 0.5]), np.array([0.1, 0.2, 0.3])
     # reference: scipy's Beta survival function with the conjugate update Beta(a + k, b + n - k)
-    assert tr.p_above(k, n, a, b, c) == pytest.approx(stats.beta(a + k, b + n - k).sf(c))
+    assert p_above(k, n, a, b, c) == pytest.approx(stats.beta(a + k, b + n - k).sf(c))
 
 
 def test_bad_parameters_are_named():

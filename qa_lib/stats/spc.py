@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 __all__ = ["p_chart", "two_proportion_test", "western_electric_rules"]
 

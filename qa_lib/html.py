@@ -1,0 +1,38 @@
+"""Text for pages: untrusted values escaped for HTML and inline Markdown, plotly figures as offline fragments.
+
+Every page kind (agent, team, VOC, training, case library, digest) shows customer and inspector text through
+:func:`escape` or :func:`md_text`; nothing here knows a center or a database.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import numpy as np
+
+__all__ = ["escape", "md_text", "figure_html"]
+
+
+def figure_html(fig) -> str:
+    """A plotly figure as an HTML fragment that uses the shared plotly.min.js beside the reports (no CDN)."""
+    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+
+
+def escape(value) -> str:
+    """HTML-escape customer or inspector text for display."""
+    return html.escape("" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value))
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()!|~{}])")
+
+
+def md_text(value) -> str:
+    """Untrusted text for inline Markdown (a name in a heading): HTML-escaped, Markdown specials backslash-escaped (``#`` stays: entities need it, and it is mid-line), one line.
+
+    Without the second step ``[x](javascript:…)`` in an agent's name would become a live link.
+
+    >>> print(md_text("王[x](javascript:alert(1)) <b>"))
+    王\\[x\\]\\(javascript:alert\\(1\\)\\) &lt;b&gt;
+    """
+    return _MD_SPECIAL.sub(r"\\\1", re.sub(r"\s*[\r\n]+\s*", " ", escape(value)))
