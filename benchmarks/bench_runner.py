@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from qa_lib.config import project_root
-from qa_lib.runner import ReportJob, install_plotly_js, month_reports, plain_papermill
+from qa_lib.reports.runner import ReportJob, install_plotly_js, month_reports, plain_papermill
 from qa_lib.samples import SampleSpec, write_samples
 from qa_lib.store import Store, load_samples
 

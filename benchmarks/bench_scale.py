@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from qa_lib.config import project_root
-from qa_lib.runner import month_reports
+from qa_lib.reports.runner import month_reports
 from qa_lib.samples import SampleSpec, write_samples
 from qa_lib.store import Store, load_samples
 

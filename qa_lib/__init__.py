@@ -1,14 +1,13 @@
 """qa_lib — quality assurance and coaching for customer-service centers.
 
-Statistics (pure): :mod:`qa_lib.sampling` (intervals, sample sizes, plans),
-:mod:`qa_lib.calibration` (agreement statistics), :mod:`qa_lib.scores` (empirical-Bayes
-agent scores), :mod:`qa_lib.kpi` (seed-000 KPIs with intervals). Domain: :mod:`qa_lib.model` (the data
-model), :mod:`qa_lib.ingest` (reading and validating files), :mod:`qa_lib.rubric`
-(scorecards and scoring), :mod:`qa_lib.lifecycle` (evaluation states),
-:mod:`qa_lib.privacy` (PII masking), :mod:`qa_lib.samples` (the sample center),
-:mod:`qa_lib.summary`, :mod:`qa_lib.sheets` (Excel scoring sheets). Store and glue:
-:mod:`qa_lib.store` (the one module that touches the database), :mod:`qa_lib.worklists`,
-:mod:`qa_lib.monthly`, :mod:`qa_lib.workbench`. Front ends: :mod:`qa_lib.cli` (``qa``) and ``notebooks/``.
+Layers, bottom to top (docs/architecture.md; the import rules are checked by ``make test``):
+:mod:`qa_lib.errors`; :mod:`qa_lib.stats` (array-level statistics); the domain modules (:mod:`qa_lib.model`,
+:mod:`qa_lib.rubric`, :mod:`qa_lib.lifecycle`, :mod:`qa_lib.sampling`, :mod:`qa_lib.calibration`, :mod:`qa_lib.kpi`,
+:mod:`qa_lib.scores`, :mod:`qa_lib.training`, :mod:`qa_lib.coaching`, :mod:`qa_lib.voc`, :mod:`qa_lib.ingest`,
+:mod:`qa_lib.privacy`, :mod:`qa_lib.html`, :mod:`qa_lib.config` …); :mod:`qa_lib.store` (the one package that talks
+to the database); the pages that read it (:mod:`qa_lib.reports`, :mod:`qa_lib.cases`, :mod:`qa_lib.digest`); report
+running (:mod:`qa_lib.reports.runner`, :mod:`qa_lib.reports.browser`, :mod:`qa_lib.workbench`); :mod:`qa_lib.cli`
+(``qa``) and ``notebooks/`` on top.
 """
 
 from .errors import ConfigError, NotFoundError, ParameterError, Problem, QAError, StoreError, ValidationError

@@ -209,7 +209,7 @@ def demo(db, month, screenshots, quiet):
     s = month_summary(frames["contacts"], frames["evaluations"], frames["voc_feedback"], store.read("agents"))
     out = reports_dir() / str(p)
     written = write_summary(out, str(p), s)
-    from .monthly import write_month_tables
+    from .reports.monthly import write_month_tables
     from .sampling import PlanSpec
     from .worklists import plan_period, write_worklists
 
@@ -221,7 +221,7 @@ def demo(db, month, screenshots, quiet):
     written.append(out / "worklists")
     from .cases import build_library
     from .digest import default_day, write_digest
-    from .runner import month_reports
+    from .reports.runner import month_reports
 
     library = build_library(store, p, out)  # before the reports, so index.html links it
     written += [library.html, library.xlsx]
@@ -235,8 +235,8 @@ def demo(db, month, screenshots, quiet):
     written += list(write_digest(store, day).paths)
     click.echo(f"case library: {len(library.cases)} cases over {library.cases['skill'].nunique()} skills; morning digest for {day}")
     if screenshots:
-        from .browser import find_chromium
-        from .browser import screenshots as take_screenshots
+        from .reports.browser import find_chromium
+        from .reports.browser import screenshots as take_screenshots
 
         if find_chromium():
             shots = take_screenshots(out, out / "screenshots")
@@ -356,7 +356,7 @@ def report(kind, month, team, lang, history, training_months, workers, force, qu
     training plan reports/<month>/training_plan_<month>.xlsx.
     A failing report is listed at the end and never stops the others; existing reports are kept unless --force.
     """
-    from .runner import month_reports
+    from .reports.runner import month_reports
     from .store import Store
     from .summary import parse_month
 

@@ -96,7 +96,7 @@ def test_demo_builds_db_and_writes_month(tmp_path, monkeypatch):
     index = (home / "reports" / "2026-10" / "index.html").read_text(encoding="utf-8")
     assert 'href="cases/index.html">cases<' in index and 'href="training/all_zh.html"' in index
     assert "morning digest for 2026-11-03" in r.output and (home / "reports" / "digest" / "digest_2026-11-03.html").exists()
-    from qa_lib.browser import find_chromium
+    from qa_lib.reports.browser import find_chromium
 
     if find_chromium():  # one screenshot per report kind, for people to look at
         shots = {p.stem for p in (home / "reports" / "2026-10" / "screenshots").glob("*.png")}

@@ -39,7 +39,7 @@ def test_migrations_match_the_model(store):
     assert store.revision() == store.head() == "0004"
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
-    assert diff == [], "qa_lib/model.py changed without a migration: add one under qa_lib/migrations/versions"
+    assert diff == [], "qa_lib/model.py changed without a migration: add one under qa_lib/store/migrations/versions"
     assert store.migrate() == "0004"  # idempotent
 
 

@@ -218,7 +218,7 @@ def test_xlsx_topic_table(october):
 
 def test_report_html_escapes_customer_text(october):
     """The notebook runs under the runner; the XSS verbatim is shown as text, masked, never as markup."""
-    from qa_lib.runner import month_reports
+    from qa_lib.reports.runner import month_reports
 
     store, folder, _ = october
     out, results = month_reports(store, "2026-10", kinds=("voc",), folder=folder, lang="en", progress=False)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, ParameterError, QAError
+from ..errors import ConfigError, ParameterError, QAError
 
 __all__ = ["FLAGS", "find_chromium", "render", "screenshot", "png_pixels", "is_blank", "cjk_renders", "report_pages", "screenshots"]
 
@@ -232,7 +232,7 @@ def screenshots(folder: str | os.PathLike, out: str | os.PathLike | None = None,
     if not pages:
         raise ParameterError(f"folder must hold generated reports (agents/, teams/, voc_*.html, training/, cases/, digest); none in {folder}")
     if out is None:
-        from .config import reports_dir
+        from ..config import reports_dir
 
         out = reports_dir() / "screenshots"
     out = Path(out)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .kpi import accuracy_kpi, contact_kpis, contacts_per_hour, fcr_kpi, load_targets, service_standard_kpi
-from .scores import agent_scores
+from ..kpi import accuracy_kpi, contact_kpis, contacts_per_hour, fcr_kpi, load_targets, service_standard_kpi
+from ..scores import agent_scores
 
 __all__ = ["month_kpis", "month_agent_scores", "write_month_tables"]
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 
-from .errors import ConfigError, ParameterError
+from ..errors import ConfigError, ParameterError
 
 __all__ = ["ReportJob", "ReportResult", "run_reports", "report_executor", "executor_spec", "render_html", "check_parameters", "write_index", "install_plotly_js", "plain_papermill",
            "month_reports"]
@@ -277,14 +277,14 @@ def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None =
     """
     import pandas as pd
 
-    from .config import notebooks_dir, reports_dir
-    from .reports import ensure_month
+    from ..config import notebooks_dir, reports_dir
+    from .tables import ensure_month
 
     executor_spec(executor)  # a bad executor setting fails before any work
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown or not kinds:
         raise ParameterError(f"kinds must be a non-empty selection of {list(KINDS)}; got {list(kinds)}")
-    from .summary import parse_month
+    from ..summary import parse_month
 
     p = month if isinstance(month, pd.Period) else parse_month(month)  # a bad month is a ParameterError, before any work
     out = Path(folder) if folder else reports_dir() / str(p)
@@ -292,7 +292,7 @@ def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None =
     nbdir = notebooks_dir()
     jobs = []
     if "voc" in kinds:
-        from .voc import prepare_voc, texts, voc_prepared
+        from ..voc import prepare_voc, texts, voc_prepared
 
         texts(lang)  # a bad language fails here, before any work
         if force or not voc_prepared(out, p, history):
@@ -300,8 +300,8 @@ def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None =
         jobs.append(ReportJob(str(nbdir / "voc_monthly.ipynb"), {"month": str(p), "months_of_history": history, "lang": lang, "db_url": store.url,
                                                                  "data_dir": str(out)}, str(out / f"voc_{lang}.html"), f"VOC {p} ({lang})"))
     if "training" in kinds:
-        from .training import prepare_training, training_prepared
-        from .training import texts as training_texts
+        from ..training import prepare_training, training_prepared
+        from ..training import texts as training_texts
 
         training_texts(lang)
         if force or not training_prepared(out, p, training_months):

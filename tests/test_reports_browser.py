@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from qa_lib import browser
 from qa_lib.errors import ParameterError
 from qa_lib.privacy import PATTERNS
-from qa_lib.runner import ReportJob, month_reports, run_reports
+from qa_lib.reports import browser
+from qa_lib.reports.runner import ReportJob, month_reports, run_reports
 
 MONTH = "2026-10"
 AGENT = "A017"  # team South; random and targeted evaluations in 2026-10
@@ -193,7 +193,7 @@ def test_unsafe_parameters_are_rejected_before_papermill(month, tmp_path, monkey
     """A hostile agent id, month or team never reaches papermill: ParameterError, no worker started, no file created."""
     from click.testing import CliRunner
 
-    import qa_lib.runner as runner
+    import qa_lib.reports.runner as runner
     from qa_lib.cli import main
     from qa_lib.config import notebooks_dir
 
@@ -223,7 +223,7 @@ def test_an_agent_id_from_the_data_cannot_inject_code(month, tmp_path, monkeypat
     """Agent ids come from the database: a hostile one in the data stops the run before any notebook runs."""
     import sqlite3
 
-    import qa_lib.runner as runner
+    import qa_lib.reports.runner as runner
     from qa_lib.store import Store
 
     src = month[2]

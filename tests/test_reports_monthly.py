@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from qa_lib.monthly import month_agent_scores, month_kpis, write_month_tables
+from qa_lib.reports.monthly import month_agent_scores, month_kpis, write_month_tables
 
 
 def test_month_tables_on_the_samples(loaded_store, tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 from qa_lib.config import project_root
 from qa_lib.errors import ParameterError
-from qa_lib.runner import ReportJob, check_parameters, month_reports, run_reports
+from qa_lib.reports.runner import ReportJob, check_parameters, month_reports, run_reports
 
 NB = project_root() / "notebooks"
 
@@ -98,7 +98,7 @@ def test_executor_is_configuration(monkeypatch, loaded_store, tmp_path):
     from concurrent.futures import ProcessPoolExecutor
 
     from qa_lib.errors import ConfigError
-    from qa_lib.runner import executor_spec, report_executor
+    from qa_lib.reports.runner import executor_spec, report_executor
 
     assert executor_spec(None) == "local"
     with report_executor("local", 1) as pool:

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import NotFoundError, ParameterError
-from .html import escape, figure_html, md_text
-from .kpi import contact_kpis, contacts_per_hour, fcr_kpi, load_targets
-from .privacy import mask_pii
-from .scores import agent_scores, item_pass_rates
+from ..errors import NotFoundError, ParameterError
+from ..html import escape, figure_html, md_text
+from ..kpi import contact_kpis, contacts_per_hour, fcr_kpi, load_targets
+from ..privacy import mask_pii
+from ..scores import agent_scores, item_pass_rates
 
 __all__ = ["prepare_month", "ensure_month", "report_folder", "agent_headline", "agent_view", "voc_folder", "training_folder", "team_view", "agent_charts", "team_chart", "figure_html", "escape", "TARGET_SCORE"]
 
@@ -103,9 +103,9 @@ def _cached(path: str, mtime_ns: int) -> pd.DataFrame:
 
 def report_folder(db_url: str, month: str, data_dir: str) -> Path:
     """The folder of the month's shared tables; the database is opened only if they must be prepared."""
-    from .config import reports_dir
-    from .store import open_store
-    from .summary import parse_month
+    from ..config import reports_dir
+    from ..store import open_store
+    from ..summary import parse_month
 
     if month and data_dir and _prepared(Path(data_dir), parse_month(month)):
         return Path(data_dir)
@@ -117,9 +117,9 @@ def report_folder(db_url: str, month: str, data_dir: str) -> Path:
 def _tables_folder(db_url: str, month: str, folder: str, prepared, prepare) -> Path:
     """The month's report folder once ``prepared(folder, period)`` holds; else ``prepare(store, period, folder)`` from the
     database (opened only then). An empty ``month`` means the latest month, an empty ``folder`` reports/<month>."""
-    from .config import reports_dir
-    from .store import open_store
-    from .summary import parse_month
+    from ..config import reports_dir
+    from ..store import open_store
+    from ..summary import parse_month
 
     if month and folder and prepared(folder, parse_month(month)):
         return Path(folder)
@@ -131,7 +131,7 @@ def _tables_folder(db_url: str, month: str, folder: str, prepared, prepare) -> P
 
 def voc_folder(db_url: str, month: str, folder: str, history: int = 6) -> Path:
     """The month's report folder holding the VOC tables (``_data/voc``); prepared from the database if missing."""
-    from .voc import prepare_voc, voc_prepared
+    from ..voc import prepare_voc, voc_prepared
 
     return _tables_folder(db_url, month, folder, lambda f, p: voc_prepared(f, p, history),
                           lambda store, p, out: prepare_voc(store, p, out, history=history))
@@ -139,7 +139,7 @@ def voc_folder(db_url: str, month: str, folder: str, history: int = 6) -> Path:
 
 def training_folder(db_url: str, month: str, folder: str, months: int = 3) -> Path:
     """The month's report folder holding the training tables (``_data/training``); prepared from the database if missing."""
-    from .training import prepare_training, training_prepared
+    from ..training import prepare_training, training_prepared
 
     return _tables_folder(db_url, month, folder, lambda f, p: training_prepared(f, p, months),
                           lambda store, p, out: prepare_training(store, p, out, months=months))

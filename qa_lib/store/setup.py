@@ -1,0 +1,149 @@
+"""Building and opening databases: the samples, the default database for notebooks, telling a sample database from someone's work."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from ..errors import NotFoundError, StoreError
+from .core import Store
+from .imports import ImportResult
+from .schema import _now, meta_table, metadata, tables
+
+
+def busy_error(exc: BaseException) -> StoreError | None:
+    """The error to show for ``exc`` when it is SQLite's lock held past the busy timeout, else None."""
+    if isinstance(exc, sa.exc.OperationalError) and "database is locked" in str(exc):
+        return StoreError("the database is busy: another import or scoring session held it longer than "
+                          "QA_SQLITE_BUSY_SECONDS (default 30 s). Nothing was changed; try again in a moment.")
+    return None
+
+
+def load_samples(store: Store, folder: str | os.PathLike, progress=None) -> list[ImportResult]:
+    """Load a samples folder (scorecards, then each file of ``SAMPLE_FILES``) into ``store``.
+
+    ``progress`` is an optional callable taking a step name, called before each step.
+    Loading the same folder twice stores nothing new the second time.
+    """
+    from ..samples import SAMPLE_FILES
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NotFoundError(f"samples folder {str(folder)!r} does not exist; run `qa samples` to generate it")
+    step = progress or (lambda name: None)
+    step("scorecards")
+    for card in sorted((folder / "scorecards").glob("*.yaml")):
+        store.add_scorecard(card)
+    results = []
+    for kind, name in SAMPLE_FILES:
+        path = folder / name
+        if not path.exists():
+            raise NotFoundError(f"sample file {str(path)!r} is missing; run `qa samples --out {folder}` to regenerate the samples")
+        step(kind)
+        results.append(store.import_file(kind, path))
+    return results
+
+
+def remove_sqlite(path: str | os.PathLike) -> None:
+    """Delete a SQLite database file with its WAL and shared-memory companions (to rebuild it)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{os.fspath(path)}{suffix}").unlink(missing_ok=True)
+
+
+_SAMPLES_KEY = "built_from_samples"
+
+
+def _fingerprint(store: Store) -> dict:
+    """Row counts of every table plus a digest of the coaching actions' states (closing one changes no count)."""
+    ca = tables["coaching_actions"]
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(ca.c.action_id, ca.c.status, ca.c.closed_on).order_by(ca.c.action_id)).all()
+    digest = hashlib.sha256(json.dumps([[str(v) for v in r] for r in rows]).encode()).hexdigest()
+    return {"counts": store.counts(), "coaching": digest}
+
+
+def mark_built_from_samples(store: Store) -> None:
+    """Record that ``store`` now holds exactly what was built from the samples (by ``qa demo`` or a first notebook run).
+
+    :func:`work_since_samples` compares the database with this record, so ``qa demo`` can tell a
+    sample database it may rebuild from one holding someone's work.
+    """
+    value = json.dumps({"at": _now().isoformat(timespec="seconds"), **_fingerprint(store)})
+    with store.engine.begin() as conn:
+        conn.execute(meta_table.delete().where(meta_table.c.key == _SAMPLES_KEY))
+        conn.execute(meta_table.insert().values(key=_SAMPLES_KEY, value=value, updated_at=_now()))
+
+
+def work_since_samples(store: Store) -> list[str]:
+    """What ``store`` holds beyond a build from the samples, one line a table; empty when rebuilding loses nothing.
+
+    Empty for a database with no QA schema or no rows. A database with rows that no sample build recorded
+    (someone's own center) lists every table with rows; one built from the samples lists each table whose
+    row count changed since (an evaluation scored, edited, released or disputed adds rows to
+    ``evaluation_versions``; a plan, an import, a coaching action added or closed).
+    """
+    rev = store.revision()
+    if rev is None:
+        return []
+    if rev != store.head():
+        store.migrate()
+    now = _fingerprint(store)
+    if not any(now["counts"].values()):
+        return []
+    with store.engine.connect() as conn:
+        raw = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == _SAMPLES_KEY)).scalar_one_or_none()
+    if raw is None:
+        return [f"{table}: {n:,} rows, not built from the samples" for table, n in now["counts"].items() if n]
+    then = json.loads(raw)
+    lines = [f"{table}: {n - then['counts'].get(table, 0):+,} rows since the samples were loaded on {then['at']}"
+             for table, n in now["counts"].items() if n != then["counts"].get(table, 0)]
+    if now["coaching"] != then["coaching"] and not any(line.startswith("coaching_actions:") for line in lines):
+        lines.append(f"coaching_actions: changed since the samples were loaded on {then['at']}")
+    return lines
+
+
+def clear_database(store: Store) -> Store:
+    """Remove every QA table of ``store`` (a SQLite file is deleted) and return a store on the emptied database.
+
+    Only for rebuilding a database that :func:`work_since_samples` found holding nothing but the samples.
+    """
+    url = sa.engine.make_url(store.url)
+    store.engine.dispose()
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        remove_sqlite(url.database)
+        return Store(store.url)
+    with store.engine.begin() as conn:
+        metadata.drop_all(conn)
+        conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+    store.engine.dispose()
+    return Store(store.url)
+
+
+def open_store(url: str | os.PathLike | None = None, progress=None) -> Store:
+    """A ready store for notebooks and reports.
+
+    With a ``url`` (or ``$QA_DB_URL``): that database, which must be initialised. Without one: the
+    default database ``data/qa.sqlite`` (the one ``qa demo``, ``qa status`` and every command use),
+    built from ``data/samples`` first if it does not exist or is empty, upgraded if its schema is
+    older — so a notebook's default parameters run as-is on a fresh clone.
+    """
+    from ..config import samples_dir
+
+    if url or os.environ.get("QA_DB_URL"):
+        store = Store(url or None)
+        store.check_ready()
+        return store
+    store = Store(None)
+    rev = store.revision()
+    if rev is not None and rev != store.head():
+        store.migrate()
+    if rev is not None and any(store.counts().values()):
+        return store
+    store.migrate()
+    load_samples(store, samples_dir(), progress)
+    mark_built_from_samples(store)
+    return store
