@@ -1,27 +1,176 @@
-"""Where things are: project folders and the database URL, resolved in one place.
+"""The one place that reads configuration: the center's settings, built from the environment and the center file.
 
-Notebooks, the CLI and tests resolve paths only through these functions, so a notebook
-run by nbval (working directory = ``notebooks/``) and one run by papermill (working
-directory = the caller's) find the same files.
+:func:`settings` builds a validated, read-only :class:`Settings` from the environment variables below and the
+center file (``center.yaml``); nothing else in ``qa_lib`` reads the environment. The path helpers
+(:func:`project_root`, :func:`reports_dir`, :func:`database_url` …) are short ways to one field of it.
+
+======================== ============================================ ==========================================
+Variable                 Setting                                      Default
+======================== ============================================ ==========================================
+``QA_HOME``              ``home``: the project folder                 the folder holding ``qa_lib``
+``QA_DB_URL``            ``db_url``: SQLAlchemy URL or SQLite file    ``<home>/data/qa.sqlite``
+``QA_REPORTS_DIR``       ``reports_dir``                              ``<home>/reports``
+``QA_CENTER``            ``center_file``: the center's settings file  ``<home>/center.yaml``, else
+                                                                      ``<home>/data/samples/center.yaml``
+``QA_VOC_TAXONOMY``      ``voc_taxonomy``                             ``<home>/data/samples/voc_taxonomy.yaml``
+``QA_VOC_DOMAIN_WORDS``  ``voc_domain_words``                         ``<home>/data/samples/voc_domain_words.txt``
+``QA_TRAINING_MODULES``  ``training_modules``                         ``<home>/data/samples/training_modules.yaml``
+``QA_EXECUTOR``          ``executor``: ``local`` or ``dask:<address>`` ``local``
+``QA_CHROMIUM``          ``chromium``: the browser for screenshots    found on the PATH
+``QA_SQLITE_BUSY_SECONDS`` ``sqlite_busy_seconds``                    30
+======================== ============================================ ==========================================
+
+The center file holds what belongs to a center rather than to a machine: ``name``, ``lang`` (``zh`` or ``en``),
+``headline_scorecard`` (the scorecard whose random-arm scores are the agents' headline), ``score_target`` (the
+headline score an agent should reach) and ``item_target`` (the pass rate an item should reach). ``qa samples``
+writes the sample center's file beside its data.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import ConfigError
 
-__all__ = ["project_root", "notebooks_dir", "samples_dir", "reports_dir", "lab_dir", "default_db_path", "database_url", "voc_taxonomy_path", "voc_domain_words_path", "training_modules_path"]
+__all__ = ["Settings", "settings", "project_root", "notebooks_dir", "samples_dir", "reports_dir", "lab_dir", "default_db_path",
+           "database_url", "voc_taxonomy_path", "voc_domain_words_path", "training_modules_path", "CENTER_KEYS"]
+
+#: The keys a center file may hold, with what each must be.
+CENTER_KEYS = {
+    "name": "the center's name (text)",
+    "lang": "zh or en",
+    "headline_scorecard": "a scorecard id",
+    "score_target": "a number from 0 to 100",
+    "item_target": "a number between 0 and 1",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A center's settings, validated (see the module's table for where each comes from)."""
+
+    home: Path
+    db_url: str
+    reports_dir: Path
+    samples_dir: Path
+    voc_taxonomy: Path
+    voc_domain_words: Path
+    training_modules: Path
+    executor: str = "local"
+    chromium: str | None = None
+    sqlite_busy_seconds: float = 30.0
+    center_file: Path | None = None
+    db_from_env: bool = False
+    name: str = ""
+    lang: str = "zh"
+    headline_scorecard: str | None = None
+    score_target: float | None = None
+    item_target: float = 0.85
+    sources: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def need_score_target(self) -> float:
+        """The headline score target, or a :class:`ConfigError` saying where to set it."""
+        if self.score_target is None:
+            where = self.center_file or self.home / "center.yaml"
+            raise ConfigError(f"no score target is set: add `score_target: 80` (your center's target) to {where}")
+        return self.score_target
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def _path(name: str, default: Path) -> Path:
+    value = _env(name)
+    return Path(value).expanduser() if value else default
+
+
+def _number(value, what: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not low <= number <= high or isinstance(value, bool):
+        raise ConfigError(f"{what} must be a number from {low:g} to {high:g}; got {value!r}")
+    return number
+
+
+def _center(path: Path | None) -> dict:
+    """The center file's settings, checked key by key (unknown keys are refused, naming the allowed ones)."""
+    if path is None:
+        return {}
+    from .ingest import safe_yaml
+
+    data = safe_yaml(path.read_bytes(), str(path), error=ConfigError) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must be a mapping of settings ({', '.join(CENTER_KEYS)}); got {type(data).__name__}")
+    unknown = sorted(set(data) - set(CENTER_KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {unknown}; allowed: {', '.join(CENTER_KEYS)}")
+    out = {}
+    if "name" in data:
+        out["name"] = str(data["name"])
+    if "lang" in data:
+        if data["lang"] not in ("zh", "en"):
+            raise ConfigError(f"{path}: lang must be zh or en; got {data['lang']!r}")
+        out["lang"] = data["lang"]
+    if data.get("headline_scorecard") is not None:
+        if not isinstance(data["headline_scorecard"], str) or not data["headline_scorecard"].strip():
+            raise ConfigError(f"{path}: headline_scorecard must be a scorecard id; got {data['headline_scorecard']!r}")
+        out["headline_scorecard"] = data["headline_scorecard"].strip()
+    if data.get("score_target") is not None:
+        out["score_target"] = _number(data["score_target"], f"{path}: score_target", 0, 100)
+    if data.get("item_target") is not None:
+        out["item_target"] = _number(data["item_target"], f"{path}: item_target", 0, 1)
+    return out
+
+
+def settings(**overrides) -> Settings:
+    """The center's settings from the environment and the center file; ``overrides`` replace fields (e.g. in tests).
+
+    Built afresh on each call (the environment is read here and nowhere else), so a changed variable takes effect.
+    """
+    env_home = _env("QA_HOME")
+    home = Path(env_home).expanduser() if env_home else Path(__file__).resolve().parents[1]
+    if not home.is_dir():
+        raise ConfigError(f"QA_HOME={env_home!r} is not a folder")
+    samples = home / "data" / "samples"
+    center_env = _env("QA_CENTER")
+    if center_env:
+        center_file = Path(center_env).expanduser()
+        if not center_file.is_file():
+            raise ConfigError(f"QA_CENTER={center_env!r} is not a file")
+    else:
+        center_file = next((p for p in (home / "center.yaml", samples / "center.yaml") if p.is_file()), None)
+    busy = _env("QA_SQLITE_BUSY_SECONDS")
+    try:
+        busy_seconds = float(busy) if busy is not None else 30.0
+    except ValueError:
+        raise ConfigError(f"QA_SQLITE_BUSY_SECONDS must be a number of seconds; got {busy!r}") from None
+    base = Settings(
+        home=home,
+        db_url=_env("QA_DB_URL") or f"sqlite:///{home / 'data' / 'qa.sqlite'}",
+        reports_dir=_path("QA_REPORTS_DIR", home / "reports"),
+        samples_dir=samples,
+        voc_taxonomy=_path("QA_VOC_TAXONOMY", samples / "voc_taxonomy.yaml"),
+        voc_domain_words=_path("QA_VOC_DOMAIN_WORDS", samples / "voc_domain_words.txt"),
+        training_modules=_path("QA_TRAINING_MODULES", samples / "training_modules.yaml"),
+        executor=_env("QA_EXECUTOR") or "local",
+        chromium=_env("QA_CHROMIUM"),
+        sqlite_busy_seconds=max(0.0, busy_seconds),
+        center_file=center_file,
+        db_from_env=_env("QA_DB_URL") is not None,
+        **_center(center_file),
+    )
+    return replace(base, **overrides) if overrides else base
 
 
 def project_root() -> Path:
     """The project folder: ``$QA_HOME`` if set, else the folder holding ``qa_lib``."""
-    env = os.environ.get("QA_HOME")
-    root = Path(env).expanduser() if env else Path(__file__).resolve().parents[1]
-    if not root.is_dir():
-        raise ConfigError(f"QA_HOME={env!r} is not a folder")
-    return root
+    return settings().home
 
 
 def notebooks_dir() -> Path:
@@ -31,13 +180,12 @@ def notebooks_dir() -> Path:
 
 def samples_dir() -> Path:
     """``data/samples`` of the project: generated sample data and scorecards."""
-    return project_root() / "data" / "samples"
+    return settings().samples_dir
 
 
 def reports_dir() -> Path:
     """Where generated reports go: ``$QA_REPORTS_DIR`` or ``reports/``."""
-    env = os.environ.get("QA_REPORTS_DIR")
-    return Path(env).expanduser() if env else project_root() / "reports"
+    return settings().reports_dir
 
 
 def lab_dir() -> Path:
@@ -63,9 +211,7 @@ def database_url(url: str | os.PathLike | None = None) -> str:
     'sqlite:////tmp/qa.sqlite'
     """
     if url is None:
-        url = os.environ.get("QA_DB_URL") or None
-    if url is None:
-        return f"sqlite:///{default_db_path()}"
+        url = settings().db_url
     url = os.fspath(url)
     if "://" in url:
         return url
@@ -74,17 +220,14 @@ def database_url(url: str | os.PathLike | None = None) -> str:
 
 def voc_taxonomy_path() -> Path:
     """The VOC topic taxonomy: ``$QA_VOC_TAXONOMY`` or ``data/samples/voc_taxonomy.yaml``."""
-    env = os.environ.get("QA_VOC_TAXONOMY")
-    return Path(env).expanduser() if env else samples_dir() / "voc_taxonomy.yaml"
+    return settings().voc_taxonomy
 
 
 def voc_domain_words_path() -> Path:
     """Domain words for Chinese segmentation: ``$QA_VOC_DOMAIN_WORDS`` or ``data/samples/voc_domain_words.txt``."""
-    env = os.environ.get("QA_VOC_DOMAIN_WORDS")
-    return Path(env).expanduser() if env else samples_dir() / "voc_domain_words.txt"
+    return settings().voc_domain_words
 
 
 def training_modules_path() -> Path:
     """Training modules (id, title, skills, hours): ``$QA_TRAINING_MODULES`` or ``data/samples/training_modules.yaml``."""
-    env = os.environ.get("QA_TRAINING_MODULES")
-    return Path(env).expanduser() if env else samples_dir() / "training_modules.yaml"
+    return settings().training_modules

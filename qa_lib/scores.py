@@ -24,7 +24,7 @@ from scipy import stats
 from .errors import ParameterError
 from .stats.shrinkage import beta_binomial_shrinkage, normal_shrinkage
 
-__all__ = ["agent_scores", "item_pass_rates", "verdict"]
+__all__ = ["agent_scores", "item_pass_rates", "verdict", "headline_scorecard"]
 
 
 def _need(df: pd.DataFrame, cols) -> None:
@@ -40,7 +40,7 @@ def verdict(low: float, high: float, target: float, higher_is_better: bool = Tru
     return "met" if high <= target else "missed" if low > target else "not enough evidence"
 
 
-def agent_scores(evaluations: pd.DataFrame, *, target: float = 80.0, group: str = "team", value: str = "total_score",
+def agent_scores(evaluations: pd.DataFrame, *, target: float, group: str = "team", value: str = "total_score",
                  confidence: float = 0.95, n_draws: int = 4000, random_state=0) -> pd.DataFrame:
     """Per agent: raw mean with its t interval, the shrunk estimate, P(below target), rank with its interval.
 
@@ -90,7 +90,7 @@ def agent_scores(evaluations: pd.DataFrame, *, target: float = 80.0, group: str 
     return t.drop(columns="var").sort_values(["rank", "shrunk"], ascending=[True, False], ignore_index=True)
 
 
-def item_pass_rates(answers: pd.DataFrame, *, target: float = 0.85, confidence: float = 0.95) -> pd.DataFrame:
+def item_pass_rates(answers: pd.DataFrame, *, target: float, confidence: float = 0.95) -> pd.DataFrame:
     """Per agent and item: pass rate (yes = pass; partial and no = not) with its Wilson interval and the shrunk rate.
 
     ``answers``: ``agent_id, item_id, answer`` (random arm; N/A rows are ignored).
@@ -114,3 +114,20 @@ def item_pass_rates(answers: pd.DataFrame, *, target: float = 0.85, confidence: 
             t.loc[idx, "shrunk"] = part["rate"]
     t["status"] = [verdict(lo, hi, target) for lo, hi in zip(t["low"], t["high"])]
     return t
+
+
+def headline_scorecard(evaluations: pd.DataFrame, preferred: str | None = None) -> str:
+    """The scorecard whose random-arm scores are the agents' headline: ``preferred`` (the center's setting) when the
+    evaluations use it, else the one most of them use (ties: the first id in order).
+
+    >>> ev = pd.DataFrame({"scorecard_id": ["b", "a", "a", "b", "b"], "arm": ["random"] * 4 + ["targeted"]})
+    >>> headline_scorecard(ev), headline_scorecard(ev, "b"), headline_scorecard(ev, "zz")
+    ('a', 'b', 'a')
+    """
+    _need(evaluations, ["scorecard_id", "arm"])
+    counts = evaluations.loc[evaluations["arm"] == "random", "scorecard_id"].value_counts()
+    if counts.empty:
+        raise ParameterError("no random-arm evaluations: no scorecard to report agents' scores on")
+    if preferred is not None and preferred in counts.index:
+        return preferred
+    return str(counts.sort_index().idxmax())

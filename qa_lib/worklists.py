@@ -14,6 +14,7 @@ import pandas as pd
 from .errors import ParameterError
 from .rubric import Scorecard
 from .sampling import DrawnPlan, PlanSpec, assign_inspectors, draw_plan, within_agent_sd
+from .scores import headline_scorecard
 from .sheets import write_scoring_sheet
 
 __all__ = ["parse_period", "plan_period", "draw_period", "historical_sd", "card_for", "write_worklists", "workload"]
@@ -45,13 +46,20 @@ def _period_contacts(store, period: pd.Period) -> pd.DataFrame:
     return store.read("contacts", (c.c.start_time >= period.start_time.to_pydatetime()) & (c.c.start_time < end))
 
 
-def historical_sd(store, before: pd.Period, scorecard_id: str = "inbound_service", months: int = 3) -> float:
-    """Pooled within-agent SD of random-arm scores in the ``months`` before ``before`` (NaN without history)."""
+def historical_sd(store, before: pd.Period, scorecard_id: str | None = None, months: int = 3) -> float:
+    """Pooled within-agent SD of random-arm scores in the ``months`` before ``before`` (NaN without history), on
+    ``scorecard_id`` (default: the center's headline scorecard, or the most used one)."""
     start = pd.Period(before.start_time, freq="M") - months
     frames = [store.read_month("evaluations", start + k) for k in range(months)]
     ev = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if ev.empty:
         return float("nan")
+    if not (ev["arm"] == "random").any():
+        return float("nan")
+    if scorecard_id is None:
+        from .config import settings
+
+        scorecard_id = headline_scorecard(ev, settings().headline_scorecard)
     ev = ev[(ev["arm"] == "random") & (ev["scorecard_id"] == scorecard_id)]
     return within_agent_sd(ev)
 

@@ -27,3 +27,64 @@ def test_paths_follow_qa_home(monkeypatch, tmp_path):
     monkeypatch.setenv("QA_HOME", str(tmp_path / "missing"))
     with pytest.raises(ConfigError, match="is not a folder"):
         config.project_root()
+
+
+def test_settings_come_from_the_environment_and_the_center_file(monkeypatch, tmp_path):
+    """One object: machine settings from the environment, the center's from center.yaml in the project folder."""
+    monkeypatch.setenv("QA_HOME", str(tmp_path))
+    s = config.settings()
+    assert (s.center_file, s.headline_scorecard, s.score_target, s.lang) == (None, None, None, "zh")
+    with pytest.raises(ConfigError, match="no score target is set: add `score_target: 80`"):
+        s.need_score_target()
+    (tmp_path / "center.yaml").write_text("name: 华东客服中心\nlang: en\nheadline_scorecard: 来电服务\nscore_target: 85\nitem_target: 0.9\n",
+                                          encoding="utf-8")
+    monkeypatch.setenv("QA_EXECUTOR", "dask:tcp://10.0.0.5:8786")
+    monkeypatch.setenv("QA_SQLITE_BUSY_SECONDS", "2.5")
+    s = config.settings()
+    assert (s.name, s.lang, s.headline_scorecard, s.need_score_target(), s.item_target) == ("华东客服中心", "en", "来电服务", 85.0, 0.9)
+    assert (s.executor, s.sqlite_busy_seconds, s.center_file) == ("dask:tcp://10.0.0.5:8786", 2.5, tmp_path / "center.yaml")
+    assert config.settings(score_target=70).score_target == 70  # overrides, e.g. for a what-if
+
+
+def test_the_repository_default_is_the_sample_center(monkeypatch):
+    monkeypatch.delenv("QA_HOME", raising=False)
+    s = config.settings()
+    assert s.center_file == config.samples_dir() / "center.yaml" and s.headline_scorecard and s.score_target is not None
+
+
+@pytest.mark.parametrize("text, message", [
+    ("colour: blue\n", r"unknown setting\(s\) \['colour'\]; allowed: name, lang"),
+    ("lang: fr\n", "lang must be zh or en; got 'fr'"),
+    ("score_target: high\n", "score_target must be a number from 0 to 100; got 'high'"),
+    ("score_target: 180\n", "score_target must be a number from 0 to 100; got 180"),
+    ("item_target: 85\n", "item_target must be a number from 0 to 1; got 85"),
+    ("- a list\n", "must be a mapping of settings"),
+    ("headline_scorecard: [a, b]\n", "headline_scorecard must be a scorecard id"),
+])
+def test_a_bad_center_file_is_refused_naming_the_setting(monkeypatch, tmp_path, text, message):
+    (tmp_path / "center.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("QA_HOME", str(tmp_path))
+    with pytest.raises(ConfigError, match=message):
+        config.settings()
+
+
+def test_bad_environment_settings_are_refused(monkeypatch, tmp_path):
+    monkeypatch.setenv("QA_HOME", str(tmp_path))
+    monkeypatch.setenv("QA_CENTER", str(tmp_path / "nowhere.yaml"))
+    with pytest.raises(ConfigError, match="QA_CENTER=.*nowhere.yaml' is not a file"):
+        config.settings()
+    monkeypatch.delenv("QA_CENTER")
+    monkeypatch.setenv("QA_SQLITE_BUSY_SECONDS", "soon")
+    with pytest.raises(ConfigError, match="QA_SQLITE_BUSY_SECONDS must be a number of seconds; got 'soon'"):
+        config.settings()
+
+
+def test_nothing_else_reads_the_environment():
+    """qa_lib reads settings in config.py only (the CLI passes QA_DB_URL on to JupyterLab's kernels: a write)."""
+    import re
+    from pathlib import Path
+
+    root = Path(config.__file__).parent
+    readers = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
+                     if p.name != "config.py" and re.search(r"os\.environ(\.get|\[|\.setdefault)|os\.getenv", p.read_text(encoding="utf-8")))
+    assert readers == [], readers

@@ -56,7 +56,7 @@ def test_few_calls_shrink_more_and_cannot_decide():
     assert new["shrunk_sd"] > res.drop("A0")["shrunk_sd"].max()  # three calls leave the most uncertainty
     assert new["rank_low"] <= new["rank"] <= new["rank_high"] and new["p_below_target"] > 0.5
     with pytest.raises(ParameterError, match="missing \\['team'\\]"):
-        agent_scores(pd.DataFrame(rows).drop(columns="team"))
+        agent_scores(pd.DataFrame(rows).drop(columns="team"), target=80)
 
 
 def test_planted_agents_on_the_sample_data(loaded_store):
@@ -64,7 +64,7 @@ def test_planted_agents_on_the_sample_data(loaded_store):
     agents = loaded_store.read("agents").set_index("agent_id")
     rnd = ev[(ev["arm"] == "random") & (ev["scorecard_id"] == "inbound_service")].assign(team=lambda d: d["agent_id"].map(agents["team"]))
     items = loaded_store.read("evaluation_items").merge(rnd[["evaluation_id", "agent_id"]], on="evaluation_id")
-    rates = item_pass_rates(items).set_index(["item_id", "agent_id"])
+    rates = item_pass_rates(items, target=0.85).set_index(["item_id", "agent_id"])
     weak = rates.loc[("identity_check", "A017")]  # PLANTED.md: weak on identity_check
     others = rates.loc["identity_check"].drop("A017")
     assert weak["high"] < others["rate"].median() and weak["shrunk"] < others["shrunk"].min()

@@ -6,7 +6,6 @@ Markdown tables (:mod:`qa_lib.reports.monthly`) are imported from their modules,
 """
 
 from .tables import (  # noqa: F401
-    TARGET_SCORE,
     agent_charts,
     agent_headline,
     agent_view,
@@ -21,4 +20,4 @@ from .tables import (  # noqa: F401
     voc_folder,
 )
 
-__all__ = ["prepare_month", "ensure_month", "report_folder", "agent_headline", "agent_view", "voc_folder", "training_folder", "team_view", "agent_charts", "team_chart", "figure_html", "escape", "TARGET_SCORE"]
+__all__ = ["prepare_month", "ensure_month", "report_folder", "agent_headline", "agent_view", "voc_folder", "training_folder", "team_view", "agent_charts", "team_chart", "figure_html", "escape"]

@@ -38,7 +38,9 @@ _NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable
 
 def find_chromium(path: str | os.PathLike | None = None) -> str | None:
     """The Chromium executable: ``path``, else ``$QA_CHROMIUM``, else the first of chromium / chromium-browser / google-chrome on the PATH; None if none."""
-    for cand in (path, os.environ.get("QA_CHROMIUM"), *_NAMES):
+    from ..config import settings
+
+    for cand in (path, settings().chromium, *_NAMES):
         if cand and (found := shutil.which(str(cand))):
             return found
     return None

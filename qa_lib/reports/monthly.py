@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..config import settings as center_settings
 from ..kpi import accuracy_kpi, contact_kpis, contacts_per_hour, fcr_kpi, load_targets, service_standard_kpi
-from ..scores import agent_scores
+from ..scores import agent_scores, headline_scorecard
 
 __all__ = ["month_kpis", "month_agent_scores", "write_month_tables"]
 
@@ -37,12 +38,17 @@ def month_kpis(store, month, targets: dict | None = None) -> pd.DataFrame:
     return out[["level", "group", "kpi", "value", "low", "high", "n", "target", "status", "unit"]]
 
 
-def month_agent_scores(store, month, target: float = 80.0, scorecard_id: str = "inbound_service") -> pd.DataFrame:
-    """Agents' random-arm scores for ``month``: raw mean with interval, shrunk estimate, status, rank interval."""
+def month_agent_scores(store, month, target: float | None = None, scorecard_id: str | None = None, *, settings=None) -> pd.DataFrame:
+    """Agents' random-arm scores for ``month``: raw mean with interval, shrunk estimate, status, rank interval.
+
+    ``scorecard_id`` and ``target`` default to the center's headline scorecard and score target (``settings``).
+    """
+    s = settings or center_settings()
     team = store.read("agents").set_index("agent_id")["team"]
     ev = store.read_month("evaluations", month)
-    ev = ev[(ev["arm"] == "random") & (ev["scorecard_id"] == scorecard_id)].assign(team=lambda d: d["agent_id"].map(team))
-    return agent_scores(ev, target=target)
+    card = scorecard_id or headline_scorecard(ev, s.headline_scorecard)
+    ev = ev[(ev["arm"] == "random") & (ev["scorecard_id"] == card)].assign(team=lambda d: d["agent_id"].map(team))
+    return agent_scores(ev, target=s.need_score_target() if target is None else target).assign(scorecard_id=card)
 
 
 def write_month_tables(store, month, folder: Path) -> list[Path]:
@@ -63,7 +69,7 @@ def write_month_tables(store, month, folder: Path) -> list[Path]:
         "Every figure with its 95 % interval; the status against target is decided by the interval: `met`, `missed`,",
         "or `not enough evidence` (targets in qa_lib/targets.yaml).", "",
         table.to_markdown(), "", "## Status against target", "", status.to_markdown(), "",
-        "## Agents' QA scores (random arm, inbound scorecard, target 80)", "",
+        f"## Agents' QA scores (random arm, scorecard {scores['scorecard_id'].iloc[0] if len(scores) else '-'}, target {center_settings().need_score_target():g})", "",
         f"{len(scores)} agents: " + ", ".join(f"{v} {k}" for k, v in counts.items())
         + f". Median evaluations per agent: {scores['n'].median():.0f}. Shrunk estimates, P(below target) and rank intervals: agent_scores.csv.",
         "",

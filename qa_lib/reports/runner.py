@@ -191,7 +191,9 @@ def report_executor(spec: str | None = None, workers: int = 2):
 
 def executor_spec(spec: str | None = None) -> str:
     """The executor setting (``spec``, else ``$QA_EXECUTOR``, else ``local``), checked: ``local`` or ``dask:<address>``."""
-    spec = (spec if spec is not None else os.environ.get("QA_EXECUTOR", "")).strip() or "local"
+    from ..config import settings
+
+    spec = (spec if spec is not None else settings().executor).strip() or "local"
     if spec == "local" or (spec.startswith("dask:") and len(spec) > len("dask:")):
         return spec
     raise ConfigError(f"executor (QA_EXECUTOR) must be 'local' or 'dask:<scheduler address>'; got {spec!r}")

@@ -11,6 +11,7 @@ id or name. Customer text is PII-masked here; HTML escaping is the display's job
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +21,10 @@ from ..errors import NotFoundError, ParameterError
 from ..html import escape, figure_html, md_text
 from ..kpi import contact_kpis, contacts_per_hour, fcr_kpi, load_targets
 from ..privacy import mask_pii
-from ..scores import agent_scores, item_pass_rates
+from ..scores import agent_scores, headline_scorecard, item_pass_rates
 
-__all__ = ["prepare_month", "ensure_month", "report_folder", "agent_headline", "agent_view", "voc_folder", "training_folder", "team_view", "agent_charts", "team_chart", "figure_html", "escape", "TARGET_SCORE"]
+__all__ = ["prepare_month", "ensure_month", "report_folder", "agent_headline", "agent_view", "voc_folder", "training_folder", "team_view", "agent_charts", "team_chart", "figure_html", "escape"]
 
-TARGET_SCORE = 80.0
 _TABLES = ("scores", "items", "team_items", "agent_kpis", "team_kpis", "trend", "evaluations", "targeted", "agents")
 
 
@@ -32,8 +32,16 @@ def _write(folder: Path, name: str, df: pd.DataFrame) -> None:
     df.to_parquet(folder / f"{name}.parquet", index=False)
 
 
-def prepare_month(store, month, folder: str | Path, *, months_of_trend: int = 6) -> Path:
-    """Compute the month's shared report tables into ``folder`` (Parquet); return the folder."""
+def prepare_month(store, month, folder: str | Path, *, months_of_trend: int = 6, settings=None) -> Path:
+    """Compute the month's shared report tables into ``folder`` (Parquet); return the folder.
+
+    The agents' headline scores are the random-arm scores of the center's headline scorecard (``settings``, default
+    :func:`qa_lib.config.settings`; the most used scorecard when it sets none) against its score target.
+    """
+    from ..config import settings as center_settings
+
+    s = settings or center_settings()
+    target = s.need_score_target()
     p = pd.Period(month, freq="M")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -43,13 +51,14 @@ def prepare_month(store, month, folder: str | Path, *, months_of_trend: int = 6)
     if ev.empty:
         raise NotFoundError(f"no evaluations in {p}: nothing to report")
     ev["team"] = ev["agent_id"].map(team)
-    rnd = ev[(ev["arm"] == "random") & (ev["scorecard_id"] == "inbound_service")]
-    _write(folder, "scores", agent_scores(rnd, target=TARGET_SCORE))
+    card = headline_scorecard(ev, s.headline_scorecard)
+    rnd = ev[(ev["arm"] == "random") & (ev["scorecard_id"] == card)]
+    _write(folder, "scores", agent_scores(rnd, target=target))
     it = store.read_month("evaluation_items", p).merge(ev[["evaluation_id", "agent_id", "team", "arm", "scorecard_id"]], on="evaluation_id")
     cards = store.read("scorecards").sort_values("version").drop_duplicates("scorecard_id", keep="last")
     not_scored = {i.id for sid, v in zip(cards["scorecard_id"], cards["version"]) for i in store.scorecard(sid, int(v)).items if not i.scored or i.bonus}
     it_rnd = it[(it["arm"] == "random") & ~it["item_id"].isin(not_scored)]  # context questions and bonus items are not pass/fail
-    rates = item_pass_rates(it_rnd)
+    rates = item_pass_rates(it_rnd, target=s.item_target)
     rates["team"] = rates["agent_id"].map(team)
     _write(folder, "items", rates)
     t_items = it_rnd[it_rnd["answer"].isin(["yes", "partial", "no"])].assign(passed=lambda d: d["answer"] == "yes")
@@ -64,7 +73,7 @@ def prepare_month(store, month, folder: str | Path, *, months_of_trend: int = 6)
         _write(folder, name, pd.concat(frames, ignore_index=True))
     frames = [store.read_month("evaluations", p - k).assign(month=str(p - k)) for k in range(months_of_trend)]
     hist = pd.concat(frames, ignore_index=True)
-    hist = hist[(hist["arm"] == "random") & (hist["scorecard_id"] == "inbound_service")]
+    hist = hist[(hist["arm"] == "random") & (hist["scorecard_id"] == card)]
     hist["team"] = hist["agent_id"].map(team)
     a = hist.groupby(["agent_id", "month"])["total_score"].agg(mean="mean", sd="std", n="size").reset_index()
     a["team"] = a["agent_id"].map(team)
@@ -84,7 +93,8 @@ def prepare_month(store, month, folder: str | Path, *, months_of_trend: int = 6)
     targeted = targeted[targeted["arm"] == "targeted"][["contact_id", "agent_id", "reason"]]
     _write(folder, "targeted", targeted)
     _write(folder, "agents", agents[["agent_id", "name", "team", "hire_date", "status"]])
-    (folder / "month.txt").write_text(str(p), encoding="utf-8")
+    (folder / "headline.json").write_text(json.dumps({"scorecard_id": card, "target": target}), encoding="utf-8")
+    (folder / "month.txt").write_text(str(p), encoding="utf-8")  # last: marks the tables complete
     return folder
 
 
@@ -170,7 +180,7 @@ def agent_view(folder: str | Path, agent_id: str) -> dict:
     tg = _read(folder, "targeted")
     my_targeted = my_ev[my_ev["arm"] == "targeted"]
     return {
-        "agent_id": agent_id, "name": me["name"], "team": team, "month": (folder / "month.txt").read_text(encoding="utf-8"),
+        "agent_id": agent_id, "name": me["name"], "team": team, "month": (folder / "month.txt").read_text(encoding="utf-8"), **_headline(folder),
         "score": mine.drop(columns=["agent_id"]).reset_index(drop=True),
         "team_summary": pd.DataFrame([{"agents": len(team_scores), "team_mean": team_scores["mean"].mean(),
                                        "team_shrunk_mean": team_scores["shrunk"].mean()}]),
@@ -190,7 +200,7 @@ def team_view(folder: str | Path, team: str) -> dict:
     agents = _read(folder, "agents").set_index("agent_id")["name"]
     part = part.assign(name=part["agent_id"].map(agents))
     kpis = _read(folder, "team_kpis")
-    return {
+    return { **_headline(folder),
         "team": team, "month": (folder / "month.txt").read_text(encoding="utf-8"),
         "scores": part.sort_values("shrunk").reset_index(drop=True),
         "below": part[part["status"] == "missed"].reset_index(drop=True),
@@ -208,7 +218,12 @@ def ensure_month(store, month, folder: str | Path) -> Path:
 def _prepared(folder: Path, period: pd.Period) -> bool:
     """True when ``folder`` already holds the shared tables of ``period`` (prepare_month writes month.txt last)."""
     done = folder / "month.txt"
-    return done.exists() and done.read_text(encoding="utf-8") == str(period)
+    return done.exists() and (folder / "headline.json").exists() and done.read_text(encoding="utf-8") == str(period)
+
+
+def _headline(folder: Path) -> dict:
+    """The month's headline scorecard and score target, as prepared (``scorecard_id``, ``target``)."""
+    return json.loads((Path(folder) / "headline.json").read_text(encoding="utf-8"))
 
 
 def agent_charts(view: dict) -> dict[str, str]:
@@ -221,7 +236,7 @@ def agent_charts(view: dict) -> dict[str, str]:
         go.Scatter(x=t["month"], y=t["mean"], mode="lines+markers", name="your mean score", error_y=dict(type="data", array=half, visible=True)),
         go.Scatter(x=t["month"], y=t["team_mean"], mode="lines", name="team mean", line=dict(dash="dot")),
     ])
-    trend.add_hline(y=TARGET_SCORE, line_dash="dash", annotation_text="target")
+    trend.add_hline(y=view["target"], line_dash="dash", annotation_text="target")
     trend.update_layout(height=320, margin=dict(l=40, r=20, t=30, b=40), yaxis_title="score (95 % interval)", legend=dict(orientation="h"))
     it = view["items"]
     items = go.Figure([
@@ -244,7 +259,7 @@ def team_chart(view: dict) -> str:
                    error_x=dict(type="data", symmetric=False, array=(s["high"] - s["mean"]).clip(lower=0), arrayminus=(s["mean"] - s["low"]).clip(lower=0))),
         go.Scatter(y=label, x=s["shrunk"], mode="markers", name="shrunk estimate", marker=dict(symbol="diamond", size=9)),
     ])
-    fig.add_vline(x=TARGET_SCORE, line_dash="dash", annotation_text="target")
+    fig.add_vline(x=view["target"], line_dash="dash", annotation_text="target")
     fig.update_layout(height=max(300, 22 * len(s)), margin=dict(l=120, r=20, t=30, b=40), xaxis=dict(range=[0, 110]), legend=dict(orientation="h"))
     return figure_html(fig)
 
@@ -259,7 +274,7 @@ def agent_headline(view: dict) -> str:
     text = (f"Your mean score is **{r['mean']:.1f}** from {int(r['n'])} randomly sampled calls"
             + (f" (95 % interval {r['low']:.1f} to {r['high']:.1f})" if np.isfinite(r["low"]) else " (one call: no interval yet)")
             + f"; taking your team into account, the best estimate is **{r['shrunk']:.1f}**. "
-            f"Against the target of {TARGET_SCORE:.0f}: **{r['status']}**")
+            f"Against the target of {view['target']:.0f}: **{r['status']}**")
     if r["status"] == "not enough evidence":
         n = r["n_to_decide"]
         text += (f" — about {int(n)} scored calls would settle it." if np.isfinite(n)

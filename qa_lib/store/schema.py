@@ -5,12 +5,10 @@ The schema is created and upgraded by the Alembic migrations in ``qa_lib/store/m
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 
 import sqlalchemy as sa
 
-from ..errors import ConfigError
 from ..model import ENTITIES, Entity
 
 __all__ = ["metadata", "tables", "imports_table", "meta_table", "IMPORT_ORDER"]
@@ -93,12 +91,9 @@ def _now() -> datetime:
 
 def _busy_ms() -> int:
     """How long a SQLite writer waits for another's lock: ``$QA_SQLITE_BUSY_SECONDS`` (default 30 s)."""
-    raw = os.environ.get("QA_SQLITE_BUSY_SECONDS", "30")
-    try:
-        seconds = float(raw)
-    except ValueError:
-        raise ConfigError(f"QA_SQLITE_BUSY_SECONDS must be a number of seconds; got {raw!r}") from None
-    return max(0, int(seconds * 1000))
+    from ..config import settings
+
+    return int(settings().sqlite_busy_seconds * 1000)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

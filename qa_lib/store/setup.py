@@ -132,8 +132,9 @@ def open_store(url: str | os.PathLike | None = None, progress=None) -> Store:
     older — so a notebook's default parameters run as-is on a fresh clone.
     """
     from ..config import samples_dir
+    from ..config import settings as center_settings
 
-    if url or os.environ.get("QA_DB_URL"):
+    if url or center_settings().db_from_env:
         store = Store(url or None)
         store.check_ready()
         return store
