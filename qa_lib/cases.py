@@ -388,6 +388,18 @@ def select_cases(evaluations: pd.DataFrame, items: pd.DataFrame, contacts: pd.Da
     if g.empty:
         return pd.DataFrame(columns=out_cols)
 
+    cand = _candidates(g)
+    if cand.empty:
+        return pd.DataFrame(columns=out_cols)
+    cand = _with_contact_and_excerpt(cand, contacts, cues)
+    cand = _best_calls(cand, inspectors, seed)
+    cand = _spread(cand)
+    cases = cand[cand["rank"] <= per_skill].copy()
+    return _finish(cases, g, skill_order, include_agent)
+
+
+def _candidates(g: pd.DataFrame) -> pd.DataFrame:
+    """Exemplary and failure candidates with ``case_kind, agreement, merit``; adds the inspectors' agreement columns to ``g``."""
     key = ["contact_id", "scorecard_id", "item_id", "skill"]
     grp = g.groupby(key, sort=False)
     g["n_evaluations"] = grp["evaluation_id"].transform("nunique").astype(int)
@@ -402,10 +414,11 @@ def select_cases(evaluations: pd.DataFrame, items: pd.DataFrame, contacts: pd.Da
     fl = g[(g["fault"] & (g["comment_weight"] >= MIN_COMMENT_WEIGHT) & (g["agree_fail"] > 0.5)).to_numpy(dtype=bool)]
     severity = np.where(fl["critical_fail"], 2.0, np.where(fl["answer"] == "partial", 0.0, 1.0))
     fl = fl.assign(case_kind="failure", agreement=fl["agree_fail"], merit=severity)
-    cand = pd.concat([ex, fl], ignore_index=True)
-    if cand.empty:
-        return pd.DataFrame(columns=out_cols)
+    return pd.concat([ex, fl], ignore_index=True)
 
+
+def _with_contact_and_excerpt(cand: pd.DataFrame, contacts: pd.DataFrame, cues: dict) -> pd.DataFrame:
+    """The candidates with their contact's facts and the transcript excerpt of their item."""
     ccols = [c for c in ("contact_id", "start_time", "contact_type", "topic", "channel", "transcript") if c in contacts.columns]
     ct = contacts[ccols].drop_duplicates("contact_id")
     cand = cand.merge(ct, on="contact_id", how="left")
@@ -417,8 +430,11 @@ def select_cases(evaluations: pd.DataFrame, items: pd.DataFrame, contacts: pd.Da
     found = [find_excerpt(t, i, s, cues) for t, i, s in zip(pairs["transcript"], pairs["item_id"], pairs["scorecard_id"])]
     pairs = pairs.drop(columns="transcript").assign(
         excerpt=[f[0] for f in found], excerpt_focus=[f[1] for f in found], excerpt_source=[f[2] for f in found])
-    cand = cand.drop(columns="transcript").merge(pairs, on=["contact_id", "scorecard_id", "item_id"], how="left")
+    return cand.drop(columns="transcript").merge(pairs, on=["contact_id", "scorecard_id", "item_id"], how="left")
 
+
+def _best_calls(cand: pd.DataFrame, inspectors: pd.DataFrame | None, seed: int) -> pd.DataFrame:
+    """One candidate per call, skill and kind, the calls in order of preference within each kind and skill."""
     expert = set()
     if inspectors is not None and len(inspectors) and {"inspector_id", "is_expert"} <= set(inspectors.columns):
         expert = set(inspectors.loc[inspectors["is_expert"].fillna(False).astype(bool), "inspector_id"])
@@ -435,7 +451,11 @@ def select_cases(evaluations: pd.DataFrame, items: pd.DataFrame, contacts: pd.Da
     cand = cand.drop_duplicates(["case_kind", "skill", "contact_id"], keep="first", ignore_index=True)
     # then the calls: agreed double-scored first, a transcript moment found, the best score (or the worst fault)
     order = ["kind_order", "skill", "agreed_double", "has_text", "source_rank", "merit", "tie", "evaluation_id", "item_id"]
-    cand = cand.sort_values(order, ascending=[True, True, False, False, True, False, True, True, True], kind="mergesort", ignore_index=True)
+    return cand.sort_values(order, ascending=[True, True, False, False, True, False, True, True, True], kind="mergesort", ignore_index=True)
+
+
+def _spread(cand: pd.DataFrame) -> pd.DataFrame:
+    """Reorder the preferred calls to spread agents, items and topics, and number them (``rank``) within kind and skill."""
     # spread: first each agent's best call (agent round 0), then their second ...; inside an agent round,
     # calls whose item and topic no better call of that round has come first
     by = ["case_kind", "skill"]
@@ -447,8 +467,7 @@ def select_cases(evaluations: pd.DataFrame, items: pd.DataFrame, contacts: pd.Da
     cand["pref"] = np.arange(len(cand))
     cand = cand.sort_values(["kind_order", "skill", "agent_round", "round", "pref"], kind="mergesort", ignore_index=True)
     cand["rank"] = cand.groupby(by, sort=False).cumcount() + 1
-    cases = cand[cand["rank"] <= per_skill].copy()
-    return _finish(cases, g, skill_order, include_agent)
+    return cand
 
 
 def _skill_order(g: pd.DataFrame) -> list[str]:

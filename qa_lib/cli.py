@@ -72,7 +72,7 @@ def main() -> None:
 
 
 def _load(store, folder: Path, quiet: bool) -> list:
-    from .samples import SAMPLE_FILES
+    from .model import SAMPLE_FILES
     from .store import load_samples
 
     steps = _Steps(["scorecards"] + [k for k, _ in SAMPLE_FILES], "loading samples", quiet)

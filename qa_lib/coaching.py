@@ -190,6 +190,22 @@ def before_after(actions: pd.DataFrame, answers: pd.DataFrame, *, before_days: i
         a = a[a["created"] <= _day(as_of, "as_of")].reset_index(drop=True)
     ev = _evidence(answers, as_of)
 
+    per = _window_counts(a, ev, before_days, after_days)
+    pooled = _pool_programmes(per)
+    per = per.sort_values(["programme", "created", "action_id"], kind="stable")
+    out = pd.concat([per.assign(level="action"), pooled.assign(level="programme")], ignore_index=True)
+    _judge(out, c, meaningful)
+    out["created_on"] = out["created"].dt.date
+    out["recheck_on"] = out["recheck"].dt.date
+    out = out.rename(columns={"items_key": "items"})
+    cols = ["level", "programme", "action_id", "agent_id", "coach", "items", "created_on", "recheck_on", "actions", "agents",
+            "before_n", "before_pass", "before_rate", "after_n", "after_pass", "after_rate", "diff", "diff_low", "diff_high",
+            "verdict", "others_before_rate", "others_after_rate"]
+    return out[cols]
+
+
+def _window_counts(a: pd.DataFrame, ev: pd.DataFrame, before_days: int, after_days: int) -> pd.DataFrame:
+    """One row per action: answers and passes before and after it, on its items and (``o_``) on the agent's other items."""
     # every action against every evidence row of its agent: coached items and the others
     pairs = a[["action_id", "agent_id", "created", "recheck", "item_list"]].merge(ev, on="agent_id", how="inner")
     own = a[["action_id", "item_list"]].explode("item_list")
@@ -209,7 +225,11 @@ def before_after(actions: pd.DataFrame, answers: pd.DataFrame, *, before_days: i
     counts = flags.groupby("action_id", sort=False).sum().reindex(a["action_id"], fill_value=0).astype(int).reset_index(drop=True)
     per = pd.concat([a[["programme", "action_id", "agent_id", "coach", "items_key", "created", "recheck"]], counts], axis=1)
     per["actions"], per["agents"] = 1, 1
+    return per
 
+
+def _pool_programmes(per: pd.DataFrame) -> pd.DataFrame:
+    """The per-action counts summed per programme (first coach and items, earliest dates, distinct agents)."""
     sums = ["before_n", "before_pass", "after_n", "after_pass", "o_before_n", "o_before_pass", "o_after_n", "o_after_pass", "actions"]
     g = per.groupby("programme", sort=True)
     pooled = g[sums].sum()
@@ -218,9 +238,11 @@ def before_after(actions: pd.DataFrame, answers: pd.DataFrame, *, before_days: i
     pooled["created"], pooled["recheck"] = g["created"].min(), g["recheck"].min()
     pooled = pd.concat([first, pooled], axis=1).reset_index()
     pooled["action_id"], pooled["agent_id"] = None, None
+    return pooled
 
-    per = per.sort_values(["programme", "created", "action_id"], kind="stable")
-    out = pd.concat([per.assign(level="action"), pooled.assign(level="programme")], ignore_index=True)
+
+def _judge(out: pd.DataFrame, c: float, meaningful: float) -> None:
+    """Add the pass rates, their difference with its Newcombe interval and the verdict to ``out`` (in place)."""
     bn, bp = out["before_n"].to_numpy(dtype=float), out["before_pass"].to_numpy(dtype=float)
     an, ap = out["after_n"].to_numpy(dtype=float), out["after_pass"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -233,13 +255,6 @@ def before_after(actions: pd.DataFrame, answers: pd.DataFrame, *, before_days: i
     out["diff_low"], out["diff_high"] = low, high
     evidence = (an > 0) & (bn > 0)
     out["verdict"] = np.select([evidence & (low > 0), evidence & (high < meaningful)], list(VERDICTS[:2]), VERDICTS[2])
-    out["created_on"] = out["created"].dt.date
-    out["recheck_on"] = out["recheck"].dt.date
-    out = out.rename(columns={"items_key": "items"})
-    cols = ["level", "programme", "action_id", "agent_id", "coach", "items", "created_on", "recheck_on", "actions", "agents",
-            "before_n", "before_pass", "before_rate", "after_n", "after_pass", "after_rate", "diff", "diff_low", "diff_high",
-            "verdict", "others_before_rate", "others_after_rate"]
-    return out[cols]
 
 
 # ------------------------------------------------------------------------------ open actions

@@ -268,12 +268,27 @@ def excerpts(targets: pd.DataFrame, transcripts: pd.Series, items: pd.DataFrame,
     tr = tr[tr.astype(str).str.strip() != ""]
     if targets.empty or tr.empty:
         return out
+    lines = _transcript_lines(tr)
+    found = _cue_hits(targets, items, lines, cues)
+    t, anchor = _anchor_turns(targets, items, lines, found)
+    joined = _cut_excerpts(t, lines, anchor, width, line_chars)
+    out.iloc[joined.index.to_numpy()] = joined.to_numpy()
+    return out
+
+
+def _transcript_lines(tr: pd.Series) -> pd.DataFrame:
+    """The non-empty turns of the masked transcripts: ``contact_id, line, line_no`` (0 = first turn)."""
     masked = tr.astype(str).map(mask_pii)  # the whole transcript is masked before anything is cut
     lines = masked.str.split("\n").explode().rename("line").rename_axis("contact_id").reset_index()
     lines["line"] = lines["line"].astype(str).str.strip()
     lines = lines[lines["line"] != ""].reset_index(drop=True)
     lines["line_no"] = lines.groupby("contact_id").cumcount()
-    n_lines = lines.groupby("contact_id")["line_no"].size()
+    return lines
+
+
+def _cue_hits(targets: pd.DataFrame, items: pd.DataFrame, lines: pd.DataFrame, cues: Mapping[str, tuple[str, ...]]) -> pd.DataFrame:
+    """Step (1): for each contact and item of its card, the agent turn with the most cue hits (the earliest on a tie)."""
+    card = ["scorecard_id", "scorecard_version"]
     # (1) cue hits of every item of the card on every turn of the contact
     probe = targets[["contact_id", *card]].drop_duplicates().merge(items[[*card, "item_id", "order", "cue_text"]], on=card)
     probe = probe.merge(lines, on="contact_id")
@@ -285,8 +300,14 @@ def excerpts(targets: pd.DataFrame, transcripts: pd.Series, items: pd.DataFrame,
         if pattern:
             hits[idx] = body.iloc[idx].str.count(pattern).to_numpy()
     hits[speaker.isin(_CUSTOMER).to_numpy()] = 0
-    found = (probe[hits > 0].assign(hits=hits[hits > 0]).sort_values(["hits", "line_no"], ascending=[False, True])
-             .drop_duplicates(["contact_id", *card, "item_id"])[["contact_id", *card, "item_id", "order", "line_no"]])
+    return (probe[hits > 0].assign(hits=hits[hits > 0]).sort_values(["hits", "line_no"], ascending=[False, True])
+            .drop_duplicates(["contact_id", *card, "item_id"])[["contact_id", *card, "item_id", "order", "line_no"]])
+
+
+def _anchor_turns(targets: pd.DataFrame, items: pd.DataFrame, lines: pd.DataFrame, found: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """The target rows that have a transcript (``_row`` = position in ``targets``) and each one's anchor turn, by steps (1)–(3)."""
+    card = ["scorecard_id", "scorecard_version"]
+    n_lines = lines.groupby("contact_id")["line_no"].size()
     t = targets[["contact_id", *card, "item_id"]].assign(_row=np.arange(len(targets)))
     t = t.merge(items[[*card, "item_id", "order"]], on=[*card, "item_id"], how="left")
     t = t[t["contact_id"].isin(n_lines.index)]
@@ -301,12 +322,15 @@ def excerpts(targets: pd.DataFrame, transcripts: pd.Series, items: pd.DataFrame,
     t = t.merge(last, on=card, how="left")
     position = pd.Series(np.round(t["order"].to_numpy(dtype=float) / t["last"].to_numpy(dtype=float) * (t["n"].to_numpy() - 1)), index=t["_row"].to_numpy())
     anchor = own.reindex(position.index).fillna(after_prev.reindex(position.index)).fillna(position).fillna(0)
+    return t, anchor
+
+
+def _cut_excerpts(t: pd.DataFrame, lines: pd.DataFrame, anchor: pd.Series, width: int, line_chars: int) -> pd.Series:
+    """The turns within ``width`` of each anchor, cut to ``line_chars`` and joined by newlines, indexed by ``_row``."""
     near = t[["_row", "contact_id"]].merge(lines, on="contact_id")
     near = near[(near["line_no"] - near["_row"].map(anchor)).abs() <= width].sort_values(["_row", "line_no"])
     cut = near["line"].where(near["line"].str.len() <= line_chars, near["line"].str.slice(0, line_chars - 1) + "…")
-    joined = cut.groupby(near["_row"]).agg("\n".join)
-    out.iloc[joined.index.to_numpy()] = joined.to_numpy()
-    return out
+    return cut.groupby(near["_row"]).agg("\n".join)
 
 
 # ------------------------------------------------------------------------------- pure part
@@ -354,6 +378,22 @@ def build_digest(evaluations: pd.DataFrame, answers: pd.DataFrame, cards, contac
     team = _check_team(team, agents["team"])
     card_of = _card_map(cards)
 
+    ev, teams = _day_evaluations(evaluations, agents, day, team)
+    meta = _used_items(ev, card_of, lang)
+    f = _failed_answers(answers, ev, meta)
+    _describe_failures(f, ev, contacts, meta, lang, cues)
+    f, drill = _drill_items(f)
+    failures = f[_FAILURE_COLUMNS] if len(f) else _empty(_FAILURE_COLUMNS)
+    drill = drill[["team", "scorecard_id", "item_id", "item", "failures", "critical", "agents"]]
+
+    crit = f[f["critical"]]
+    critical_agents = _critical_agents(crit, lang)
+    summary = _summary(ev, f, crit, teams)
+    return Digest(day, team, lang, summary, drill, critical_agents.reset_index(drop=True), failures.reset_index(drop=True))
+
+
+def _day_evaluations(evaluations: pd.DataFrame, agents: pd.DataFrame, day: dt.date, team: str | None) -> tuple[pd.DataFrame, list[str]]:
+    """The day's evaluations in scope (no drafts, no calibration, the teams asked for) with their agent's team and name; and those teams."""
     ev = evaluations.copy()
     when = pd.to_datetime(ev["evaluated_at"], errors="coerce")
     status = ev["status"].astype(object).where(ev["status"].notna(), "submitted")
@@ -365,13 +405,20 @@ def build_digest(evaluations: pd.DataFrame, answers: pd.DataFrame, cards, contac
     teams = [team] if team else sorted({t for t in agents["team"] if isinstance(t, str) and t})
     ev = ev[ev["team"].isin(teams).astype(bool)].reset_index(drop=True)
     ev["scorecard_version"] = ev["scorecard_version"].astype(int)
+    return ev, teams
 
+
+def _used_items(ev: pd.DataFrame, card_of: dict[tuple[str, int], Scorecard], lang: str) -> pd.DataFrame:
+    """The items of every scorecard version the evaluations use (:func:`_item_meta`); a missing version is a ParameterError."""
     used = set(zip(ev["scorecard_id"], ev["scorecard_version"]))
     missing = sorted(used - set(card_of))
     if missing:
         raise ParameterError(f"cards must include every scorecard version the day's evaluations use; missing {[f'{s} v{v}' for s, v in missing]}")
-    meta = _item_meta({k: card_of[k] for k in used}, lang)
+    return _item_meta({k: card_of[k] for k in used}, lang)
 
+
+def _failed_answers(answers: pd.DataFrame, ev: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+    """The evaluations' failed answers with their item's details, ``critical`` where the critical rule fires."""
     a = answers.merge(ev[["evaluation_id", "scorecard_id", "scorecard_version"]], on="evaluation_id", how="inner")
     a = a.merge(meta, on=["scorecard_id", "scorecard_version", "item_id"], how="inner")
     text = a["answer"].astype(object).where(a["answer"].notna(), "").astype(str).str.strip().str.lower()
@@ -385,7 +432,12 @@ def build_digest(evaluations: pd.DataFrame, answers: pd.DataFrame, cards, contac
     f = a[failed].copy()
     f["critical"] = (fully[failed] & (f["critical_rule"] != "").to_numpy(dtype=bool)).astype(bool)
     f["answer"] = text[failed].to_numpy()
+    return f
 
+
+def _describe_failures(f: pd.DataFrame, ev: pd.DataFrame, contacts: pd.DataFrame, meta: pd.DataFrame, lang: str,
+                       cues: Mapping[str, tuple[str, ...]] | None) -> None:
+    """Add to the failures (in place) their evaluation's header, the contact, the masked comment and the transcript excerpt."""
     head = ev.set_index("evaluation_id")
     for col in ("team", "agent_id", "name", "contact_id", "arm", "status", "total_score", "comment"):
         f[col] = f["evaluation_id"].map(head[col])
@@ -401,6 +453,9 @@ def build_digest(evaluations: pd.DataFrame, answers: pd.DataFrame, cards, contac
     f["comment"] = note.map(mask_pii)
     f["excerpt"] = excerpts(f, c["transcript"], meta, cues=cues)
 
+
+def _drill_items(f: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The failures sorted (critical errors first, then by the item's drill rank) and the drill table with its ``rank``."""
     # the items to drill: failures per team and item, most failed first
     drill = (f.groupby(["team", "scorecard_id", "item_id"], sort=False)
              .agg(item=("item", "first"), failures=("evaluation_id", "size"), critical=("critical", "sum"), agents=("agent_id", "nunique"),
@@ -410,18 +465,23 @@ def build_digest(evaluations: pd.DataFrame, answers: pd.DataFrame, cards, contac
     drill["rank"] = drill.groupby("team").cumcount()
     f = f.merge(drill[["team", "scorecard_id", "item_id", "rank"]], on=["team", "scorecard_id", "item_id"], how="left")
     f = f.sort_values(["team", "critical", "rank", "agent_id", "evaluation_id"], ascending=[True, False, True, True, True], ignore_index=True)
-    failures = f[_FAILURE_COLUMNS] if len(f) else _empty(_FAILURE_COLUMNS)
-    drill = drill[["team", "scorecard_id", "item_id", "item", "failures", "critical", "agents"]]
+    return f, drill
 
-    crit = f[f["critical"]]
+
+def _critical_agents(crit: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The agents with a critical error: ``team, agent_id, name, critical_errors, items``, most errors first."""
     critical_agents = (crit.groupby(["team", "agent_id"]).agg(name=("name", "first"), critical_errors=("item_id", "size"),
                                                                items=("item", lambda s: "、".join(dict.fromkeys(s)) if lang == "zh" else ", ".join(dict.fromkeys(s))))
                        .reset_index().sort_values(["team", "critical_errors", "agent_id"], ascending=[True, False, True], ignore_index=True))
     if critical_agents.empty:
         critical_agents = _empty(["team", "agent_id", "name", "critical_errors", "items"])
+    return critical_agents
 
+
+def _summary(ev: pd.DataFrame, f: pd.DataFrame, crit: pd.DataFrame, teams: list[str]) -> pd.DataFrame:
+    """One row per team in scope: evaluations (random, targeted), those with failures, failed items and critical errors."""
     idx = pd.Index(teams, name="team")
-    summary = pd.DataFrame({
+    return pd.DataFrame({
         "evaluations": ev.groupby("team").size().reindex(idx, fill_value=0),
         "random": ev[ev["arm"] == "random"].groupby("team").size().reindex(idx, fill_value=0),
         "targeted": ev[ev["arm"] == "targeted"].groupby("team").size().reindex(idx, fill_value=0),
@@ -430,7 +490,6 @@ def build_digest(evaluations: pd.DataFrame, answers: pd.DataFrame, cards, contac
         "critical_errors": crit.groupby("team").size().reindex(idx, fill_value=0),
         "agents_with_critical": crit.groupby("team")["agent_id"].nunique().reindex(idx, fill_value=0),
     }, index=idx).astype(int).reset_index()
-    return Digest(day, team, lang, summary, drill, critical_agents.reset_index(drop=True), failures.reset_index(drop=True))
 
 
 # ------------------------------------------------------------------------------ rendering

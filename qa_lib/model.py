@@ -422,3 +422,15 @@ def markdown() -> str:
             out.append(f"| `{f.name}` | {_TYPE_DOC[f.kind]} | {rng} | {req} | {meaning} |")
         out.append("")
     return "\n".join(out)
+
+#: A samples folder (``qa samples`` writes one, ``qa init`` and ``qa demo`` load one): import kind and file, in load order.
+SAMPLE_FILES = (
+    ("agents", "agents.csv"),
+    ("inspectors", "inspectors.csv"),
+    ("contacts", "contacts.parquet"),
+    ("calibration_sessions", "calibration_sessions.csv"),
+    ("evaluations", "evaluations.csv"),
+    ("voc", "voc.csv"),
+    ("info_checks", "info_checks.csv"),
+    ("coaching", "coaching.csv"),
+)

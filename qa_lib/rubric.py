@@ -178,6 +178,42 @@ def _num(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
 
 
+class _CardProblems:
+    """The problems found while loading one scorecard, each at its YAML path and line."""
+
+    def __init__(self, name: str, lines: dict) -> None:
+        self.name = name
+        self.lines = lines
+        self.problems: list[Problem] = []
+
+    def bad(self, path: str, msg: str) -> None:
+        """Record a problem at a YAML path (its line, or the nearest enclosing node's)."""
+        line = self.lines.get(path)
+        probe = path
+        while line is None and probe:
+            shorter = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", probe)
+            if shorter == probe:  # a top-level key (no parent to fall back on): the document's first line
+                break
+            probe = shorter
+            line = self.lines.get(probe)
+        self.problems.append(Problem(self.name, line or 0, path, msg))
+
+    def unknown(self, obj: dict, allowed: set, path: str) -> None:
+        """Record every key of a mapping that is not allowed there."""
+        for k in obj:
+            if k not in allowed:
+                self.bad(f"{path}.{k}" if path else str(k), f"unknown key; allowed: {', '.join(sorted(allowed))}")
+
+    def bilingual(self, obj, path: str, required: bool = True) -> dict:
+        """A zh/en text mapping, or {} (recording a problem unless it is optional and absent)."""
+        if obj is None and not required:
+            return {}
+        if not isinstance(obj, dict) or not all(isinstance(obj.get(lang), str) and obj.get(lang).strip() for lang in ("zh", "en")):
+            self.bad(path, "needs both zh and en text, e.g. {zh: 问候, en: Greeting}")
+            return {}
+        return {k: str(v) for k, v in obj.items()}
+
+
 def load_scorecard(source: str | os.PathLike) -> Scorecard:
     """Load and validate a scorecard from a YAML file path or YAML text.
 
@@ -188,178 +224,194 @@ def load_scorecard(source: str | os.PathLike) -> Scorecard:
     name, text = _read(source)
     raw, node = safe_yaml(text, name, compose=True)  # refuses aliases ("billion laughs"), deep nesting, huge files
     lines = _lines(node) if node is not None else {}
-    problems: list[Problem] = []
-
-    def bad(path: str, msg: str) -> None:
-        line = lines.get(path)
-        probe = path
-        while line is None and probe:
-            probe = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", probe)
-            line = lines.get(probe)
-        problems.append(Problem(name, line or 0, path, msg))
+    report = _CardProblems(name, lines)
 
     if not isinstance(raw, dict):
         raise ValidationError([Problem(name, 1, "", "a scorecard is a mapping with id, version, style, name and sections")], name)
 
-    def unknown(obj: dict, allowed: set, path: str) -> None:
-        for k in obj:
-            if k not in allowed:
-                bad(f"{path}.{k}" if path else str(k), f"unknown key; allowed: {', '.join(sorted(allowed))}")
+    cid, version, style, cname, bands = _card_header(raw, report)
+    sections, pending_when = _card_sections(raw, style, report)
+    _check_conditions(sections, pending_when, report)
+    if report.problems:
+        raise ValidationError(report.problems, name)
+    return Scorecard(
+        id=cid, version=int(version), style=style, name=cname, sections=tuple(sections), bands=tuple(bands), text=text,
+        applies_to=raw.get("applies_to") or {},
+    )
 
-    def bilingual(obj, path: str, required: bool = True) -> dict:
-        if obj is None and not required:
-            return {}
-        if not isinstance(obj, dict) or not all(isinstance(obj.get(lang), str) and obj.get(lang).strip() for lang in ("zh", "en")):
-            bad(path, "needs both zh and en text, e.g. {zh: 问候, en: Greeting}")
-            return {}
-        return {k: str(v) for k, v in obj.items()}
 
-    unknown(raw, _CARD_KEYS, "")
+def _card_header(raw: dict, report: _CardProblems) -> tuple:
+    """The card's own keys checked: (id, version, style, name, bands), bad bands replaced by the defaults."""
+    report.unknown(raw, _CARD_KEYS, "")
     for key in ("id", "version", "style", "name", "sections"):
         if key not in raw:
-            bad(key, "missing")
+            report.bad(key, "missing")
     cid = raw.get("id")
     if "id" in raw and not (isinstance(cid, str) and _ID.match(cid)):
-        bad("id", f"must be lower-case letters, digits and _; got {cid!r}")
+        report.bad("id", f"must be lower-case letters, digits and _; got {cid!r}")
     version = raw.get("version", 1)
     if not (isinstance(version, int) and not isinstance(version, bool) and version >= 1):
-        bad("version", f"must be a whole number ≥ 1; got {version!r}")
+        report.bad("version", f"must be a whole number ≥ 1; got {version!r}")
     style = raw.get("style", "weighted")
     if style not in STYLES:
-        bad("style", f"must be one of {', '.join(STYLES)}; got {style!r}")
-    cname = bilingual(raw.get("name"), "name") if "name" in raw else {}
+        report.bad("style", f"must be one of {', '.join(STYLES)}; got {style!r}")
+    cname = report.bilingual(raw.get("name"), "name") if "name" in raw else {}
     bands = raw.get("bands", list(DEFAULT_BANDS))
     if not (isinstance(bands, list) and bands and all(_num(b) and 0 <= b <= 200 for b in bands) and bands == sorted(bands, reverse=True)):
-        bad("bands", f"must be a list of descending numbers such as [90, 80, 70, 60]; got {bands!r}")
+        report.bad("bands", f"must be a list of descending numbers such as [90, 80, 70, 60]; got {bands!r}")
         bands = list(DEFAULT_BANDS)
+    return cid, version, style, cname, bands
 
+
+def _card_sections(raw: dict, style: str, report: _CardProblems) -> tuple[list[Section], list[tuple[str, str, dict]]]:
+    """The card's sections checked, and its items' ``when`` conditions (path, item id, condition) left to check."""
     sections_raw = raw.get("sections")
     if "sections" in raw and (not isinstance(sections_raw, list) or not sections_raw):
-        bad("sections", "must be a non-empty list of sections")
+        report.bad("sections", "must be a non-empty list of sections")
     sections_raw = sections_raw if isinstance(sections_raw, list) else []
     seen_items: dict[str, str] = {}
     seen_sections: set[str] = set()
     pending_when: list[tuple[str, str, dict]] = []
     sections: list[Section] = []
     for i, sec in enumerate(sections_raw):
-        sp = f"sections[{i}]"
-        if not isinstance(sec, dict):
-            bad(sp, "a section is a mapping with id, name and items")
-            continue
-        unknown(sec, _SECTION_KEYS, sp)
-        sid = sec.get("id")
-        if not (isinstance(sid, str) and _ID.match(sid)):
-            bad(f"{sp}.id", f"must be lower-case letters, digits and _; got {sid!r}")
-            sid = f"section{i}"
-        elif sid in seen_sections:
-            bad(f"{sp}.id", f"duplicate section id {sid!r}")
-        seen_sections.add(sid)
-        sweight = sec.get("weight", 1)
-        if not (_num(sweight) and sweight >= 0):
-            bad(f"{sp}.weight", f"must be a number ≥ 0; got {sweight!r}")
-            sweight = 1
-        items_raw = sec.get("items")
-        if not isinstance(items_raw, list) or not items_raw:
-            bad(f"{sp}.items", "must be a non-empty list of items")
-            items_raw = []
-        items: list[Item] = []
-        for j, it in enumerate(items_raw):
-            ip = f"{sp}.items[{j}]"
-            if not isinstance(it, dict):
-                bad(ip, "an item is a mapping with id, kind and label")
-                continue
-            unknown(it, _ITEM_KEYS, ip)
-            iid = it.get("id")
-            if not (isinstance(iid, str) and _ID.match(iid)):
-                bad(f"{ip}.id", f"must be lower-case letters, digits and _; got {iid!r}")
-                continue
-            if iid in seen_items:
-                bad(f"{ip}.id", f"duplicate item id {iid!r} (first at {seen_items[iid]})")
-            seen_items.setdefault(iid, ip)
-            kind = it.get("kind")
-            if kind not in KINDS:
-                bad(f"{ip}.kind", f"must be one of {', '.join(KINDS)}; got {kind!r}")
-                kind = "yes_no"
-            scored = it.get("scored", True)
-            bonus = it.get("bonus", False)
-            for flag, val in (("scored", scored), ("bonus", bonus)):
-                if not isinstance(val, bool):
-                    bad(f"{ip}.{flag}", f"must be true or false; got {val!r}")
-            weight = it.get("weight", 1)
-            if not (_num(weight) and weight >= 0):
-                bad(f"{ip}.weight", f"must be a number ≥ 0; got {weight!r}")
-                weight = 1
-            deduct = it.get("deduct", 0)
-            if not (_num(deduct) and deduct >= 0):
-                bad(f"{ip}.deduct", f"must be a number ≥ 0; got {deduct!r}")
-                deduct = 0
-            if style == "deduction" and scored is True and bonus is False and "deduct" not in it:
-                bad(f"{ip}.deduct", "missing: a deduction-style item needs the points it deducts")
-            points = it.get("points", 0)
-            if bonus is True and not (_num(points) and points > 0):
-                bad(f"{ip}.points", f"a bonus item needs points > 0; got {points!r}")
-                points = 0
-            critical = it.get("critical")
-            if critical is not None and critical not in CRITICAL:
-                bad(f"{ip}.critical", f"must be one of {', '.join(CRITICAL)}; got {critical!r}")
-                critical = None
-            if critical and (bonus is True or scored is False):
-                bad(f"{ip}.critical", "a bonus or unscored item cannot be critical")
-            na = it.get("na", "not_allowed")
-            if na not in NA_POLICIES:
-                bad(f"{ip}.na", f"must be one of {', '.join(NA_POLICIES)}; got {na!r}")
-                na = "not_allowed"
-            scale = it.get("scale", [0, 5])
-            if kind == "scale" and not (isinstance(scale, list) and len(scale) == 2 and all(map(_num, scale)) and scale[0] < scale[1]):
-                bad(f"{ip}.scale", f"must be [min, max] with min < max; got {scale!r}")
-                scale = [0, 5]
-            max_count = it.get("max_count", 10)
-            if kind == "deduction" and not (isinstance(max_count, int) and not isinstance(max_count, bool) and max_count >= 1):
-                bad(f"{ip}.max_count", f"must be a whole number ≥ 1; got {max_count!r}")
-                max_count = 10
-            skills = it.get("skills", [])
-            if not (isinstance(skills, list) and all(isinstance(s, str) and s for s in skills)):
-                bad(f"{ip}.skills", f"must be a list of skill tags; got {skills!r}")
-                skills = []
-            when = it.get("when")
-            if when is not None:
-                pending_when.append((ip, iid, when))
-            items.append(Item(
-                id=iid, section=sid, kind=kind, label=bilingual(it.get("label"), f"{ip}.label"),
-                guidance=bilingual(it.get("guidance"), f"{ip}.guidance", required=False), skills=tuple(skills),
-                weight=float(weight), deduct=float(deduct), critical=critical, na=na, bonus=bonus is True,
-                points=float(points), scored=scored is not False, when=when if isinstance(when, dict) else None,
-                scale=(float(scale[0]), float(scale[1])), max_count=int(max_count),
-            ))
-        sections.append(Section(sid, bilingual(sec.get("name"), f"{sp}.name"), float(sweight), tuple(items)))
+        section = _card_section(i, sec, style, report, seen_items, seen_sections, pending_when)
+        if section is not None:
+            sections.append(section)
+    return sections, pending_when
 
+
+def _card_section(i: int, sec, style: str, report: _CardProblems, seen_items: dict[str, str], seen_sections: set[str],
+                  pending_when: list[tuple[str, str, dict]]) -> Section | None:
+    """One section checked with its items (None when it is not even a mapping)."""
+    sp = f"sections[{i}]"
+    if not isinstance(sec, dict):
+        report.bad(sp, "a section is a mapping with id, name and items")
+        return None
+    report.unknown(sec, _SECTION_KEYS, sp)
+    sid = sec.get("id")
+    if not (isinstance(sid, str) and _ID.match(sid)):
+        report.bad(f"{sp}.id", f"must be lower-case letters, digits and _; got {sid!r}")
+        sid = f"section{i}"
+    elif sid in seen_sections:
+        report.bad(f"{sp}.id", f"duplicate section id {sid!r}")
+    seen_sections.add(sid)
+    sweight = sec.get("weight", 1)
+    if not (_num(sweight) and sweight >= 0):
+        report.bad(f"{sp}.weight", f"must be a number ≥ 0; got {sweight!r}")
+        sweight = 1
+    items_raw = sec.get("items")
+    if not isinstance(items_raw, list) or not items_raw:
+        report.bad(f"{sp}.items", "must be a non-empty list of items")
+        items_raw = []
+    items: list[Item] = []
+    for j, it in enumerate(items_raw):
+        item = _card_item(f"{sp}.items[{j}]", it, sid, style, report, seen_items, pending_when)
+        if item is not None:
+            items.append(item)
+    return Section(sid, report.bilingual(sec.get("name"), f"{sp}.name"), float(sweight), tuple(items))
+
+
+def _card_item(ip: str, it, sid: str, style: str, report: _CardProblems, seen_items: dict[str, str],
+               pending_when: list[tuple[str, str, dict]]) -> Item | None:
+    """One item checked (None when it is not a mapping or has no valid id); its ``when`` is queued for later."""
+    if not isinstance(it, dict):
+        report.bad(ip, "an item is a mapping with id, kind and label")
+        return None
+    report.unknown(it, _ITEM_KEYS, ip)
+    iid = it.get("id")
+    if not (isinstance(iid, str) and _ID.match(iid)):
+        report.bad(f"{ip}.id", f"must be lower-case letters, digits and _; got {iid!r}")
+        return None
+    if iid in seen_items:
+        report.bad(f"{ip}.id", f"duplicate item id {iid!r} (first at {seen_items[iid]})")
+    seen_items.setdefault(iid, ip)
+    kind = it.get("kind")
+    if kind not in KINDS:
+        report.bad(f"{ip}.kind", f"must be one of {', '.join(KINDS)}; got {kind!r}")
+        kind = "yes_no"
+    scored = it.get("scored", True)
+    bonus = it.get("bonus", False)
+    for flag, val in (("scored", scored), ("bonus", bonus)):
+        if not isinstance(val, bool):
+            report.bad(f"{ip}.{flag}", f"must be true or false; got {val!r}")
+    settings = _item_settings(ip, it, kind, style, scored, bonus, report)
+    skills = it.get("skills", [])
+    if not (isinstance(skills, list) and all(isinstance(s, str) and s for s in skills)):
+        report.bad(f"{ip}.skills", f"must be a list of skill tags; got {skills!r}")
+        skills = []
+    when = it.get("when")
+    if when is not None:
+        pending_when.append((ip, iid, when))
+    return Item(
+        id=iid, section=sid, kind=kind, label=report.bilingual(it.get("label"), f"{ip}.label"),
+        guidance=report.bilingual(it.get("guidance"), f"{ip}.guidance", required=False), skills=tuple(skills),
+        bonus=bonus is True, scored=scored is not False, when=when if isinstance(when, dict) else None, **settings,
+    )
+
+
+def _item_settings(ip: str, it: dict, kind: str, style: str, scored, bonus, report: _CardProblems) -> dict:
+    """An item's scoring settings checked (weight, deduct, points, critical, na, scale, max_count), bad ones defaulted."""
+    weight = it.get("weight", 1)
+    if not (_num(weight) and weight >= 0):
+        report.bad(f"{ip}.weight", f"must be a number ≥ 0; got {weight!r}")
+        weight = 1
+    deduct = it.get("deduct", 0)
+    if not (_num(deduct) and deduct >= 0):
+        report.bad(f"{ip}.deduct", f"must be a number ≥ 0; got {deduct!r}")
+        deduct = 0
+    if style == "deduction" and scored is True and bonus is False and "deduct" not in it:
+        report.bad(f"{ip}.deduct", "missing: a deduction-style item needs the points it deducts")
+    points = it.get("points", 0)
+    if bonus is True and not (_num(points) and points > 0):
+        report.bad(f"{ip}.points", f"a bonus item needs points > 0; got {points!r}")
+        points = 0
+    critical = it.get("critical")
+    if critical is not None and critical not in CRITICAL:
+        report.bad(f"{ip}.critical", f"must be one of {', '.join(CRITICAL)}; got {critical!r}")
+        critical = None
+    if critical and (bonus is True or scored is False):
+        report.bad(f"{ip}.critical", "a bonus or unscored item cannot be critical")
+    na = it.get("na", "not_allowed")
+    if na not in NA_POLICIES:
+        report.bad(f"{ip}.na", f"must be one of {', '.join(NA_POLICIES)}; got {na!r}")
+        na = "not_allowed"
+    scale = it.get("scale", [0, 5])
+    if kind == "scale" and not (isinstance(scale, list) and len(scale) == 2 and all(map(_num, scale)) and scale[0] < scale[1]):
+        report.bad(f"{ip}.scale", f"must be [min, max] with min < max; got {scale!r}")
+        scale = [0, 5]
+    max_count = it.get("max_count", 10)
+    if kind == "deduction" and not (isinstance(max_count, int) and not isinstance(max_count, bool) and max_count >= 1):
+        report.bad(f"{ip}.max_count", f"must be a whole number ≥ 1; got {max_count!r}")
+        max_count = 10
+    return {
+        "weight": float(weight), "deduct": float(deduct), "critical": critical, "na": na, "points": float(points),
+        "scale": (float(scale[0]), float(scale[1])), "max_count": int(max_count),
+    }
+
+
+def _check_conditions(sections: list[Section], pending_when: list[tuple[str, str, dict]], report: _CardProblems) -> None:
+    """Check the items' ``when`` conditions against the items the card has."""
     by_id = {it.id: it for s in sections for it in s.items}
     for ip, iid, when in pending_when:
         wp = f"{ip}.when"
         if not isinstance(when, dict) or len(set(when) & {"item", "contact"}) != 1:
-            bad(wp, "must be {item: ID, in: [answers]} or {contact: [flags]}")
+            report.bad(wp, "must be {item: ID, in: [answers]} or {contact: [flags]}")
             continue
         if "item" in when:
             other = when.get("item")
             if set(when) - {"item", "in"}:
-                bad(wp, "an item condition has only the keys item and in")
+                report.bad(wp, "an item condition has only the keys item and in")
             if other == iid:
-                bad(f"{wp}.item", "an item cannot depend on itself")
+                report.bad(f"{wp}.item", "an item cannot depend on itself")
             elif other not in by_id:
-                bad(f"{wp}.item", f"points at a missing item {other!r}")
+                report.bad(f"{wp}.item", f"points at a missing item {other!r}")
             values = when.get("in", ["yes"])
             if not (isinstance(values, list) and values and all(isinstance(v, str) for v in values)):
-                bad(f"{wp}.in", f"must be a list of answers; got {values!r}")
+                report.bad(f"{wp}.in", f"must be a list of answers; got {values!r}")
         else:
             flags = when.get("contact")
             if set(when) != {"contact"} or not (isinstance(flags, list) and flags and all(f in CONTACT_FLAGS for f in flags)):
-                bad(f"{wp}.contact", f"must be a list of contact flags from {', '.join(CONTACT_FLAGS)}; got {flags!r}")
-    if problems:
-        raise ValidationError(problems, name)
-    return Scorecard(
-        id=cid, version=int(version), style=style, name=cname, sections=tuple(sections), bands=tuple(bands), text=text,
-        applies_to=raw.get("applies_to") or {},
-    )
+                report.bad(f"{wp}.contact", f"must be a list of contact flags from {', '.join(CONTACT_FLAGS)}; got {flags!r}")
 
 
 # --------------------------------------------------------------------------- answers
@@ -518,6 +570,24 @@ def _shares(card: Scorecard) -> dict[str, float]:
     return out
 
 
+class _Tally:
+    """Per-evaluation running sums of one scoring pass: the whole evaluation's and the current section's."""
+
+    def __init__(self, n: int) -> None:
+        self.total_num = np.zeros(n)
+        self.total_den = np.zeros(n)
+        self.deducted_total = np.zeros(n)
+        self.bonus_total = np.zeros(n)
+        self.crit_eval = np.zeros(n, bool)
+        self.failed_names = [[] for _ in range(n)]
+        self.start_section(n)
+
+    def start_section(self, n: int) -> None:
+        """Reset the section sums (numerator, denominator, deducted, maximum deduction, critical failure)."""
+        self.s_num, self.s_den, self.s_ded, self.s_max = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+        self.s_crit = np.zeros(n, bool)
+
+
 def score(card: Scorecard, answers: pd.DataFrame, *, context: pd.DataFrame | None = None, style: str | None = None) -> ScoreResult:
     """Score evaluations against a scorecard.
 
@@ -551,88 +621,107 @@ def score(card: Scorecard, answers: pd.DataFrame, *, context: pd.DataFrame | Non
     parsed = {it.id: _parse(it, wide[it.id].to_numpy(dtype=object)) for it in card.items}
     texts = {k: v[0] for k, v in parsed.items()}
     item_rows, sec_rows = [], []
-    total_num = np.zeros(n)
-    total_den = np.zeros(n)
-    deducted_total = np.zeros(n)
-    bonus_total = np.zeros(n)
-    crit_eval = np.zeros(n, bool)
-    failed_names = [[] for _ in range(n)]
+    tally = _Tally(n)
     shares = _shares(card)
     for sec in card.sections:
-        s_num, s_den, s_ded, s_max = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+        tally.start_section(n)
         s_weight = sec.weight if card.style == "weighted" else sum(it.deduct for it in sec.items if it.scored and not it.bonus)
-        s_crit = np.zeros(n, bool)
         for it in sec.items:
-            text, value, is_na, badv = parsed[it.id]
-            answered = ~np.isnan(value)
-            applies = _applicable(it, texts, ctx, n) & (answered | is_na)
-            lo, hi = it.scale if it.kind == "scale" else (0.0, 1.0)
-            if it.kind == "deduction":
-                credit = 1 - np.minimum(value, it.max_count) / it.max_count
-            elif it.kind == "scale":
-                credit = (value - lo) / (hi - lo)
-            else:
-                credit = value
-            na_pass = is_na & (it.na == "pass")
-            credit = np.where(na_pass, 1.0, credit)
-            counted = applies & (answered | na_pass) & it.scored
-            failed = applies & answered & ((value == 0) if it.kind in ("yes_no", "yes_partial_no") else (value == lo) if it.kind == "scale" else (value > 0))
-            crit = failed & (it.critical is not None)
-            if it.bonus:
-                bonus = np.where(counted, it.points * credit, 0.0)
-                bonus_total += np.nan_to_num(bonus)
-                ded = np.zeros(n)
-            else:
-                bonus = np.zeros(n)
-                if style == "weighted":
-                    w = it.weight if card.style == "weighted" else it.deduct
-                    s_num += np.where(counted, w * np.nan_to_num(credit), 0.0)
-                    s_den += np.where(counted, w, 0.0)
-                    ded = np.zeros(n)
-                else:
-                    per_fault = it.deduct if card.style == "deduction" else shares[it.id]
-                    if it.kind == "deduction":
-                        ded = np.where(counted, per_fault * np.nan_to_num(np.minimum(value, it.max_count)), 0.0)
-                        s_max += np.where(counted, per_fault * it.max_count, 0.0)
-                    else:
-                        ded = np.where(counted, per_fault * (1 - np.nan_to_num(credit)), 0.0)
-                        s_max += np.where(counted, per_fault, 0.0)
-                    s_ded += ded
-            if it.critical == "evaluation":
-                crit_eval |= crit
-            elif it.critical == "section":
-                s_crit |= crit
-            for k in np.flatnonzero(failed & it.scored & ~it.bonus):
-                failed_names[k].append(it.id)
-            item_rows.append(pd.DataFrame({
-                "evaluation_id": evals, "item_id": it.id, "section": sec.id, "answer": text, "applicable": applies,
-                "credit": np.where(counted | (applies & it.bonus), credit, np.nan), "deducted": ded, "bonus": bonus,
-                "failed": failed, "critical": crit,
-            }))
-        if style == "weighted":
-            s_score = np.where(s_den > 0, 100 * s_num / np.where(s_den > 0, s_den, 1), np.nan)
-            s_score = np.where(s_crit & (s_den > 0), 0.0, s_score)
-            has = ~np.isnan(s_score)
-            total_num += np.where(has, s_weight * np.nan_to_num(s_score), 0.0)
-            total_den += np.where(has, s_weight, 0.0)
-            s_ded_out = np.full(n, np.nan)
-        else:
-            s_ded = np.where(s_crit, s_max, s_ded)
-            s_score = np.where(s_max > 0, 100 * (1 - s_ded / np.where(s_max > 0, s_max, 1)), np.nan)
-            deducted_total += s_ded
-            s_ded_out = s_ded
-        sec_rows.append(pd.DataFrame({"evaluation_id": evals, "section": sec.id, "score": s_score, "deducted": s_ded_out, "critical_failed": s_crit}))
-    if style == "weighted":
-        base = np.where(total_den > 0, total_num / np.where(total_den > 0, total_den, 1), np.nan)
-    else:
-        base = np.maximum(0.0, 100.0 - deducted_total)
-    total = np.where(crit_eval, 0.0, base + bonus_total)
-    totals = pd.DataFrame({
-        "evaluation_id": evals, "scorecard_id": card.id, "scorecard_version": card.version, "style": style,
-        "total": total, "band": _band(total, card.bands), "critical_failed": crit_eval,
-        "failed_items": [",".join(f) for f in failed_names],
-    })
+            applies = _applicable(it, texts, ctx, n)
+            item_rows.append(_score_item(card, style, it, sec.id, parsed[it.id], applies, evals, shares, tally))
+        sec_rows.append(_score_section(style, sec.id, s_weight, evals, tally))
+    totals = _score_totals(card, style, evals, tally)
     return ScoreResult(pd.concat(item_rows, ignore_index=True), pd.concat(sec_rows, ignore_index=True), totals)
+
+
+def _item_credit(it: Item, value: np.ndarray, is_na: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An item's credit (0–1, N/A counted as a pass where its policy says so) and where N/A passed."""
+    lo, hi = it.scale if it.kind == "scale" else (0.0, 1.0)
+    if it.kind == "deduction":
+        credit = 1 - np.minimum(value, it.max_count) / it.max_count
+    elif it.kind == "scale":
+        credit = (value - lo) / (hi - lo)
+    else:
+        credit = value
+    na_pass = is_na & (it.na == "pass")
+    return np.where(na_pass, 1.0, credit), na_pass
+
+
+def _score_item(card: Scorecard, style: str, it: Item, section: str, parsed: tuple, applies: np.ndarray, evals: pd.Index,
+                shares: dict[str, float], tally: _Tally) -> pd.DataFrame:
+    """Score one item for every evaluation, add it to the tally, and return its rows of the items table."""
+    n = len(evals)
+    text, value, is_na, badv = parsed
+    answered = ~np.isnan(value)
+    applies = applies & (answered | is_na)
+    lo = it.scale[0] if it.kind == "scale" else 0.0
+    credit, na_pass = _item_credit(it, value, is_na)
+    counted = applies & (answered | na_pass) & it.scored
+    failed = applies & answered & ((value == 0) if it.kind in ("yes_no", "yes_partial_no") else (value == lo) if it.kind == "scale" else (value > 0))
+    crit = failed & (it.critical is not None)
+    if it.bonus:
+        bonus = np.where(counted, it.points * credit, 0.0)
+        tally.bonus_total += np.nan_to_num(bonus)
+        ded = np.zeros(n)
+    else:
+        bonus = np.zeros(n)
+        if style == "weighted":
+            w = it.weight if card.style == "weighted" else it.deduct
+            tally.s_num += np.where(counted, w * np.nan_to_num(credit), 0.0)
+            tally.s_den += np.where(counted, w, 0.0)
+            ded = np.zeros(n)
+        else:
+            per_fault = it.deduct if card.style == "deduction" else shares[it.id]
+            if it.kind == "deduction":
+                ded = np.where(counted, per_fault * np.nan_to_num(np.minimum(value, it.max_count)), 0.0)
+                tally.s_max += np.where(counted, per_fault * it.max_count, 0.0)
+            else:
+                ded = np.where(counted, per_fault * (1 - np.nan_to_num(credit)), 0.0)
+                tally.s_max += np.where(counted, per_fault, 0.0)
+            tally.s_ded += ded
+    if it.critical == "evaluation":
+        tally.crit_eval |= crit
+    elif it.critical == "section":
+        tally.s_crit |= crit
+    for k in np.flatnonzero(failed & it.scored & ~it.bonus):
+        tally.failed_names[k].append(it.id)
+    return pd.DataFrame({
+        "evaluation_id": evals, "item_id": it.id, "section": section, "answer": text, "applicable": applies,
+        "credit": np.where(counted | (applies & it.bonus), credit, np.nan), "deducted": ded, "bonus": bonus,
+        "failed": failed, "critical": crit,
+    })
+
+
+def _score_section(style: str, section: str, s_weight: float, evals: pd.Index, tally: _Tally) -> pd.DataFrame:
+    """Close one section: its score from the tally, added to the evaluation's sums; its rows of the sections table."""
+    n = len(evals)
+    if style == "weighted":
+        s_score = np.where(tally.s_den > 0, 100 * tally.s_num / np.where(tally.s_den > 0, tally.s_den, 1), np.nan)
+        s_score = np.where(tally.s_crit & (tally.s_den > 0), 0.0, s_score)
+        has = ~np.isnan(s_score)
+        tally.total_num += np.where(has, s_weight * np.nan_to_num(s_score), 0.0)
+        tally.total_den += np.where(has, s_weight, 0.0)
+        s_ded_out = np.full(n, np.nan)
+    else:
+        s_ded = np.where(tally.s_crit, tally.s_max, tally.s_ded)
+        s_score = np.where(tally.s_max > 0, 100 * (1 - s_ded / np.where(tally.s_max > 0, tally.s_max, 1)), np.nan)
+        tally.deducted_total += s_ded
+        s_ded_out = s_ded
+    return pd.DataFrame({"evaluation_id": evals, "section": section, "score": s_score, "deducted": s_ded_out, "critical_failed": tally.s_crit})
+
+
+def _score_totals(card: Scorecard, style: str, evals: pd.Index, tally: _Tally) -> pd.DataFrame:
+    """The totals table: one row per evaluation with its total, band, critical failure and failed items."""
+    if style == "weighted":
+        base = np.where(tally.total_den > 0, tally.total_num / np.where(tally.total_den > 0, tally.total_den, 1), np.nan)
+    else:
+        base = np.maximum(0.0, 100.0 - tally.deducted_total)
+    total = np.where(tally.crit_eval, 0.0, base + tally.bonus_total)
+    return pd.DataFrame({
+        "evaluation_id": evals, "scorecard_id": card.id, "scorecard_version": card.version, "style": style,
+        "total": total, "band": _band(total, card.bands), "critical_failed": tally.crit_eval,
+        "failed_items": [",".join(f) for f in tally.failed_names],
+    })
 
 
 # ----------------------------------------------------------------------------- what-if

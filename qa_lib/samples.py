@@ -32,23 +32,23 @@ import pandas as pd
 
 from . import text_templates as T
 from .errors import ParameterError
+from .model import SAMPLE_FILES
 from .rubric import Scorecard, load_scorecard
 
 __all__ = ["SampleSpec", "generate", "planted", "write_samples", "planted_markdown", "SAMPLE_FILES"]
 
-#: File written for each table, in import order: (import kind, file name).
-SAMPLE_FILES = (
-    ("agents", "agents.csv"),
-    ("inspectors", "inspectors.csv"),
-    ("contacts", "contacts.parquet"),
-    ("calibration_sessions", "calibration_sessions.csv"),
-    ("evaluations", "evaluations.csv"),
-    ("voc", "voc.csv"),
-    ("info_checks", "info_checks.csv"),
-    ("coaching", "coaching.csv"),
-)
 
 TEAM_NAMES = ["North", "South", "East", "West", "Central"]
+
+#: The sample center's settings (qa_lib.config reads them; a center writes its own center.yaml).
+CENTER_YAML = """\
+# The sample center's settings, written by `qa samples` beside its data (qa_lib.config.CENTER_KEYS lists the keys).
+name: 示例客服中心 (sample center)
+lang: zh
+headline_scorecard: inbound_service   # the agents' headline score: random-arm evaluations on this scorecard
+score_target: 80                      # the headline score an agent should reach
+item_target: 0.85                     # the pass rate an item should reach
+"""
 
 # Base failure probability of each scorecard item (inbound / follow-up).
 ITEM_FAIL = {
@@ -253,6 +253,38 @@ def _customers(spec: SampleSpec) -> pd.DataFrame:
 
 def _contacts(spec: SampleSpec, pl: dict, agents: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
     rng = _rng(spec, 5)
+    agent_idx, day_idx, d64 = _contact_slots(rng, spec, pl, agents)
+    agent_idx, day_idx, channel, direction, ctype, queue_abandon = _contact_kinds(rng, agent_idx, day_idx)
+    N = agent_idx.size
+    start = _start_times(rng, channel, day_idx, d64)
+    topic = _contact_topics(rng, ctype)
+
+    regular = ctype != "non_regular"
+    cust_idx = np.minimum((len(customers) * rng.random(N) ** 1.6).astype(int), len(customers) - 1)
+    has_cust = regular | (rng.random(N) < 0.2)
+    handling = _handling(rng, channel, direction, ctype, queue_abandon)
+    served_inbound = handling["answered"] & regular & (direction == "inbound")
+    fcr_known, fcr = _first_contact_resolution(rng, pl, agents, agent_idx, channel, served_inbound, handling["escalated"])
+
+    df = pd.DataFrame(
+        {
+            "start_time": start,
+            "channel": channel,
+            "direction": direction,
+            "contact_type": ctype,
+            "topic": topic,
+            "agent_idx": agent_idx,
+            "cust_idx": np.where(has_cust, cust_idx, -1),
+            **handling,
+            "fcr": pd.array(np.where(fcr_known, fcr, False), dtype="boolean"),
+        }
+    )
+    df.loc[~fcr_known, "fcr"] = pd.NA
+    return _contact_details(rng, df, agents, customers)
+
+
+def _contact_slots(rng: np.random.Generator, spec: SampleSpec, pl: dict, agents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Handled contacts per agent and day (rosters, weekly days off, weekday and monthly volume): agent and day of each, and the days."""
     periods = spec.periods
     days = pd.date_range(periods[0].start_time, periods[-1].end_time.normalize(), freq="D")
     n_ag = len(agents)
@@ -274,8 +306,12 @@ def _contacts(spec: SampleSpec, pl: dict, agents: pd.DataFrame, customers: pd.Da
     reps = counts[ai, di]
     agent_idx = np.repeat(ai, reps)
     day_idx = np.repeat(di, reps)
-    n = agent_idx.size
+    return agent_idx, day_idx, d64
 
+
+def _contact_kinds(rng: np.random.Generator, agent_idx: np.ndarray, day_idx: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Channel, direction and type of the handled contacts, with queue-abandoned calls (agent -1) appended after them."""
+    n = agent_idx.size
     channel = rng.choice(["hotline", "online", "email"], n, p=[0.82, 0.13, 0.05])
     hot = channel == "hotline"
     outbound = hot & (rng.random(n) < 0.22)
@@ -295,25 +331,34 @@ def _contacts(spec: SampleSpec, pl: dict, agents: pd.DataFrame, customers: pd.Da
     channel = np.concatenate([channel, np.full(n_ab, "hotline")])
     direction = np.concatenate([direction, np.full(n_ab, "inbound")])
     ctype = np.concatenate([ctype, ab_type])
-    N = agent_idx.size
-    queue_abandon = np.arange(N) >= n
-    hot = channel == "hotline"
-    inbound = direction == "inbound"
+    queue_abandon = np.arange(agent_idx.size) >= n
+    return agent_idx, day_idx, channel, direction, ctype, queue_abandon
 
+
+def _start_times(rng: np.random.Generator, channel: np.ndarray, day_idx: np.ndarray, d64: np.ndarray) -> np.ndarray:
+    """Start time of each contact: office hours on its day (any hour for e-mail)."""
+    N = day_idx.size
     hour = rng.choice(24, N, p=_HOUR_W / _HOUR_W.sum())
     hour = np.where(channel == "email", rng.integers(0, 24, N), hour)
     secs = rng.integers(0, 3600, N)
-    start = d64[day_idx] + (hour * 3600 + secs).astype("timedelta64[s]")
+    return d64[day_idx] + (hour * 3600 + secs).astype("timedelta64[s]")
 
-    topic = np.empty(N, dtype=object)
+
+def _contact_topics(rng: np.random.Generator, ctype: np.ndarray) -> np.ndarray:
+    """A topic for each contact, drawn from its contact type's topics."""
+    topic = np.empty(ctype.size, dtype=object)
     for t, (names, p) in _TOPICS.items():
         m = ctype == t
         topic[m] = rng.choice(names, m.sum(), p=p)
+    return topic
 
+
+def _handling(rng: np.random.Generator, channel: np.ndarray, direction: np.ndarray, ctype: np.ndarray, queue_abandon: np.ndarray) -> dict[str, np.ndarray]:
+    """Waits, abandonment, talk, hold and after-call work, escalations and transfers, as contact columns."""
+    N = channel.size
+    hot = channel == "hotline"
+    inbound = direction == "inbound"
     regular = ctype != "non_regular"
-    cust_idx = np.minimum((len(customers) * rng.random(N) ** 1.6).astype(int), len(customers) - 1)
-    has_cust = regular | (rng.random(N) < 0.2)
-
     # waits
     wait = np.where(
         channel == "email", _lognormal(rng, 4 * 3600, 0.7, N),
@@ -338,35 +383,25 @@ def _contacts(spec: SampleSpec, pl: dict, agents: pd.DataFrame, customers: pd.Da
     esc_p = np.where(ctype == "after_sales", 0.06, 0.02)
     escalated = served & inbound & (rng.random(N) < esc_p)
     transferred = served & inbound & ~escalated & (rng.random(N) < 0.05)
+    return {"wait_seconds": wait, "answered": answered, "abandoned": abandoned, "talk_seconds": talk, "hold_seconds": hold,
+            "acw_seconds": acw, "transferred": transferred, "escalated": escalated}
 
+
+def _first_contact_resolution(rng: np.random.Generator, pl: dict, agents: pd.DataFrame, agent_idx: np.ndarray, channel: np.ndarray,
+                              served_inbound: np.ndarray, escalated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where first-contact resolution is known (served inbound calls and chats), and whether it happened (the low-FCR team less often)."""
+    N = agent_idx.size
     team_of_agent = agents["team"].to_numpy()
     team = np.where(agent_idx >= 0, team_of_agent[np.maximum(agent_idx, 0)], "")
     p_fcr = np.where(team == pl["low_fcr_team"], 0.90, 0.99)
     p_fcr = np.where(escalated, 0.3, p_fcr)
-    fcr_known = served & inbound & (channel != "email")
+    fcr_known = served_inbound & (channel != "email")
     fcr = np.where(fcr_known, rng.random(N) < p_fcr, False)
+    return fcr_known, fcr
 
-    df = pd.DataFrame(
-        {
-            "start_time": start,
-            "channel": channel,
-            "direction": direction,
-            "contact_type": ctype,
-            "topic": topic,
-            "agent_idx": agent_idx,
-            "cust_idx": np.where(has_cust, cust_idx, -1),
-            "wait_seconds": wait,
-            "answered": answered,
-            "abandoned": abandoned,
-            "talk_seconds": talk,
-            "hold_seconds": hold,
-            "acw_seconds": acw,
-            "transferred": transferred,
-            "escalated": escalated,
-            "fcr": pd.array(np.where(fcr_known, fcr, False), dtype="boolean"),
-        }
-    )
-    df.loc[~fcr_known, "fcr"] = pd.NA
+
+def _contact_details(rng: np.random.Generator, df: pd.DataFrame, agents: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    """The contacts in time order with their ids, agent, customer, queue and recording columns (transcripts still empty)."""
     df = df.sort_values(["start_time", "agent_idx"], kind="stable").reset_index(drop=True)
     df.insert(0, "contact_id", [f"K{i:07d}" for i in range(1, len(df) + 1)])
     ids = agents["agent_id"].to_numpy()
@@ -497,6 +532,25 @@ def _inspector_answers(rng, truth: np.ndarray, kinds: str, inspector: np.ndarray
 def _evaluations(spec: SampleSpec, pl: dict, agents: pd.DataFrame, inspectors: pd.DataFrame, contacts: pd.DataFrame, cards: dict,
                  coaching: pd.DataFrame):
     rng = _rng(spec, 6)
+    ev = _evaluated_contacts(rng, spec, pl, contacts)
+    agent_factor = pd.Series(np.exp(0.35 * _rng(spec, 7).standard_normal(len(agents))), index=agents["agent_id"].to_numpy())
+    hire = pd.Series(pd.to_datetime(agents["hire_date"]).to_numpy(), index=agents["agent_id"].to_numpy())
+    truth = _true_answers(rng, cards, ev, pl, agent_factor, hire, coaching)
+    sessions = _calibration_sessions(ev, pl)
+    held = dict(zip(sessions["session_id"], sessions["held_on"]))
+    E, rows_e = _evaluation_headers(rng, ev, agents, inspectors, pl, held)
+    items = _recorded_answers(rng, _rng(spec, 8), E, rows_e, truth, cards, pl)
+    header = E[["evaluation_id", "contact_id", "agent_id", "inspector_id", "scorecard_id", "scorecard_version", "evaluated_at", "arm", "calibration_session_id"]].copy()
+    header["status"] = "submitted"
+    fails = items.assign(f=items["item_comment"] != "").groupby("evaluation_id", sort=False)["f"].sum()
+    header["comment"] = np.where(fails.reindex(header["evaluation_id"]).to_numpy() > 0, "见各项说明", "整体规范，继续保持")
+    long_df = header.merge(items, on="evaluation_id", how="inner", sort=False)
+    long_df["evaluated_at"] = long_df["evaluated_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    return long_df, sessions, ev, truth
+
+
+def _evaluated_contacts(rng: np.random.Generator, spec: SampleSpec, pl: dict, contacts: pd.DataFrame) -> pd.DataFrame:
+    """The contacts chosen for evaluation, in time order, with their ``month`` and ``arm`` (random, targeted, calibration)."""
     c = contacts
     month = c["start_time"].dt.to_period("M")
     eligible = (c["answered"] & (c["contact_type"] != "non_regular") & (c["channel"] == "hotline") & c["agent_id"].notna()).to_numpy()
@@ -515,24 +569,26 @@ def _evaluations(spec: SampleSpec, pl: dict, agents: pd.DataFrame, inspectors: p
     half = (pool["start_time"].dt.day <= 14).to_numpy() & (pool["direction"] == "inbound").to_numpy() & ~rand & ~targ & ~late
     cal = half & _pick(pool[["month"]], np.where(half, 8, 0), rng)
 
-    ev = pd.concat(
+    return pd.concat(
         [pool.loc[rand].assign(arm="random"), pool.loc[targ].assign(arm="targeted"), pool.loc[cal].assign(arm="calibration")],
         ignore_index=True,
     ).sort_values(["start_time", "contact_id"], kind="stable", ignore_index=True)
-    agent_factor = pd.Series(np.exp(0.35 * _rng(spec, 7).standard_normal(len(agents))), index=agents["agent_id"].to_numpy())
-    hire = pd.Series(pd.to_datetime(agents["hire_date"]).to_numpy(), index=agents["agent_id"].to_numpy())
-    truth = _true_answers(rng, cards, ev, pl, agent_factor, hire, coaching)
 
-    # calibration sessions
+
+def _calibration_sessions(ev: pd.DataFrame, pl: dict) -> pd.DataFrame:
+    """One calibration session per month with calibration contacts, held on its third Wednesday (first Monday + 16 days)."""
     sessions = []
     for m in sorted(ev.loc[ev["arm"] == "calibration", "month"].unique()):
         p = pd.Period(m, freq="M")
         sessions.append({"session_id": f"CAL-{m}", "held_on": str((_first_monday(p) + pd.Timedelta(days=16)).date()),
                          "scorecard_id": "inbound_service", "expert_inspector_id": pl["expert_inspector"],
                          "note": f"Monthly calibration {m}: 8 inbound calls, all inspectors."})
-    sessions = pd.DataFrame(sessions)
-    held = dict(zip(sessions["session_id"], sessions["held_on"]))
+    return pd.DataFrame(sessions)
 
+
+def _evaluation_headers(rng: np.random.Generator, ev: pd.DataFrame, agents: pd.DataFrame, inspectors: pd.DataFrame, pl: dict,
+                        held: dict) -> tuple[pd.DataFrame, np.ndarray]:
+    """One row per scoring (one inspector per contact, every inspector in calibration) with id, time and scorecard; and its row of ``ev``."""
     # who scores what: random/targeted -> one inspector (not from the agent's own team), calibration -> all
     insp = inspectors["inspector_id"].to_numpy()
     home = inspectors["home_team"].to_numpy()
@@ -561,9 +617,13 @@ def _evaluations(spec: SampleSpec, pl: dict, agents: pd.DataFrame, inspectors: p
     E["calibration_session_id"] = cal_sid
     E["scorecard_id"] = np.where(E["direction"] == "inbound", "inbound_service", "followup_call")
     E["scorecard_version"] = 1
+    return E, rows_e
 
+
+def _recorded_answers(rng: np.random.Generator, comments_rng: np.random.Generator, E: pd.DataFrame, rows_e: np.ndarray, truth: dict,
+                      cards: dict, pl: dict) -> pd.DataFrame:
+    """The answers the inspectors record (``evaluation_id, item_id, answer, item_comment``), in scoring then item order."""
     long = []
-    comments_rng = _rng(spec, 8)
     for sid, card in cards.items():
         on = (E["scorecard_id"] == sid).to_numpy()
         for it in card.items:
@@ -575,14 +635,7 @@ def _evaluations(spec: SampleSpec, pl: dict, agents: pd.DataFrame, inspectors: p
             failed = (np.isin(a, ["no", "partial"]) | ((it.kind == "deduction") & ~np.isin(a, ["0", "na"]))) & it.scored & ~it.bonus
             com = np.where(failed & (comments_rng.random(on.sum()) < 0.7), T.ITEM_COMMENTS.get(it.id, ""), "")
             long.append(pd.DataFrame({"evaluation_id": E.loc[on, "evaluation_id"].to_numpy(), "item_id": it.id, "answer": a, "item_comment": com, "_ord": np.flatnonzero(on), "_k": len(long)}))
-    items = pd.concat(long, ignore_index=True).sort_values(["_ord", "_k"], kind="stable").drop(columns=["_ord", "_k"])
-    header = E[["evaluation_id", "contact_id", "agent_id", "inspector_id", "scorecard_id", "scorecard_version", "evaluated_at", "arm", "calibration_session_id"]].copy()
-    header["status"] = "submitted"
-    fails = items.assign(f=items["item_comment"] != "").groupby("evaluation_id", sort=False)["f"].sum()
-    header["comment"] = np.where(fails.reindex(header["evaluation_id"]).to_numpy() > 0, "见各项说明", "整体规范，继续保持")
-    long_df = header.merge(items, on="evaluation_id", how="inner", sort=False)
-    long_df["evaluated_at"] = long_df["evaluated_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
-    return long_df, sessions, ev, truth
+    return pd.concat(long, ignore_index=True).sort_values(["_ord", "_k"], kind="stable").drop(columns=["_ord", "_k"])
 
 
 # ---------------------------------------------------------------------- transcripts
@@ -604,76 +657,98 @@ def _transcripts(spec: SampleSpec, ev: pd.DataFrame, truth: dict, contacts: pd.D
     names = agents.set_index("agent_id")["name"]
     num = {a: a[1:] for a in agents["agent_id"]}
     out_ids, out_text, out_lang = [], [], []
-
-    def render(row, get, lang):
-        S, A, C = T.STEPS[lang], T.AGENT[lang], T.CUSTOMER[lang]
-        surname = rng.choice(T.SURNAMES) if lang == "zh" else rng.choice(["Wang", "Li", "Zhang", "Chen", "Smith"])
-        ctx = {
-            "brand": row["brand"] or "Aurora", "agent_no": num[row["agent_id"]], "surname": surname,
-            "agent_name": names[row["agent_id"]] if lang == "zh" else rng.choice(T.EN_GIVEN),
-            "phone": f"1{rng.integers(3, 10)}{rng.integers(0, 10**9):09d}",
-            "email": f"{rng.choice(['wang', 'li', 'driver', 'owner', 'zhang'])}{rng.integers(10, 999)}@example.com",
-            "city": rng.choice(T.CITIES if lang == "zh" else T.CITIES_EN),
-        }
-        lines = []
-        say = lambda who, text: lines.append(who + _fill(text, ctx))  # noqa: E731
-
-        def step(key: str, partial: str | None = None) -> str:
-            """The good, partial or bad rendering of scorecard step ``key`` (same id as the item)."""
-            good, bad = S[key]
-            ans = get(key)
-            return good if ans == "yes" else S[partial] if partial and ans == "partial" else bad
-
-        if row["direction"] == "inbound":
-            say(A, step("greeting"))
-            topic = row["topic"] if row["topic"] in T.NEED[lang] and T.NEED[lang][row["topic"]] else "navigation"
-            say(C, rng.choice(T.NEED[lang][topic]))
-            if get("identity_check") == "yes":
-                say(A, S["identity_check"][0])
-                say(C, S["identity_reply"])
-            say(A, step("needs_analysis", "needs_partial"))
-            say(A, step("empathy", "empathy_partial"))
-            ans_topic = topic if topic in T.ANSWER[lang]["good"] else "navigation"
-            say(A, T.ANSWER[lang]["good" if get("correct_answer") != "no" else "bad"][ans_topic])
-            if rng.random() < 0.08:
-                say(C, S["email"])
-            if get("escalation_handling") in ("yes", "no"):
-                say(A, step("escalation_handling"))
-            if get("confirmation") == "yes":
-                say(A, S["confirmation"][0])
-                say(C, S["confirmation_reply"])
-            say(A, step("closing"))
-        else:
-            if get("owner_confirmed") == "yes":
-                say(A, S["owner_confirmed"][0])
-                say(C, S["owner_reply"])
-            say(A, step("introduction", "introduction_partial"))
-            say(A, step("prepared_questions", "prepared_partial"))
-            complained = get("complaint_opened") in ("yes", "no")
-            say(C, S["survey_reply_complaint"] if complained else S["survey_reply_ok"])
-            if complained:
-                say(A, step("complaint_opened"))
-            if get("record_confirmed") == "yes":
-                say(A, S["record_confirmed"][0])
-            for _ in range(int(get("courtesy_faults") or 0)):
-                say(A, S["courtesy_fault"])
-            say(A, S["fu_closing"][0] if get("closing") == "yes" else S["fu_closing"][1])
-        return "\n".join(lines)
-
     for j, row in enumerate(rows.to_dict("records")):
         lang = "en" if row["queue"] == "en_line" else "zh"
         out_ids.append(row["contact_id"])
-        out_text.append(render(row, lambda k: tr[k][j] if k in tr else None, lang))
+        out_text.append(_transcript(rng, row, lambda k: tr[k][j] if k in tr else None, lang, names, num))
         out_lang.append(lang)
     for row in extra.to_dict("records"):
         lang = "en" if row["queue"] == "en_line" else "zh"
         good = lambda k: "yes" if k != "escalation_handling" or row["escalated"] or row["transferred"] else "na"  # noqa: E731
         out_ids.append(row["contact_id"])
-        out_text.append(render(row, lambda k: ("0" if k == "courtesy_faults" else "na" if k == "complaint_opened" else good(k)), lang))
+        out_text.append(_transcript(rng, row, lambda k: ("0" if k == "courtesy_faults" else "na" if k == "complaint_opened" else good(k)), lang, names, num))
         out_lang.append(lang)
     pos = pd.Index(contacts["contact_id"]).get_indexer(out_ids)
     contacts.loc[pos, "transcript"] = out_text
     contacts.loc[pos, "transcript_lang"] = out_lang
+
+
+class _Dialogue:
+    """A transcript being written: turns filled in from the call's details, scorecard steps rendered from its item outcomes."""
+
+    def __init__(self, lang: str, ctx: dict, get) -> None:
+        self.S, self.A, self.C = T.STEPS[lang], T.AGENT[lang], T.CUSTOMER[lang]
+        self.ctx, self.get, self.lines = ctx, get, []
+
+    def say(self, who: str, text: str) -> None:
+        """Add a turn of the agent or the customer."""
+        self.lines.append(who + _fill(text, self.ctx))
+
+    def step(self, key: str, partial: str | None = None) -> str:
+        """The good, partial or bad rendering of scorecard step ``key`` (same id as the item)."""
+        good, bad = self.S[key]
+        ans = self.get(key)
+        return good if ans == "yes" else self.S[partial] if partial and ans == "partial" else bad
+
+
+def _transcript(rng: np.random.Generator, row: dict, get, lang: str, names: pd.Series, num: dict) -> str:
+    """One call's transcript in ``lang``; ``get(item_id)`` gives the true outcome each step is rendered from."""
+    surname = rng.choice(T.SURNAMES) if lang == "zh" else rng.choice(["Wang", "Li", "Zhang", "Chen", "Smith"])
+    ctx = {
+        "brand": row["brand"] or "Aurora", "agent_no": num[row["agent_id"]], "surname": surname,
+        "agent_name": names[row["agent_id"]] if lang == "zh" else rng.choice(T.EN_GIVEN),
+        "phone": f"1{rng.integers(3, 10)}{rng.integers(0, 10**9):09d}",
+        "email": f"{rng.choice(['wang', 'li', 'driver', 'owner', 'zhang'])}{rng.integers(10, 999)}@example.com",
+        "city": rng.choice(T.CITIES if lang == "zh" else T.CITIES_EN),
+    }
+    d = _Dialogue(lang, ctx, get)
+    if row["direction"] == "inbound":
+        _inbound_call(rng, row, lang, d)
+    else:
+        _followup_call(d)
+    return "\n".join(d.lines)
+
+
+def _inbound_call(rng: np.random.Generator, row: dict, lang: str, d: _Dialogue) -> None:
+    """The turns of an inbound service call."""
+    S, A, C, get, say, step = d.S, d.A, d.C, d.get, d.say, d.step
+    say(A, step("greeting"))
+    topic = row["topic"] if row["topic"] in T.NEED[lang] and T.NEED[lang][row["topic"]] else "navigation"
+    say(C, rng.choice(T.NEED[lang][topic]))
+    if get("identity_check") == "yes":
+        say(A, S["identity_check"][0])
+        say(C, S["identity_reply"])
+    say(A, step("needs_analysis", "needs_partial"))
+    say(A, step("empathy", "empathy_partial"))
+    ans_topic = topic if topic in T.ANSWER[lang]["good"] else "navigation"
+    say(A, T.ANSWER[lang]["good" if get("correct_answer") != "no" else "bad"][ans_topic])
+    if rng.random() < 0.08:
+        say(C, S["email"])
+    if get("escalation_handling") in ("yes", "no"):
+        say(A, step("escalation_handling"))
+    if get("confirmation") == "yes":
+        say(A, S["confirmation"][0])
+        say(C, S["confirmation_reply"])
+    say(A, step("closing"))
+
+
+def _followup_call(d: _Dialogue) -> None:
+    """The turns of an outbound follow-up call."""
+    S, A, C, get, say, step = d.S, d.A, d.C, d.get, d.say, d.step
+    if get("owner_confirmed") == "yes":
+        say(A, S["owner_confirmed"][0])
+        say(C, S["owner_reply"])
+    say(A, step("introduction", "introduction_partial"))
+    say(A, step("prepared_questions", "prepared_partial"))
+    complained = get("complaint_opened") in ("yes", "no")
+    say(C, S["survey_reply_complaint"] if complained else S["survey_reply_ok"])
+    if complained:
+        say(A, step("complaint_opened"))
+    if get("record_confirmed") == "yes":
+        say(A, S["record_confirmed"][0])
+    for _ in range(int(get("courtesy_faults") or 0)):
+        say(A, S["courtesy_fault"])
+    say(A, S["fu_closing"][0] if get("closing") == "yes" else S["fu_closing"][1])
 
 
 # ------------------------------------------------------------------------------ VOC
@@ -976,4 +1051,6 @@ def write_samples(out_dir: str | Path, spec: SampleSpec = SampleSpec(), progress
         paths.append(p)
     (out / "PLANTED.md").write_text(planted_markdown(spec, frames), encoding="utf-8")
     paths.append(out / "PLANTED.md")
+    (out / "center.yaml").write_text(CENTER_YAML, encoding="utf-8")
+    paths.append(out / "center.yaml")
     return paths

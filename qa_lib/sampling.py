@@ -203,6 +203,43 @@ def draw_plan(contacts: pd.DataFrame, agents: pd.DataFrame, spec: PlanSpec, *, e
     if ok_idx.size == 0:
         counts = {name: int(v) for name, v in zip(EXCLUSIONS, np.bincount(excl, minlength=len(EXCLUSIONS) + 1)[1:]) if v}
         raise ParameterError(f"period {spec.period}: every contact is excluded ({counts})")
+    cells = _design_cells(c, ok_idx, agent_codes, spec)
+    times = c["start_time"].to_numpy().astype("datetime64[ns]").astype(np.int64)
+    r_pos, r_prob, r_stratum, pick = _random_arm(cells, ok_idx, times, spec, rng)
+    # targeted arm: risk rules, among eligible contacts not in the random arm
+    rest = ok_idx[~pick]
+    t_pos, t_prob, t_reason = _targeted_arm(c, rest, a, agent_codes, agent_names.size, times, spec, complaints, rng)
+    if rechecks is not None and len(rechecks) and spec.recheck_per_action > 0:
+        taken = np.zeros(len(c), bool)
+        taken[np.r_[r_pos, t_pos].astype(np.int64)] = True
+        pool = ok_idx[~taken[ok_idx]]
+        k_pos, k_prob, k_reason = _recheck_arm(c, pool, times, rechecks, spec)
+        t_pos, t_prob, t_reason = np.r_[t_pos, k_pos].astype(np.int64), np.r_[t_prob, k_prob], np.r_[t_reason, k_reason]
+    team = a["team"].to_numpy(dtype=object)
+    plan = _plan_contacts(c, agent_codes, agent_names, team, (r_pos, r_prob, r_stratum), (t_pos, t_prob, t_reason))
+    design = pd.DataFrame({
+        "team": team[cells.agent], "agent_id": agent_names.to_numpy(dtype=object)[cells.agent], "stratum": cells.stratum_names[cells.stratum],
+        "N": cells.N.astype(int), "n": cells.n.astype(int),
+    })
+    counts = np.bincount(excl, minlength=len(EXCLUSIONS) + 1)[1:]
+    excluded = {name: int(v) for name, v in zip(EXCLUSIONS, counts) if v}
+    return DrawnPlan(spec, plan, design, excluded)
+
+
+@dataclass
+class _Cells:
+    """The random arm's design: the agent × stratum cells of the eligible contacts, their sizes N and sample sizes n."""
+
+    codes: np.ndarray  # each eligible contact's cell
+    agent: np.ndarray  # each cell's agent code
+    stratum: np.ndarray  # each cell's stratum code
+    stratum_names: np.ndarray
+    N: np.ndarray
+    n: np.ndarray
+
+
+def _design_cells(c: pd.DataFrame, ok_idx: np.ndarray, agent_codes: np.ndarray, spec: PlanSpec) -> _Cells:
+    """Cells agent × stratum among the eligible contacts, with the sample size of each agent shared out over its cells."""
     # cells: agent × stratum, among eligible contacts
     if spec.strata:
         st = c[list(spec.strata)].iloc[ok_idx].astype(str).fillna("")
@@ -217,32 +254,49 @@ def draw_plan(contacts: pd.DataFrame, agents: pd.DataFrame, spec: PlanSpec, *, e
     N_cell = np.bincount(cell_codes).astype(float)
     agents_present, agent_of_cell = np.unique(cell_agent, return_inverse=True)
     N_agent = np.bincount(agent_of_cell, weights=N_cell)
-    # n per agent
+    n_agent = _agent_sample_sizes(N_agent, spec)
+    n_cell = _cell_sample_sizes(N_cell, N_agent, n_agent, agent_of_cell)
+    return _Cells(cell_codes, cell_agent, cell_stratum, s_names, N_cell, n_cell)
+
+
+def _agent_sample_sizes(N_agent: np.ndarray, spec: PlanSpec) -> np.ndarray:
+    """Contacts to sample per agent under the spec's allocation, at most the agent's eligible contacts."""
     if spec.allocation == "equal":
-        n_agent = np.full(agents_present.size, float(spec.per_agent))
+        n_agent = np.full(N_agent.size, float(spec.per_agent))
     elif spec.allocation == "proportional":
-        total = spec.per_agent * agents_present.size
+        total = spec.per_agent * N_agent.size
         n_agent = np.maximum(spec.min_per_agent, np.round(total * N_agent / N_agent.sum()))
     else:
         n_agent = np.array([mean_sample_size(spec.margin, spec.sd, spec.confidence, int(N)) for N in N_agent], dtype=float)
-    n_agent = np.minimum(n_agent, N_agent)
-    # n per cell: proportional to the cell's size within its agent, largest remainder
+    return np.minimum(n_agent, N_agent)
+
+
+def _cell_sample_sizes(N_cell: np.ndarray, N_agent: np.ndarray, n_agent: np.ndarray, agent_of_cell: np.ndarray) -> np.ndarray:
+    """Each agent's sample size shared over its cells in proportion to their size, by largest remainder."""
     raw = N_cell / N_agent[agent_of_cell] * n_agent[agent_of_cell]
     n_cell = np.floor(raw)
-    short = n_agent - np.bincount(agent_of_cell, weights=n_cell, minlength=agents_present.size)
+    short = n_agent - np.bincount(agent_of_cell, weights=n_cell, minlength=n_agent.size)
     order = np.lexsort((-(raw - n_cell), agent_of_cell))
     first = np.r_[0, np.flatnonzero(np.diff(agent_of_cell[order]) != 0) + 1]
     pos = np.arange(order.size) - np.repeat(first, np.diff(np.r_[first, order.size]))
     n_cell[order] += (pos < short[agent_of_cell[order]]).astype(float)
-    n_cell = np.minimum(n_cell, N_cell)
-    u = rng.random(cell_ids.size)
-    times = c["start_time"].to_numpy().astype("datetime64[ns]").astype(np.int64)
-    pick = _systematic(times[ok_idx], cell_codes, n_cell, N_cell, u)
+    return np.minimum(n_cell, N_cell)
+
+
+def _random_arm(cells: _Cells, ok_idx: np.ndarray, times: np.ndarray, spec: PlanSpec,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The random arm, systematic in time order within each cell: positions, inclusion probabilities, strata, and the picked mask."""
+    u = rng.random(cells.agent.size)
+    pick = _systematic(times[ok_idx], cells.codes, cells.n, cells.N, u)
     r_pos = ok_idx[pick]
-    r_prob = (n_cell / N_cell)[cell_codes[pick]]
-    r_stratum = s_names[cell_stratum[cell_codes[pick]]] if spec.strata else np.full(r_pos.size, "all", dtype=object)
-    # targeted arm: risk rules, among eligible contacts not in the random arm
-    rest = ok_idx[~pick]
+    r_prob = (cells.n / cells.N)[cells.codes[pick]]
+    r_stratum = cells.stratum_names[cells.stratum[cells.codes[pick]]] if spec.strata else np.full(r_pos.size, "all", dtype=object)
+    return r_pos, r_prob, r_stratum, pick
+
+
+def _targeted_arm(c: pd.DataFrame, rest: np.ndarray, a: pd.DataFrame, agent_codes: np.ndarray, n_agents: int, times: np.ndarray,
+                  spec: PlanSpec, complaints: set | None, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Up to ``spec.targeted_per_agent`` of each agent's flagged contacts, in random order: positions, probabilities, rules."""
     t_pos, t_prob, t_reason = np.array([], dtype=np.int64), np.array([]), np.array([], dtype=object)
     if spec.targeted_per_agent > 0 and rest.size:
         code = _risk_codes(c, rest, a, agent_codes, times, spec, complaints or set())
@@ -255,18 +309,18 @@ def draw_plan(contacts: pd.DataFrame, agents: pd.DataFrame, spec: PlanSpec, *, e
             starts = np.r_[0, np.flatnonzero(np.diff(fa_o) != 0) + 1]
             rank = np.arange(fa_o.size) - np.repeat(starts, np.diff(np.r_[starts, fa_o.size]))
             sel = o[rank < spec.targeted_per_agent]
-            n_flag = np.bincount(fa, minlength=agent_names.size)
+            n_flag = np.bincount(fa, minlength=n_agents)
             t_pos = flagged[sel]
             t_prob = np.minimum(spec.targeted_per_agent, n_flag[fa[sel]]) / n_flag[fa[sel]]
             t_reason = np.array(list(TARGET_RULES), dtype=object)[code[code > 0][sel] - 1]
-    if rechecks is not None and len(rechecks) and spec.recheck_per_action > 0:
-        taken = np.zeros(len(c), bool)
-        taken[np.r_[r_pos, t_pos].astype(np.int64)] = True
-        pool = ok_idx[~taken[ok_idx]]
-        k_pos, k_prob, k_reason = _recheck_arm(c, pool, times, rechecks, spec)
-        t_pos, t_prob, t_reason = np.r_[t_pos, k_pos].astype(np.int64), np.r_[t_prob, k_prob], np.r_[t_reason, k_reason]
+    return t_pos, t_prob, t_reason
+
+
+def _plan_contacts(c: pd.DataFrame, agent_codes: np.ndarray, agent_names: pd.Index, team: np.ndarray, random_arm: tuple, targeted_arm: tuple) -> pd.DataFrame:
+    """The plan's contacts, one row per sampled contact of the random then the targeted arm, sorted by arm, agent and time."""
+    r_pos, r_prob, r_stratum = random_arm
+    t_pos, t_prob, t_reason = targeted_arm
     all_pos = np.r_[r_pos, t_pos]
-    team = a["team"].to_numpy(dtype=object)
     plan = pd.DataFrame({
         "contact_id": c["contact_id"].to_numpy(dtype=object)[all_pos],
         "agent_id": agent_names.to_numpy(dtype=object)[agent_codes[all_pos]],
@@ -277,14 +331,7 @@ def draw_plan(contacts: pd.DataFrame, agents: pd.DataFrame, spec: PlanSpec, *, e
         "reason": np.r_[np.full(r_pos.size, "", dtype=object), t_reason],
         "start_time": c["start_time"].to_numpy()[all_pos],
     })
-    plan = plan.sort_values(["arm", "agent_id", "start_time"], ignore_index=True)
-    cells = pd.DataFrame({
-        "team": team[cell_agent], "agent_id": agent_names.to_numpy(dtype=object)[cell_agent], "stratum": s_names[cell_stratum],
-        "N": N_cell.astype(int), "n": n_cell.astype(int),
-    })
-    counts = np.bincount(excl, minlength=len(EXCLUSIONS) + 1)[1:]
-    excluded = {name: int(v) for name, v in zip(EXCLUSIONS, counts) if v}
-    return DrawnPlan(spec, plan, cells, excluded)
+    return plan.sort_values(["arm", "agent_id", "start_time"], ignore_index=True)
 
 
 def _recheck_arm(c: pd.DataFrame, pool: np.ndarray, times: np.ndarray, rechecks: pd.DataFrame,

@@ -541,50 +541,18 @@ def prepare_voc(store, month, folder: str | Path, *, history: int = 6, taxonomy:
     tax = load_taxonomy(taxonomy or voc_taxonomy_path())
     words = domain_words if domain_words is not None else voc_domain_words_path()
     seg = Segmenter(domain_words_file=words if Path(words).is_file() else None)
-    t = store.table("voc_feedback")
-    start = (p - (history - 1)).start_time
-    df = store.read("voc_feedback", where=(t.c.received_at >= start.to_pydatetime()) & (t.c.received_at < (p + 1).start_time.to_pydatetime()))
-    df["received_at"] = pd.to_datetime(df["received_at"])
-    month_of = df["received_at"].dt.to_period("M")
-    if not (month_of == p).any():
-        raise NotFoundError(f"no VOC verbatims in {p}: nothing to report")
-    if (month_of < p).sum() == 0:
-        raise NotFoundError(f"no VOC verbatims before {p}: a baseline month is needed to judge change")
+    df, month_of = _read_verbatims(store, p, history)
     prep = prepare(df["text"], seg, df.get("lang"))
     df["text"], df["lang"] = prep["text"], prep["lang"]
-    labelled = df["category"].isin(tax.ids)
-    clf = TopicClassifier(threshold=threshold, seed=seed).fit(prep.loc[labelled, "tokens"], df.loc[labelled, "category"])
-    pred = clf.predict(prep["tokens"])
-    df["topic"] = np.where(labelled, df["category"], pred["topic"].to_numpy())
-    df["source"] = np.where(labelled, "label", np.where(pred["topic"].to_numpy() == OTHER, "unsure", "model"))
-    df["probability"] = np.where(labelled, 1.0, pred["probability"].to_numpy())
-    cv = evaluate_classifier(prep.loc[labelled, "tokens"], df.loc[labelled, "category"], seed=seed, max_rows=cv_max_rows)
+    labelled, cv = _assign_topics(df, prep, tax, threshold, seed, cv_max_rows)
     topics = tax.ids + [OTHER]
     polarity = tax.topics.set_index("topic")["polarity"].to_dict()
 
     cur = df[month_of == p].copy()
-    k = n_topics or len(tax.ids) + 3
-    try:
-        found = discover_topics(prep.loc[cur.index, "tokens"], n_topics=min(k, max(2, len(cur) // 20)), seed=seed)
-    except ParameterError:  # a month too small (or too uniform) for themes: the report shows none
-        found = Discovered(pd.DataFrame({"topic": pd.Series(dtype=int), "label": pd.Series(dtype=object), "terms": pd.Series(dtype=object),
-                                         "size": pd.Series(dtype=int), "share": pd.Series(dtype=float)}),
-                           pd.DataFrame({"topic": np.full(len(cur), -1), "weight": np.zeros(len(cur))}))
-    cur["theme"] = found.assignments["topic"].to_numpy()
-    discovered = compare_discovered(found, cur["topic"], cur["text"]).assign(pool="all")
-    pool = cur[cur["topic"] == OTHER]
-    if len(pool) >= 2 * min_theme:  # themes among what the taxonomy cannot place: candidates for new topics
-        extra = discover_topics(prep.loc[pool.index, "tokens"], n_topics=max(2, min(3, len(pool) // min_theme)), seed=seed, min_df=2, max_df=0.9)
-        themes = compare_discovered(extra, pool["topic"], pool["text"], min_size=min_theme).assign(pool=OTHER, topic=lambda d: d["topic"] + 100)
-        cur.loc[pool.index, "theme"] = np.where(extra.assignments["topic"].to_numpy() >= 0, extra.assignments["topic"].to_numpy() + 100, -1)
-        discovered = pd.concat([discovered, themes], ignore_index=True)
+    discovered = _month_themes(cur, prep, tax, n_topics, seed, min_theme)
     monthly = topic_trends(df, freq="M", topics=topics)
     alerts = emerging_issues(monthly, str(p), polarity=polarity)
-    alert_topics = alerts.loc[alerts["alert"], "topic"].tolist()
-    examples = alert_examples(cur, alert_topics)
-    new_themes = discovered[discovered["new"]]
-    theme_examples = cur[cur["theme"].isin(new_themes["topic"])].assign(topic=lambda d: "theme:" + d["theme"].astype(str))
-    examples = pd.concat([examples, alert_examples(theme_examples, theme_examples["topic"].unique())], ignore_index=True)
+    examples = _voc_examples(cur, alerts, discovered)
     sat = satisfaction_by_topic(cur).merge(satisfaction_by_topic(df[month_of == p - 1])[["topic", "csat", "nps"]].rename(
         columns={"csat": "csat_previous", "nps": "nps_previous"}), on="topic", how="left")
     model_topics = cv.pop("per_topic")
@@ -601,6 +569,67 @@ def prepare_voc(store, month, folder: str | Path, *, history: int = 6, taxonomy:
         "departments": department_view(cur, tax, alerts), "model_topics": model_topics,
         "department_labels": pd.DataFrame([{"department": k, "zh": str(v.get("zh", k)), "en": str(v.get("en", k))} for k, v in tax.departments.items()]), "taxonomy": tax.topics, "meta": meta,
     }
+    _write_voc(folder, p, tables, meta)
+    return folder
+
+
+def _read_verbatims(store, p: pd.Period, history: int) -> tuple[pd.DataFrame, pd.Series]:
+    """The ``history`` months of verbatims ending with month ``p``, and each one's month; NotFoundError without ``p`` or a baseline."""
+    t = store.table("voc_feedback")
+    start = (p - (history - 1)).start_time
+    df = store.read("voc_feedback", where=(t.c.received_at >= start.to_pydatetime()) & (t.c.received_at < (p + 1).start_time.to_pydatetime()))
+    df["received_at"] = pd.to_datetime(df["received_at"])
+    month_of = df["received_at"].dt.to_period("M")
+    if not (month_of == p).any():
+        raise NotFoundError(f"no VOC verbatims in {p}: nothing to report")
+    if (month_of < p).sum() == 0:
+        raise NotFoundError(f"no VOC verbatims before {p}: a baseline month is needed to judge change")
+    return df, month_of
+
+
+def _assign_topics(df: pd.DataFrame, prep: pd.DataFrame, tax: Taxonomy, threshold: float, seed: int, cv_max_rows: int) -> tuple[pd.Series, dict]:
+    """Add ``topic, source, probability`` to ``df`` (in place): the label, else the classifier's topic; return the labelled mask and the CV scores."""
+    labelled = df["category"].isin(tax.ids)
+    clf = TopicClassifier(threshold=threshold, seed=seed).fit(prep.loc[labelled, "tokens"], df.loc[labelled, "category"])
+    pred = clf.predict(prep["tokens"])
+    df["topic"] = np.where(labelled, df["category"], pred["topic"].to_numpy())
+    df["source"] = np.where(labelled, "label", np.where(pred["topic"].to_numpy() == OTHER, "unsure", "model"))
+    df["probability"] = np.where(labelled, 1.0, pred["probability"].to_numpy())
+    cv = evaluate_classifier(prep.loc[labelled, "tokens"], df.loc[labelled, "category"], seed=seed, max_rows=cv_max_rows)
+    return labelled, cv
+
+
+def _month_themes(cur: pd.DataFrame, prep: pd.DataFrame, tax: Taxonomy, n_topics: int | None, seed: int, min_theme: int) -> pd.DataFrame:
+    """Themes discovered in the month's text (and among its ``other`` verbatims, numbered from 100); adds ``theme`` to ``cur`` (in place)."""
+    k = n_topics or len(tax.ids) + 3
+    try:
+        found = discover_topics(prep.loc[cur.index, "tokens"], n_topics=min(k, max(2, len(cur) // 20)), seed=seed)
+    except ParameterError:  # a month too small (or too uniform) for themes: the report shows none
+        found = Discovered(pd.DataFrame({"topic": pd.Series(dtype=int), "label": pd.Series(dtype=object), "terms": pd.Series(dtype=object),
+                                         "size": pd.Series(dtype=int), "share": pd.Series(dtype=float)}),
+                           pd.DataFrame({"topic": np.full(len(cur), -1), "weight": np.zeros(len(cur))}))
+    cur["theme"] = found.assignments["topic"].to_numpy()
+    discovered = compare_discovered(found, cur["topic"], cur["text"]).assign(pool="all")
+    pool = cur[cur["topic"] == OTHER]
+    if len(pool) >= 2 * min_theme:  # themes among what the taxonomy cannot place: candidates for new topics
+        extra = discover_topics(prep.loc[pool.index, "tokens"], n_topics=max(2, min(3, len(pool) // min_theme)), seed=seed, min_df=2, max_df=0.9)
+        themes = compare_discovered(extra, pool["topic"], pool["text"], min_size=min_theme).assign(pool=OTHER, topic=lambda d: d["topic"] + 100)
+        cur.loc[pool.index, "theme"] = np.where(extra.assignments["topic"].to_numpy() >= 0, extra.assignments["topic"].to_numpy() + 100, -1)
+        discovered = pd.concat([discovered, themes], ignore_index=True)
+    return discovered
+
+
+def _voc_examples(cur: pd.DataFrame, alerts: pd.DataFrame, discovered: pd.DataFrame) -> pd.DataFrame:
+    """Example verbatims of the alerted topics, then of the new themes (as topic ``theme:<n>``)."""
+    alert_topics = alerts.loc[alerts["alert"], "topic"].tolist()
+    examples = alert_examples(cur, alert_topics)
+    new_themes = discovered[discovered["new"]]
+    theme_examples = cur[cur["theme"].isin(new_themes["topic"])].assign(topic=lambda d: "theme:" + d["theme"].astype(str))
+    return pd.concat([examples, alert_examples(theme_examples, theme_examples["topic"].unique())], ignore_index=True)
+
+
+def _write_voc(folder: Path, p: pd.Period, tables: dict[str, pd.DataFrame], meta: pd.DataFrame) -> None:
+    """Write the tables to ``folder/_data/voc`` (meta last: present means complete) and the topic workbook."""
     data = folder / "_data" / "voc"
     data.mkdir(parents=True, exist_ok=True)
     (data / "meta.parquet").unlink(missing_ok=True)  # meta is written last: present means complete
@@ -615,7 +644,6 @@ def prepare_voc(store, month, folder: str | Path, *, history: int = 6, taxonomy:
             topic_table(view, lg).to_excel(xl, index=False, sheet_name=sheet)
             department_table(view, lg).to_excel(xl, index=False, sheet_name=sheet.replace("topics", "departments").replace("话题", "部门"))
     os.replace(tmp, folder / f"voc_topics_{p}.xlsx")
-    return folder
 
 
 def voc_prepared(folder: str | Path, month, history: int | None = None) -> bool:

@@ -325,3 +325,24 @@ def test_safe_yaml_limits_and_sample_files(tmp_path):
         load_scorecard(gbk)
     # an anchor without an alias is harmless and allowed
     assert safe_yaml("a: &x 1\nb: 2\n", "a.yaml") == {"a": 1, "b": 2}
+
+
+@pytest.mark.parametrize("key", ["id", "version", "style", "name"])
+def test_a_missing_top_level_key_is_named_and_refused_at_once(key):
+    """A scorecard without a top-level key is refused naming it (the line search once looped forever on it)."""
+    import signal
+
+    def too_long(*_):
+        raise TimeoutError("load_scorecard did not return within 10 s")
+
+    text = "\n".join(line for line in WEIGHTED.splitlines() if not line.startswith(f"{key}:"))
+    assert text != WEIGHTED
+    previous = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(10)
+    try:
+        with pytest.raises(ValidationError) as info:
+            load_scorecard(text)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert any(p.column == key and "missing" in p.message for p in info.value.problems), info.value.problems

@@ -11,7 +11,7 @@ import pytest
 from qa_lib.config import samples_dir
 from qa_lib.errors import ParameterError
 from qa_lib.ingest import read_table, validate_kind
-from qa_lib.samples import SAMPLE_FILES, SampleSpec, generate, planted, planted_markdown
+from qa_lib.samples import CENTER_YAML, SAMPLE_FILES, SampleSpec, generate, planted, planted_markdown
 
 SMALL = SampleSpec(agents=24, teams=2, months=3, seed=7, contacts_per_agent_day=4.0, voc_per_month=200)
 
@@ -38,6 +38,7 @@ def test_committed_samples_are_the_generator_output(default_frames):
         for table, frame in on_disk.items():
             pd.testing.assert_frame_equal(frame.reset_index(drop=True), fresh[table].reset_index(drop=True), check_dtype=False, obj=f"{name}:{table}")
     assert (folder / "PLANTED.md").read_text(encoding="utf-8") == planted_markdown(SampleSpec(), default_frames)
+    assert (folder / "center.yaml").read_text(encoding="utf-8") == CENTER_YAML
 
 
 def test_every_generated_table_passes_validation():

@@ -295,37 +295,11 @@ def icc(data: pd.DataFrame, targets: str, raters: str, ratings: str, confidence:
             raise ParameterError(f"data has no column {col!r}; columns: {list(data.columns)}")
     if not 0 < confidence < 1:
         raise ParameterError(f"confidence must be between 0 and 1; got {confidence!r}")
-    t_codes, t_count = _codes(data[targets], gaps_ok=True)
-    r_codes, k = _codes(data[raters])
-    col = data[ratings]
-    y = col.to_numpy(dtype=float) if col.dtype.kind in "iuf" else pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
-    if k < 2:
-        raise ParameterError(f"icc needs at least 2 raters; got {k}")
-    flat = t_codes * k + r_codes
-    if y.size == t_count * k and np.array_equal(flat, np.arange(y.size)):
-        wide = y.reshape(t_count, k)  # already in target-major order and complete: no scatter needed
-    else:
-        wide = np.full(t_count * k, np.nan)
-        wide[flat] = y
-        wide = wide.reshape(t_count, k)
-    rs = wide @ np.ones(k)  # BLAS matrix-vector products: far faster than sum(axis=...) over short rows
-    complete = ~np.isnan(rs)
-    if not complete.all():
-        wide, rs = wide[complete], rs[complete]
+    wide, rs, k = _icc_layout(data, targets, raters, ratings)
     n = wide.shape[0]
     if n < 2:
         raise ParameterError("icc needs at least 2 targets rated by every rater")
-    cs = np.ones(n) @ wide
-    big_n = n * k
-    corr = rs.sum() ** 2 / big_n
-    flat = wide.ravel()
-    ss_total = float(flat @ flat) - corr
-    ssb = float(rs @ rs) / k - corr
-    ssj = float(cs @ cs) / n - corr
-    msb = ssb / (n - 1)
-    msw = (ss_total - ssb) / (n * (k - 1))
-    msj = ssj / (k - 1)
-    mse = (ss_total - ssb - ssj) / ((n - 1) * (k - 1))
+    msb, msw, msj, mse = _icc_mean_squares(wide, rs, n, k)
     icc1 = (msb - msw) / (msb + (k - 1) * msw)
     icc2 = (msb - mse) / (msb + (k - 1) * mse + k * (msj - mse) / n)
     icc3 = (msb - mse) / (msb + (k - 1) * mse)
@@ -344,15 +318,7 @@ def icc(data: pd.DataFrame, targets: str, raters: str, ratings: str, confidence:
     ci1k = (1 - 1 / f1l, 1 - 1 / f1u)
     ci3 = ((f3l - 1) / (f3l + k - 1), (f3u - 1) / (f3u + k - 1))
     ci3k = (1 - 1 / f3l, 1 - 1 / f3u)
-    fj = msj / mse
-    vn = (k - 1) * (n - 1) * (k * icc2 * fj + n * (1 + (k - 1) * icc2) - k * icc2) ** 2
-    vd = (n - 1) * k**2 * icc2**2 * fj**2 + (n * (1 + (k - 1) * icc2) - k * icc2) ** 2
-    v = vn / vd
-    f2u, f2l = special.fdtri(n - 1, v, q), special.fdtri(v, n - 1, q)
-    lb2 = n * (msb - f2u * mse) / (f2u * (k * msj + (k * n - k - n) * mse) + n * msb)
-    ub2 = n * (f2l * msb - mse) / (k * msj + (k * n - k - n) * mse + n * f2l * msb)
-    ci2 = (lb2, ub2)
-    ci2k = (lb2 * k / (1 + lb2 * (k - 1)), ub2 * k / (1 + ub2 * (k - 1)))
+    ci2, ci2k = _icc2_intervals(n, k, msb, msj, mse, icc2, q)
     rows = [
         ("ICC1", icc1, f1, df1, df2w, p1, ci1), ("ICC2", icc2, f3, df1, df2e, p3, ci2), ("ICC3", icc3, f3, df1, df2e, p3, ci3),
         ("ICC1k", icc1k, f1, df1, df2w, p1, ci1k), ("ICC2k", icc2k, f3, df1, df2e, p3, ci2k), ("ICC3k", icc3k, f3, df1, df2e, p3, ci3k),
@@ -363,6 +329,58 @@ def icc(data: pd.DataFrame, targets: str, raters: str, ratings: str, confidence:
          "ci_low": [c[0] for c in cols[6]], "ci_high": [c[1] for c in cols[6]]},
         index=pd.Index(cols[0], name="Type"),
     )
+
+
+def _icc_layout(data: pd.DataFrame, targets: str, raters: str, ratings: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """The ratings as a targets × raters matrix of the complete targets, its row sums, and the number of raters."""
+    t_codes, t_count = _codes(data[targets], gaps_ok=True)
+    r_codes, k = _codes(data[raters])
+    col = data[ratings]
+    y = col.to_numpy(dtype=float) if col.dtype.kind in "iuf" else pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+    if k < 2:
+        raise ParameterError(f"icc needs at least 2 raters; got {k}")
+    flat = t_codes * k + r_codes
+    if y.size == t_count * k and np.array_equal(flat, np.arange(y.size)):
+        wide = y.reshape(t_count, k)  # already in target-major order and complete: no scatter needed
+    else:
+        wide = np.full(t_count * k, np.nan)
+        wide[flat] = y
+        wide = wide.reshape(t_count, k)
+    rs = wide @ np.ones(k)  # BLAS matrix-vector products: far faster than sum(axis=...) over short rows
+    complete = ~np.isnan(rs)
+    if not complete.all():
+        wide, rs = wide[complete], rs[complete]
+    return wide, rs, k
+
+
+def _icc_mean_squares(wide: np.ndarray, rs: np.ndarray, n: int, k: int) -> tuple[float, float, float, float]:
+    """The two-way ANOVA mean squares: between targets, within targets, between raters, and error."""
+    cs = np.ones(n) @ wide
+    big_n = n * k
+    corr = rs.sum() ** 2 / big_n
+    flat = wide.ravel()
+    ss_total = float(flat @ flat) - corr
+    ssb = float(rs @ rs) / k - corr
+    ssj = float(cs @ cs) / n - corr
+    msb = ssb / (n - 1)
+    msw = (ss_total - ssb) / (n * (k - 1))
+    msj = ssj / (k - 1)
+    mse = (ss_total - ssb - ssj) / ((n - 1) * (k - 1))
+    return msb, msw, msj, mse
+
+
+def _icc2_intervals(n: int, k: int, msb: float, msj: float, mse: float, icc2: float, q: float) -> tuple[tuple, tuple]:
+    """Confidence intervals of ICC2 and ICC2k (McGraw & Wong, Satterthwaite degrees of freedom), ``q`` the upper quantile."""
+    fj = msj / mse
+    vn = (k - 1) * (n - 1) * (k * icc2 * fj + n * (1 + (k - 1) * icc2) - k * icc2) ** 2
+    vd = (n - 1) * k**2 * icc2**2 * fj**2 + (n * (1 + (k - 1) * icc2) - k * icc2) ** 2
+    v = vn / vd
+    f2u, f2l = special.fdtri(n - 1, v, q), special.fdtri(v, n - 1, q)
+    lb2 = n * (msb - f2u * mse) / (f2u * (k * msj + (k * n - k - n) * mse) + n * msb)
+    ub2 = n * (f2l * msb - mse) / (k * msj + (k * n - k - n) * mse + n * f2l * msb)
+    ci2 = (lb2, ub2)
+    ci2k = (lb2 * k / (1 + lb2 * (k - 1)), ub2 * k / (1 + ub2 * (k - 1)))
+    return ci2, ci2k
 
 
 def _codes(s: pd.Series, gaps_ok: bool = False) -> tuple[np.ndarray, int]:

@@ -29,7 +29,7 @@ def load_samples(store: Store, folder: str | os.PathLike, progress=None) -> list
     ``progress`` is an optional callable taking a step name, called before each step.
     Loading the same folder twice stores nothing new the second time.
     """
-    from ..samples import SAMPLE_FILES
+    from ..model import SAMPLE_FILES
 
     folder = Path(folder)
     if not folder.is_dir():
