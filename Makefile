@@ -32,5 +32,6 @@ lock: install
 	$(BIN)/uv pip compile -q pyproject.toml --extra test --universal --python-version 3.11 --generate-hashes --upgrade \
 	  --custom-compile-command "make lock" -o $(LOCK)
 
+# Generated things only: never the database (data/qa.sqlite may hold inspectors' work) nor the notebooks in lab/.
 clean:
-	rm -rf $(VENV) data/*.sqlite data/*.sqlite-* reports/20* reports/digest lab
+	rm -rf $(VENV) reports/20* reports/digest

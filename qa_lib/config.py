@@ -35,7 +35,7 @@ from pathlib import Path
 from .errors import ConfigError
 
 __all__ = ["Settings", "settings", "project_root", "notebooks_dir", "samples_dir", "reports_dir", "lab_dir", "default_db_path",
-           "database_url", "voc_taxonomy_path", "voc_domain_words_path", "training_modules_path", "CENTER_KEYS"]
+           "database_url", "sqlite_url", "voc_taxonomy_path", "voc_domain_words_path", "training_modules_path", "CENTER_KEYS"]
 
 #: The keys a center file may hold, with what each must be.
 CENTER_KEYS = {
@@ -152,7 +152,7 @@ def settings(**overrides) -> Settings:
         raise ConfigError(f"QA_SQLITE_BUSY_SECONDS must be a number of seconds; got {busy!r}") from None
     base = Settings(
         home=home,
-        db_url=_env("QA_DB_URL") or f"sqlite:///{home / 'data' / 'qa.sqlite'}",
+        db_url=_env("QA_DB_URL") or sqlite_url(home / "data" / "qa.sqlite"),
         reports_dir=_path("QA_REPORTS_DIR", home / "reports"),
         samples_dir=samples,
         voc_taxonomy=_path("QA_VOC_TAXONOMY", samples / "voc_taxonomy.yaml"),
@@ -213,9 +213,22 @@ def database_url(url: str | os.PathLike | None = None) -> str:
     if url is None:
         url = settings().db_url
     url = os.fspath(url)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and len(url) > len("sqlite:///"):
+        return sqlite_url(Path(url[len("sqlite:///"):]))  # a relative path: the same file from any folder (kernels run in lab/)
     if "://" in url:
         return url
-    return f"sqlite:///{Path(url).expanduser().resolve()}"
+    return sqlite_url(Path(url))
+
+
+def sqlite_url(path: str | os.PathLike) -> str:
+    """The URL of a SQLite file: absolute, with ``%``, ``?`` and ``#`` escaped (SQLAlchemy would read them as escapes,
+    a query or a fragment and open another file).
+
+    >>> sqlite_url("/tmp/we?ird #1/qa.sqlite")
+    'sqlite:////tmp/we%3Fird %231/qa.sqlite'
+    """
+    text = str(Path(path).expanduser().resolve())
+    return "sqlite:///" + text.replace("%", "%25").replace("?", "%3F").replace("#", "%23")
 
 
 def voc_taxonomy_path() -> Path:

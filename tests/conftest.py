@@ -19,7 +19,8 @@ from qa_lib.config import samples_dir
 from qa_lib.store import Store, load_samples
 
 #: The suite never touches a person's own settings: their database, project folder, reports or center files.
-for _name in ("QA_DB_URL", "QA_HOME", "QA_REPORTS_DIR", "QA_VOC_TAXONOMY", "QA_VOC_DOMAIN_WORDS", "QA_TRAINING_MODULES", "QA_EXECUTOR"):
+for _name in ("QA_DB_URL", "QA_HOME", "QA_REPORTS_DIR", "QA_CENTER", "QA_VOC_TAXONOMY", "QA_VOC_DOMAIN_WORDS", "QA_TRAINING_MODULES",
+              "QA_EXECUTOR", "QA_SQLITE_BUSY_SECONDS"):
     os.environ.pop(_name, None)
 
 PG_URL = os.environ.get("QA_TEST_PG_URL")

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from conftest import shared_path
 from qa_lib.privacy import PATTERNS, mask_pii
 
 
@@ -60,10 +61,10 @@ def test_masked_text_holds_no_pattern_and_masking_is_idempotent():
     assert not re.search(r"\d{7,}", once)
 
 
-def test_real_dialogues_keep_their_length_class(shared_data):
+def test_real_dialogues_keep_their_length_class():
     """The JDDC transcripts (real customer-service chats) are already anonymised by their publisher:
     masking them must leave almost every line unchanged (no over-masking of ordinary text)."""
-    path = shared_data / "dialogues" / "jddc_chat_sample.txt"
+    path = shared_path("dialogues", "jddc_chat_sample.txt")
     lines = [ln.split("\t")[-1] for ln in path.read_text(encoding="utf-8").splitlines()[:5000]]
     changed = [ln for ln in lines if mask_pii(ln) != ln]
     assert len(changed) <= 0.01 * len(lines), changed[:10]

@@ -247,10 +247,11 @@ def test_an_agent_id_from_the_data_cannot_inject_code(month, tmp_path, monkeypat
 
 # ------------------------------------------------------------------ privacy scan
 def _pii(page: str) -> dict[str, list[str]]:
-    """Unmasked PII in a page; digits inside a number (a chart's float like 0.13812345678) are not a phone number."""
+    """Unmasked PII in a page; digits inside a number (a chart's float like 0.13812345678) or a hex element id are not a phone number."""
     found = {}
     for k in PII:
-        hits = [m.group(0) for m in PATTERNS[k].finditer(page) if page[max(m.start() - 1, 0)] not in ".eE-+"]
+        hits = [m.group(0) for m in PATTERNS[k].finditer(page)
+                if not (m.start() and (page[m.start() - 1] in ".eE-+" or (k != "email" and page[m.start() - 1].isascii() and page[m.start() - 1].isalnum())))]
         if hits:
             found[k] = hits[:3]
     return found

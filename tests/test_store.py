@@ -308,3 +308,35 @@ def test_an_empty_or_new_database_holds_no_work(db_url):
     s.migrate()
     assert work_since_samples(s) == []  # schema, no rows
     s.engine.dispose()
+
+
+def test_the_demo_never_takes_another_applications_database_or_an_older_one(db_url):
+    """A database with tables but no QA schema, or an older QA schema, is someone's: listed, and left as it was."""
+    from alembic import command
+
+    from qa_lib.store import work_since_samples
+
+    s = Store(db_url)
+    with s.engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)"))
+        conn.execute(sa.text("CREATE TABLE contacts (id INTEGER PRIMARY KEY)"))  # a name we use too
+        conn.execute(sa.text("INSERT INTO customers (id, name) VALUES (1, '王伟')"))
+    assert sorted(work_since_samples(s)) == ["contacts: 0 rows (not a QA table)", "customers: 1 rows (not a QA table)"]
+    with s.engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE customers"))
+        conn.execute(sa.text("DROP TABLE contacts"))
+        command.upgrade(s._alembic(conn), "0003")
+    assert work_since_samples(s) == []  # an older schema with no rows: nothing to lose
+    with s.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO inspectors (inspector_id, name, is_expert) VALUES ('Q1', '陈静', false)"))
+    assert work_since_samples(s) == ["inspectors: 1 rows (schema 0003, not built by this version's `qa demo`)"]
+    assert s.revision() == "0003"  # looked at, not upgraded
+    s.engine.dispose()
+
+
+def test_importing_the_same_file_again_is_no_work(seeded):
+    from qa_lib.store import mark_built_from_samples, work_since_samples
+
+    mark_built_from_samples(seeded)
+    r = seeded.import_frame("contacts", CONTACTS.copy(), source="contacts.csv")
+    assert r.inserted == {"contacts": 0} and work_since_samples(seeded) == []

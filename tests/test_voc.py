@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import normalized_mutual_info_score
 
+from conftest import shared_path
 from qa_lib import voc
 from qa_lib.config import samples_dir
 from qa_lib.errors import ConfigError, ParameterError
@@ -27,16 +28,16 @@ def segmenter():
 
 
 @pytest.fixture(scope="module")
-def complaints(shared_data, segmenter):
+def complaints(segmenter):
     """US CFPB complaints with a narrative (1,532), labelled by product (shared/data/README.md)."""
-    c = pd.read_csv(shared_data / "complaints" / "cfpb_complaints_sample.csv").dropna(subset=["Consumer complaint narrative"])
+    c = pd.read_csv(shared_path("complaints", "cfpb_complaints_sample.csv")).dropna(subset=["Consumer complaint narrative"])
     return c.reset_index(drop=True), prepare(c["Consumer complaint narrative"].reset_index(drop=True), segmenter)
 
 
 @pytest.fixture(scope="module")
-def reviews(shared_data, segmenter):
+def reviews(segmenter):
     """8,000 of the 62,774 Chinese online-shopping reviews (SophonPlus online_shopping_10_cats), stratified by category."""
-    with zipfile.ZipFile(shared_data / "reviews_zh" / "online_shopping_10_cats.zip") as z:
+    with zipfile.ZipFile(shared_path("reviews_zh", "online_shopping_10_cats.zip")) as z:
         r = pd.read_csv(z.open("online_shopping_10_cats.csv")).dropna(subset=["review"])
     r = r.sample(frac=1, random_state=0).groupby("cat").head(800).reset_index(drop=True)
     return r, prepare(r["review"], segmenter, lang=pd.Series("zh", index=r.index))

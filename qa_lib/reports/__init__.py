@@ -5,6 +5,7 @@ the runner (:mod:`qa_lib.reports.runner`), the browser check (:mod:`qa_lib.repor
 Markdown tables (:mod:`qa_lib.reports.monthly`) are imported from their modules, so a report kernel does not load them.
 """
 
+from ..html import md_text  # noqa: F401  (moved to qa_lib.html; still importable here)
 from .tables import (  # noqa: F401
     agent_charts,
     agent_headline,
@@ -20,4 +21,4 @@ from .tables import (  # noqa: F401
     voc_folder,
 )
 
-__all__ = ["prepare_month", "ensure_month", "report_folder", "agent_headline", "agent_view", "voc_folder", "training_folder", "team_view", "agent_charts", "team_chart", "figure_html", "escape"]
+__all__ = ["md_text", "prepare_month", "ensure_month", "report_folder", "agent_headline", "agent_view", "voc_folder", "training_folder", "team_view", "agent_charts", "team_chart", "figure_html", "escape"]

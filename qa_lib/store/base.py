@@ -26,8 +26,9 @@ class _Database:
         except (sa.exc.ArgumentError, ImportError) as exc:
             raise StoreError(f"cannot use database URL {self._safe_url()!r}: {exc}") from None
         if self.engine.dialect.name == "sqlite":
-            if self.url.startswith("sqlite:///") and self.url != "sqlite://":
-                Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            database = self.engine.url.database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
 
     def _safe_url(self) -> str:

@@ -57,13 +57,28 @@ def remove_sqlite(path: str | os.PathLike) -> None:
 _SAMPLES_KEY = "built_from_samples"
 
 
+#: Tables whose rows carry no one's work: the import log (a re-import of the same file adds a row, stores nothing).
+_NOT_WORK = ("imports",)
+
+
 def _fingerprint(store: Store) -> dict:
-    """Row counts of every table plus a digest of the coaching actions' states (closing one changes no count)."""
+    """Row counts of every table (but the import log) plus a digest of the coaching actions' states (closing one
+    changes no count)."""
     ca = tables["coaching_actions"]
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(ca.c.action_id, ca.c.status, ca.c.closed_on).order_by(ca.c.action_id)).all()
     digest = hashlib.sha256(json.dumps([[str(v) for v in r] for r in rows]).encode()).hexdigest()
-    return {"counts": store.counts(), "coaching": digest}
+    counts = {t: n for t, n in store.counts().items() if t not in _NOT_WORK}
+    return {"counts": counts, "coaching": digest}
+
+
+def _rows_per_table(store: Store) -> dict[str, int]:
+    """Rows in every table the database has (QA's or not), without changing anything."""
+    with store.engine.connect() as conn:
+        names = sa.inspect(conn).get_table_names()
+        md = sa.MetaData()
+        return {n: conn.execute(sa.select(sa.func.count()).select_from(sa.Table(n, md))).scalar_one()
+                for n in names if n not in ("alembic_version", *_NOT_WORK)}
 
 
 def mark_built_from_samples(store: Store) -> None:
@@ -81,16 +96,18 @@ def mark_built_from_samples(store: Store) -> None:
 def work_since_samples(store: Store) -> list[str]:
     """What ``store`` holds beyond a build from the samples, one line a table; empty when rebuilding loses nothing.
 
-    Empty for a database with no QA schema or no rows. A database with rows that no sample build recorded
-    (someone's own center) lists every table with rows; one built from the samples lists each table whose
-    row count changed since (an evaluation scored, edited, released or disputed adds rows to
-    ``evaluation_versions``; a plan, an import, a coaching action added or closed).
+    Empty for an empty database, or one at the current schema with no rows. Nothing is changed (no migration).
+    Listed: every table of a database without the QA schema (another application's: never ours to drop) or at
+    an older one; every table with rows when no sample build was recorded (someone's own center); and, for a
+    database built from the samples, each table whose row count changed since (an evaluation scored, edited,
+    released or disputed adds rows to ``evaluation_versions``; a plan, imported data, a coaching action added or
+    closed). The import log does not count: importing the same file again stores nothing.
     """
     rev = store.revision()
-    if rev is None:
-        return []
-    if rev != store.head():
-        store.migrate()
+    if rev != store.head():  # no QA schema, an older one, or another application's: look, change nothing
+        found = _rows_per_table(store)
+        what = "not a QA table" if rev is None else f"schema {rev}, not built by this version's `qa demo`"
+        return [f"{table}: {n:,} rows ({what})" for table, n in found.items() if n or rev is None]
     now = _fingerprint(store)
     if not any(now["counts"].values()):
         return []
