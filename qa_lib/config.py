@@ -203,10 +203,13 @@ def database_url(url: str | os.PathLike | None = None) -> str:
     """Resolve a database URL.
 
     Order: the ``url`` argument (an SQLAlchemy URL, or a path to a SQLite file), then
-    ``$QA_DB_URL``, then the default SQLite file :func:`default_db_path`.
+    ``$QA_DB_URL``, then the default SQLite file :func:`default_db_path`. A SQLite file is always named by its
+    absolute path (a relative ``sqlite:///x.sqlite`` is the file in the current folder), escaped by :func:`sqlite_url`.
 
-    >>> database_url("sqlite:///x.sqlite")
-    'sqlite:///x.sqlite'
+    >>> database_url("sqlite:////srv/qa/x.sqlite")
+    'sqlite:////srv/qa/x.sqlite'
+    >>> database_url("postgresql+psycopg://qa@db/qa")
+    'postgresql+psycopg://qa@db/qa'
     >>> database_url("/tmp/qa.sqlite")
     'sqlite:////tmp/qa.sqlite'
     """

@@ -14,7 +14,10 @@ def test_database_url_order(monkeypatch, tmp_path):
     assert config.database_url() == f"sqlite:///{tmp_path / 'data' / 'qa.sqlite'}"
     monkeypatch.setenv("QA_DB_URL", "postgresql+psycopg://u@localhost/qa")
     assert config.database_url() == "postgresql+psycopg://u@localhost/qa"
-    assert config.database_url("sqlite:///x.sqlite") == "sqlite:///x.sqlite"
+    assert config.database_url("sqlite:////srv/x.sqlite") == "sqlite:////srv/x.sqlite"
+    monkeypatch.chdir(tmp_path)
+    assert config.database_url("sqlite:///x.sqlite") == f"sqlite:///{tmp_path / 'x.sqlite'}"  # the same file from any folder
+    assert config.database_url(str(tmp_path / "we?ird #1" / "qa.sqlite")).endswith("/we%3Fird %231/qa.sqlite")
 
 
 def test_paths_follow_qa_home(monkeypatch, tmp_path):
