@@ -28,6 +28,7 @@ writes the sample center's file beside its data.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -99,12 +100,22 @@ def _number(value, what: str, low: float, high: float) -> float:
 
 
 def _center(path: Path | None) -> dict:
-    """The center file's settings, checked key by key (unknown keys are refused, naming the allowed ones)."""
+    """The center file's settings, checked key by key (unknown keys are refused, naming the allowed ones).
+
+    Parsed once per version of the file (its modification time): :func:`settings` is called on every new
+    database connection, and re-reading the YAML there is work for nothing.
+    """
     if path is None:
         return {}
-    from .ingest import safe_yaml
+    return dict(_parsed_center(str(path), path.stat().st_mtime_ns))
 
-    data = safe_yaml(path.read_bytes(), str(path), error=ConfigError) or {}
+
+@functools.lru_cache(maxsize=8)
+def _parsed_center(name: str, mtime_ns: int) -> dict:
+    from .ingest import read_config_yaml
+
+    path, data = read_config_yaml(name, "center settings")
+    data = data or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must be a mapping of settings ({', '.join(CENTER_KEYS)}); got {type(data).__name__}")
     unknown = sorted(set(data) - set(CENTER_KEYS))
@@ -131,7 +142,8 @@ def _center(path: Path | None) -> dict:
 def settings(**overrides) -> Settings:
     """The center's settings from the environment and the center file; ``overrides`` replace fields (e.g. in tests).
 
-    Built afresh on each call (the environment is read here and nowhere else), so a changed variable takes effect.
+    Built afresh on each call (the environment is read here and nowhere else), so a changed variable takes effect;
+    the center file is parsed again only when it changes.
     """
     env_home = _env("QA_HOME")
     home = Path(env_home).expanduser() if env_home else Path(__file__).resolve().parents[1]
