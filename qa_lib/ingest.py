@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import os
 import re
+import struct
+import unicodedata
 import zipfile
+import zlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +30,8 @@ import pandas as pd
 from .errors import ParameterError, Problem, ValidationError
 from .model import CENTER_TZ, IMPORT_KINDS, Entity, Field, entity
 
-__all__ = ["read_table", "validate", "validate_kind", "safe_yaml", "yaml_text", "ROW"]
+__all__ = ["read_table", "guard_file", "ImportLimits", "validate", "validate_kind", "bad_id_chars", "clean_free_text", "describe_unsafe",
+           "UNSAFE_CHARS", "UNSAFE_TEXT_CHARS", "safe_yaml", "yaml_text", "ROW"]
 
 #: Column added to validated frames: the spreadsheet row number of each record.
 ROW = "_row"
@@ -155,7 +161,7 @@ def _split_header(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[Pr
                 continue
             blank_run.append(i)
         elif name in seen:
-            problems.append(Problem(source, 1, name, f"column appears twice (columns {_column_letter(seen[name])} and {_column_letter(i)})"))
+            problems.append(Problem(source, 1, _safe_label(name), f"column appears twice (columns {_column_letter(seen[name])} and {_column_letter(i)})"))
         seen.setdefault(name, i)
         keep.append(i)
     df = df[keep]
@@ -168,7 +174,264 @@ def _first_record(text: str, sep: str) -> list[str]:
     return [c.strip().lower() for c in first]
 
 
-def read_table(path: str | os.PathLike, *, encoding: str | None = None, sheet: str | int = 0) -> pd.DataFrame:
+# ----------------------------------------------------------------------------- size limits, checked before parsing
+@dataclass(frozen=True)
+class ImportLimits:
+    """How big an input file may be; the defaults of the ``QA_MAX_*`` settings of :mod:`qa_lib.config`.
+
+    A :class:`qa_lib.config.Settings` has the same fields, so either can be passed as ``limits``.
+    Rows: a large center's month of contacts (1,000 seats, ~45 contacts a seat a day) is about a
+    million rows; half as much again is allowed. Cells: that many rows of the widest import
+    (contacts, 25 columns) plus a margin. File: a month's contact log as CSV is 200-300 MB without
+    transcripts. Expanded: unpacked Parquet pages or workbook XML (a contacts sheet is ~1.2 KB of
+    XML a row, so Excel's 1,048,576 rows fit). Ratio: real sheets compress about 10:1.
+    """
+
+    max_rows: int = 1_500_000
+    max_cells: int = 40_000_000
+    max_file_mb: float = 1024.0
+    max_expanded_mb: float = 2048.0
+    max_zip_ratio: float = 100.0
+
+
+#: The setting (environment variable) that raises each limit.
+LIMIT_VARS = {"max_rows": "QA_MAX_ROWS", "max_cells": "QA_MAX_CELLS", "max_file_mb": "QA_MAX_FILE_MB",
+              "max_expanded_mb": "QA_MAX_EXPANDED_MB", "max_zip_ratio": "QA_MAX_ZIP_RATIO"}
+_MB = 1 << 20
+_MAX_ZIP_PARTS = 10_000  # a workbook has a few dozen parts (sheets, styles, drawings)
+_RATIO_FROM = _MB  # parts smaller than this unpack to nothing worth refusing, whatever their ratio
+_MAX_PARQUET_FOOTER = 64 * _MB  # a real file's metadata is KBs (MBs with thousands of row groups)
+_CHUNK_BYTES = 4 * _MB
+
+
+def _over(source: str, measured: str, limit, key: str, unit: str, advice: str = "") -> ValidationError:
+    """The refusal of a file over one limit: what was measured, the limit, and the variable that raises it."""
+    var = LIMIT_VARS[key]
+    shown = f"{limit:,.0f}" if float(limit).is_integer() else f"{limit:,}"
+    advice = advice or "split the file"
+    return ValidationError([Problem(source, 0, "", f"{measured} is over the import limit of {shown}{unit} ({var}): "
+                                    f"{advice}, or raise {var} if the file is genuine")], source)
+
+
+def guard_file(path: str | os.PathLike, *, source: str | None = None, limits=None) -> dict:
+    """Refuse a file too big to import, before anything is parsed or unpacked (a "decompression bomb").
+
+    Measured cheaply: the size on disk (every format); for Parquet only the footer (rows, columns,
+    unpacked bytes of the row groups); for .xlsx / .xlsm the zip directory (unpacked bytes, the
+    compression ratio of each part) and a streaming scan of each worksheet's XML (the rows and the
+    width openpyxl would build, stopping at the first limit crossed); for CSV the records (newlines
+    outside quotes) times the header's columns. ``limits`` is a :class:`qa_lib.config.Settings` or an
+    :class:`ImportLimits` (default: :class:`ImportLimits`'s defaults).
+
+    Returns the measurements (``bytes``, ``rows``, ``cells``, ``expanded_bytes`` where known). Raises
+    :class:`ValidationError` naming the file, the quantity, the limit and the variable that raises it,
+    e.g. ``calls.parquet:0:: 2,000,000 rows is over the import limit of 1,500,000 rows ... (QA_MAX_ROWS)``.
+    """
+    path = Path(path)
+    source = source or path.name
+    limits = limits if limits is not None else ImportLimits()
+    if not path.is_file():
+        raise ParameterError(f"path must be an existing file; got {str(path)!r}")
+    size = path.stat().st_size
+    if size > limits.max_file_mb * _MB:
+        raise _over(source, f"the file is {size / _MB:,.0f} MB, which", limits.max_file_mb, "max_file_mb", " MB")
+    suffix = path.suffix.lower()
+    found = {"bytes": size}
+    if suffix in _PARQUET:
+        found.update(_guard_parquet(path, source, limits))
+    elif suffix in _EXCEL:
+        found.update(_guard_xlsx(path, source, limits))
+    elif suffix in _CSV:
+        found.update(_guard_csv(path, source, limits, sep="\t" if suffix == ".tsv" else ","))
+    _check_counts(source, found, limits)
+    return found
+
+
+def _check_counts(source: str, found: dict, limits, where: str = "") -> None:
+    """Refuse ``found`` rows or cells over the limits (``where``: the worksheet, in a workbook)."""
+    if found.get("rows", 0) > limits.max_rows:
+        raise _over(source, f"{where}{found['rows']:,} rows", limits.max_rows, "max_rows", " rows", "split the file (by week or team)")
+    if found.get("cells", 0) > limits.max_cells:
+        raise _over(source, f"{where}{found['rows']:,} rows × {found['columns']:,} columns = {found['cells']:,} cells",
+                    limits.max_cells, "max_cells", " cells", "split the file or drop the columns nobody imports")
+
+
+def _guard_parquet(path: Path, source: str, limits) -> dict:
+    """Rows, columns and unpacked bytes of a Parquet file, from its footer only."""
+    import pyarrow.parquet as pq
+
+    with open(path, "rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 8))
+        tail = fh.read(8)
+    if len(tail) == 8 and tail[4:] == b"PAR1" and struct.unpack("<I", tail[:4])[0] > _MAX_PARQUET_FOOTER:
+        raise ValidationError([Problem(source, 0, "", f"the Parquet metadata is {struct.unpack('<I', tail[:4])[0] / _MB:,.0f} MB "
+                                       "(a real file's is a few KB): not a table this tool imports")], source)
+    try:
+        meta = pq.read_metadata(path)
+    except Exception as exc:  # pyarrow raises its own types for a file that is not Parquet
+        raise ValidationError([Problem(source, 0, "", f"cannot read file: {type(exc).__name__}: {exc}")], source) from None
+    expanded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if expanded > limits.max_expanded_mb * _MB:
+        raise _over(source, f"{meta.num_rows:,} rows unpacking to {expanded / _MB:,.0f} MB", limits.max_expanded_mb, "max_expanded_mb", " MB")
+    return {"rows": meta.num_rows, "columns": meta.num_columns, "cells": meta.num_rows * meta.num_columns, "expanded_bytes": expanded}
+
+
+def _guard_csv(path: Path, source: str, limits, sep: str) -> dict:
+    """Data rows (records after the header) and cells of a CSV, counted on the bytes without decoding."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    unit = np.dtype("<u2") if head.startswith(b"\xff\xfe") else np.dtype(">u2") if head.startswith(b"\xfe\xff") else np.dtype(np.uint8)
+    text = head.decode("utf-16", "replace") if unit.itemsize == 2 else head.decode("latin-1")  # separators and quotes are ASCII
+    try:
+        columns = max(1, len(next(csv.reader(io.StringIO(text, newline=""), delimiter=sep), [""])))
+    except csv.Error:  # not CSV text (read_table says why)
+        columns = text.split("\n", 1)[0].count(sep) + 1
+    lines, last = {10: 0, 13: 0}, 10
+    for chunk in _chunks(path, unit.itemsize):
+        arr = np.frombuffer(chunk, dtype=unit)
+        for b in lines:
+            lines[b] += int(np.count_nonzero(arr == b))
+        last = int(arr[-1]) if arr.size else last
+    newline = max(lines, key=lines.get)  # \n, or \r in an old Mac file
+    breaks = lines[newline]
+    if breaks - 1 > limits.max_rows or (breaks - 1) * columns > limits.max_cells:  # newlines in quoted values are no records: count exactly
+        breaks = _csv_records(path, unit, newline)
+    rows = max(0, breaks + (last not in lines) - 1)  # a last line without a newline is a record too; less the header
+    return {"rows": rows, "columns": columns, "cells": rows * columns}
+
+
+def _chunks(path: Path, itemsize: int):
+    """The file's bytes in chunks of whole code units."""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK_BYTES):
+            yield chunk[: len(chunk) - len(chunk) % itemsize]
+
+
+def _csv_records(path: Path, unit: np.dtype, newline: int) -> int:
+    """Record breaks of a CSV: line breaks outside double quotes (quote parity, chunk by chunk)."""
+    records, inside = 0, 0
+    for chunk in _chunks(path, unit.itemsize):
+        arr = np.frombuffer(chunk, dtype=unit)
+        parity = np.bitwise_xor.accumulate((arr == 34).view(np.uint8)) ^ inside
+        records += int(np.count_nonzero((arr == newline) & (parity == 0)))
+        inside = int(parity[-1]) if parity.size else inside
+    return records
+
+
+def _zip_parts(path: Path) -> int | None:
+    """The number of parts a zip's end record declares (None when there is no end record: zipfile will say why)."""
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        end = fh.tell()
+        fh.seek(max(0, end - (1 << 16) - 22))
+        tail = fh.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return None
+    parts = struct.unpack("<H", tail[at + 10: at + 12])[0]
+    loc = tail.rfind(b"PK\x06\x07", 0, at)  # zip64: the count is in the zip64 end record
+    if parts == 0xFFFF and loc >= 0:
+        with open(path, "rb") as fh:
+            fh.seek(struct.unpack("<Q", tail[loc + 8: loc + 16])[0] + 32)
+            parts = struct.unpack("<Q", fh.read(8).ljust(8, b"\xff"))[0]
+    return parts
+
+
+def _guard_xlsx(path: Path, source: str, limits) -> dict:
+    """Unpacked size, compression ratio and the largest worksheet of a workbook, without unpacking it into memory."""
+    bad = f"not a valid {path.suffix.lower()} workbook (another file renamed {path.suffix.lower()}?)"
+    parts = _zip_parts(path)
+    if parts is not None and parts > _MAX_ZIP_PARTS:
+        raise ValidationError([Problem(source, 0, "", f"{bad}: it has {parts:,} parts, a workbook has a few dozen")], source)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = [i for i in zf.infolist() if not i.is_dir()]
+            expanded = sum(i.file_size for i in infos)
+            if expanded > limits.max_expanded_mb * _MB:
+                raise _over(source, f"the workbook unpacks to {expanded / _MB:,.0f} MB, which", limits.max_expanded_mb, "max_expanded_mb", " MB")
+            for i in infos:
+                ratio = i.file_size / max(i.compress_size, 1)
+                if i.file_size > _RATIO_FROM and ratio > limits.max_zip_ratio:
+                    raise _over(source, f"{_safe_label(i.filename)} is compressed {ratio:,.0f}:1 ({i.compress_size / _MB:,.1f} MB unpacking to "
+                                f"{i.file_size / _MB:,.0f} MB), which", limits.max_zip_ratio, "max_zip_ratio", ":1",
+                                "sheets of real data compress about 10:1, this looks like a zip bomb")
+            found = {"rows": 0, "columns": 0, "cells": 0, "expanded_bytes": expanded}
+            for i in infos:
+                if i.filename.lower().endswith(".xml"):
+                    extent = _sheet_extent(zf, i, limits, source)
+                    if extent:
+                        sheet = {"rows": extent[0], "columns": extent[1], "cells": extent[0] * extent[1]}
+                        _check_counts(source, sheet, limits, where=f"{_safe_label(i.filename)}: " + ("at least " if extent[2] else ""))
+                        if sheet["cells"] >= found["cells"]:
+                            found.update(sheet)
+    except ValidationError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError, ValueError, KeyError, zlib.error) as exc:
+        why = str(exc).strip('"') or type(exc).__name__
+        raise ValidationError([Problem(source, 0, "", f"{bad}: {why}")], source) from None
+    return found
+
+
+#: A row or cell start tag, any namespace prefix, with its ``r`` reference if any: (b"row" or b"c", column letters, row number).
+_SHEET_TAG = re.compile(rb"<(?:[\w.-]+:)?(row|c)(?=[\s>/])(?:\s[^>]*?\br\s*=\s*[\"']([A-Za-z]{0,4})(\d{0,9}))?")
+_ROW_TAG = re.compile(rb"<(?:[\w.-]+:)?row(?=[\s>/])(?:\s[^>]*?\br\s*=\s*[\"'](\d{1,9}))?")  # its row number, or b""
+_CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?c(?=[\s>/])(?:\s[^>]*?\br\s*=\s*[\"']([A-Za-z]{1,4})\d)?")  # its column letters, or b""
+
+
+def _sheet_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits, source: str) -> tuple[int, int, bool] | None:
+    """(data rows, columns, stopped early) openpyxl would build from a part's rows and cells, streamed; None without any.
+
+    Rows are the highest row number (``<row r="N">``; openpyxl fills the gaps with empty rows), less the
+    header; columns the widest row (its last cell's column). Every XML part is scanned, whatever its name
+    or namespace prefix. Stops as soon as the rows or the cells are over the limits (the counts are then
+    those read so far). A part declaring a DTD (entities that expand to rows) is refused.
+    """
+    state = [0, 0, 0, 0]  # highest row number, widest row, current row's column, tags seen
+    buf = b""
+    with zf.open(info) as fh:
+        while True:
+            chunk = fh.read(_MB)
+            buf += chunk
+            cut = buf.rfind(b"<") if chunk else len(buf)  # never split a tag
+            if cut <= 0 and chunk:
+                continue
+            part, buf = buf[:cut], buf[cut:]
+            if b"<!DOCTYPE" in part or b"<!ENTITY" in part:
+                raise ValidationError([Problem(source, 0, "", f"{_safe_label(info.filename)} declares a DTD (<!DOCTYPE>), which workbooks "
+                                               "never do: its entities could expand to any number of rows")], source)
+            _scan_tags(part, state)
+            rows, width = max(0, state[0] - 1), max(state[1], state[2])
+            if rows > limits.max_rows or rows * width > limits.max_cells or not chunk:
+                return (rows, width, bool(chunk)) if state[3] else None
+
+
+def _scan_tags(part: bytes, state: list[int]) -> None:
+    """Update ``state`` (highest row, widest row, current row's column, tags seen) with the rows and cells of a piece of XML."""
+    rows, cells = _ROW_TAG.findall(part), _CELL_TAG.findall(part)
+    state[3] += len(rows) + len(cells)
+    if b"" not in cells:  # every cell names its column (Excel, openpyxl, LibreOffice): no need to follow the order
+        state[0] = max(state[0] + rows.count(b""), max(map(int, filter(None, rows)), default=0))
+        state[1] = max(state[1], state[2], max(map(_column_number, set(cells)), default=0))
+        state[2] = 0
+        return
+    for kind, letters, number in _SHEET_TAG.findall(part):  # cells without a reference follow the previous one
+        if kind == b"row":
+            state[0] = int(number) if number else state[0] + 1
+            state[1], state[2] = max(state[1], state[2]), 0
+        else:
+            state[2] = _column_number(letters) if letters else state[2] + 1
+            state[1] = max(state[1], state[2])
+
+
+def _column_number(letters: bytes) -> int:
+    """1-based column of a cell reference's letters (A = 1, XFD = 16,384)."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ch - 64
+    return n
+
+
+def read_table(path: str | os.PathLike, *, encoding: str | None = None, sheet: str | int = 0, limits=None) -> pd.DataFrame:
     """Read a CSV, Excel or Parquet file into a DataFrame.
 
     CSV and Excel cells are read as text (parsing is :func:`validate`'s job, so a bad cell
@@ -182,12 +445,14 @@ def read_table(path: str | os.PathLike, *, encoding: str | None = None, sheet: s
     read as a table: empty, header only, binary or a zip renamed .csv, a corrupt workbook,
     a CSV cut off (last row short, quote never closed) or with a row longer than the
     header, a blank header cell above values (merged header cells, a title row), a
-    column named twice. See docs/bad-input.md.
+    column named twice, a file over the size limits (:func:`guard_file`, checked first, with
+    ``limits``: a :class:`qa_lib.config.Settings` or :class:`ImportLimits`). See docs/bad-input.md.
     """
     path = Path(path)
     source = path.name
     if not path.is_file():
         raise ParameterError(f"path must be an existing file; got {str(path)!r}")
+    guard_file(path, source=source, limits=limits)
     suffix = path.suffix.lower()
     problems: list[Problem] = []
     try:
@@ -247,6 +512,158 @@ def read_table(path: str | os.PathLike, *, encoding: str | None = None, sheet: s
     return df
 
 
+# ----------------------------------------------------------------------------- characters that break or deceive
+_BIDI = {0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+#: Invisible letters and marks (default-ignorable code points that are not format characters): Hangul fillers,
+#: the combining grapheme joiner, Khmer and Mongolian invisible signs. Blank-looking names are made of them.
+_FILLERS = [0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x3164, 0xFFA0]
+_VARIATION = [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)]
+_ZWJ = 0x200D
+#: Characters an emoji ZWJ sequence (👨‍👩‍👧, 🏳️‍🌈) joins: pictographs, symbols, VS16, skin tones.
+_EMOJI = "[\u00a9\u00ae\u203c-\u2bff\u3030\u303d\u3297\u3299\ufe0f\U0001f000-\U0001faff]"
+_ASTRAL = "(?=[\U00010000-\U0010ffff])"  # keeps the big BMP class a fast bitmap: supplementary ranges are tried only for them
+
+
+def _class(mask: np.ndarray, *, re2: bool = False) -> str:
+    """A regex character class of the code points set in ``mask``, as ranges (Python ``re`` escapes, or RE2's ``\\x{...}``)."""
+    edges = np.flatnonzero(np.diff(np.r_[0, mask.view(np.int8), 0]))
+    starts, ends = edges[::2], edges[1::2] - 1
+
+    def esc(c: int) -> str:
+        return f"\\x{{{c:x}}}" if re2 else f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}" if c < 0x10000 else f"\\U{c:08x}"
+
+    return "[" + "".join(esc(a) if a == b else f"{esc(a)}-{esc(b)}" for a, b in zip(starts.tolist(), ends.tolist())) + "]"
+
+
+def _split(mask: np.ndarray) -> str:
+    """A Python pattern for ``mask``: the Basic Multilingual Plane as one class, the supplementary planes behind a guard."""
+    low, high = mask.copy(), mask.copy()
+    low[0x10000:], high[:0x10000] = False, False
+    return _class(low) + (f"|{_ASTRAL}{_class(high)}" if high.any() else "")
+
+
+def _mask(*codes) -> np.ndarray:
+    """A mask over every code point with ``codes`` (ints, lists, arrays or ranges) set."""
+    mask = np.zeros(0x110000, dtype=bool)
+    for c in codes:
+        mask[np.asarray(list(c) if isinstance(c, range) else c, dtype=np.int64)] = True
+    return mask
+
+
+@functools.lru_cache(maxsize=1)
+def _char_sets() -> dict:
+    """The character classes, from this Python's Unicode database (built once, on first use)."""
+    top = 0x40000  # planes 4-13 are unassigned, 14 holds tags and variation selectors, 15-16 are private use
+    printable = "".join(filter(str.isprintable, map(chr, range(top))))  # not printable = categories C* and Z*
+    ids = np.ones(0x110000, dtype=bool)
+    ids[np.frombuffer(printable.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)] = False
+    codes = np.flatnonzero(ids[:top])
+    ids[[c for c in codes[codes <= 0x3000].tolist() if unicodedata.category(chr(c)) == "Zs"]] = False  # spaces pass
+    ids |= _mask(_FILLERS, _VARIATION)
+    formats = [c for c in [*codes[(codes < 0xD800) | (codes > 0xF8FF)].tolist(), *range(0xE0000, 0xE1000)]
+               if unicodedata.category(chr(c)) == "Cf" and c != _ZWJ]
+    controls = [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)]  # tab and newline stay; \r becomes \n first
+    text = _mask(controls, formats, range(0xD800, 0xE000), [0x2028, 0x2029], _FILLERS)
+    utf8 = ~_mask(range(0xD800, 0xE000))  # pyarrow strings are UTF-8: they never hold a surrogate
+    return {
+        "id": re.compile(_split(ids)),
+        "text": re.compile(f"{_split(text)}|(?<!{_EMOJI})\u200d|\u200d(?!{_EMOJI})"),
+        "id_re2": _class(ids & utf8, re2=True),
+        "text_re2": _class((text | _mask([_ZWJ, 0x0D])) & utf8, re2=True),  # the values that may need cleaning
+    }
+
+
+def __getattr__(name: str):
+    """``UNSAFE_CHARS`` and ``UNSAFE_TEXT_CHARS`` are built on first use (reading the Unicode database takes ~0.2 s)."""
+    if name == "UNSAFE_CHARS":
+        return _char_sets()["id"]
+    if name == "UNSAFE_TEXT_CHARS":
+        return _char_sets()["text"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+UNSAFE_CHARS: re.Pattern
+"""Characters refused in ids, codes and names: every control (C0, C1: NUL, ESC, BEL, tab, CR, LF), format character
+(bidirectional controls U+200E/F, U+202A-E, U+2066-9, U+061C; zero-width U+200B-D, U+2060, U+FEFF; soft hyphen, U+180E,
+tags), surrogate, private-use and unassigned code point (categories Cc, Cf, Cs, Co, Cn), line and paragraph
+separators, invisible fillers and variation selectors. Letters of every script (Chinese ids and names) and
+spaces pass. Also for output: a value matching it should not be printed raw to a terminal."""
+
+UNSAFE_TEXT_CHARS: re.Pattern
+"""What :func:`clean_free_text` removes from free text: controls but tab and newline, format characters
+(bidirectional controls, zero-width characters; a zero-width joiner only outside an emoji sequence), surrogates,
+line separators and invisible fillers. Private-use and unassigned code points stay (newer emoji are unassigned
+in an older Python)."""
+
+
+def _contains(s: pd.Series, kind: str) -> np.ndarray:
+    """True where a value holds a character of class ``kind`` (NA: False), by one vectorised regex match."""
+    try:
+        arrow = s.astype(pd.StringDtype("pyarrow"))
+    except (UnicodeError, ValueError, TypeError):  # lone surrogates (a frame built in Python): the slower Python regex
+        return s.astype(object).str.contains(_char_sets()[kind], na=False).to_numpy(dtype=bool)
+    return arrow.str.contains(_char_sets()[f"{kind}_re2"], regex=True).fillna(False).to_numpy(dtype=bool)
+
+
+def bad_id_chars(s: pd.Series) -> np.ndarray:
+    """True where a value holds a character refused in ids, codes and names (:data:`UNSAFE_CHARS`); NA is False."""
+    return _contains(s, "id")
+
+
+def clean_free_text(s: pd.Series | str) -> pd.Series | str:
+    """Free text without the characters that break or deceive (:data:`UNSAFE_TEXT_CHARS`), line ends as ``\\n``.
+
+    ``\\r\\n``, ``\\r`` and the line / paragraph separators become ``\\n``; tabs, newlines, letters of every
+    script and emoji (with their zero-width joiners) stay. An escape sequence loses its ESC, so ``"\\x1b[2J"``
+    is stored as the harmless text ``"[2J"``. Takes a Series (vectorised; values with nothing to clean are
+    returned untouched) or one string.
+    """
+    pattern = _char_sets()["text"]
+    if isinstance(s, str):
+        return pattern.sub("", _NEWLINES.sub("\n", s))
+    need = _contains(s, "text")
+    if not need.any():
+        return s
+    out = s.copy()
+    out[need] = s[need].astype(object).str.replace(_NEWLINES, "\n", regex=True).str.replace(pattern, "", regex=True)
+    return out
+
+
+_NEWLINES = re.compile("\r\n?|[\u2028\u2029]")
+_CHAR_KINDS = {"Cc": "a control character", "Cs": "a surrogate", "Co": "a private-use character", "Cn": "an unassigned code point",
+               "Zl": "a line separator", "Zp": "a paragraph separator"}
+
+
+def describe_unsafe(value: str) -> str | None:
+    """What the first character of ``value`` refused in ids is and where, e.g. ``a control character U+0007 at position 3``."""
+    m = _char_sets()["id"].search(value)
+    if m is None:
+        return None
+    ch = m.group()
+    cp, cat = ord(ch), unicodedata.category(ch)
+    what = ("a bidirectional-text control" if cp in _BIDI else "a variation selector" if cp in _VARIATION
+            else _CHAR_KINDS.get(cat, "an invisible character"))
+    name = unicodedata.name(ch, "")
+    return f"{what} U+{cp:04X}{f' ({name})' if name else ''} at position {m.start() + 1}"
+
+
+def _escaped(value: str) -> str:
+    """``repr(value)`` with every refused character escaped (repr leaves invisible letters such as U+3164 as they are)."""
+    return _char_sets()["id"].sub(lambda m: f"\\u{ord(m.group()):04x}" if ord(m.group()) < 0x10000 else f"\\U{ord(m.group()):08x}", repr(value))
+
+
+def _unsafe_message(value: str) -> str:
+    """The problem of an id, code or name holding a refused character."""
+    shown = _escaped(value if len(value) <= 40 else value[:40] + "…")
+    return (f"contains {describe_unsafe(value)} of {shown}: ids, codes and names must be visible text without control, "
+            "bidirectional or invisible characters; correct it in the source file")
+
+
+def _safe_label(name: str) -> str:
+    """A column name as it may be printed: itself, or escaped when it holds a refused character (an escape sequence)."""
+    return _escaped(name) if _char_sets()["id"].search(name) else name
+
+
 class _Collector:
     """Collects problems; turns boolean masks into located problems (capped per check)."""
 
@@ -254,6 +671,7 @@ class _Collector:
         self.source = source
         self.rows = rows.to_numpy()
         self.problems: list[Problem] = []
+        self.cleaned: dict[str, int] = {}  # free-text cells cleaned of unsafe characters, by column
 
     def add(self, row: int, column: str, message: str) -> None:
         self.problems.append(Problem(self.source, int(row), column, message))
@@ -280,6 +698,33 @@ def _blank(raw: pd.Series) -> np.ndarray:
 
 def _text(raw: pd.Series) -> pd.Series:
     return raw.astype("string").str.strip()
+
+
+def _safe_text(s: pd.Series, f: Field, col: _Collector, blank: np.ndarray) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """The character rule: free text (``text`` fields) cleaned; ids, codes and names refused when they hold an
+    unsafe character, else NFC-normalised. Returns the values, the mask of refused ones and of blanks (text cleaned to nothing)."""
+    s, unsafe = _char_rule(s, f, col)
+    return s, unsafe, blank | s.isna().to_numpy() | (s == "").fillna(False).to_numpy(dtype=bool)
+
+
+def _char_rule(s: pd.Series, f: Field, col: _Collector) -> tuple[pd.Series, np.ndarray]:
+    """:func:`_safe_text` without the blanks."""
+    if f.kind == "text":
+        clean = clean_free_text(s)
+        if clean is not s:
+            changed = (clean != s).fillna(False).to_numpy(dtype=bool)
+            col.cleaned[f.name] = col.cleaned.get(f.name, 0) + int(changed.sum())
+            clean = clean.str.strip()
+            if f.required:
+                col.mask(changed & (clean == "").fillna(False).to_numpy(dtype=bool), f.name, "missing value (nothing but control or invisible characters)")
+        return clean, np.zeros(len(s), dtype=bool)
+    unsafe = bad_id_chars(s)
+    col.mask(unsafe, f.name, _unsafe_message, s)
+    wide = ~s.str.isascii().fillna(True).to_numpy(dtype=bool) & ~unsafe  # NFC: one spelling of é, 﨑 … (ASCII is NFC already)
+    if wide.any():
+        s = s.copy()
+        s[wide] = s[wide].str.normalize("NFC")
+    return s, unsafe
 
 
 def _fmt_choices(f: Field) -> str:
@@ -325,7 +770,7 @@ def _field(df: pd.DataFrame, f: Field, col: _Collector) -> pd.Series:
         blank = np.ones(n, dtype=bool)
     kind = f.kind
     if kind in ("id", "str", "text"):
-        s = _text(raw)
+        s, unsafe, blank = _safe_text(_text(raw), f, col, blank)
         if f.choices:
             alias = {}
             for canon, names in f.choices.items():
@@ -333,7 +778,7 @@ def _field(df: pd.DataFrame, f: Field, col: _Collector) -> pd.Series:
                 for a in names:
                     alias[a.lower()] = canon
             mapped = s.str.lower().map(alias)
-            bad = ~blank & mapped.isna().to_numpy()
+            bad = ~blank & ~unsafe & mapped.isna().to_numpy()
             col.mask(bad, f.name, lambda v: f"must be one of {_fmt_choices(f)}; got {v!r}", s)
             s = mapped
         limit = _MAX_TEXT if kind == "text" else f.sql_length
@@ -403,10 +848,10 @@ def _duplicates(out: pd.DataFrame, key: tuple[str, ...], col: _Collector) -> Non
     rows = out.loc[dup, ROW].to_numpy()
     firsts = first.to_numpy()
     label = "+".join(key)
-    vals = keyframe.loc[dup].astype(str).agg("/".join, axis=1).to_numpy()
-    for r, f0, v in zip(rows[:_MAX_PROBLEMS_PER_CHECK], firsts, vals):
-        if r != f0:
-            col.add(r, key[-1], f"duplicate {label} {v!r} (first on row {f0})")
+    later = np.flatnonzero(rows != firsts)[:_MAX_PROBLEMS_PER_CHECK]  # labels only for the rows shown (a file of copies has millions)
+    vals = keyframe.loc[dup].iloc[later].astype(str).agg("/".join, axis=1).to_numpy()
+    for r, f0, v in zip(rows[later], firsts[later], vals):
+        col.add(r, key[-1], f"duplicate {label} {v!r} (first on row {f0})")
 
 
 def _rules(name: str, out: pd.DataFrame, col: _Collector) -> None:
@@ -432,6 +877,12 @@ def _frame(e: Entity, df: pd.DataFrame, col: _Collector) -> pd.DataFrame:
     return out
 
 
+def _with_cleaned(frame: pd.DataFrame, col: _Collector) -> pd.DataFrame:
+    """``frame`` with ``attrs["cleaned_cells"]``: free-text cells of the file cleaned of unsafe characters, by column."""
+    frame.attrs["cleaned_cells"] = {k: v for k, v in col.cleaned.items() if v}
+    return frame
+
+
 def validate(name: str, df: pd.DataFrame, source: str = "<data>") -> pd.DataFrame:
     """Validate a frame against entity ``name`` and return it typed and canonical.
 
@@ -447,13 +898,16 @@ def validate(name: str, df: pd.DataFrame, source: str = "<data>") -> pd.DataFram
     Returns
     -------
     DataFrame
-        One column per model field plus ``_row`` (spreadsheet row number).
+        One column per model field plus ``_row`` (spreadsheet row number). Free text is cleaned of
+        control, bidirectional and invisible characters (:func:`clean_free_text`); ``attrs["cleaned_cells"]``
+        counts the cells cleaned, by column. Ids, codes and names are NFC-normalised.
 
     Raises
     ------
     ValidationError
         Listing every problem found (missing column, unparseable value, out-of-range
-        value, unknown choice, duplicate key, broken cross-column rule).
+        value, unknown choice, duplicate key, broken cross-column rule, an id, code or
+        name holding a control, bidirectional or invisible character: :data:`UNSAFE_CHARS`).
     """
     e = entity(name)
     df = _with_rows(df)
@@ -464,7 +918,7 @@ def validate(name: str, df: pd.DataFrame, source: str = "<data>") -> pd.DataFram
     _rules(e.name, out, col)
     if col.problems:
         raise ValidationError(col.problems, source)
-    return out
+    return _with_cleaned(out, col)
 
 
 def _with_rows(df: pd.DataFrame) -> pd.DataFrame:
@@ -480,11 +934,11 @@ def _with_rows(df: pd.DataFrame) -> pd.DataFrame:
 def _unknown_columns(df: pd.DataFrame, allowed: set[str], col: _Collector) -> None:
     for c in df.columns:
         if c != ROW and c not in allowed:
-            col.add(1, c, f"unknown column; allowed: {', '.join(sorted(allowed))}")
+            col.add(1, _safe_label(c), f"unknown column; allowed: {', '.join(sorted(allowed))}")
     seen: set[str] = set()
     for c in df.columns:
         if c in seen:
-            col.add(1, c, "column appears twice")
+            col.add(1, _safe_label(c), "column appears twice")
         seen.add(c)
 
 
@@ -522,7 +976,7 @@ def validate_kind(kind: str, df: pd.DataFrame, source: str = "<data>") -> dict[s
     if col.problems:
         raise ValidationError(col.problems, source)
     h = h.drop_duplicates("evaluation_id", keep="first").reset_index(drop=True)
-    return {"evaluations": h, "evaluation_items": it.reset_index(drop=True)}
+    return {"evaluations": _with_cleaned(h, col), "evaluation_items": _with_cleaned(it.reset_index(drop=True), col)}
 
 
 # ----------------------------------------------------------------------------- YAML

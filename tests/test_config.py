@@ -91,3 +91,30 @@ def test_nothing_else_reads_the_environment():
     readers = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
                      if p.name != "config.py" and re.search(r"os\.environ(\.get|\[|\.setdefault)|os\.getenv", p.read_text(encoding="utf-8")))
     assert readers == [], readers
+
+
+def test_import_size_limits_come_from_the_environment(monkeypatch, tmp_path):
+    """QA_MAX_* raise (or lower) the limits qa_lib.ingest.guard_file applies before parsing a file."""
+    monkeypatch.setenv("QA_HOME", str(tmp_path))
+    s = config.settings()
+    assert (s.max_rows, s.max_cells, s.max_file_mb, s.max_expanded_mb, s.max_zip_ratio) == (1_500_000, 40_000_000, 1024.0, 2048.0, 100.0)
+    for var, value in (("QA_MAX_ROWS", "2,000,000"), ("QA_MAX_CELLS", "60_000_000"), ("QA_MAX_FILE_MB", "4096"),
+                       ("QA_MAX_EXPANDED_MB", "8192.5"), ("QA_MAX_ZIP_RATIO", "250")):
+        monkeypatch.setenv(var, value)
+    s = config.settings()
+    assert (s.max_rows, s.max_cells, s.max_file_mb, s.max_expanded_mb, s.max_zip_ratio) == (2_000_000, 60_000_000, 4096.0, 8192.5, 250.0)
+    assert isinstance(s.max_rows, int) and isinstance(s.max_cells, int)
+
+
+@pytest.mark.parametrize("var, value, message", [
+    ("QA_MAX_ROWS", "lots", "QA_MAX_ROWS must be a positive whole number; got 'lots'"),
+    ("QA_MAX_ROWS", "1.5", "QA_MAX_ROWS must be a positive whole number; got '1.5'"),
+    ("QA_MAX_CELLS", "-1", "QA_MAX_CELLS must be a positive whole number; got '-1'"),
+    ("QA_MAX_FILE_MB", "0", "QA_MAX_FILE_MB must be a positive number; got '0'"),
+    ("QA_MAX_ZIP_RATIO", "nan", "QA_MAX_ZIP_RATIO must be a positive number; got 'nan'"),
+])
+def test_bad_import_limits_are_refused(monkeypatch, tmp_path, var, value, message):
+    monkeypatch.setenv("QA_HOME", str(tmp_path))
+    monkeypatch.setenv(var, value)
+    with pytest.raises(ConfigError, match=message):
+        config.settings()

@@ -352,3 +352,304 @@ def test_mixed_offsets_convert_and_bad_offsets_are_located():
     with pytest.raises(ValidationError) as info:
         validate("contacts", c, "tz.csv")
     assert problems(info.value) == ["tz.csv:2:start_time: unparseable time: '2026-10-05T09:15:00+25:00'"]
+
+
+# ----------------------------------------------------------------------------- unbounded input: refused before parsing
+# A few-KB Parquet or workbook can unpack to millions of rows; guard_file measures it from metadata and streams
+# (the footer, the zip directory, the sheet XML, the CSV bytes) and refuses it before pandas or openpyxl build anything.
+import re  # noqa: E402
+import tracemalloc  # noqa: E402
+import zipfile  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+
+from qa_lib import config  # noqa: E402
+from qa_lib.ingest import ImportLimits, guard_file  # noqa: E402
+
+SHEET_HEAD = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+SHEET_TAIL = b"</sheetData></worksheet>"
+
+
+def _peak_mb(fn) -> tuple[float, object]:
+    """Run ``fn``; the peak of Python-tracked memory (NumPy and pandas buffers included) in MB, and its result or exception."""
+    tracemalloc.start()
+    try:
+        result = fn()
+    except ValidationError as exc:
+        result = exc
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20, result
+
+
+def _parquet_bomb(path: Path, rows: int) -> Path:
+    """``rows`` copies of the first contact, dictionary-encoded: 2 M rows are ~90 KB on disk."""
+    batch = 200_000
+    one = CONTACTS.iloc[0]
+    table = pa.table({c: pa.DictionaryArray.from_arrays(pa.array(np.zeros(batch, dtype=np.int8)), pa.array([str(one[c])])) for c in CONTACTS.columns})
+    with pq.ParquetWriter(path, table.schema) as w:
+        for _ in range(rows // batch):
+            w.write_table(table)
+    return path
+
+
+def _workbook(path: Path, sheet_xml: bytes, tmp_path: Path) -> Path:
+    """A real workbook (written by pandas) whose first sheet's XML is replaced by ``sheet_xml``."""
+    template = tmp_path / "template.xlsx"
+    CONTACTS.head(1).to_excel(template, index=False)
+    with zipfile.ZipFile(template) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, sheet_xml if info.filename == "xl/worksheets/sheet1.xml" else src.read(info.filename))
+    return path
+
+
+def _rows_xml(n: int, cells: int = 13, refs: bool = False, ns: str = "") -> bytes:
+    """Sheet XML of a header and ``n`` identical rows (with or without ``r`` references), elements prefixed ``ns:``."""
+    p = f"{ns}:" if ns else ""
+
+    def row(r: int) -> bytes:
+        ref = (lambda where: f' r="{where}"') if refs else (lambda where: "")
+        cs = "".join(f'<{p}c{ref(f"{chr(65 + i)}{r}")} t="inlineStr"><{p}is><{p}t>v</{p}t></{p}is></{p}c>' for i in range(cells))
+        return f"<{p}row{ref(r)}>{cs}</{p}row>".encode()
+
+    xmlns = f"xmlns:{ns}" if ns else "xmlns"
+    head = f'<?xml version="1.0" encoding="UTF-8"?>\n<{p}worksheet {xmlns}="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><{p}sheetData>'
+    body = b"".join(row(r) for r in range(1, n + 2)) if refs else row(1) * (n + 1)
+    return head.encode() + body + f"</{p}sheetData></{p}worksheet>".encode()
+
+
+def test_a_parquet_bomb_is_refused_from_its_footer(bad_db, tmp_path):
+    """2,000,000 identical rows in ~90 KB: refused from the footer (it took 262 s and 5.9 GB of RSS before)."""
+    path = _parquet_bomb(tmp_path / "bomb.parquet", 2_000_000)
+    assert path.stat().st_size < 200_000
+    peak, exc = _peak_mb(lambda: read_table(path))
+    assert isinstance(exc, ValidationError), exc
+    assert problems(exc) == ["bomb.parquet:0:: 2,000,000 rows is over the import limit of 1,500,000 rows (QA_MAX_ROWS): "
+                             "split the file (by week or team), or raise QA_MAX_ROWS if the file is genuine"]
+    assert peak < 50, f"{peak:.1f} MB"
+    _assert_rejected(bad_db, "bomb.parquet", 0, "", "2,000,000 rows is over the import limit", path=path)
+
+
+def test_an_xlsx_bomb_is_refused_from_its_zip_directory(bad_db, tmp_path):
+    """100,000 identical rows compress ~200:1 (a sheet of real data ~10:1): refused from the zip directory, unread
+    (it took 137 s and 433 MB of RSS before)."""
+    path = _workbook(tmp_path / "bomb.xlsx", _rows_xml(100_000), tmp_path)
+    peak, exc = _peak_mb(lambda: read_table(path))
+    assert isinstance(exc, ValidationError), exc
+    msg = problems(exc)[0]
+    assert msg.startswith("bomb.xlsx:0:: xl/worksheets/sheet1.xml is compressed ") and "over the import limit of 100:1 (QA_MAX_ZIP_RATIO)" in msg, msg
+    assert peak < 50, f"{peak:.1f} MB"
+    _assert_rejected(bad_db, "bomb.xlsx", 0, "", "this looks like a zip bomb", path=path)
+
+
+@pytest.mark.parametrize("name, xml, limits, message", [
+    # two cells far apart: openpyxl fills the gap, pandas would build 1,048,575 × 16,384 cells from a 5 KB file
+    ("gap.xlsx", SHEET_HEAD + b'<row r="1"><c r="A1" t="inlineStr"><is><t>contact_id</t></is></c></row>'
+     b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>' + SHEET_TAIL, ImportLimits(),
+     r"xl/worksheets/sheet1\.xml: (at least )?1,048,575 rows × 16,384 columns = 17,179,852,800 cells is over the import limit of 40,000,000 cells \(QA_MAX_CELLS\)"),
+    # the same behind 100 KB of comment (every XML part is scanned, whatever its start, name or prefixes)
+    ("padded.xlsx", SHEET_HEAD.replace(b"<sheetData>", b"<!--" + b"x" * 100_000 + b"--><sheetData>") +
+     b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>' + SHEET_TAIL, ImportLimits(), r"16,384 columns = 17,179,852,800 cells is over the import limit"),
+    ("dtd.xlsx", b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY r "<row/><row/>">]>' + SHEET_HEAD[SHEET_HEAD.index(b"<worksheet"):] + b"&r;" + SHEET_TAIL,
+     ImportLimits(), r"xl/worksheets/sheet1\.xml declares a DTD \(<!DOCTYPE>\), which workbooks never do"),
+    # the scan stops at the first limit crossed: "at least" the rows read so far
+    ("rows.xlsx", _rows_xml(2_000, refs=True), ImportLimits(max_rows=1_000),
+     r"xl/worksheets/sheet1\.xml: at least [12],\d{3} rows is over the import limit of 1,000 rows \(QA_MAX_ROWS\)"),
+    ("plain.xlsx", _rows_xml(2_000), ImportLimits(max_rows=1_000), r"at least [12],\d{3} rows is over the import limit of 1,000 rows"),  # no references
+    ("prefixed.xlsx", _rows_xml(2_000, refs=True, ns="x"), ImportLimits(max_rows=1_000), r"at least [12],\d{3} rows is over the import limit"),
+    ("wide.xlsx", _rows_xml(100, cells=26), ImportLimits(max_cells=2_000), r"\d+ rows × 26 columns = [\d,]+ cells is over the import limit of 2,000 cells"),
+    ("big.xlsx", _rows_xml(100), ImportLimits(max_expanded_mb=0.01), r"the workbook unpacks to 0 MB, which is over the import limit of 0\.01 MB \(QA_MAX_EXPANDED_MB\)"),
+], ids=lambda v: v if isinstance(v, str) and v.endswith(".xlsx") else "")
+def test_workbooks_over_the_limits_are_refused_before_openpyxl(tmp_path, name, xml, limits, message):
+    path = _workbook(tmp_path / name, xml, tmp_path)
+    peak, exc = _peak_mb(lambda: guard_file(path, limits=limits))
+    assert isinstance(exc, ValidationError) and re.search(message, problems(exc)[0]), exc
+    assert peak < 50, f"{peak:.1f} MB"
+
+
+def test_a_workbook_under_the_limits_is_measured_like_openpyxl_reads_it(tmp_path):
+    CONTACTS.to_excel(tmp_path / "c.xlsx", index=False)
+    assert guard_file(tmp_path / "c.xlsx")["rows"] == len(CONTACTS)
+    found = guard_file(_workbook(tmp_path / "p.xlsx", _rows_xml(2_000, refs=True, ns="x"), tmp_path))
+    assert (found["rows"], found["columns"]) == (2_000, 13)
+
+
+def test_a_zip_of_ten_thousand_parts_is_no_workbook(tmp_path):
+    path = tmp_path / "parts.xlsx"
+    with zipfile.ZipFile(path, "w") as z:
+        for i in range(10_001):
+            z.writestr(f"p{i}", b"")
+    with pytest.raises(ValidationError, match=r"parts\.xlsx:0:: not a valid \.xlsx workbook .*: it has 10,001 parts, a workbook has a few dozen"):
+        read_table(path)
+
+
+def test_csv_rows_are_records_not_lines(tmp_path):
+    """Newlines inside quoted transcripts are not records; UTF-16 text whose bytes include 0x0A / 0x22 counts right."""
+    c = pd.concat([CONTACTS] * 10, ignore_index=True).assign(contact_id=[f"K{i}" for i in range(20)], transcript="坐席:您好\n客户:\"上\"网\n" * 3)
+    write_csv(c, tmp_path / "t.csv")
+    assert guard_file(tmp_path / "t.csv", limits=ImportLimits(max_rows=20))["rows"] == 20  # 140 lines
+    c.to_csv(tmp_path / "u16.csv", index=False, encoding="utf-16")  # 上 is U+4E0A: its UTF-16 bytes hold a newline byte
+    assert guard_file(tmp_path / "u16.csv", limits=ImportLimits(max_rows=20)) == {"bytes": (tmp_path / "u16.csv").stat().st_size, "rows": 20,
+                                                                                    "columns": 14, "cells": 280}
+    with pytest.raises(ValidationError, match=r"t\.csv:0:: 20 rows is over the import limit of 19 rows \(QA_MAX_ROWS\)"):
+        read_table(tmp_path / "t.csv", limits=ImportLimits(max_rows=19))
+    with pytest.raises(ValidationError, match=r"t\.csv:0:: 20 rows × 14 columns = 280 cells is over the import limit of 279 cells \(QA_MAX_CELLS\)"):
+        read_table(tmp_path / "t.csv", limits=ImportLimits(max_cells=279))
+    with pytest.raises(ValidationError, match=r"t\.csv:0:: the file is 0 MB, which is over the import limit of 0.001 MB \(QA_MAX_FILE_MB\)"):
+        read_table(tmp_path / "t.csv", limits=ImportLimits(max_file_mb=0.001))
+
+
+def test_parquet_unpacked_size_is_limited(tmp_path):
+    validate("contacts", CONTACTS).drop(columns=[ROW]).to_parquet(tmp_path / "c.parquet")
+    with pytest.raises(ValidationError, match=r"c\.parquet:0:: 2 rows unpacking to 0 MB is over the import limit of 1e-05 MB \(QA_MAX_EXPANDED_MB\)"):
+        read_table(tmp_path / "c.parquet", limits=ImportLimits(max_expanded_mb=1e-5))
+
+
+def test_the_limits_come_from_the_settings(monkeypatch, tmp_path):
+    """The defaults are Settings' defaults, QA_MAX_* raise them, and a real month passes (the samples: 85,791 contacts)."""
+    assert ImportLimits() == ImportLimits(**{k: getattr(config.settings(), k) for k in ImportLimits.__dataclass_fields__})
+    path = _parquet_bomb(tmp_path / "calls.parquet", 2_000_000)
+    monkeypatch.setenv("QA_MAX_ROWS", "2,000,000")
+    monkeypatch.setenv("QA_MAX_CELLS", "30000000")
+    assert guard_file(path, limits=config.settings())["rows"] == 2_000_000
+    monkeypatch.setenv("QA_MAX_ROWS", "1000000")
+    with pytest.raises(ValidationError, match=r"calls\.parquet:0:: 2,000,000 rows is over the import limit of 1,000,000 rows \(QA_MAX_ROWS\)"):
+        guard_file(path, limits=config.settings())
+    assert guard_file(config.samples_dir() / "contacts.parquet")["rows"] == 85_791
+    assert guard_file(config.samples_dir() / "evaluations.csv")["rows"] > 30_000
+
+
+# ----------------------------------------------------------------------------- characters that break or deceive
+# Ids, codes and names holding a control, bidirectional, invisible, private-use or unassigned character are refused
+# with file:row:column; free text (comments, verbatims, transcripts) is cleaned of them. Parquet keeps every
+# character as written, so the hostile files are Parquet (a CSV cannot even carry some of them unquoted).
+from qa_lib.ingest import UNSAFE_CHARS, UNSAFE_TEXT_CHARS, bad_id_chars, clean_free_text, describe_unsafe  # noqa: E402
+
+#: One hostile character of each class, with how it is described.
+HOSTILE = {
+    "\x00": "a control character U+0000", "\x07": "a control character U+0007", "\x1b": "a control character U+001B",
+    "\t": "a control character U+0009", "\r": "a control character U+000D", "\n": "a control character U+000A",
+    "\x85": "a control character U+0085", "\x9b": "a control character U+009B",
+    "\u200e": "a bidirectional-text control U+200E (LEFT-TO-RIGHT MARK)", "\u200f": "a bidirectional-text control U+200F",
+    "\u202a": "a bidirectional-text control U+202A", "\u202e": "a bidirectional-text control U+202E (RIGHT-TO-LEFT OVERRIDE)",
+    "\u2066": "a bidirectional-text control U+2066", "\u2069": "a bidirectional-text control U+2069", "\u061c": "a bidirectional-text control U+061C",
+    "\u200b": "an invisible character U+200B (ZERO WIDTH SPACE)", "\u200c": "an invisible character U+200C", "\u200d": "an invisible character U+200D",
+    "\u2060": "an invisible character U+2060 (WORD JOINER)", "\ufeff": "an invisible character U+FEFF", "\u00ad": "an invisible character U+00AD (SOFT HYPHEN)",
+    "\u180e": "an invisible character U+180E", "\u3164": "an invisible character U+3164 (HANGUL FILLER)", "\U000e0041": "an invisible character U+E0041",
+    "\ufe0f": "a variation selector U+FE0F", "\u2028": "a line separator U+2028", "\ue000": "a private-use character U+E000",
+    "\U000f0001": "a private-use character U+F0001", "\u0378": "an unassigned code point U+0378",
+}
+
+
+def _agents(agent_ids, names) -> pd.DataFrame:
+    n = len(agent_ids)
+    return pd.DataFrame({"agent_id": agent_ids, "name": names, "team": ["华东一组"] * n, "hire_date": ["2024-03-01"] * n})
+
+
+def _voc(texts) -> pd.DataFrame:
+    n = len(texts)
+    return pd.DataFrame({"feedback_id": [f"V{i}" for i in range(n)], "received_at": ["2026-10-01 08:00"] * n, "channel": ["online"] * n, "text": texts})
+
+
+def test_the_character_classes():
+    for ch, what in HOSTILE.items():
+        assert describe_unsafe(f"A{ch}1").startswith(what) and describe_unsafe(f"A{ch}1").endswith(" at position 2"), (repr(ch), describe_unsafe(f"A{ch}1"))
+        assert UNSAFE_CHARS.search(f"A{ch}1")
+    for ok in ("A001", "客服001", "王伟", "華東一組", "José", "Zoë O'Brien-Smith", "北京 二组", "王\u3000伟", "𠀀𰀀", "😀", "№ 5 (A/B) #1"):
+        assert describe_unsafe(ok) is None and not UNSAFE_CHARS.search(ok), ok
+    s = pd.Series(["A1", "王伟", None, "x\x07y", "a\u202eb", "𠀀"], dtype="string")
+    assert bad_id_chars(s).tolist() == [False, False, False, True, True, False]
+    assert bad_id_chars(s.astype(object)).tolist() == [False, False, False, True, True, False]
+    assert UNSAFE_TEXT_CHARS.search("\x1b[2J") and not UNSAFE_TEXT_CHARS.search("a\tb\nc 👨‍👩‍👧 \ue000")
+    assert clean_free_text("\x1b[2J\x1b[1;1H总分 100\r\n") == "[2J[1;1H总分 100\n"
+
+
+def test_every_text_field_of_every_import_kind_follows_the_rule():
+    """Fields of kind id / str (ids, codes, names) refuse; kind text (free text) is cleaned — in every import kind."""
+    from qa_lib.ingest import _Collector, _field
+    from qa_lib.model import ENTITIES
+
+    checked = 0
+    for e in ENTITIES:
+        if not e.import_kind and e.name != "evaluation_items":
+            continue
+        for f in e.fields:
+            if f.kind not in ("id", "str", "text"):
+                continue
+            df = pd.DataFrame({f.name: ["ok", "a\x1b[2Jb\u202e"], ROW: [2, 3]})
+            col = _Collector("f.parquet", df[ROW])
+            out = _field(df, f, col)
+            if f.kind == "text":
+                assert (out.tolist(), col.problems, col.cleaned) == (["ok", "a[2Jb"], [], {f.name: 1}), (e.name, f.name)
+            else:
+                assert [str(p) for p in col.problems][:1] == [f"f.parquet:3:{f.name}: contains a control character U+001B at position 2 of "
+                                                              "'a\\x1b[2Jb\\u202e': ids, codes and names must be visible text without control, "
+                                                              "bidirectional or invisible characters; correct it in the source file"], (e.name, f.name)
+            checked += 1
+    assert checked > 40
+
+
+def test_hostile_ids_and_names_are_refused_with_their_place_and_nothing_is_stored(store, tmp_path):
+    """Every class of hostile character in an id and in a name: one located problem each, the store unchanged
+    (NUL included: it never reaches the driver, SQLite's or PostgreSQL's)."""
+    chars = list(HOSTILE)
+    ids = [f"A{ch}{i}" for i, ch in enumerate(chars)] + ["客服001", "A2"]
+    names = [f"王{ch}伟" for ch in chars] + ["王伟", "Jose\u0301"]  # decomposed é: stored NFC
+    path = tmp_path / "agents.parquet"
+    _agents(ids, names).to_parquet(path)
+    before = store.counts()
+    with pytest.raises(ValidationError) as info:
+        store.import_file("agents", path)
+    got = problems(info.value)
+    assert len(got) == 2 * len(chars), got
+    for row, (ch, what) in enumerate(HOSTILE.items(), start=2):
+        assert any(p.startswith(f"agents.parquet:{row}:agent_id: contains {what}") and "at position 2" in p for p in got), (row, repr(ch), got)
+        assert any(p.startswith(f"agents.parquet:{row}:name: contains {what}") and "at position 2" in p for p in got), (row, repr(ch), got)
+    assert not UNSAFE_CHARS.search(str(info.value).replace("\n", " "))  # the message itself is safe to print
+    assert store.counts() == before
+    _agents(ids[-2:], names[-2:]).to_parquet(path)  # Chinese ids and names pass; names are NFC
+    assert store.import_file("agents", path).inserted == {"agents": 2}
+    stored = store.read("agents").set_index("agent_id")["name"].to_dict()
+    assert stored == {"客服001": "王伟", "A2": "José"}
+
+
+def test_free_text_is_cleaned_on_import(store, tmp_path):
+    """Escape sequences, bidi overrides, zero-width characters and NUL are removed from free text on SQLite and
+    PostgreSQL alike; newlines, tabs, Chinese and emoji (with their zero-width joiners) stay."""
+    texts = {
+        "\x1b[2J\x1b[H总分: 100 \x07": "[2J[H总分: 100",  # the escape sequence loses its ESC: harmless text
+        "评价\u202e001 tnuocca": "评价001 tnuocca",
+        "NUL\x00在这里": "NUL在这里",
+        "138\u200b1234\u200c5678": "13812345678",  # zero-width characters cannot hide a phone number from masking
+        "坐席:您好\r\n客户:你好\r再见": "坐席:您好\n客户:你好\n再见",
+        "全家 👨‍👩‍👧 满意 ❤️ 👍🏽": "全家 👨‍👩‍👧 满意 ❤️ 👍🏽",
+        "a\u200db\u2060c\ufeffd\u00ade\U000e0041": "abcde",
+        "tab\tkept\nline kept": "tab\tkept\nline kept",
+        "\x85\x9b\u2066bidi\u2069\u061c": "bidi",
+        "plain text": "plain text",
+    }
+    path = tmp_path / "voc.parquet"
+    _voc(list(texts)).to_parquet(path)
+    frames = validate_kind("voc", read_table(path), "voc.parquet")
+    assert frames["voc_feedback"].attrs["cleaned_cells"] == {"text": sum(k != v for k, v in texts.items())}
+    assert store.import_file("voc", path).inserted == {"voc_feedback": len(texts)}
+    stored = store.read("voc_feedback").sort_values("feedback_id", key=lambda s: s.str[1:].astype(int))["text"].tolist()
+    assert stored == list(texts.values())
+    _voc(["\x07\u200b"]).assign(feedback_id="V99").to_parquet(path)  # nothing left of a required text: missing
+    with pytest.raises(ValidationError, match=r"voc\.parquet:2:text: missing value \(nothing but control or invisible characters\)"):
+        store.import_file("voc", path)
+
+
+def test_hostile_characters_never_reach_the_terminal(tmp_path):
+    """`qa import` prints the problems of a file with escape sequences in a header, an id and a value without them."""
+    db = tmp_path / "qa.sqlite"
+    Store(f"sqlite:///{db}").migrate()
+    path = tmp_path / "agents.parquet"
+    _agents(["A\x1b[2J1"], ["王伟"]).assign(**{"\x1b[31mcolour": "red"}).to_parquet(path)
+    r = CliRunner().invoke(main, ["import", "agents", str(path), "--db", str(db)], catch_exceptions=False)
+    assert r.exit_code == 2 and "nothing was stored" in r.output, r.output
+    assert "agents.parquet:2:agent_id: contains a control character U+001B at position 2 of 'A\\x1b[2J1'" in r.output
+    assert "agents.parquet:1:'\\x1b[31mcolour': unknown column" in r.output
+    assert "\x1b" not in r.output and not UNSAFE_CHARS.search(r.output.replace("\n", "")), repr(r.output)
