@@ -23,12 +23,16 @@ from .stats.agreement import (
     interpret_alpha,
     krippendorff_alpha,
     percent_agreement,
+    undefined_reason,
 )
 
 __all__ = [
     "reliability_matrix", "item_reliability", "inspector_bias", "widest_disagreement", "leniency_adjustment",
-    "adjusted_agent_scores", "drift", "session_report",
+    "adjusted_agent_scores", "drift", "session_report", "session_check", "why_no_alpha",
 ]
+
+#: A session (or an item) is computed from at least this many calls scored by two or more inspectors.
+MIN_CALLS = 2
 
 
 # ------------------------------------------------------------------ tidy wrappers
@@ -41,6 +45,37 @@ def _answer_values(answers: pd.Series) -> pd.Series:
     mapped = answers.map(ANSWER_SCALE)
     numeric = pd.to_numeric(answers.where(mapped.isna()), errors="coerce")
     return mapped.fillna(numeric)
+
+
+def why_no_alpha(mat, noun: str = "answers") -> str:
+    """Why α cannot be read from an inspectors × calls matrix, in words a calibration lead can act on; "" when it can.
+
+    ``needs ≥ 2 inspectors`` / ``needs ≥ 2 calls scored by 2+ inspectors`` (more scoring is the fix), or
+    ``no variation: α undefined (all N answers agree)`` — everyone gave the same answer, which is agreement,
+    not a lack of data.
+    """
+    why = undefined_reason(mat, min_units=MIN_CALLS)
+    if why is None:
+        return ""
+    kind, n = why
+    if kind == "raters":
+        return f"needs ≥ 2 inspectors ({n} scored)"
+    if kind == "units":
+        return f"needs ≥ {MIN_CALLS} calls scored by 2+ inspectors ({n} so far)"
+    return f"no variation: α undefined (all {n} {noun} agree)"
+
+
+def session_check(evaluations: pd.DataFrame, *, unit: str = "contact_id", rater: str = "inspector_id") -> str:
+    """Why a session's agreement cannot be computed (``needs ≥ 2 inspectors: only Q02 scored``…); "" when it can."""
+    if evaluations.empty:
+        return "no calibration evaluation"
+    inspectors = sorted(evaluations[rater].dropna().unique())
+    if len(inspectors) < 2:
+        return f"needs ≥ 2 inspectors: only {', '.join(map(str, inspectors)) or 'nobody'} scored"
+    shared = int((evaluations.groupby(unit)[rater].nunique() >= 2).sum())
+    if shared < MIN_CALLS:
+        return f"needs ≥ {MIN_CALLS} calls scored by 2+ inspectors: {shared} so far"
+    return ""
 
 
 def reliability_matrix(frame: pd.DataFrame, unit: str, rater: str, value: str) -> pd.DataFrame:
@@ -57,7 +92,8 @@ def item_reliability(evaluations: pd.DataFrame, *, unit: str = "contact_id", rat
 
     For each item: units scored by ≥ 2 inspectors, percent agreement, Krippendorff's α
     (ordinal on yes > partial > no, or on the scale) with a bootstrap interval over units,
-    Gwet's AC1 (robust when nearly every call passes), and the plain-language reading of α.
+    Gwet's AC1 (robust when nearly every call passes), and the plain-language reading of α — or why there
+    is none (:func:`why_no_alpha`: too few inspectors or calls, or no variation because everyone agreed).
     """
     missing = [c for c in (unit, rater, item, answer) if c not in evaluations.columns]
     if missing:
@@ -69,10 +105,12 @@ def item_reliability(evaluations: pd.DataFrame, *, unit: str = "contact_id", rat
         mat = reliability_matrix(part, unit, rater, "_v").to_numpy(dtype=float)
         units = int((np.sum(~np.isnan(mat), axis=0) >= 2).sum())
         row = {"item_id": item_id, "units": units, "raters": int(mat.shape[0])}
-        if units == 0 or mat.shape[0] < 2 or np.unique(mat[~np.isnan(mat)]).size == 0:
-            rows.append(row | {"percent_agreement": np.nan, "alpha": np.nan, "alpha_low": np.nan, "alpha_high": np.nan, "ac1": np.nan, "reading": "not enough data"})
+        why = why_no_alpha(mat)
+        if why:  # everyone agreeing is perfect agreement in percent, with α undefined; too little data is neither
+            agree = 1.0 if why.startswith("no variation") else np.nan
+            rows.append(row | {"percent_agreement": agree, "alpha": np.nan, "alpha_low": np.nan, "alpha_high": np.nan, "ac1": np.nan, "reading": why})
             continue
-        a = krippendorff_alpha(mat, "ordinal") if np.unique(mat[~np.isnan(mat)]).size > 1 else float("nan")
+        a = krippendorff_alpha(mat, "ordinal")
         lo, hi = bootstrap_ci(krippendorff_alpha, mat, n_boot=n_boot, confidence=confidence, random_state=random_state, level="ordinal")
         rows.append(row | {"percent_agreement": percent_agreement(mat), "alpha": a, "alpha_low": lo, "alpha_high": hi,
                            "ac1": gwet_ac1(mat), "reading": interpret_alpha(a)})
@@ -124,7 +162,8 @@ def inspector_bias(scores: pd.DataFrame, *, unit: str = "contact_id", rater: str
         else:
             verdict = "unclear"
         rows.append({"inspector_id": insp, "units": n, "mean_difference": mean, "ci_low": lo, "ci_high": hi, "verdict": verdict})
-    return pd.DataFrame(rows).sort_values("mean_difference", ascending=False, ignore_index=True)
+    cols = ["inspector_id", "units", "mean_difference", "ci_low", "ci_high", "verdict"]  # no one to compare: no rows, same columns
+    return pd.DataFrame(rows, columns=cols).sort_values("mean_difference", ascending=False, ignore_index=True)
 
 
 def widest_disagreement(scores: pd.DataFrame, *, unit: str = "contact_id", rater: str = "inspector_id", value: str = "total_score", top: int = 5) -> pd.DataFrame:
@@ -175,15 +214,30 @@ def adjusted_agent_scores(evaluations: pd.DataFrame, effects: pd.Series, *, agen
 
 def drift(sessions: pd.DataFrame, *, session: str = "calibration_session_id", unit: str = "contact_id", rater: str = "inspector_id",
           value: str = "total_score", expert: str | None = None) -> pd.DataFrame:
-    """Agreement and bias per calibration session over time: α (interval) on the total and each inspector's mean difference."""
+    """Agreement and bias per calibration session over time: α (interval) on the total and each inspector's mean difference.
+
+    A session that cannot be computed (one inspector, one shared call: :func:`session_check`) gets its row with
+    the reason in ``note`` and no numbers, and every other session is computed; a session where every score
+    agrees has ``note`` "no variation: α undefined (…)"; one the ``expert`` did not score has no bias columns.
+    """
     rows = []
     for sid, part in sessions.groupby(session, sort=True):
+        row = {session: sid, "units": int(part[unit].nunique()), "inspectors": int(part[rater].nunique()), "alpha_total": np.nan, "note": ""}
+        why = session_check(part, unit=unit, rater=rater)
+        if why:
+            rows.append(row | {"note": why})
+            continue
         mat = reliability_matrix(part, unit, rater, value).to_numpy(dtype=float)
-        row = {session: sid, "units": int(part[unit].nunique()), "alpha_total": krippendorff_alpha(mat, "interval")}
-        bias = inspector_bias(part, unit=unit, rater=rater, value=value, expert=expert)
-        row.update({f"bias_{r.inspector_id}": r.mean_difference for r in bias.itertuples()})
+        row["note"] = why_no_alpha(mat, "total scores")
+        row["alpha_total"] = np.nan if row["note"] else krippendorff_alpha(mat, "interval")
+        if expert is not None and expert not in set(part[rater]):
+            row["note"] = "; ".join(x for x in (row["note"], f"expert {expert} did not score this session: no bias") if x)
+        else:
+            bias = inspector_bias(part, unit=unit, rater=rater, value=value, expert=expert)
+            row.update({f"bias_{r.inspector_id}": r.mean_difference for r in bias.itertuples()})
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    return out[[c for c in out.columns if c != "note"] + ["note"]] if len(out) else out
 
 
 def session_report(evaluations: pd.DataFrame, items: pd.DataFrame, card=None, *, expert: str | None = None, tolerance: float = 5.0,
@@ -195,7 +249,8 @@ def session_report(evaluations: pd.DataFrame, items: pd.DataFrame, card=None, *,
     are left out and critical items are also reported on their own. Returns tables:
     ``items`` (per-item reliability, least reliable first), ``critical``, ``overall``
     (α on the totals and on all item answers), ``bias`` (per inspector, against ``expert``
-    or the consensus), ``discuss`` (the widest disagreements).
+    or the consensus), ``discuss`` (the widest disagreements). A session that cannot be computed (one inspector,
+    one shared call) still gives every table: the rows say why in ``reading`` (:func:`why_no_alpha`), with no numbers.
     """
     long = items.merge(evaluations[["evaluation_id", "contact_id", "inspector_id"]], on="evaluation_id")
     if card is not None:
@@ -206,15 +261,25 @@ def session_report(evaluations: pd.DataFrame, items: pd.DataFrame, card=None, *,
     totals = reliability_matrix(evaluations, "contact_id", "inspector_id", "total_score").to_numpy(dtype=float)
     all_answers = long.assign(_v=_answer_values(long["answer"].astype(object)), unit=long["contact_id"] + "|" + long["item_id"])
     mat_items = reliability_matrix(all_answers, "unit", "inspector_id", "_v").to_numpy(dtype=float)
-    a_tot = krippendorff_alpha(totals, "interval")
-    a_items = krippendorff_alpha(mat_items, "ordinal")
-    lo_t, hi_t = bootstrap_ci(krippendorff_alpha, totals, n_boot=n_boot, random_state=random_state, level="interval")
     overall = pd.DataFrame([
-        {"measure": "total score (interval α)", "alpha": a_tot, "ci_low": lo_t, "ci_high": hi_t, "reading": interpret_alpha(a_tot)},
-        {"measure": "item answers (ordinal α)", "alpha": a_items, "ci_low": np.nan, "ci_high": np.nan, "reading": interpret_alpha(a_items)},
-        {"measure": "item answers (Gwet AC1)", "alpha": gwet_ac1(mat_items), "ci_low": np.nan, "ci_high": np.nan, "reading": ""},
+        _overall_row("total score (interval α)", totals, "interval", "total scores", n_boot, random_state),
+        _overall_row("item answers (ordinal α)", mat_items, "ordinal", "answers", 0, random_state),
+        {"measure": "item answers (Gwet AC1)", "alpha": np.nan if why_no_alpha(mat_items) else gwet_ac1(mat_items), "ci_low": np.nan, "ci_high": np.nan,
+         "reading": ""},
     ])
+    if expert is not None and expert not in set(evaluations["inspector_id"]):
+        expert = None  # the expert did not score these calls: against the consensus (the caller says so)
     return {
         "items": per_item, "critical": critical.reset_index(drop=True), "overall": overall,
         "bias": inspector_bias(evaluations, expert=expert, tolerance=tolerance), "discuss": widest_disagreement(evaluations),
     }
+
+
+def _overall_row(measure: str, mat: np.ndarray, level: str, noun: str, n_boot: int, random_state) -> dict:
+    """One row of the overall table: α with its bootstrap interval (``n_boot`` 0: none), or why there is none."""
+    why = why_no_alpha(mat, noun)
+    if why:
+        return {"measure": measure, "alpha": np.nan, "ci_low": np.nan, "ci_high": np.nan, "reading": why}
+    a = krippendorff_alpha(mat, level)
+    lo, hi = bootstrap_ci(krippendorff_alpha, mat, n_boot=n_boot, random_state=random_state, level=level) if n_boot else (np.nan, np.nan)
+    return {"measure": measure, "alpha": a, "ci_low": lo, "ci_high": hi, "reading": interpret_alpha(a)}

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import NotFoundError, ParameterError
+from .files import is_id_column, write_xlsx
 from .html import escape
 from .model import CHANNELS, CONTACT_TYPES
 from .privacy import mask_pii
@@ -567,7 +568,7 @@ def load_inputs(store, month, *, months: int = 1) -> dict:
     :class:`NotFoundError` when the period holds no evaluation.
     """
     periods = _window(month, months)
-    ev = pd.concat([store.read_month("evaluations", p) for p in periods], ignore_index=True)
+    ev = pd.concat([store.evaluations(p) for p in periods], ignore_index=True)
     label = str(periods[0]) if len(periods) == 1 else f"{periods[0]} – {periods[-1]}"
     if ev.empty:
         raise NotFoundError(f"no evaluations in {label}: nothing to put in the case library")
@@ -617,14 +618,6 @@ def counts_table(counts: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
         T["evaluations"]: counts["evaluations"].to_numpy(), T["with_fault"]: counts["with_fault"].to_numpy(),
         T["exemplary"]: counts["exemplary"].to_numpy(), T["failure"]: counts["failure"].to_numpy(),
     })
-
-
-def _xl_text(value) -> str:
-    """Text for a spreadsheet cell: control characters dropped, a leading = + - @ defused (no formula)."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    s = "" if value is None or (isinstance(value, float) and np.isnan(value)) else ILLEGAL_CHARACTERS_RE.sub("", str(value))
-    return "'" + s if s[:1] in ("=", "+", "-", "@") else s
 
 
 def cases_table(cases: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
@@ -813,15 +806,10 @@ def write_library(cases: pd.DataFrame, counts: pd.DataFrame, folder: str | os.Pa
     xlsx_path = out / f"cases_{period.replace(' – ', '_')}.xlsx"
     tmp_html = html_path.with_suffix(".html.tmp")
     tmp_html.write_text(library_html(cases, counts, period=period, lang=lang), encoding="utf-8")
-    tmp_xlsx = xlsx_path.with_name(xlsx_path.stem + ".tmp.xlsx")
     table = cases_table(cases, lang)
-    text_cols = [c for c in table.columns if table[c].dtype == object]
-    table[text_cols] = table[text_cols].apply(lambda col: col.map(_xl_text))
-    with pd.ExcelWriter(tmp_xlsx, engine="openpyxl") as xl:
-        table.to_excel(xl, sheet_name=T["cases"][:31], index=False)
-        counts_table(counts, lang).to_excel(xl, sheet_name=T["counts"][:31], index=False)
+    ids = [c for c in table.columns if is_id_column(c) or c in (T["case_id"], T["contact"], T["agent"])]
+    write_xlsx({T["cases"]: table, T["counts"]: counts_table(counts, lang)}, xlsx_path, ids=ids)
     tmp_html.replace(html_path)
-    tmp_xlsx.replace(xlsx_path)
     return html_path, xlsx_path
 
 

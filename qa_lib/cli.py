@@ -40,13 +40,45 @@ class _Steps:
         self.bar.close()
 
 
+# Characters that act on a terminal or deceive a reader instead of showing: C0/C1 controls but tab and newline
+# (ESC starts the sequences that clear a screen or move the cursor), bidi overrides and isolates, zero-width marks.
+_UNPRINTABLE = __import__("re").compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def _printable(text: str) -> str:
+    """``text`` safe for a terminal: every control, bidi or zero-width character shown as a visible ``<U+001B>``.
+
+    >>> _printable("total 98\x1b[2J\u202e")
+    'total 98<U+001B>[2J<U+202E>'
+    """
+    return _UNPRINTABLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
+
+
+class _TerminalSafe:
+    """stdout for the duration of a command: what a command prints passes through :func:`_printable`
+    (customer and inspector text can hold escape sequences; nothing a command prints may drive the terminal)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        return self._stream.write(_printable(text) if isinstance(text, str) else text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def _fail(exc: QAError) -> None:
-    click.echo(f"qa: error: {exc}", err=True)
+    from .config import redact
+
+    click.echo(f"qa: error: {_printable(redact(str(exc)))}", err=True)
     sys.exit(2 if isinstance(exc, (ValidationError, ValueError)) else 1)
 
 
 class _Group(click.Group):
     def invoke(self, ctx):
+        stdout = sys.stdout
+        sys.stdout = _TerminalSafe(stdout)
         try:
             return super().invoke(ctx)
         except QAError as exc:
@@ -58,6 +90,8 @@ class _Group(click.Group):
             if busy is not None:
                 _fail(busy)
             raise
+        finally:
+            sys.stdout = stdout
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -205,7 +239,7 @@ def demo(db, month, screenshots, quiet):
     _load(store, samples_dir(), quiet)
     mark_built_from_samples(store)  # now, so that a run stopped below can still be rebuilt
     p = asked or store.latest_month()
-    frames = {t: store.read_month(t, p) for t in ("contacts", "evaluations", "voc_feedback")}
+    frames = {t: store.evaluations(p) if t == "evaluations" else store.read_month(t, p) for t in ("contacts", "evaluations", "voc_feedback")}
     s = month_summary(frames["contacts"], frames["evaluations"], frames["voc_feedback"], store.read("agents"))
     out = reports_dir() / str(p)
     written = write_summary(out, str(p), s)
@@ -307,8 +341,13 @@ def sample(period, per_agent, allocation, margin, sd, strata, targeted_per_agent
 @click.option("--boot", "n_boot", type=int, default=500, show_default=True, help="Bootstrap resamples for the intervals.")
 @_DB
 def calibrate(session_id, month, tolerance, n_boot, db):
-    """Calibration meeting tables: reliability per item, inspector bias against the expert, calls to discuss, drift."""
-    from .calibration import drift, session_report
+    """Calibration meeting tables: reliability per item, inspector bias against the expert, calls to discuss, drift.
+
+    A session that cannot be computed (one inspector, or fewer than 2 calls scored by two inspectors) is named
+    with the reason and left out; every other session is computed. A number that does not exist prints as — or
+    as the reason (e.g. "no variation: α undefined (all 48 answers agree)").
+    """
+    from .calibration import drift, session_check, session_report
     from .store import Store
     from .summary import parse_month
 
@@ -317,23 +356,35 @@ def calibrate(session_id, month, tolerance, n_boot, db):
     ev, items, sessions = store.calibration_data(session_id, parse_month(month) if month else None)
     if ev.empty:
         raise click.ClickException("no calibration evaluation is stored")
-    expert = sessions["expert_inspector_id"].dropna().iloc[0] if sessions["expert_inspector_id"].notna().any() else None
-    card = store.scorecard(ev["scorecard_id"].iloc[0], int(ev["scorecard_version"].iloc[0]))
-    rep = session_report(ev, items, card, expert=expert, tolerance=tolerance, n_boot=n_boot)
+    table = lambda df, fmt: df.to_string(index=False, float_format=fmt, na_rep="—")  # noqa: E731  never "nan"
     fmt = lambda v: f"{v:.3f}"  # noqa: E731
-    click.echo(f"sessions: {', '.join(sessions['session_id'])}; {ev['contact_id'].nunique()} calls, {ev['inspector_id'].nunique()} inspectors; "
-               f"reference: {'expert ' + expert if expert else 'consensus'}")
-    click.echo("\nOverall agreement (Krippendorff: ≥ 0.800 reliable, 0.667–0.800 tentative, below not reliable)")
-    click.echo(rep["overall"].to_string(index=False, float_format=fmt))
-    click.echo("\nPer item, least reliable first")
-    click.echo(rep["items"][["item_id", "units", "percent_agreement", "alpha", "alpha_low", "alpha_high", "ac1", "reading"]].to_string(index=False, float_format=fmt))
-    click.echo(f"\nInspector bias in points (tolerance ±{tolerance:g})")
-    click.echo(rep["bias"].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    click.echo("\nCalls to discuss (widest disagreement)")
-    click.echo(rep["discuss"].to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    expert = sessions["expert_inspector_id"].dropna().iloc[0] if sessions["expert_inspector_id"].notna().any() else None
+    left_out = {sid: session_check(part) for sid, part in ev.groupby("calibration_session_id", sort=True)}
+    left_out = {sid: why for sid, why in left_out.items() if why}
+    for sid, why in left_out.items():
+        click.echo(f"{sid}: {why} — left out; score it with a second inspector to include it")
+    ev = ev[~ev["calibration_session_id"].isin(list(left_out))]
+    if ev.empty:
+        click.echo("no session of this selection can be computed")
+    else:
+        items = items[items["evaluation_id"].isin(ev["evaluation_id"])]
+        reference = expert if expert in set(ev["inspector_id"]) else None
+        card = store.scorecard(ev["scorecard_id"].iloc[0], int(ev["scorecard_version"].iloc[0]))
+        rep = session_report(ev, items, card, expert=reference, tolerance=tolerance, n_boot=n_boot)
+        done = sorted(set(ev["calibration_session_id"]))
+        click.echo(f"sessions: {', '.join(done)}; {ev['contact_id'].nunique()} calls, {ev['inspector_id'].nunique()} inspectors; "
+                   f"reference: {'expert ' + reference if reference else 'consensus' + (f' (expert {expert} scored none of these calls)' if expert else '')}")
+        click.echo("\nOverall agreement (Krippendorff: ≥ 0.800 reliable, 0.667–0.800 tentative, below not reliable)")
+        click.echo(table(rep["overall"], fmt))
+        click.echo("\nPer item, least reliable first")
+        click.echo(table(rep["items"][["item_id", "units", "percent_agreement", "alpha", "alpha_low", "alpha_high", "ac1", "reading"]], fmt))
+        click.echo(f"\nInspector bias in points (tolerance ±{tolerance:g})")
+        click.echo(table(rep["bias"], lambda v: f"{v:.2f}") if len(rep["bias"]) else "no inspector to compare")
+        click.echo("\nCalls to discuss (widest disagreement)")
+        click.echo(table(rep["discuss"], lambda v: f"{v:.1f}") if len(rep["discuss"]) else "no call scored by two inspectors")
     all_ev, _, _ = store.calibration_data()
-    click.echo("\nDrift across sessions (α on totals; bias per inspector)")
-    click.echo(drift(all_ev, expert=expert).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    click.echo("\nDrift across sessions (α on totals; bias per inspector; — where a session has no value, note says why)")
+    click.echo(table(drift(all_ev, expert=expert), lambda v: f"{v:.2f}"))
 
 
 @main.command()
@@ -355,6 +406,9 @@ def report(kind, month, team, lang, history, training_months, workers, force, qu
     training-needs reports (reports/<month>/training/all_<lang>.html and one per team, or only --team's) with the
     training plan reports/<month>/training_plan_<month>.xlsx.
     A failing report is listed at the end and never stops the others; existing reports are kept unless --force.
+    With `all`, a kind whose inputs are missing never stops the others: the VOC and training pages say what to
+    import, and a kind that cannot be prepared (e.g. no evaluations this month) is skipped with a line saying why.
+    The exit status is 1 only when a report (or a kind's preparation) failed.
     """
     from .reports.runner import month_reports
     from .store import Store
@@ -365,12 +419,18 @@ def report(kind, month, team, lang, history, training_months, workers, force, qu
     p = parse_month(month) if month else store.latest_month()
     kinds = {"agents": ("agents",), "team": ("teams",), "voc": ("voc",), "training": ("training",), "all": ("agents", "teams", "voc", "training")}[kind]
     t0 = time.perf_counter()
-    out, results = month_reports(store, p, kinds=kinds, team=team, workers=workers, force=force, progress=not quiet, lang=lang, history=history,
-                                 training_months=training_months)
+    hints = {"agents": "import the month's evaluations (`qa import evaluations FILE`) or score its sampling plan",
+             "voc": "import the month's verbatims (`qa import voc FILE`)", "training": "import evaluations (`qa import evaluations FILE`)"}
+    out, results = month_reports(store, p, kinds=kinds, team=team, workers=workers, force=force, progress=not quiet, lang=lang,
+                                 history=history, training_months=training_months)
     done = [r for r in results if r.ok and not r.skipped]
     skipped = [r for r in results if r.skipped]
-    failed = [r for r in results if not r.ok]
+    unprepared = [r for r in results if r.missing]
+    failed = [r for r in results if not r.ok and not r.missing]
     click.echo(f"{len(done)} reports written, {len(skipped)} already there, {len(failed)} failed, in {time.perf_counter() - t0:.1f} s: {out / 'index.html'}")
+    for r in unprepared:
+        kind_ = Path(r.job.output).name
+        click.echo(f"  skipped {r.job.title}: {r.missing} — {hints.get(kind_, 'import its inputs')}")
     for r in failed:
         click.echo(f"  failed: {r.job.title}: {r.error}", err=True)
     if failed:
@@ -621,7 +681,7 @@ def evaluation_release(evaluation_ids, month, actor, db):
     store.check_ready()
     ids = list(evaluation_ids)
     if month:
-        ev = store.read_month("evaluations", parse_month(month))
+        ev = store.evaluations(parse_month(month))
         ids += ev.loc[ev["status"] == "submitted", "evaluation_id"].tolist()
     if not ids:
         raise click.UsageError("name evaluation ids or give --month")
@@ -663,7 +723,9 @@ def rescore(scorecard_id, to_version, card_file, style, month, top, out, db):
                f"{moved} of {len(ranks)} agents change rank. Stored scores are unchanged.")
     click.echo(ranks.head(top).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     if out:
-        ranks.to_csv(out, index=False, encoding="utf-8-sig")
+        from .files import write_csv
+
+        write_csv(ranks, out)
         click.echo(f"wrote {out}")
 
 

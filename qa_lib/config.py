@@ -18,7 +18,19 @@ Variable                 Setting                                      Default
 ``QA_EXECUTOR``          ``executor``: ``local`` or ``dask:<address>`` ``local``
 ``QA_CHROMIUM``          ``chromium``: the browser for screenshots    found on the PATH
 ``QA_SQLITE_BUSY_SECONDS`` ``sqlite_busy_seconds``                    30
+``QA_MAX_ROWS``          ``max_rows``: data rows of an imported file  1,500,000
+``QA_MAX_CELLS``         ``max_cells``: its rows × columns            40,000,000
+``QA_MAX_FILE_MB``       ``max_file_mb``: its size on disk            1,024 MB
+``QA_MAX_EXPANDED_MB``   ``max_expanded_mb``: Parquet or workbook     2,048 MB
+                         unpacked
+``QA_MAX_ZIP_RATIO``     ``max_zip_ratio``: compression of a workbook 100 (:1)
+                         part
 ======================== ============================================ ==========================================
+
+The ``QA_MAX_*`` limits refuse a file before it is parsed (:func:`qa_lib.ingest.guard_file`): a few-KB Parquet or
+workbook can unpack to millions of rows and gigabytes. The defaults pass a large center's month of contacts (about
+a million rows, 25 columns: 1,000 seats at ~45 contacts a day) with half as much again to spare; real workbook
+sheets compress about 10:1.
 
 The center file holds what belongs to a center rather than to a machine: ``name``, ``lang`` (``zh`` or ``en``),
 ``headline_scorecard`` (the scorecard whose random-arm scores are the agents' headline), ``score_target`` (the
@@ -30,13 +42,16 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from .errors import ConfigError
 
 __all__ = ["Settings", "settings", "project_root", "notebooks_dir", "samples_dir", "reports_dir", "lab_dir", "default_db_path",
-           "database_url", "sqlite_url", "voc_taxonomy_path", "voc_domain_words_path", "training_modules_path", "CENTER_KEYS"]
+           "database_url", "sqlite_url", "voc_taxonomy_path", "voc_domain_words_path", "training_modules_path", "CENTER_KEYS",
+           "redact", "safe_url"]
 
 #: The keys a center file may hold, with what each must be.
 CENTER_KEYS = {
@@ -62,6 +77,11 @@ class Settings:
     executor: str = "local"
     chromium: str | None = None
     sqlite_busy_seconds: float = 30.0
+    max_rows: int = 1_500_000
+    max_cells: int = 40_000_000
+    max_file_mb: float = 1024.0
+    max_expanded_mb: float = 2048.0
+    max_zip_ratio: float = 100.0
     center_file: Path | None = None
     db_from_env: bool = False
     name: str = ""
@@ -162,6 +182,19 @@ def settings(**overrides) -> Settings:
         busy_seconds = float(busy) if busy is not None else 30.0
     except ValueError:
         raise ConfigError(f"QA_SQLITE_BUSY_SECONDS must be a number of seconds; got {busy!r}") from None
+    limits = {}
+    for var, key in (("QA_MAX_ROWS", "max_rows"), ("QA_MAX_CELLS", "max_cells"), ("QA_MAX_FILE_MB", "max_file_mb"),
+                     ("QA_MAX_EXPANDED_MB", "max_expanded_mb"), ("QA_MAX_ZIP_RATIO", "max_zip_ratio")):
+        raw, default = _env(var), Settings.__dataclass_fields__[key].default
+        if raw is None:
+            continue
+        try:
+            value = float(raw.replace(",", "").replace("_", ""))
+        except ValueError:
+            value = float("nan")
+        if not value > 0 or (isinstance(default, int) and not value.is_integer()):
+            raise ConfigError(f"{var} must be a positive {'whole ' if isinstance(default, int) else ''}number; got {raw!r}")
+        limits[key] = type(default)(value)
     base = Settings(
         home=home,
         db_url=_env("QA_DB_URL") or sqlite_url(home / "data" / "qa.sqlite"),
@@ -175,6 +208,7 @@ def settings(**overrides) -> Settings:
         sqlite_busy_seconds=max(0.0, busy_seconds),
         center_file=center_file,
         db_from_env=_env("QA_DB_URL") is not None,
+        **limits,
         **_center(center_file),
     )
     return replace(base, **overrides) if overrides else base
@@ -259,3 +293,46 @@ def voc_domain_words_path() -> Path:
 def training_modules_path() -> Path:
     """Training modules (id, title, skills, hours): ``$QA_TRAINING_MODULES`` or ``data/samples/training_modules.yaml``."""
     return settings().training_modules
+
+
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^:/?#@\s]*):(?P<password>[^/\s]*)@")
+
+
+def _passwords(url: str) -> set[str]:
+    try:
+        raw = urlsplit(url).password
+    except ValueError:
+        return set()
+    return {p for p in (raw, unquote(raw) if raw else None) if p}
+
+
+def redact(text: str, *urls: str) -> str:
+    """``text`` with no database password in it: every ``scheme://user:password@`` loses its password, and the
+    passwords of ``urls`` and of the configured database (``QA_DB_URL``) are replaced wherever they appear.
+
+    Every message the CLI prints and every report error goes through this.
+
+    >>> redact("cannot connect to postgresql+psycopg://qa:s3cr%40t@db:5432/qa")
+    'cannot connect to postgresql+psycopg://qa:***@db:5432/qa'
+    >>> redact("login failed (password 's3cr@t')", "postgresql://qa:s3cr%40t@db/qa")
+    "login failed (password '***')"
+    """
+    text = _USERINFO.sub(lambda m: m.group("head") + ":***@", str(text))
+    try:
+        configured = settings().db_url
+    except ConfigError:
+        configured = ""
+    secrets = set().union(*(_passwords(u) for u in (*urls, configured) if u))
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 3:  # a one- or two-letter password would blank out ordinary text; it is no secret anyway
+            text = text.replace(secret, "***")
+    return text
+
+
+def safe_url(url: str) -> str:
+    """A database URL as it may be shown: without its password.
+
+    >>> safe_url("postgresql+psycopg://qa:pw%2Fx@127.0.0.1:5432/qa")
+    'postgresql+psycopg://qa:***@127.0.0.1:5432/qa'
+    """
+    return redact(url, url)

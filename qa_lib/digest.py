@@ -665,7 +665,7 @@ def default_day(store) -> dt.date:
     """The day before the latest ``evaluated_at`` date in the store (the meeting reviews "yesterday")."""
     from .errors import NotFoundError
 
-    ev = store.read("evaluations", columns=["evaluated_at"])
+    ev = store.evaluations(audience="inspector", columns=["evaluated_at"])  # the last day anyone scored, drafts too
     last = pd.to_datetime(ev["evaluated_at"], errors="coerce").max()
     if pd.isna(last):
         raise NotFoundError("the database holds no evaluations yet: import evaluations first (qa import evaluations FILE)")
@@ -674,7 +674,9 @@ def default_day(store) -> dt.date:
 
 def digest_paths(folder: str | Path, date, team: str | None = None) -> tuple[Path, Path]:
     """``folder/digest_<date>[_<team>].html`` and ``.md``."""
-    stem = f"digest_{parse_day(date).isoformat()}" + (f"_{re.sub(r'[^0-9A-Za-z_.-]+', '_', team)}" if team else "")
+    from .files import file_stem
+
+    stem = f"digest_{parse_day(date).isoformat()}" + (f"_{file_stem(team)}" if team else "")
     folder = Path(folder)
     return folder / f"{stem}.html", folder / f"{stem}.md"
 
@@ -712,7 +714,7 @@ def write_digest(store, date, folder: str | Path | None = None, *, team: str | N
         folder = reports_dir() / "digest"
     e = store.table("evaluations")
     start = dt.datetime.combine(day, dt.time())
-    ev = store.read("evaluations", (e.c.evaluated_at >= start) & (e.c.evaluated_at < start + dt.timedelta(days=1)))
+    ev = store.evaluations(where=(e.c.evaluated_at >= start) & (e.c.evaluated_at < start + dt.timedelta(days=1)))
     ids = ev["evaluation_id"].tolist()
     if ids:
         items = store.read("evaluation_items", store.table("evaluation_items").c.evaluation_id.in_(ids))

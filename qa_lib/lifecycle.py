@@ -10,6 +10,24 @@
 Every action adds a version to the evaluation's history (who, when, why); nothing is
 overwritten or deleted. This module is pure: :mod:`qa_lib.store` persists the result.
 
+What counts and who sees it (:data:`AUDIENCES`; the store applies it in one place,
+:meth:`qa_lib.store.Store.evaluations`, which every report and score reads evaluations through):
+
+* ``draft``: never counted, never shown, except to the inspector editing it (the scoring
+  workbench, ``qa evaluation show``).
+* :data:`COUNTED` (``submitted`` and every later status): team and manager pages, KPI and
+  score tables, training needs, the case library, calibration, sampling history (audience ``team``).
+* :data:`AGENT_VISIBLE` (``released`` and later): the evaluated agent's own page shows only these
+  and computes its score and item rates from them alone (audience ``agent``); a submitted
+  evaluation not yet released is neither counted nor quoted there, only counted ("2 more
+  evaluations are awaiting release").
+* ``disputed``: counted as scored, on every page, until the dispute is resolved (then the
+  resolution's score counts); pages flag it as under dispute. The case library is stricter and
+  uses no evaluation under dispute (:mod:`qa_lib.cases`).
+
+>>> statuses("agent")
+('released', 'acknowledged', 'disputed', 'resolved')
+
 >>> next_status("released", "dispute")
 'disputed'
 >>> next_status("draft", "acknowledge")
@@ -20,9 +38,10 @@ qa_lib.lifecycle.TransitionError: cannot acknowledge an evaluation that is draft
 
 from __future__ import annotations
 
-from .errors import QAError
+from .errors import ParameterError, QAError
 
-__all__ = ["TRANSITIONS", "ACTIONS", "AGENT_ACTIONS", "TransitionError", "ConflictError", "next_status", "allowed_actions"]
+__all__ = ["TRANSITIONS", "ACTIONS", "AGENT_ACTIONS", "STATUSES", "COUNTED", "AGENT_VISIBLE", "AUDIENCES", "HISTORY_FILE", "TransitionError",
+           "ConflictError", "next_status", "allowed_actions", "statuses"]
 
 #: (current status, action) → next status.
 TRANSITIONS: dict[tuple[str, str], str] = {
@@ -37,6 +56,19 @@ ACTIONS = ("create", "import", "save", "submit", "release", "acknowledge", "disp
 #: Actions only the evaluated agent may take.
 AGENT_ACTIONS = ("acknowledge", "dispute")
 OUTCOMES = ("upheld", "rescored")
+#: The file of a samples folder listing the lifecycle actions taken after its evaluations were imported (written by
+#: ``qa samples``, applied by :func:`qa_lib.store.load_samples`, each action a version): evaluation_id, action, actor, at,
+#: item_id (a dispute's item), reason, outcome (a resolution's).
+HISTORY_FILE = "evaluation_history.csv"
+#: Every status, in lifecycle order.
+STATUSES = ("draft", "submitted", "released", "acknowledged", "disputed", "resolved")
+#: Statuses that count (team, manager and KPI pages, scores, training, cases, calibration, sampling history): all but drafts.
+COUNTED = ("submitted", "released", "acknowledged", "disputed", "resolved")
+#: Statuses the evaluated agent sees, and the only ones their own page scores from: released and after.
+AGENT_VISIBLE = ("released", "acknowledged", "disputed", "resolved")
+#: Who reads → the statuses they count and see. ``inspector``: every status, drafts included (the scoring workbench,
+#: and a sampling draw, which must not pick a contact someone is scoring).
+AUDIENCES: dict[str, tuple[str, ...]] = {"team": COUNTED, "agent": AGENT_VISIBLE, "inspector": STATUSES}
 
 
 class TransitionError(QAError, ValueError):
@@ -45,6 +77,14 @@ class TransitionError(QAError, ValueError):
 
 class ConflictError(QAError):
     """Someone else changed the evaluation since it was read: reload and try again."""
+
+
+def statuses(audience: str) -> tuple[str, ...]:
+    """The statuses ``audience`` (``team``, ``agent`` or ``inspector``) counts and sees; see :data:`AUDIENCES`."""
+    try:
+        return AUDIENCES[audience]
+    except (KeyError, TypeError):
+        raise ParameterError(f"audience must be one of {', '.join(AUDIENCES)}; got {audience!r}") from None
 
 
 def allowed_actions(status: str) -> list[str]:

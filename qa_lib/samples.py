@@ -20,6 +20,13 @@ Planted effects (see :func:`planted`):
   action's items half as often; one action still open at the end (the weak agent on the weak
   item) and one open and overdue;
 * a late hire with exactly 3 evaluations in the last month; an agent on leave in the last month.
+
+Evaluations go through the lifecycle as in a running center (:func:`_lifecycle`): months before the
+last are released and mostly acknowledged (a few disputed and resolved); the last month is released
+up to the last release, later ones await release (``submitted``) and a few are inspectors' drafts.
+The evaluations file holds how each one started (``submitted`` or ``draft``, all an import may
+start as); the actions taken since are :data:`qa_lib.lifecycle.HISTORY_FILE`, which loading the
+samples applies, each action a version of the evaluation's history.
 """
 
 from __future__ import annotations
@@ -32,10 +39,11 @@ import pandas as pd
 
 from . import text_templates as T
 from .errors import ParameterError
+from .lifecycle import HISTORY_FILE, TRANSITIONS
 from .model import SAMPLE_FILES
 from .rubric import Scorecard, load_scorecard
 
-__all__ = ["SampleSpec", "generate", "planted", "write_samples", "planted_markdown", "SAMPLE_FILES"]
+__all__ = ["SampleSpec", "generate", "planted", "write_samples", "planted_markdown", "final_statuses", "SAMPLE_FILES"]
 
 
 TEAM_NAMES = ["North", "South", "East", "West", "Central"]
@@ -49,6 +57,13 @@ headline_scorecard: inbound_service   # the agents' headline score: random-arm e
 score_target: 80                      # the headline score an agent should reach
 item_target: 0.85                     # the pass rate an item should reach
 """
+
+#: Lifecycle of the sample evaluations: before the last month, the share released and not acknowledged, and the share of
+#: those with a failed, commented item disputed (then resolved; the rest acknowledged); in the last month, the share made
+#: after the last release (still ``submitted``) and the share of those that are drafts.
+LIFECYCLE = {"released": 0.06, "disputed_of_failed": 0.08, "awaiting_release": 0.15, "drafts_of_awaiting": 0.15}
+DISPUTE_REASON = "录音里这一项我做到了，请复核。"
+RESOLVE_NOTE = "复核录音：评分维持。"
 
 # Base failure probability of each scorecard item (inbound / follow-up).
 ITEM_FAIL = {
@@ -541,12 +556,74 @@ def _evaluations(spec: SampleSpec, pl: dict, agents: pd.DataFrame, inspectors: p
     E, rows_e = _evaluation_headers(rng, ev, agents, inspectors, pl, held)
     items = _recorded_answers(rng, _rng(spec, 8), E, rows_e, truth, cards, pl)
     header = E[["evaluation_id", "contact_id", "agent_id", "inspector_id", "scorecard_id", "scorecard_version", "evaluated_at", "arm", "calibration_session_id"]].copy()
-    header["status"] = "submitted"
+    header["status"], history = _lifecycle(spec, pl, E, items)
     fails = items.assign(f=items["item_comment"] != "").groupby("evaluation_id", sort=False)["f"].sum()
     header["comment"] = np.where(fails.reindex(header["evaluation_id"]).to_numpy() > 0, "见各项说明", "整体规范，继续保持")
     long_df = header.merge(items, on="evaluation_id", how="inner", sort=False)
     long_df["evaluated_at"] = long_df["evaluated_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
-    return long_df, sessions, ev, truth
+    return long_df, sessions, ev, truth, history
+
+
+def _release_day(E: pd.DataFrame, pl: dict) -> pd.Timestamp:
+    """The last release: the day from which the last month's evaluations (not calibration) await release, leaving about
+    ``LIFECYCLE["awaiting_release"]`` of them submitted."""
+    scored = (E["month"] == pl["months"][-1]) & (E["arm"] != "calibration")
+    return E.loc[scored, "evaluated_at"].quantile(1 - LIFECYCLE["awaiting_release"]).normalize()
+
+
+def _lifecycle(spec: SampleSpec, pl: dict, E: pd.DataFrame, items: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """How each scoring starts (``submitted``, or ``draft``) and the lifecycle actions taken since (its own random stream).
+
+    Released each morning with the previous day's evaluations (by the QA lead, the expert inspector). Months before the
+    last: acknowledged by most agents a few days later, a few disputed on a failed item and resolved (upheld), some not
+    acknowledged yet. Last month: released up to the last release (:func:`_release_day`); those made since await release,
+    a share of them still drafts (never of a planted agent, so no planted figure moves). Calibration scorings are the
+    inspectors' own: ``submitted``, never released.
+    """
+    rng = _rng(spec, 12)
+    n = len(E)
+    u, w, d = rng.random(n), rng.random(n), rng.random(n)
+    lag_ack, lag_dispute, lag_resolve = rng.integers(1, 6, n), rng.integers(1, 4, n), rng.integers(2, 7, n)
+    hour = pd.to_timedelta(rng.integers(9 * 3600, 18 * 3600, n), unit="s")
+    last = (E["month"] == pl["months"][-1]).to_numpy()
+    calibration = (E["arm"] == "calibration").to_numpy()
+    at = E["evaluated_at"]
+    awaiting = last & (at >= _release_day(E, pl)).to_numpy()
+    planted_agents = {pl["weak_agent"], pl["late_hire"], pl["overdue_action_agent"], pl["agent_on_leave"], *pl["new_hires"]}
+    draft = awaiting & ~calibration & ~E["agent_id"].isin(planted_agents).to_numpy() & (d < LIFECYCLE["drafts_of_awaiting"])
+    start = np.where(draft, "draft", "submitted").astype(object)
+    released = ~calibration & ~awaiting
+    release_at = at.dt.normalize() + pd.Timedelta(days=1, hours=10)
+    failed = items[items["item_comment"] != ""].drop_duplicates("evaluation_id").set_index("evaluation_id")["item_id"]  # a failed, commented item
+    item = E["evaluation_id"].map(failed)
+    earlier = released & ~last
+    disputed = earlier & item.notna().to_numpy() & (w < LIFECYCLE["disputed_of_failed"])
+    acknowledged = earlier & ~disputed & (u >= LIFECYCLE["released"])
+    dispute_at = release_at.dt.normalize() + pd.to_timedelta(lag_dispute, unit="D") + hour
+    lead, agent = pl["expert_inspector"], E["agent_id"].to_numpy()
+    steps = [
+        (released, "release", np.full(n, lead, dtype=object), release_at, None, None),
+        (acknowledged, "acknowledge", agent, release_at.dt.normalize() + pd.to_timedelta(lag_ack, unit="D") + hour, None, None),
+        (disputed, "dispute", agent, dispute_at, item, DISPUTE_REASON),
+        (disputed, "resolve", np.full(n, lead, dtype=object), dispute_at.dt.normalize() + pd.to_timedelta(lag_resolve, unit="D") + hour, None, RESOLVE_NOTE),
+    ]
+    history = pd.concat([
+        pd.DataFrame({"evaluation_id": E["evaluation_id"].to_numpy()[on], "action": action, "actor": actor[on],
+                      "at": when[on].dt.floor("s").dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
+                      "item_id": (what[on].to_numpy() if what is not None else None), "reason": reason,
+                      "outcome": "upheld" if action == "resolve" else None, "_ord": np.flatnonzero(on), "_k": k})
+        for k, (on, action, actor, when, what, reason) in enumerate(steps)
+    ], ignore_index=True)
+    history = history.sort_values(["_ord", "_k"], kind="stable", ignore_index=True).drop(columns=["_ord", "_k"])
+    return start, history
+
+
+def final_statuses(evaluations: pd.DataFrame, history: pd.DataFrame) -> pd.Series:
+    """Each evaluation's status once ``history`` (the samples' lifecycle actions, in order) is applied, by evaluation id."""
+    after = {a: s for (_, a), s in TRANSITIONS.items()}
+    start = evaluations.drop_duplicates("evaluation_id").set_index("evaluation_id")["status"]
+    last = history.drop_duplicates("evaluation_id", keep="last").set_index("evaluation_id")["action"].map(after)
+    return last.reindex(start.index).fillna(start)
 
 
 def _evaluated_contacts(rng: np.random.Generator, spec: SampleSpec, pl: dict, contacts: pd.DataFrame) -> pd.DataFrame:
@@ -884,7 +961,8 @@ def _load_cards() -> dict[str, Scorecard]:
 
 
 def generate(spec: SampleSpec = SampleSpec(), progress=None) -> dict[str, pd.DataFrame]:
-    """Generate every sample table for ``spec``; keys are import kinds (see :data:`SAMPLE_FILES`).
+    """Generate every sample table for ``spec``; keys are import kinds (see :data:`SAMPLE_FILES`), and
+    ``evaluation_history``, the lifecycle actions after import (:data:`qa_lib.lifecycle.HISTORY_FILE`).
 
     ``progress`` is an optional callable taking a step name, called before each step.
     """
@@ -899,7 +977,7 @@ def generate(spec: SampleSpec = SampleSpec(), progress=None) -> dict[str, pd.Dat
     contacts = _contacts(spec, pl, agents, _customers(spec))
     coaching = _coaching(spec, pl, agents)
     step("evaluations")
-    evaluations, sessions, ev, truth = _evaluations(spec, pl, agents, inspectors, contacts, cards, coaching)
+    evaluations, sessions, ev, truth, history = _evaluations(spec, pl, agents, inspectors, contacts, cards, coaching)
     step("transcripts")
     _transcripts(spec, ev, truth, contacts, agents)
     step("voc")
@@ -915,6 +993,7 @@ def generate(spec: SampleSpec = SampleSpec(), progress=None) -> dict[str, pd.Dat
         "voc": voc,
         "info_checks": checks,
         "coaching": coaching,
+        "evaluation_history": history,
     }
 
 
@@ -966,6 +1045,7 @@ def planted_markdown(spec: SampleSpec, frames: dict[str, pd.DataFrame]) -> str:
         f"| late hire, little evidence | agent `{pl['late_hire']}`, hired {frames['agents'].set_index('agent_id').loc[pl['late_hire'], 'hire_date']} | exactly {pl['late_hire_evaluations']} random evaluations in `{pl['months'][-1]}` | evaluations stored: {late_n} |",
         f"| agent on leave | agent `{pl['agent_on_leave']}` (status `leave`) | no contacts in `{pl['leave_month']}` | contacts in that month: {int(((c['agent_id'] == pl['agent_on_leave']) & (m == pl['leave_month'])).sum())} |",
         *_coaching_rows(pl, frames),
+        _lifecycle_row(pl, frames),
         "",
         "## Other generated facts",
         "",
@@ -989,6 +1069,29 @@ def planted_markdown(spec: SampleSpec, frames: dict[str, pd.DataFrame]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _lifecycle_row(pl: dict, frames: dict[str, pd.DataFrame]) -> str:
+    """The PLANTED.md row for the evaluations' lifecycle, with the shares of each status measured per period."""
+    ev = frames["evaluations"].drop_duplicates("evaluation_id")
+    ev = ev[ev["arm"] != "calibration"].assign(status=lambda d: d["evaluation_id"].map(final_statuses(frames["evaluations"], frames["evaluation_history"])))
+    month = pl["months"][-1]
+    last = ev["contact_id"].map(frames["contacts"].set_index("contact_id")["start_time"]).dt.to_period("M").astype(str) == month
+    waiting = last & ~ev["status"].isin(["released"])
+    since = ev.loc[waiting, "evaluated_at"].min()[:10] if waiting.any() else "—"
+
+    def shares(part: pd.DataFrame) -> str:
+        counts = part["status"].value_counts()
+        return ", ".join(f"`{k}` {v} ({v / len(part):.1%})" for k, v in counts.items())
+
+    return (f"| evaluation lifecycle | every random and targeted evaluation, imported as `submitted` (or `draft`), then the actions of "
+            f"`{HISTORY_FILE}`, each a version; calibration scorings stay `submitted` (the inspectors' own, never released) | released "
+            f"each morning with the previous day's evaluations by `{pl['expert_inspector']}`; before `{month}` acknowledged by the agent "
+            f"1–5 days later, except {LIFECYCLE['released']:.0%} not yet acknowledged and {LIFECYCLE['disputed_of_failed']:.0%} of those "
+            f"with a failed, commented item disputed on it and resolved (upheld); in `{month}` those made from {since} on await release (`submitted`, about "
+            f"{LIFECYCLE['awaiting_release']:.0%}), {LIFECYCLE['drafts_of_awaiting']:.0%} of them still drafts, never of a planted agent "
+            f"| before `{month}`: {shares(ev[~last])}; `{month}`: {shares(ev[last])}. Agents' own pages show and score the released "
+            "ones only; team pages count all but drafts |")
 
 
 def _coaching_rows(pl: dict, frames: dict[str, pd.DataFrame]) -> list[str]:
@@ -1049,6 +1152,8 @@ def write_samples(out_dir: str | Path, spec: SampleSpec = SampleSpec(), progress
             # the VOC export is UTF-8 with BOM, as Excel writes it; the importer reads both
             df.to_csv(p, index=False, encoding="utf-8-sig" if kind == "voc" else "utf-8", lineterminator="\n")
         paths.append(p)
+    frames["evaluation_history"].to_csv(out / HISTORY_FILE, index=False, encoding="utf-8", lineterminator="\n")
+    paths.append(out / HISTORY_FILE)
     (out / "PLANTED.md").write_text(planted_markdown(spec, frames), encoding="utf-8")
     paths.append(out / "PLANTED.md")
     (out / "center.yaml").write_text(CENTER_YAML, encoding="utf-8")

@@ -23,15 +23,19 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .errors import ParameterError, Problem, ValidationError
+from .files import atomic_path, is_id_column, safe_cell
 from .ingest import ROW
 from .model import CENTER_TZ
 from .rubric import Scorecard, check_answers
 
-__all__ = ["write_scoring_sheet", "read_scoring_sheet", "CONTACT_COLUMNS"]
+__all__ = ["write_scoring_sheet", "read_scoring_sheet", "CONTACT_COLUMNS", "EXPORT_ARM"]
 
 #: Contact columns shown left of the items (read-only context for the inspector).
 CONTACT_COLUMNS = ["contact_id", "agent_id", "arm", "start_time", "channel", "queue", "topic", "talk_seconds", "recording_ref"]
 _META = "meta"
+#: The arm of a sheet's contacts that no saved sampling plan drew: ``qa score export`` draws unscored contacts at
+#: random and writes no arm (a worklist sheet writes each contact's plan arm). The store refuses any other.
+EXPORT_ARM = "random"
 _SHEET = "score"
 
 
@@ -71,7 +75,7 @@ def write_scoring_sheet(path: str | os.PathLike, card: Scorecard, contacts: pd.D
         extra = " (critical)" if it.critical else " (bonus)" if it.bonus else " (not scored)" if not it.scored else ""
         ws.cell(row=1, column=j).comment = Comment(note + extra, "qa")
     for rec in contacts[shown].astype(object).where(contacts[shown].notna(), None).itertuples(index=False):
-        ws.append([v.strftime("%Y-%m-%d %H:%M:%S") if hasattr(v, "strftime") else v for v in rec])
+        ws.append([v.strftime("%Y-%m-%d %H:%M:%S") if hasattr(v, "strftime") else safe_cell(v, mask=not is_id_column(c)) for c, v in zip(shown, rec)])
     last = len(contacts) + 1
     for j, it in enumerate(items, start=len(shown) + 1):
         col = get_column_letter(j)
@@ -91,26 +95,28 @@ def write_scoring_sheet(path: str | os.PathLike, card: Scorecard, contacts: pd.D
     guide = wb.create_sheet("guide")
     guide.append(["item_id", "section", "kind", "answers", "critical", "label_zh", "label_en", "guidance_zh", "guidance_en"])
     for it in items:
-        guide.append([it.id, it.section, it.kind, "/".join(it.options) or f"{it.scale[0]:g}..{it.scale[1]:g}", it.critical or "",
-                      it.label.get("zh"), it.label.get("en"), it.guidance.get("zh", ""), it.guidance.get("en", "")])
+        guide.append([safe_cell(it.id, mask=False)] + [safe_cell(v) for v in (it.section, it.kind, "/".join(it.options) or f"{it.scale[0]:g}..{it.scale[1]:g}", it.critical or "",
+                      it.label.get("zh"), it.label.get("en"), it.guidance.get("zh", ""), it.guidance.get("en", ""))])
     meta = wb.create_sheet(_META)
     for k, v in (("sheet_id", sheet_id), ("scorecard_id", card.id), ("scorecard_version", card.version),
                  ("inspector_id", inspector_id), ("exported_at", datetime.now().strftime("%Y-%m-%d %H:%M:%S"))):
         meta.append([k, v])
     meta.sheet_state = "hidden"
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
     return path
 
 
 def read_scoring_sheet(path: str | os.PathLike, card: Scorecard, *, status: str = "submitted",
-                       evaluated_at: str | None = None) -> pd.DataFrame:
+                       evaluated_at: str | None = None, blank_arm: str | None = EXPORT_ARM) -> pd.DataFrame:
     """Read a filled scoring sheet into the long format of ``qa import evaluations``.
 
     The answers are checked against ``card`` here, so problems name the sheet's own row and
-    the item's column; the store then checks references and writes all rows or none.
-    ``evaluated_at`` defaults to when the workbook was last saved (center time).
+    the item's column; the store then checks references and the arm against the saved plan, and
+    writes all rows or none. ``evaluated_at`` defaults to when the workbook was last saved (center
+    time). ``blank_arm`` is the arm of a row whose arm cell is blank (or of every row when the sheet
+    has no arm column); None leaves it empty for the caller to fill (the store takes the plan's arm).
     """
     path = Path(path)
     source = path.name
@@ -146,11 +152,16 @@ def read_scoring_sheet(path: str | os.PathLike, card: Scorecard, *, status: str 
     df = df.loc[~blank.all(axis=1)].copy()
     if df.empty:
         raise ValidationError([Problem(source, 0, "", "no row has answers: nothing to import")], source)
+    twice = df["contact_id"].duplicated(keep="first").to_numpy()  # one evaluation per contact and sheet (its id is sheet + contact)
+    if twice.any():
+        first = df.groupby("contact_id", sort=False)[ROW].transform("first")
+        raise ValidationError([Problem(source, int(r), "contact_id", f"contact {c} is scored twice on this sheet (first on row {f})")
+                               for r, c, f in zip(df.loc[twice, ROW], df.loc[twice, "contact_id"], first[twice])], source)
     sid = str(meta.get("sheet_id") or path.stem)
     df["evaluation_id"] = sid + "-" + df["contact_id"].astype(str)
     if "arm" not in df.columns:
-        df["arm"] = "random"
-    df["arm"] = df["arm"].where(df["arm"].map(lambda v: not _blank(v)), "random")
+        df["arm"] = None
+    df["arm"] = df["arm"].where(df["arm"].map(lambda v: not _blank(v)), blank_arm)
     long = df.melt(id_vars=["evaluation_id", "contact_id", "agent_id", "arm", ROW] + (["comment"] if "comment" in df.columns else []),
                    value_vars=item_cols, var_name="item_id", value_name="answer")
     long["answer"] = long["answer"].map(lambda v: None if _blank(v) else (f"{v:g}" if isinstance(v, float) else str(v).strip()))

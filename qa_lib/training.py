@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, NotFoundError, ParameterError
+from .files import write_xlsx
 from .html import escape
 from .ingest import read_config_yaml
 from .stats.proportions import wilson_interval
@@ -128,7 +129,8 @@ def failure_gaps(failed: pd.DataFrame, *, unit: str = "agent_id", level: str = "
     confidence : float
         For the Wilson interval of the raw rate.
     threshold : float
-        ``need`` is True when ``p_gap >= threshold`` and the shrunk rate is above the center.
+        ``need`` is True when ``p_gap >= threshold``, the shrunk rate is above the center and the unit failed at
+        least once (with no failure anywhere the prior alone would put every unit above a center of 0).
     max_prior : float
         The fitted prior is worth at most this many answers. When the units' rates spread no more than binomial
         noise, the method-of-moments prior becomes near-certain that every unit sits at the pooled rate, and
@@ -179,7 +181,7 @@ def failure_gaps(failed: pd.DataFrame, *, unit: str = "agent_id", level: str = "
     t["gap"] = t["shrunk"] - t["center"]
     t["p_gap"] = p_above(t["failures"], t["n"], a, b, t["center"].fillna(1.0))
     t["excess"] = np.clip(t["gap"].fillna(0), 0, None) * 100
-    t["need"] = ((t["p_gap"] >= threshold) & (t["gap"] > 0)).astype(bool)
+    t["need"] = ((t["p_gap"] >= threshold) & (t["gap"] > 0) & (t["failures"] > 0)).astype(bool)
     t = t.rename(columns={"key": key})
     order = (t["p_gap"] * t["excess"]).rename("_o")
     t = t.assign(_o=order).sort_values([unit, "_o"], ascending=[True, False], kind="stable").drop(columns="_o")
@@ -222,8 +224,9 @@ def team_needs(agent_gaps: pd.DataFrame, team_gaps: pd.DataFrame, agents: pd.Dat
     a = a.assign(scope="agent", who=a["agent_id"])
     t = team_gaps[team_gaps["need"]].assign(scope="team", who=lambda d: d["team"])
     both = pd.concat([t, a], ignore_index=True, sort=False)
-    if both.empty:
-        return pd.DataFrame(columns=["team", "rank", "scope", "who", key, "failures", "n", "rate", "low", "high", "center", "gap", "p_gap", "excess"])
+    if both.empty:  # no need anywhere: no rows, but every column a table of needs has (trend columns included)
+        front = ["team", "rank", "scope", "who", key]
+        return pd.DataFrame(columns=front + [c for c in both.columns if c not in front + ["agent_id", "need"]])
     both["_score"] = both["p_gap"] * both["excess"]
     both = both.sort_values(["team", "_score", "scope"], ascending=[True, False, False], kind="stable")
     both["rank"] = (both.groupby("team").cumcount() + 1).astype(int)
@@ -459,7 +462,7 @@ _TABLES = ("meta", "catalog", "agent_items", "agent_skills", "team_items", "team
 def _period_answers(store, months: list[pd.Period], agents: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
     frames = []
     for p in months:
-        ev = store.read_month("evaluations", p)
+        ev = store.evaluations(p)
         if ev.empty:
             continue
         ev = ev[ev["arm"] == "random"]
@@ -481,7 +484,10 @@ def prepare_training(store, month, folder: str | os.PathLike, *, months: int = 3
     (Parquet) and ``folder/training_plan_<month>.xlsx``; returns ``folder``.
 
     The previous period (the ``months`` months before) gives the trends and the progress table;
-    new hires are followed over the last 12 months.
+    new hires are followed over the last 12 months. A missing part never stops the report: with no
+    random-arm evaluation in the period only ``meta`` (``missing = "evaluations"``) and ``agents`` are written,
+    and the report says what to import; too few agents or answers to group them leave the groups empty with
+    ``meta["groups_note"]`` saying why; no coaching action gives empty coaching tables (with their columns).
     """
     from .config import training_modules_path
 
@@ -500,7 +506,7 @@ def prepare_training(store, month, folder: str | os.PathLike, *, months: int = 3
     history = [p - k for k in range(11, -1, -1)]
     hist = _period_answers(store, history, agents, catalog)
     if hist.empty or not hist["month"].isin([str(q) for q in period]).any():
-        raise NotFoundError(f"no random-arm evaluations in {period[0]}…{p}: nothing to analyse")
+        return _write_missing(folder, p, months, period, before, agents, threshold, seed, "evaluations")
     cur = hist[hist["month"].isin([str(q) for q in period])]
     prev = hist[hist["month"].isin([str(q) for q in before])]
     tables = {}
@@ -515,29 +521,15 @@ def prepare_training(store, month, folder: str | os.PathLike, *, months: int = 3
     skill_of = catalog.drop_duplicates("item_id").set_index("item_id")["skill"]
     needs["skill"] = needs["item_id"].map(skill_of)
     tables["needs"] = needs
-    matrix = gap_matrix(tables["agent_items"])
-    members, profiles = group_agents(matrix, seed=seed)
+    members, profiles, groups_note = _groups(tables["agent_items"], seed)
     members["team"] = members["agent_id"].map(agents.set_index("agent_id")["team"])
     tables["members"], tables["profiles"] = members, profiles
     tables["schedule"] = schedule_modules(needs, members, profiles, mods, skill_of)
     tables["tenure"] = tenure_curve(hist, agents, new_hire_days=new_hire_days, as_of=(p + 1).start_time - pd.Timedelta(seconds=1))
     tables["progress"] = progress(cur, prev, by="team", key="skill")
     tables["catalog"] = catalog
-    # the coaching loop: did coaching work (before/after), and what is open or overdue at the month's end
-    from .coaching import before_after, load_evidence, open_actions
-
-    month_end = (p + 1).start_time - pd.Timedelta(days=1)
-    actions = store.read("coaching_actions")
-    actions = actions[pd.to_datetime(actions["created_on"]) <= month_end]
-    if len(actions):
-        review = before_after(actions, load_evidence(store, sorted(set(actions["agent_id"]))), as_of=month_end.date())
-        listing = open_actions(actions, agents, month_end.date())
-    else:
-        review, listing = pd.DataFrame(columns=["level", "agent_id", "verdict"]), pd.DataFrame(columns=["agent_id", "team"])
-    team_of = agents.set_index("agent_id")["team"]
-    tables["coaching"] = review.assign(team=review["agent_id"].map(team_of))
-    tables["open_actions"] = listing.assign(team=listing["agent_id"].map(team_of))
-    tables["agents"] = agents[["agent_id", "name", "team", "hire_date", "status"]].assign(hire_date=lambda d: d["hire_date"].astype(str))
+    tables["coaching"], tables["open_actions"] = _coaching_tables(store, agents, p)
+    tables["agents"] = _agents_table(agents)
     data.mkdir(parents=True, exist_ok=True)
     for name, df in tables.items():
         df.to_parquet(data / f"{name}.parquet", index=False)
@@ -545,36 +537,111 @@ def prepare_training(store, month, folder: str | os.PathLike, *, months: int = 3
     meta = pd.DataFrame([{"month": str(p), "months": int(months), "first": str(period[0]), "previous": f"{before[0]}…{before[-1]}",
                           "threshold": float(threshold), "seed": int(seed), "silhouette": profiles.attrs.get("silhouette", np.nan),
                           "answers": int(len(cur.drop_duplicates(["evaluation_id", "item_id"]))),
-                          "evaluations": int(cur["evaluation_id"].nunique())}])
+                          "evaluations": int(cur["evaluation_id"].nunique()), "failures": int(cur.drop_duplicates(["evaluation_id", "item_id"])["failed"].sum()),
+                          "new_hire_days": int(new_hire_days), "missing": "", "groups_note": groups_note}])
     meta.to_parquet(data / "meta.parquet", index=False)  # written last: its presence means the tables are complete
+    return folder
+
+
+#: Columns of the coaching tables, so that a period without coaching actions still has them (empty).
+_COACHING_COLS = ["level", "programme", "action_id", "agent_id", "coach", "items", "created_on", "recheck_on", "actions", "agents",
+                  "before_n", "before_pass", "before_rate", "after_n", "after_pass", "after_rate", "diff", "diff_low", "diff_high",
+                  "verdict", "others_before_rate", "others_after_rate", "team"]
+_OPEN_COLS = ["supervisor", "team", "agent_id", "action_id", "coach", "items", "agreed_action", "created_on", "recheck_on", "recheck_due",
+              "due_on", "overdue", "days_overdue", "days_open"]
+
+
+def _agents_table(agents: pd.DataFrame) -> pd.DataFrame:
+    """The agents as the report shows them (hire date as text)."""
+    return agents[["agent_id", "name", "team", "hire_date", "status"]].assign(hire_date=lambda d: d["hire_date"].astype(str))
+
+
+def _coaching_tables(store, agents: pd.DataFrame, p: pd.Period) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The coaching loop at the month's end: before/after per action and programme, and the actions still open (both
+    empty, with their columns, when no coaching action was recorded by then)."""
+    from .coaching import before_after, load_evidence, open_actions
+
+    month_end = (p + 1).start_time - pd.Timedelta(days=1)
+    actions = store.read("coaching_actions")
+    actions = actions[pd.to_datetime(actions["created_on"]) <= month_end]
+    team_of = agents.set_index("agent_id")["team"]
+    if actions.empty:
+        return pd.DataFrame(columns=_COACHING_COLS), pd.DataFrame(columns=_OPEN_COLS)
+    review = before_after(actions, load_evidence(store, sorted(set(actions["agent_id"]))), as_of=month_end.date())
+    listing = open_actions(actions, agents, month_end.date())
+    return review.assign(team=review["agent_id"].map(team_of)), listing.assign(team=listing["agent_id"].map(team_of))
+
+
+def _groups(agent_items: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Agents grouped by gap profile, or empty groups and why not: ``answers`` (no item has enough answers per agent,
+    e.g. a one-month period) or ``agents`` (fewer than 3 agents to group)."""
+    try:
+        matrix = gap_matrix(agent_items)
+    except ParameterError:
+        why = "answers"
+    else:
+        why = "agents" if matrix.shape[0] < 3 else ""
+    if not why:
+        members, profiles = group_agents(matrix, seed=seed)
+        return members, profiles, ""
+    empty = pd.DataFrame({"agent_id": pd.Series(dtype=object), "group": pd.Series(dtype=int), "distance": pd.Series(dtype=float)})
+    return empty, pd.DataFrame({"group": pd.Series(dtype=int), "size": pd.Series(dtype=int), "silhouette": pd.Series(dtype=float),
+                                "focus": pd.Series(dtype=object)}), why
+
+
+def _write_missing(folder: Path, p: pd.Period, months: int, period: list, before: list, agents: pd.DataFrame, threshold: float, seed: int,
+                   missing: str) -> Path:
+    """A period without what the analysis needs: ``meta`` saying what is ``missing`` and the agents (for the teams' pages)."""
+    data = folder / "_data" / "training"
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "meta.parquet").unlink(missing_ok=True)
+    _agents_table(agents).to_parquet(data / "agents.parquet", index=False)
+    meta = pd.DataFrame([{"month": str(p), "months": int(months), "first": str(period[0]), "previous": f"{before[0]}…{before[-1]}",
+                          "threshold": float(threshold), "seed": int(seed), "silhouette": np.nan, "answers": 0, "evaluations": 0, "failures": 0,
+                          "new_hire_days": 0, "missing": missing, "groups_note": ""}])
+    meta.to_parquet(data / "meta.parquet", index=False)
     return folder
 
 
 def _write_plan(path: Path, tables: dict, modules: pd.DataFrame) -> None:
     """The .xlsx training plan: schedule, needs, groups, new hires, progress, the coaching loop and open actions, one sheet each."""
-    with pd.ExcelWriter(path, engine="openpyxl") as xl:
-        tables["schedule"].to_excel(xl, sheet_name="schedule", index=False)
-        tables["needs"].to_excel(xl, sheet_name="needs", index=False)
-        tables["members"].merge(tables["profiles"][["group", "focus"]], on="group").to_excel(xl, sheet_name="groups", index=False)
-        tables["tenure"].to_excel(xl, sheet_name="new_hires", index=False)
-        tables["progress"].to_excel(xl, sheet_name="progress", index=False)
-        tables["coaching"].to_excel(xl, sheet_name="coaching", index=False)
-        tables["open_actions"].to_excel(xl, sheet_name="open_actions", index=False)
-        modules.assign(skills=modules["skills"].map(", ".join)).to_excel(xl, sheet_name="modules", index=False)
+    write_xlsx({
+        "schedule": tables["schedule"], "needs": tables["needs"],
+        "groups": tables["members"].merge(tables["profiles"][["group", "focus"]], on="group"),
+        "new_hires": tables["tenure"], "progress": tables["progress"], "coaching": tables["coaching"],
+        "open_actions": tables["open_actions"], "modules": modules.assign(skills=modules["skills"].map(", ".join)),
+    }, path)
 
 
 def training_prepared(folder: str | os.PathLike, month, months: int | None = None) -> bool:
-    """True when ``folder`` holds the training tables of ``month`` (and of a ``months``-month period, if given)."""
+    """True when ``folder`` holds the training tables of ``month`` (and of a ``months``-month period, if given).
+
+    A period prepared without its evaluations (``meta["missing"]``) is not prepared: it is looked at again each
+    time, so the report follows as soon as the evaluations are imported.
+    """
     meta = Path(folder) / "_data" / "training" / "meta.parquet"
     if not meta.exists():
         return False
     m = pd.read_parquet(meta).iloc[0]
-    return m["month"] == str(pd.Period(month, freq="M")) and (months is None or int(m["months"]) == months)
+    return (m["month"] == str(pd.Period(month, freq="M")) and (months is None or int(m["months"]) == months)
+            and not m.get("missing", ""))
 
 
 def training_view(folder: str | os.PathLike, team: str = "all") -> dict:
-    """The tables :func:`prepare_training` wrote into ``folder``, filtered to ``team`` (``"all"`` = the center)."""
+    """The tables :func:`prepare_training` wrote into ``folder``, filtered to ``team`` (``"all"`` = the center).
+
+    For a period without evaluations the view holds only ``meta`` (whose ``missing`` says what), ``agents``,
+    ``team`` and ``teams``: :func:`headline` says what to import, and the notebook shows nothing else.
+    """
     data = Path(folder) / "_data" / "training"
+    if (data / "meta.parquet").exists() and (data / "agents.parquet").exists():
+        meta = pd.read_parquet(data / "meta.parquet").iloc[0].to_dict()
+        if meta.get("missing"):
+            agents = pd.read_parquet(data / "agents.parquet")
+            teams = sorted(agents["team"].dropna().unique())
+            if team != "all" and team not in teams:
+                raise ParameterError(f"team must be 'all' or one of {teams}; got {team!r}")
+            return {"meta": meta, "agents": agents, "team": team, "teams": teams}
     missing = [n for n in _TABLES if not (data / f"{n}.parquet").exists()]
     if missing:
         raise NotFoundError(f"the training tables are not prepared in {data} (missing {missing}); run `qa report training --month M`")
@@ -588,12 +655,15 @@ def training_view(folder: str | os.PathLike, team: str = "all") -> dict:
             if name in v and "team" in v[name]:
                 v[name] = v[name][v[name]["team"] == team].reset_index(drop=True)
         coached = v["coaching"]  # action rows of the team's agents, and programmes any of them took part in
-        mine = coached[(coached["level"] == "action") & (coached["team"] == team)]
-        v["coaching"] = coached[(coached["level"] == "action") & (coached["team"] == team)
-                                | (coached["level"] != "action") & coached["programme"].isin(set(mine["programme"]))].reset_index(drop=True)
+        if coached.empty or "programme" not in coached:  # no coaching action recorded: nothing to filter
+            v["coaching"] = coached.iloc[:0]
+        else:
+            mine = coached[(coached["level"] == "action") & (coached["team"] == team)]
+            v["coaching"] = coached[(coached["level"] == "action") & (coached["team"] == team)
+                                    | (coached["level"] != "action") & coached["programme"].isin(set(mine["programme"]))].reset_index(drop=True)
         for name in ("progress",):  # team_items / team_skills stay whole: the heat map compares the teams
             v[name] = v[name][v[name]["team"] == team].reset_index(drop=True)
-        ids = set(v["members"]["agent_id"])
+        ids = set(v["agents"].loc[v["agents"]["team"] == team, "agent_id"])  # (the groups may be empty: too few answers to group)
         v["schedule"] = v["schedule"][(v["schedule"]["audience"] == team) | v["schedule"]["agents"].map(lambda s: bool(ids & set(s.split(", "))))].reset_index(drop=True)
     v["team"] = team
     v["teams"] = teams
@@ -613,7 +683,14 @@ _TEXTS = {
            "individual": "个人辅导", "teamwide": "全组培训", "no_module": "（无对应模块）",
            "coaching": "辅导闭环：辅导前后对比", "open": "未关闭的辅导任务（月末）", "before": "辅导前", "after": "复查后",
            "action": "任务", "level": "层级", "programme": "批次合计", "due": "截止", "overdue_days": "逾期天数", "supervisor": "主管",
-           "coach": "辅导人", "no_actions": "本期无辅导任务。",
+           "coach": "辅导人", "no_actions": "本期没有记录辅导任务（用 `qa coaching add` 记录）。",
+           "missing_evaluations": "{first} 至 {month} 没有随机抽样评估，暂无可分析的培训需求。请导入已评分的评估（`qa import evaluations 文件`）"
+                                  "或完成抽样计划的评分，然后运行 `qa report training --month {month} --force`。",
+           "no_failures": "本期没有任何失误的质检项答案：无培训需求。",
+           "one_team": "仅有一个团队：全组需求要与其他团队比较，因此只列出个人需求。",
+           "groups_note": {"answers": "未分组：每位坐席在各质检项上的答案太少（某项需每人中位数 10 个答案）；更长的周期（`--period 3`）可提供更多数据。",
+                           "agents": "未分组：本期有答案的坐席少于 3 人。"},
+           "no_new_hires": "近 {days} 天内没有新入职坐席。",
            "verdicts": {"improved": "已改善", "not yet": "尚未改善", "not enough evidence": "证据不足"},
            "trends": {"improving": "改善", "worsening": "变差", "no clear change": "无明显变化", "new": "新增", "improved": "改善", "worse": "变差"},
            "method": "仅用随机抽样评估（定向抽检不计入）；“差距为真的概率”= 收缩后的后验概率 P(真实失误率 > 中心其余)，≥ {t:.0%} 才列为需求。"},
@@ -628,7 +705,16 @@ _TEXTS = {
            "individual": "individual coaching", "teamwide": "team-wide training", "no_module": "(no module)",
            "coaching": "Coaching loop: before and after", "open": "Open coaching actions (month end)", "before": "before", "after": "after re-check",
            "action": "action", "level": "level", "programme": "programme (pooled)", "due": "due", "overdue_days": "days overdue", "supervisor": "supervisor",
-           "coach": "coach", "no_actions": "No coaching actions in this period.",
+           "coach": "coach", "no_actions": "No coaching actions recorded in this period (record one with `qa coaching add`).",
+           "missing_evaluations": "No random-arm evaluations from {first} to {month}: there is nothing to analyse for training needs yet. "
+                                  "Import scored evaluations (`qa import evaluations FILE`) or score the sampling plan's contacts, "
+                                  "then run `qa report training --month {month} --force`.",
+           "no_failures": "No failed answer in the period: no training need.",
+           "one_team": "One team only: a team-wide need compares a team with the other teams, so only individual needs are listed.",
+           "groups_note": {"answers": "Agents not grouped: too few answers per agent on every item (an item needs a median of 10 per agent); "
+                                      "a longer period (`--period 3`) gives more.",
+                           "agents": "Agents not grouped: fewer than 3 agents have answers in the period."},
+           "no_new_hires": "No new hires (hired in the last {days} days).",
            "verdicts": {"improved": "improved", "not yet": "not yet", "not enough evidence": "not enough evidence"},
            "trends": {"improving": "improving", "worsening": "worsening", "no clear change": "no clear change", "new": "new", "improved": "improved", "worse": "worse"},
            "method": "Random-arm evaluations only (targeted reviews excluded); P(gap is real) is the posterior probability, after shrinkage, that the true failure rate is above the rest of the center; a need needs ≥ {t:.0%}."},
@@ -651,9 +737,16 @@ def _pct(v) -> str:
     return f"{v:.1%}" if isinstance(v, (float, np.floating)) and np.isfinite(v) else "—"
 
 
+def _p(v) -> str:
+    """A p-value, or — when there is none (a new row: no previous period)."""
+    return f"{v:.2g}" if isinstance(v, (int, float, np.number)) and np.isfinite(v) else "—"
+
+
 def headline(view: dict, lang: str = "zh") -> str:
     """Two or three sentences a training lead reads first (HTML, values escaped)."""
     T, m = texts(lang), view["meta"]
+    if m.get("missing"):
+        return "<p>" + escape(T["missing_" + m["missing"]].format(first=m["first"], month=m["month"])) + "</p>"
     needs = view["needs"]
     lab = _label(view, lang)
     zh = lang == "zh"
@@ -669,6 +762,9 @@ def headline(view: dict, lang: str = "zh") -> str:
         item = lab.get(top["item_id"], top["item_id"])
         parts.append(f"最突出：{top['who']} 的“{item}”失误率 {_pct(top['rate'])}（中心其余 {_pct(top['center'])}，差距为真的概率 {top['p_gap']:.0%}）。" if zh
                       else f"Largest: {top['who']} on “{item}”, failure rate {_pct(top['rate'])} vs {_pct(top['center'])} for the rest of the center (P(gap real) {top['p_gap']:.0%}).")
+    for note, show in (("no_failures", m.get("failures", 1) == 0), ("one_team", len(view["teams"]) == 1)):
+        if show:
+            parts.append(T[note] if zh or parts[-1].endswith(" ") else " " + T[note])
     return "<p>" + escape("".join(parts)) + "</p><p class='meta'>" + escape(T["method"].format(t=m["threshold"])) + "</p>"
 
 
@@ -694,6 +790,9 @@ def groups_table(view: dict, lang: str = "zh") -> pd.DataFrame:
     """One row per group: size, focus items (labels), members."""
     T, lab = texts(lang), _label(view, lang)
     prof, mem = view["profiles"], view["members"]
+    if prof.empty:
+        note = view["meta"].get("groups_note") or ""
+        return pd.DataFrame({T["groups"]: [T["groups_note"].get(note, T["none"])]})
     members = mem.groupby("group")["agent_id"].agg(lambda s: ", ".join(sorted(s)))
     focus = prof["focus"].map(lambda f: "、".join(lab.get(i, i) for i in f.split(", ")) if f else T["none"])
     out = pd.DataFrame({T["group"]: "G" + prof["group"].astype(str), T["size"]: prof["group"].map(mem.groupby("group").size()).fillna(0).astype(int),
@@ -716,10 +815,12 @@ def schedule_table(view: dict, lang: str = "zh") -> pd.DataFrame:
 def tenure_table(view: dict, lang: str = "zh") -> pd.DataFrame:
     """New-hire cohorts month by month against the veterans."""
     T, t = texts(lang), view["tenure"]
+    if t.empty:
+        return pd.DataFrame({T["tenure"]: [T["no_new_hires"].format(days=int(view["meta"].get("new_hire_days") or 183))]})
     return pd.DataFrame({
         T["cohort"]: t["cohort"], T["month"]: t["month"], T["tenure_months"]: t["tenure_months"], T["size"]: t["agents"],
         T["rate"]: t["rate"].map(_pct), T["interval"]: [f"{_pct(lo)}–{_pct(hi)}" for lo, hi in zip(t["low"], t["high"])],
-        T["veterans"]: t["veteran_rate"].map(_pct), T["ratio"]: t["ratio"].round(2), "p": t["p_value"].map(lambda v: f"{v:.2g}"),
+        T["veterans"]: t["veteran_rate"].map(_pct), T["ratio"]: t["ratio"].round(2), "p": t["p_value"].map(_p),
     })
 
 
@@ -728,7 +829,7 @@ def progress_table(view: dict, lang: str = "zh") -> pd.DataFrame:
     T, g = texts(lang), view["progress"]
     return pd.DataFrame({
         T["team"]: g["team"], T["skill"]: g["skill"], T["rate"]: g["rate"].map(_pct), T["n"]: g["n"], T["previous"]: g["prev_rate"].map(_pct),
-        T["change"]: g["change"].map(lambda v: f"{v:+.1%}" if np.isfinite(v) else "—"), "p": g["trend_p"].map(lambda v: f"{v:.2g}"),
+        T["change"]: g["change"].map(lambda v: f"{v:+.1%}" if np.isfinite(v) else "—"), "p": g["trend_p"].map(_p),
         T["verdict"]: g["verdict"].map(T["trends"]),
     })
 
@@ -755,7 +856,7 @@ def charts(view: dict, lang: str = "zh") -> dict[str, str]:
                                    name=f"{T['veterans']} ({cohort})"))
     curve.update_layout(height=360, margin=dict(l=60, r=20, t=30, b=40), xaxis_title=T["tenure_months"], yaxis_title=T["rate"],
                         yaxis_tickformat=".0%", title=T["tenure"])
-    return {"skills": figure_html(heat), "tenure": figure_html(curve)}
+    return {"skills": figure_html(heat), "tenure": figure_html(curve) if len(t) else ""}  # no new hires: the table says so
 
 
 def coaching_table(view: dict, lang: str = "zh") -> pd.DataFrame:

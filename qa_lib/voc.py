@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, NotFoundError, ParameterError
+from .files import write_xlsx
 from .html import escape
 from .ingest import read_config_yaml
 from .stats.proportions import wilson_interval
@@ -154,19 +155,21 @@ class TopicClassifier:
 
     def fit(self, tokens, labels, min_per_topic: int = 5) -> TopicClassifier:
         """Fit on space-joined tokens and their topic labels; topics with fewer than
-        ``min_per_topic`` examples are left out (they cannot be learnt or calibrated)."""
+        ``min_per_topic`` examples are left out (they cannot be learnt or calibrated), and so are verbatims
+        without a word (``-``, punctuation only): they teach nothing."""
         tokens, labels = _check_labelled(tokens, labels)
-        counts = pd.Series(labels).value_counts()
-        keep = np.isin(labels, counts[counts >= min_per_topic].index)
+        worded = np.array([bool(str(t).strip()) for t in tokens], dtype=bool)
+        counts = pd.Series(labels[worded]).value_counts()
+        keep = worded & np.isin(labels, counts[counts >= min_per_topic].index)
         if len(set(labels[keep])) < 2:
-            raise ParameterError(f"labels must hold at least 2 topics with {min_per_topic}+ examples each; got {counts.to_dict()}")
+            raise ParameterError(f"labels must hold at least 2 topics with {min_per_topic}+ examples with words each; got {counts.to_dict()}")
         self.__dict__.pop("_known", None)
         self.model = _pipeline(self.C, self.seed).fit([t for t, k in zip(tokens, keep) if k], labels[keep])
         self.classes_ = self.model.classes_
         return self
 
     def predict(self, tokens) -> pd.DataFrame:
-        """Per verbatim: ``topic`` (``other`` when unsure), ``best`` (the top taxonomy topic), ``probability``, ``coverage``."""
+        """Per verbatim: ``topic`` (``other`` when unsure, or without a word), ``best`` (the top taxonomy topic), ``probability``, ``coverage``."""
         if self.model is None:
             raise ParameterError("the classifier must be fitted first (TopicClassifier().fit(tokens, labels))")
         tokens = list(tokens)
@@ -177,7 +180,8 @@ class TopicClassifier:
         best = self.classes_[proba.argmax(axis=1)]
         pmax = proba.max(axis=1)
         cover = self.coverage(tokens)
-        sure = (pmax >= self.threshold) & (cover >= self.min_coverage)
+        worded = np.array([bool(str(t).strip()) for t in tokens], dtype=bool)  # "-" or "！！！": nothing to classify
+        sure = (pmax >= self.threshold) & (cover >= self.min_coverage) & worded
         return pd.DataFrame({"topic": np.where(sure, best, OTHER), "best": best, "probability": pmax, "coverage": cover})
 
     def coverage(self, tokens) -> np.ndarray:
@@ -208,10 +212,14 @@ def evaluate_classifier(tokens, labels, *, folds: int = 5, seed: int = 0, C: flo
     tokens, labels = _check_labelled(tokens, labels)
     if not isinstance(folds, int) or folds < 2:
         raise ParameterError(f"folds must be an integer >= 2; got {folds!r}")
-    counts = pd.Series(labels).value_counts()
-    keep = np.isin(labels, counts[counts >= folds].index)
+    worded = np.array([bool(str(t).strip()) for t in tokens], dtype=bool)  # verbatims without a word teach and test nothing
+    counts = pd.Series(labels[worded]).value_counts()
+    keep = worded & np.isin(labels, counts[counts >= folds].index)
     tokens = [t for t, k in zip(tokens, keep) if k]
     labels = labels[keep]
+    if len(set(labels)) < 2:
+        raise ParameterError(f"labels must hold at least 2 topics with {folds}+ examples with words each for {folds}-fold cross-validation; "
+                             f"got {counts.to_dict()}")
     if max_rows is not None and len(labels) > max_rows:
         idx = np.arange(len(labels))
         idx, _ = train_test_split(idx, train_size=max_rows, stratify=labels, random_state=seed)
@@ -243,24 +251,27 @@ def discover_topics(tokens, n_topics: int = 10, *, seed: int = 0, top_terms: int
 
     Each topic is named by its top three terms; ``terms`` holds ``top_terms`` of them. Each
     verbatim goes to the topic it loads on most. Initialisation is NNDSVD-A with
-    ``random_state=seed``, so the same corpus and seed give the same topics.
+    ``random_state=seed``, so the same corpus and seed give the same topics. A verbatim without a
+    word (``-``, punctuation only) takes no part and gets topic −1.
     """
     from sklearn.decomposition import NMF
 
     tokens = list(tokens)
     if not isinstance(n_topics, int) or n_topics < 2:
         raise ParameterError(f"n_topics must be an integer >= 2; got {n_topics!r}")
-    if len(tokens) < n_topics:
-        raise ParameterError(f"tokens must hold at least n_topics ({n_topics}) verbatims; got {len(tokens)}")
+    worded = np.array([bool(str(t).strip()) for t in tokens], dtype=bool)
+    if worded.sum() < n_topics:
+        raise ParameterError(f"tokens must hold at least n_topics ({n_topics}) verbatims with words; got {int(worded.sum())} of {len(tokens)}")
     vec = _vectorizer(min_df=min_df, max_df=max_df, ngram_range=(1, 1))
     try:
-        X = vec.fit_transform(tokens)
+        X = vec.fit_transform([t for t, w in zip(tokens, worded) if w])
     except ValueError:  # scikit-learn: no terms remain after min_df/max_df
         raise ParameterError(f"the corpus has no terms left after min_df={min_df}/max_df={max_df}; n_topics must be below that") from None
     if X.shape[1] < n_topics:
         raise ParameterError(f"the corpus has only {X.shape[1]} terms after min_df={min_df}/max_df={max_df}; n_topics must be below that")
     nmf = NMF(n_components=n_topics, init="nndsvda", random_state=seed, max_iter=400)
-    W = nmf.fit_transform(X)
+    W = np.zeros((len(tokens), n_topics))
+    W[worded] = nmf.fit_transform(X)
     H = nmf.components_
     vocab = vec.get_feature_names_out()
     order = np.argsort(-H, axis=1)[:, :top_terms]
@@ -345,6 +356,9 @@ def satisfaction_by_topic(df: pd.DataFrame, topic: str = "topic") -> pd.DataFram
         rows.append({topic: name, "verbatims": len(g), "csat_n": n, "csat": mean, "csat_low": mean - half, "csat_high": mean + half,
                      "satisfied": (c >= 4).mean() if n else np.nan, "satisfied_low": sat_lo, "satisfied_high": sat_hi,
                      "nps_n": m, "nps": nps, "nps_low": lo, "nps_high": hi})
+    if not rows:  # no verbatims (e.g. no month before): no rows, the same columns, numeric
+        return pd.DataFrame({topic: pd.Series(dtype=object), **{c: pd.Series(dtype=float) for c in (
+            "verbatims", "csat_n", "csat", "csat_low", "csat_high", "satisfied", "satisfied_low", "satisfied_high", "nps_n", "nps", "nps_low", "nps_high")}})
     return pd.DataFrame(rows)
 
 
@@ -470,7 +484,7 @@ def department_view(df: pd.DataFrame, taxonomy: Taxonomy, alerts: pd.DataFrame |
     out["share"] = out["verbatims"] / max(len(d), 1)
     if alerts is not None and len(alerts):
         a = alerts[alerts["alert"]].assign(department=lambda x: x["topic"].map(taxonomy.topics.set_index("topic")["department"]))
-        out["alerts"] = out["department"].map(a.groupby("department")["topic"].agg(", ".join)).fillna("")
+        out["alerts"] = out["department"].map(a.groupby("department")["topic"].agg(", ".join)).astype(object).fillna("")
     else:
         out["alerts"] = ""
     return out.sort_values("verbatims", ascending=False, ignore_index=True)
@@ -487,6 +501,18 @@ TEXT = {
         "nps": "NPS", "interval": "95 % interval", "alert": "alert", "reason": "why", "department": "department", "largest": "largest topic",
         "matches": "closest taxonomy topic", "purity": "purity", "other_share": "unclassified share", "terms": "top terms", "size": "verbatims",
         "channel": "By channel", "tier": "By customer tier", "brand": "By brand", "date": "received", "text": "verbatim",
+        "missing_verbatims": "No VOC verbatims in {month}: there is nothing to report for this month yet. Import the month's verbatims "
+                             "(`qa import voc FILE`), then run `qa report voc --month {month} --force`.",
+        "no_survey": "No survey answers this month (no CSAT, no NPS). ", "no_csat": "No CSAT answers this month; ",
+        "no_nps": "no NPS answers this month. ",
+        "empty": "{n:,} verbatims have no words (e.g. “-”) and count as “other”. ",
+        "no_model": "No topic classifier this month: it needs at least 2 topics with 5 labelled verbatims (with words) each, so {n:,} unlabelled "
+                    "verbatims count as “other”. Label some in the category column and import them again. ",
+        "no_cv": "Too few labelled verbatims for 5-fold cross-validation: the classifier's accuracy is not measured this month. ",
+        "baseline": "No earlier month of verbatims: an alert compares a topic's share with the months before, so none can be raised. "
+                    "Import earlier months (`qa import voc FILE`) to get alerts.",
+        "themes_few": "Only {usable:,} verbatims with words this month: looking for themes needs at least {needed:,}, so none were fitted.",
+        "themes_terms": "The month's verbatims share too few words to find themes.",
     },
     "zh": {
         "title": "客户之声（VOC）月报 — {month}", "headline": "本月概况", "verbatims": "条反馈", "topics": "本月话题",
@@ -497,6 +523,15 @@ TEXT = {
         "nps": "NPS", "interval": "95% 区间", "alert": "预警", "reason": "原因", "department": "部门", "largest": "最大话题",
         "matches": "最接近的分类", "purity": "一致度", "other_share": "未归类占比", "terms": "关键词", "size": "反馈数",
         "channel": "按渠道", "tier": "按客户等级", "brand": "按品牌", "date": "时间", "text": "原话",
+        "missing_verbatims": "{month} 没有客户反馈（VOC），本月暂无可报告的内容。请导入本月的反馈（`qa import voc 文件`），"
+                             "然后运行 `qa report voc --month {month} --force`。",
+        "no_survey": "本月没有满意度调查回答（无 CSAT、无 NPS）。", "no_csat": "本月没有 CSAT 回答；", "no_nps": "本月没有 NPS 回答。",
+        "empty": "{n:,} 条反馈没有文字内容（如“-”），计入“其他”。",
+        "no_model": "本月没有话题分类器：至少需要 2 个话题、每个 5 条有文字的人工标注，因此 {n:,} 条未标注反馈计入“其他”。请在 category 列标注一些反馈后重新导入。",
+        "no_cv": "人工标注太少，无法做 5 折交叉验证：本月未评估分类器的准确度。",
+        "baseline": "没有更早月份的反馈：预警需要与之前月份的占比比较，因此本月无法预警。导入更早月份的反馈（`qa import voc 文件`）即可获得预警。",
+        "themes_few": "本月只有 {usable:,} 条有文字的反馈：发现主题至少需要 {needed:,} 条，因此未做主题发现。",
+        "themes_terms": "本月反馈的共同词语太少，无法发现主题。",
     },
 }
 
@@ -531,6 +566,12 @@ def prepare_voc(store, month, folder: str | Path, *, history: int = 6, taxonomy:
     macro-F1 goes into the report), assigns every unlabelled verbatim a topic (or ``other``),
     discovers themes in the month's text, and computes trends, satisfaction, alerts with
     examples and the department view. Returns ``folder``.
+
+    A missing or degenerate part never stops the report; ``meta`` says what is missing and the report shows
+    it: no verbatim this month (``missing = "verbatims"``: only ``meta`` is written, the page says what to
+    import), no earlier month (``alerts_note = "baseline"``: no alerts), too few verbatims with words for
+    themes (``themes_note``), too few labelled verbatims for a classifier or its cross-validation
+    (``model_note``), verbatims without a word (``empty``: they count as ``other``), no survey answers.
     """
     from .config import voc_domain_words_path, voc_taxonomy_path
 
@@ -542,16 +583,18 @@ def prepare_voc(store, month, folder: str | Path, *, history: int = 6, taxonomy:
     words = domain_words if domain_words is not None else voc_domain_words_path()
     seg = Segmenter(domain_words_file=words if Path(words).is_file() else None)
     df, month_of = _read_verbatims(store, p, history)
+    if not (month_of == p).any():  # nothing to analyse: a page that says so and what to import
+        return _write_missing(folder, p, history, "verbatims")
     prep = prepare(df["text"], seg, df.get("lang"))
     df["text"], df["lang"] = prep["text"], prep["lang"]
-    labelled, cv = _assign_topics(df, prep, tax, threshold, seed, cv_max_rows)
+    labelled, cv, model_note = _assign_topics(df, prep, tax, threshold, seed, cv_max_rows)
     topics = tax.ids + [OTHER]
     polarity = tax.topics.set_index("topic")["polarity"].to_dict()
 
     cur = df[month_of == p].copy()
-    discovered = _month_themes(cur, prep, tax, n_topics, seed, min_theme)
+    discovered, notes = _month_themes(cur, prep, tax, n_topics, seed, min_theme)
     monthly = topic_trends(df, freq="M", topics=topics)
-    alerts = emerging_issues(monthly, str(p), polarity=polarity)
+    alerts, notes["alerts_note"] = _month_alerts(monthly, str(p), polarity)
     examples = _voc_examples(cur, alerts, discovered)
     sat = satisfaction_by_topic(cur).merge(satisfaction_by_topic(df[month_of == p - 1])[["topic", "csat", "nps"]].rename(
         columns={"csat": "csat_previous", "nps": "nps_previous"}), on="topic", how="left")
@@ -560,7 +603,9 @@ def prepare_voc(store, month, folder: str | Path, *, history: int = 6, taxonomy:
                           "labelled": int(labelled[month_of == p].sum()), "model": int((cur["source"] == "model").sum()),
                           "unsure": int((cur["source"] == "unsure").sum()), "threshold": threshold, "seed": seed,
                           "taxonomy": tax.name, "trained_on": int(labelled.sum()), **{f"cv_{k2}": v for k2, v in cv.items()},
-                          "csat": pd.to_numeric(cur["csat"], errors="coerce").mean(), **dict(zip(("nps", "nps_low", "nps_high", "nps_n"), net_promoter(cur["nps"])))}])
+                          "csat": pd.to_numeric(cur["csat"], errors="coerce").mean(), **dict(zip(("nps", "nps_low", "nps_high", "nps_n"), net_promoter(cur["nps"]))),
+                          "csat_n": int(pd.to_numeric(cur["csat"], errors="coerce").notna().sum()), "empty": int((cur["source"] == "empty").sum()),
+                          "no_model": int((cur["source"] == "no model").sum()), "missing": "", "model_note": model_note, **notes}])
     tables = {
         "verbatims": cur.drop(columns=["category"]), "monthly": monthly, "weekly": topic_trends(df, freq="W", topics=topics),
         "by_channel": topic_trends(cur, by="channel", topics=topics), "by_tier": topic_trends(cur, by="customer_tier", topics=topics),
@@ -574,49 +619,107 @@ def prepare_voc(store, month, folder: str | Path, *, history: int = 6, taxonomy:
 
 
 def _read_verbatims(store, p: pd.Period, history: int) -> tuple[pd.DataFrame, pd.Series]:
-    """The ``history`` months of verbatims ending with month ``p``, and each one's month; NotFoundError without ``p`` or a baseline."""
+    """The ``history`` months of verbatims ending with month ``p``, and each one's month (none in ``p``: the caller says so)."""
     t = store.table("voc_feedback")
     start = (p - (history - 1)).start_time
     df = store.read("voc_feedback", where=(t.c.received_at >= start.to_pydatetime()) & (t.c.received_at < (p + 1).start_time.to_pydatetime()))
     df["received_at"] = pd.to_datetime(df["received_at"])
-    month_of = df["received_at"].dt.to_period("M")
-    if not (month_of == p).any():
-        raise NotFoundError(f"no VOC verbatims in {p}: nothing to report")
-    if (month_of < p).sum() == 0:
-        raise NotFoundError(f"no VOC verbatims before {p}: a baseline month is needed to judge change")
-    return df, month_of
+    return df, df["received_at"].dt.to_period("M")
 
 
-def _assign_topics(df: pd.DataFrame, prep: pd.DataFrame, tax: Taxonomy, threshold: float, seed: int, cv_max_rows: int) -> tuple[pd.Series, dict]:
-    """Add ``topic, source, probability`` to ``df`` (in place): the label, else the classifier's topic; return the labelled mask and the CV scores."""
+def _write_missing(folder: Path, p: pd.Period, history: int, missing: str) -> Path:
+    """A month without what the report needs: only ``meta``, whose ``missing`` says what (the page says what to import)."""
+    data = folder / "_data" / "voc"
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "meta.parquet").unlink(missing_ok=True)
+    pd.DataFrame([{"month": str(p), "history": int(history), "verbatims": 0, "missing": missing}]).to_parquet(data / "meta.parquet", index=False)
+    return folder
+
+
+def _assign_topics(df: pd.DataFrame, prep: pd.DataFrame, tax: Taxonomy, threshold: float, seed: int, cv_max_rows: int) -> tuple[pd.Series, dict, str]:
+    """Add ``topic, source, probability`` to ``df`` (in place): the label, else the classifier's topic; return the labelled mask,
+    the CV scores and why there is no classifier (``labels``) or no cross-validation (``cv``), else "".
+
+    ``source``: ``label``, ``model``, ``unsure`` (the classifier was unsure), ``empty`` (no word to classify: ``-``,
+    punctuation only) or ``no model`` (too few labelled verbatims to train one); all but the first two count as ``other``.
+    """
     labelled = df["category"].isin(tax.ids)
-    clf = TopicClassifier(threshold=threshold, seed=seed).fit(prep.loc[labelled, "tokens"], df.loc[labelled, "category"])
+    empty = (prep["tokens"].fillna("").str.strip() == "").to_numpy()
+    unscored = {"macro_f1": np.nan, "macro_f1_sd": np.nan, "folds": 0, "n": 0,
+                "per_topic": pd.DataFrame({"topic": pd.Series(dtype=object), **{c: pd.Series(dtype=float) for c in ("precision", "recall", "f1", "support")}})}
+    try:
+        clf = TopicClassifier(threshold=threshold, seed=seed).fit(prep.loc[labelled, "tokens"], df.loc[labelled, "category"])
+    except ParameterError:  # fewer than 2 topics with 5 labelled verbatims (with words): no model, the labels still count
+        df["topic"] = np.where(labelled, df["category"], OTHER)
+        df["source"] = np.where(labelled, "label", np.where(empty, "empty", "no model"))
+        df["probability"] = np.where(labelled, 1.0, np.nan)
+        return labelled, unscored, "labels"
     pred = clf.predict(prep["tokens"])
     df["topic"] = np.where(labelled, df["category"], pred["topic"].to_numpy())
-    df["source"] = np.where(labelled, "label", np.where(pred["topic"].to_numpy() == OTHER, "unsure", "model"))
+    df["source"] = np.where(labelled, "label", np.where(empty, "empty", np.where(pred["topic"].to_numpy() == OTHER, "unsure", "model")))
     df["probability"] = np.where(labelled, 1.0, pred["probability"].to_numpy())
-    cv = evaluate_classifier(prep.loc[labelled, "tokens"], df.loc[labelled, "category"], seed=seed, max_rows=cv_max_rows)
-    return labelled, cv
-
-
-def _month_themes(cur: pd.DataFrame, prep: pd.DataFrame, tax: Taxonomy, n_topics: int | None, seed: int, min_theme: int) -> pd.DataFrame:
-    """Themes discovered in the month's text (and among its ``other`` verbatims, numbered from 100); adds ``theme`` to ``cur`` (in place)."""
-    k = n_topics or len(tax.ids) + 3
     try:
-        found = discover_topics(prep.loc[cur.index, "tokens"], n_topics=min(k, max(2, len(cur) // 20)), seed=seed)
-    except ParameterError:  # a month too small (or too uniform) for themes: the report shows none
-        found = Discovered(pd.DataFrame({"topic": pd.Series(dtype=int), "label": pd.Series(dtype=object), "terms": pd.Series(dtype=object),
-                                         "size": pd.Series(dtype=int), "share": pd.Series(dtype=float)}),
-                           pd.DataFrame({"topic": np.full(len(cur), -1), "weight": np.zeros(len(cur))}))
+        return labelled, evaluate_classifier(prep.loc[labelled, "tokens"], df.loc[labelled, "category"], seed=seed, max_rows=cv_max_rows), ""
+    except ParameterError:  # enough labels to fit, too few to cross-validate: the accuracy is not measured (the report says so)
+        return labelled, unscored, "cv"
+
+
+def _month_alerts(monthly: pd.DataFrame, period: str, polarity: dict) -> tuple[pd.DataFrame, str]:
+    """The month's alerts (:func:`emerging_issues`), or — in the first month with verbatims — every topic with no
+    alert and the note ``baseline`` (a share can only be judged against earlier months)."""
+    if sorted(monthly["period"].unique()).index(period) > 0:
+        return emerging_issues(monthly, period, polarity=polarity), ""
+    now = monthly[monthly["period"] == period].reset_index(drop=True)
+    bad = np.where(now["topic"].map(polarity).fillna("negative") == "positive", "down", "up")
+    out = pd.DataFrame({"topic": now["topic"], "n": now["n"].astype(int), "total": now["total"].astype(int), "share": now["share"].astype(float)})
+    for col in ("previous_share", "center", "lcl", "ucl", "change", "z", "p_value", "q_value"):
+        out[col] = np.nan
+    for col in ("rule1", "rule2", "rule3", "rule4", "alert", "chart_signal", "rules_signal", "change_signal"):
+        out[col] = False
+    out = out.assign(chart_direction="", rules_direction="", direction=bad, reason="", judged_without="")
+    return out, "baseline"
+
+
+def _no_themes(n: int) -> Discovered:
+    """No theme found: every one of the ``n`` verbatims on topic −1."""
+    return Discovered(pd.DataFrame({"topic": pd.Series(dtype=int), "label": pd.Series(dtype=object), "terms": pd.Series(dtype=object),
+                                    "size": pd.Series(dtype=int), "share": pd.Series(dtype=float)}),
+                      pd.DataFrame({"topic": np.full(n, -1), "weight": np.zeros(n)}))
+
+
+def _month_themes(cur: pd.DataFrame, prep: pd.DataFrame, tax: Taxonomy, n_topics: int | None, seed: int, min_theme: int) -> tuple[pd.DataFrame, dict]:
+    """Themes discovered in the month's text (and among its ``other`` verbatims, numbered from 100); adds ``theme`` to ``cur`` (in place).
+
+    Returns the themes and the notes for ``meta``: ``themes_usable`` (verbatims with words), ``themes_needed``
+    (``min_theme`` per theme looked for) and ``themes_note``: ``few`` when fewer verbatims have words than that
+    (nothing is fitted), ``terms`` when they share too few words, else "".
+    """
+    k = n_topics or len(tax.ids) + 3
+    tokens = prep.loc[cur.index, "tokens"].fillna("")
+    usable = int((tokens.str.strip() != "").sum())
+    kk = min(k, max(2, usable // 20))
+    notes = {"themes_note": "", "themes_usable": usable, "themes_needed": kk * min_theme}
+    found = None
+    if usable < kk * min_theme:  # too few verbatims with words to tell themes apart: say so, fit nothing
+        notes["themes_note"] = "few"
+    else:
+        try:
+            found = discover_topics(tokens, n_topics=kk, seed=seed)
+        except ParameterError:  # the month's verbatims share too few words (or are all alike)
+            notes["themes_note"] = "terms"
+    found = found or _no_themes(len(cur))
     cur["theme"] = found.assignments["topic"].to_numpy()
     discovered = compare_discovered(found, cur["topic"], cur["text"]).assign(pool="all")
     pool = cur[cur["topic"] == OTHER]
-    if len(pool) >= 2 * min_theme:  # themes among what the taxonomy cannot place: candidates for new topics
-        extra = discover_topics(prep.loc[pool.index, "tokens"], n_topics=max(2, min(3, len(pool) // min_theme)), seed=seed, min_df=2, max_df=0.9)
+    if int((prep.loc[pool.index, "tokens"].fillna("").str.strip() != "").sum()) >= 2 * min_theme:  # themes the taxonomy cannot place
+        try:
+            extra = discover_topics(prep.loc[pool.index, "tokens"], n_topics=max(2, min(3, len(pool) // min_theme)), seed=seed, min_df=2, max_df=0.9)
+        except ParameterError:
+            return discovered, notes
         themes = compare_discovered(extra, pool["topic"], pool["text"], min_size=min_theme).assign(pool=OTHER, topic=lambda d: d["topic"] + 100)
         cur.loc[pool.index, "theme"] = np.where(extra.assignments["topic"].to_numpy() >= 0, extra.assignments["topic"].to_numpy() + 100, -1)
         discovered = pd.concat([discovered, themes], ignore_index=True)
-    return discovered
+    return discovered, notes
 
 
 def _voc_examples(cur: pd.DataFrame, alerts: pd.DataFrame, discovered: pd.DataFrame) -> pd.DataFrame:
@@ -638,26 +741,38 @@ def _write_voc(folder: Path, p: pd.Period, tables: dict[str, pd.DataFrame], meta
             frame.to_parquet(data / f"{name}.parquet", index=False)
     meta.to_parquet(data / "meta.parquet", index=False)
     view = dict(tables, meta=meta.iloc[0].to_dict())  # the tables just written, as voc_view would read them back
-    tmp = folder / f".voc_topics_{p}.xlsx"
-    with pd.ExcelWriter(tmp, engine="openpyxl") as xl:  # one sheet per report language
-        for lg, sheet in (("zh", "话题 topics (zh)"), ("en", "topics (en)")):
-            topic_table(view, lg).to_excel(xl, index=False, sheet_name=sheet)
-            department_table(view, lg).to_excel(xl, index=False, sheet_name=sheet.replace("topics", "departments").replace("话题", "部门"))
-    os.replace(tmp, folder / f"voc_topics_{p}.xlsx")
+    sheets = {}
+    for lg, sheet in (("zh", "话题 topics (zh)"), ("en", "topics (en)")):  # one sheet per report language
+        sheets[sheet] = topic_table(view, lg)
+        sheets[sheet.replace("topics", "departments").replace("话题", "部门")] = department_table(view, lg)
+    write_xlsx(sheets, folder / f"voc_topics_{p}.xlsx")
 
 
 def voc_prepared(folder: str | Path, month, history: int | None = None) -> bool:
-    """True when ``folder`` holds the VOC tables of ``month`` (and of ``history`` months, if given)."""
+    """True when ``folder`` holds the VOC tables of ``month`` (and of ``history`` months, if given).
+
+    A month prepared without verbatims (``meta["missing"]``) is not prepared: it is looked at again each time,
+    so the report follows as soon as the verbatims are imported.
+    """
     meta = Path(folder) / "_data" / "voc" / "meta.parquet"
     if not meta.exists():
         return False
     m = pd.read_parquet(meta).iloc[0]
-    return m["month"] == str(pd.Period(month, freq="M")) and (history is None or int(m["history"]) == history)
+    return (m["month"] == str(pd.Period(month, freq="M")) and (history is None or int(m["history"]) == history)
+            and not m.get("missing", ""))
 
 
 def voc_view(folder: str | Path) -> dict:
-    """The tables :func:`prepare_voc` wrote into ``folder``, as DataFrames (``meta`` as a dict)."""
+    """The tables :func:`prepare_voc` wrote into ``folder``, as DataFrames (``meta`` as a dict).
+
+    For a month without verbatims the view is only ``{"meta": ...}`` with ``meta["missing"]``: :func:`headline`
+    says what to import and the notebook shows nothing else.
+    """
     data = Path(folder) / "_data" / "voc"
+    if (data / "meta.parquet").exists():
+        meta = pd.read_parquet(data / "meta.parquet").iloc[0].to_dict()
+        if meta.get("missing"):
+            return {"meta": meta}
     missing = [n for n in _VOC_TABLES if not (data / f"{n}.parquet").exists()]
     if missing:
         raise NotFoundError(f"the VOC tables are not prepared in {data} (missing {missing}); run `qa report voc --month M`")
@@ -787,18 +902,34 @@ def charts(view: dict, lang: str = "zh") -> dict[str, str]:
 def headline(view: dict, lang: str = "zh") -> str:
     """The opening paragraph: volume, change, CSAT, NPS with interval, alerts, how topics were assigned."""
     _check_lang(lang)
-    m = view["meta"]
+    T, m = TEXT[lang], view["meta"]
+    if m.get("missing"):
+        return "<p>" + escape(T["missing_" + m["missing"]].format(month=m["month"])) + "</p>"
     n_alert = int(view["alerts"]["alert"].sum())
     new = int(view["discovered"]["new"].sum())
+    notes = escape((T["empty"].format(n=int(m["empty"])) if m.get("empty") else "")
+                   + (T["no_model"].format(n=int(m["no_model"])) if m.get("model_note") == "labels" else ""))
     if lang == "zh":
-        return (f"<p>本月共收到 <b>{m['verbatims']:,}</b> 条客户反馈（上月 {m['verbatims_previous']:,} 条）。平均满意度 <b>{m['csat']:.2f}</b>/5；"
-                f"NPS <b>{m['nps']:.0f}</b>（95% 区间 {m['nps_low']:.0f} 至 {m['nps_high']:.0f}，{int(m['nps_n'])} 人回答）。"
+        return (f"<p>本月共收到 <b>{m['verbatims']:,}</b> 条客户反馈（上月 {m['verbatims_previous']:,} 条）。{_survey(m, lang)}"
                 f"预警话题 <b>{n_alert}</b> 个，新主题 <b>{new}</b> 个。其中 {m['labelled']:,} 条有人工标注，{m['model']:,} 条由模型归类，"
-                f"{m['unsure']:,} 条模型无法确定（计入“其他”）。</p>")
-    return (f"<p><b>{m['verbatims']:,}</b> verbatims this month ({m['verbatims_previous']:,} last month). Mean CSAT <b>{m['csat']:.2f}</b>/5; "
-            f"NPS <b>{m['nps']:.0f}</b> (95 % interval {m['nps_low']:.0f} to {m['nps_high']:.0f}, {int(m['nps_n'])} answers). "
+                f"{m['unsure']:,} 条模型无法确定（计入“其他”）。{notes}</p>")
+    return (f"<p><b>{m['verbatims']:,}</b> verbatims this month ({m['verbatims_previous']:,} last month). {_survey(m, lang)}"
             f"<b>{n_alert}</b> topic alerts, <b>{new}</b> new themes. {m['labelled']:,} verbatims were labelled by people, {m['model']:,} "
-            f"assigned by the model, {m['unsure']:,} left as “other” because the model was unsure.</p>")
+            f"assigned by the model, {m['unsure']:,} left as “other” because the model was unsure. {notes}</p>")
+
+
+def _survey(m: dict, lang: str) -> str:
+    """The headline's CSAT and NPS sentence (HTML), or what is missing: never a "nan/5" or "NPS nan"."""
+    T, zh = TEXT[lang], lang == "zh"
+    has_csat = np.isfinite(m.get("csat", np.nan)) if isinstance(m.get("csat"), (int, float, np.number)) else False
+    has_nps = int(m.get("nps_n") or 0) > 0
+    if not has_csat and not has_nps:
+        return T["no_survey"]
+    csat = (f"平均满意度 <b>{m['csat']:.2f}</b>/5；" if zh else f"Mean CSAT <b>{m['csat']:.2f}</b>/5; ") if has_csat else T["no_csat"]
+    if not has_nps:
+        return csat + T["no_nps"]
+    return csat + (f"NPS <b>{m['nps']:.0f}</b>（95% 区间 {m['nps_low']:.0f} 至 {m['nps_high']:.0f}，{int(m['nps_n'])} 人回答）。" if zh
+                   else f"NPS <b>{m['nps']:.0f}</b> (95 % interval {m['nps_low']:.0f} to {m['nps_high']:.0f}, {int(m['nps_n'])} answers). ")
 
 
 def alerts_html(view: dict, figures: dict, lang: str = "zh") -> str:
@@ -806,6 +937,8 @@ def alerts_html(view: dict, figures: dict, lang: str = "zh") -> str:
     T = TEXT[_check_lang(lang)]
     tax = view["taxonomy"].set_index("topic")
     a = view["alerts"][view["alerts"]["alert"]]
+    if view["meta"].get("alerts_note"):  # the first month with verbatims: nothing to compare with
+        return f"<p>{escape(T[view['meta']['alerts_note']])}</p>"
     if not len(a):
         return f"<p>{escape(T['no_alerts'])}</p>"
     ex = view["examples"]
@@ -830,7 +963,10 @@ def themes_html(view: dict, lang: str = "zh") -> str:
         f"<td>{r.purity:.0%}</td><td>{r.other_share:.0%}</td><td>{'<br>'.join(escape(x) for x in str(r.examples).splitlines())}</td></tr>"
         for r in d.itertuples())
     head = "".join(f"<th>{escape(h)}</th>" for h in ("", T["terms"], T["size"], T["matches"], T["purity"], T["other_share"], T["examples"]))
-    return f"<table class='voc'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    m = view["meta"]
+    note = (f"<p>{escape(T['themes_' + m['themes_note']].format(usable=int(m['themes_usable']), needed=int(m['themes_needed'])))}</p>"
+            if m.get("themes_note") else "")
+    return f"{note}<table class='voc'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
 def breakdown_table(view: dict, key: str, lang: str = "zh") -> pd.DataFrame:
@@ -875,6 +1011,10 @@ def department_table(view: dict, lang: str = "zh") -> pd.DataFrame:
 def model_html(view: dict, lang: str = "zh") -> str:
     """How topics were assigned: the classifier's cross-validated macro-F1 and its weakest topics."""
     m = view["meta"]
+    if m.get("model_note") == "labels":
+        return f"<p>{escape(TEXT[_check_lang(lang)]['no_model'].format(n=int(m.get('no_model') or 0)))}</p>"
+    if m.get("model_note") == "cv":
+        return f"<p>{escape(TEXT[_check_lang(lang)]['no_cv'])}</p>"
     per = view["model_topics"].sort_values("f1").head(5)
     label = view["taxonomy"].set_index("topic")[lang]
     worst = ", ".join(f"{escape(label.get(r.topic, r.topic))} {r.f1:.2f}" for r in per.itertuples())

@@ -7,11 +7,14 @@ and :mod:`qa_lib.sheets`; used by ``qa sample``, ``qa demo`` and the sampling no
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from .errors import ParameterError
+from .files import file_stem, write_csv
 from .rubric import Scorecard
 from .sampling import DrawnPlan, PlanSpec, assign_inspectors, draw_plan, within_agent_sd
 from .scores import headline_scorecard
@@ -50,7 +53,7 @@ def historical_sd(store, before: pd.Period, scorecard_id: str | None = None, mon
     """Pooled within-agent SD of random-arm scores in the ``months`` before ``before`` (NaN without history), on
     ``scorecard_id`` (default: the center's headline scorecard, or the most used one)."""
     start = pd.Period(before.start_time, freq="M") - months
-    frames = [store.read_month("evaluations", start + k) for k in range(months)]
+    frames = [store.evaluations(start + k) for k in range(months)]
     ev = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if ev.empty:
         return float("nan")
@@ -76,7 +79,7 @@ def draw_period(store, spec: PlanSpec) -> DrawnPlan:
     contacts = _period_contacts(store, period)
     if contacts.empty:
         raise ParameterError(f"period {spec.period} has no contacts in the database")
-    ev = store.read("evaluations", None, columns=["contact_id"])
+    ev = store.evaluations(audience="inspector", columns=["contact_id"])  # drafts too: a contact being scored is taken
     voc = store.read("voc_feedback", None, columns=["contact_id", "csat"])
     complaints = set(voc.loc[voc["contact_id"].notna() & (voc["csat"] <= 2), "contact_id"])
     rechecks = None
@@ -140,16 +143,23 @@ def write_worklists(store, plan_id: str, folder: str | os.PathLike, *, lang: str
     info = contacts.loc[rows["contact_id"]].reset_index()
     rows = pd.concat([rows.reset_index(drop=True), info.drop(columns=["contact_id", "agent_id"]).reset_index(drop=True)], axis=1)
     rows["scorecard_id"] = card_for(rows, cards)
-    written = []
-    for inspector, part in rows.groupby("inspector_id", sort=True):
-        csv = folder / f"{inspector}.csv"
-        cols = ["plan_id", "contact_id", "agent_id", "arm", "reason", "role", "scorecard_id", "start_time", "channel", "queue", "topic", "talk_seconds", "recording_ref"]
-        part.sort_values("start_time")[cols].to_csv(csv, index=False, encoding="utf-8-sig")
-        written.append(csv)
-        for sid, sub in part.groupby("scorecard_id"):
-            sheet = folder / f"{inspector}_{sid}.xlsx"
-            write_scoring_sheet(sheet, cards[sid], sub.sort_values("start_time"), inspector_id=inspector, sheet_id=f"{plan_id}-{inspector}", lang=lang)
-            written.append(sheet)
+    # every file is written to a hidden temporary folder first and moved in only when all are complete
+    tmp = Path(tempfile.mkdtemp(prefix=".worklists-", dir=folder))
+    try:
+        staged = []
+        for inspector, part in rows.groupby("inspector_id", sort=True):
+            stem = file_stem(inspector)
+            cols = ["plan_id", "contact_id", "agent_id", "arm", "reason", "role", "scorecard_id", "start_time", "channel", "queue", "topic", "talk_seconds", "recording_ref"]
+            staged.append(write_csv(part.sort_values("start_time")[cols], tmp / f"{stem}.csv"))
+            for sid, sub in part.groupby("scorecard_id"):
+                staged.append(write_scoring_sheet(tmp / f"{stem}_{file_stem(sid)}.xlsx", cards[sid], sub.sort_values("start_time"), inspector_id=inspector,
+                                                  sheet_id=f"{plan_id}-{inspector}", lang=lang))
+        written = []
+        for path in staged:
+            os.replace(path, folder / path.name)
+            written.append(folder / path.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return written
 
 

@@ -20,7 +20,7 @@ from qa_lib.store import Store, load_samples
 
 #: The suite never touches a person's own settings: their database, project folder, reports or center files.
 for _name in ("QA_DB_URL", "QA_HOME", "QA_REPORTS_DIR", "QA_CENTER", "QA_VOC_TAXONOMY", "QA_VOC_DOMAIN_WORDS", "QA_TRAINING_MODULES",
-              "QA_EXECUTOR", "QA_SQLITE_BUSY_SECONDS"):
+              "QA_EXECUTOR", "QA_SQLITE_BUSY_SECONDS", "QA_MAX_ROWS", "QA_MAX_CELLS", "QA_MAX_FILE_MB", "QA_MAX_EXPANDED_MB", "QA_MAX_ZIP_RATIO"):
     os.environ.pop(_name, None)
 
 PG_URL = os.environ.get("QA_TEST_PG_URL")
@@ -85,6 +85,16 @@ def sample_store(folder: Path) -> Store:
     s.migrate()
     load_samples(s, samples_dir())
     return s
+
+
+def store_copy(store: Store, folder: Path) -> Store:
+    """A private, writable copy of a SQLite store (the sqlite3 backup API): faster than loading the samples again."""
+    import sqlite3
+
+    dst = folder / "copy.sqlite"
+    with sqlite3.connect(store.engine.url.database) as src, sqlite3.connect(dst) as out:
+        src.backup(out)
+    return Store(f"sqlite:///{dst}")
 
 
 @pytest.fixture(scope="session")

@@ -73,3 +73,20 @@ def test_lower_layers_import_alone(name):
     code = f"import sys, {name}; bad = sorted(m for m in sys.modules if m.startswith(('qa_lib.store', 'qa_lib.reports', 'qa_lib.cli'))); print(bad)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "[]"
+
+
+def test_evaluations_are_read_only_through_the_store_audience():
+    """What counts and who sees it is decided in one place, ``Store.evaluations`` (audiences of qa_lib.lifecycle): no module
+    outside qa_lib/store/ and the scoring workbench, and no notebook, reads the evaluations table directly."""
+    import re
+
+    direct = re.compile(r"""\.read(?:_month)?\(\s*(?:\\?["'])evaluations(?:\\?["'])""")
+    allowed = {"qa_lib/workbench.py"}
+    found = []
+    for path in sorted([*(ROOT / "qa_lib").rglob("*.py"), *(ROOT / "notebooks").glob("*.ipynb")]):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith("qa_lib/store/") or rel in allowed:
+            continue
+        found += [f"{rel}: {m.group(0)}" for m in direct.finditer(path.read_text(encoding="utf-8"))]
+    assert found == [], "read evaluations through store.evaluations(month, audience=...), which applies the lifecycle's audiences"
+    assert direct.search('store.read_month("evaluations", p)') and direct.search('store.read( "evaluations")')

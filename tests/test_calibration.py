@@ -237,3 +237,66 @@ def test_adjusted_agent_scores_sit_beside_the_raw(sessions, loaded_store):
     q03 = rnd.groupby("agent_id").apply(lambda d: (d["inspector_id"] == "Q03").mean(), include_groups=False)
     mostly_q03 = q03.idxmax()
     assert adj.loc[mostly_q03, "adjustment"] < 0  # scored by the lenient inspector: adjusted down
+
+
+# ------------------------------------------------------- degenerate sessions (one inspector, everyone agrees)
+def test_why_alpha_is_undefined_is_told_apart():
+    from qa_lib.stats.agreement import undefined_reason
+
+    assert undefined_reason([[1, 2, 3]]) == ("raters", 1)  # one rater
+    assert undefined_reason([[1, 2, NAN], [NAN, NAN, NAN]]) == ("raters", 1)  # a second row that rated nothing
+    assert undefined_reason([[1, NAN], [NAN, 2]]) == ("units", 0)  # no unit rated twice
+    assert undefined_reason([[1, 2, NAN], [1, NAN, 3]], min_units=2) == ("units", 1)
+    assert undefined_reason([[1, 1, 1], [1, 1, NAN]]) == ("no variation", 4)  # the 4 pairable answers agree: α = 0/0, not "no data"
+    assert np.isnan(krippendorff_alpha([[1, 1, 1], [1, 1, NAN]]))
+    assert undefined_reason(K2011) is None
+    with pytest.raises(ParameterError, match="min_units must be an integer ≥ 1; got 0"):
+        undefined_reason(K2011, min_units=0)
+
+
+@pytest.fixture(scope="module")
+def degenerate(sessions):
+    """The samples with CAL-2026-07 scored by Q02 alone and CAL-2026-08 where every inspector gives every call full marks."""
+    ev, items, sess, card = sessions
+    lone = (ev["calibration_session_id"] == "CAL-2026-07") & (ev["inspector_id"] != "Q02")
+    ev = ev[~lone].copy()
+    items = items[items["evaluation_id"].isin(ev["evaluation_id"])].copy()
+    agree = set(ev.loc[ev["calibration_session_id"] == "CAL-2026-08", "evaluation_id"])
+    ev.loc[ev["evaluation_id"].isin(agree), "total_score"] = 100.0
+    mine = items["evaluation_id"].isin(agree)
+    items.loc[mine & items["answer"].isin(["no", "partial"]), "answer"] = "yes"
+    items.loc[mine & items["answer"].astype(str).str.fullmatch(r"\d+"), "answer"] = "0"
+    return ev, items, card
+
+
+def test_one_inspector_session_is_named_and_the_others_are_computed(degenerate):
+    from qa_lib.calibration import drift, session_check
+
+    ev, items, card = degenerate
+    d = drift(ev, expert="Q01").set_index("calibration_session_id")
+    assert d.loc["CAL-2026-07", "note"] == "needs ≥ 2 inspectors: only Q02 scored" and np.isnan(d.loc["CAL-2026-07", "alpha_total"])
+    assert d.loc["CAL-2026-08", "note"] == "no variation: α undefined (all 48 total scores agree)"
+    others = d.drop(index=["CAL-2026-07", "CAL-2026-08"])
+    assert others["alpha_total"].notna().all() and (others["note"] == "").all() and len(others) == 4
+    lone = ev[ev["calibration_session_id"] == "CAL-2026-07"]
+    assert session_check(lone) == "needs ≥ 2 inspectors: only Q02 scored"
+    assert session_check(ev[ev["contact_id"] == ev["contact_id"].iloc[0]]) == "needs ≥ 2 calls scored by 2+ inspectors: 1 so far"
+    rep = session_report(lone, items[items["evaluation_id"].isin(lone["evaluation_id"])], card, expert="Q01", n_boot=20)
+    assert set(rep["overall"]["reading"].iloc[:2]) == {"needs ≥ 2 inspectors (1 scored)"} and rep["overall"]["alpha"].isna().all()
+    assert (rep["items"]["reading"] == "needs ≥ 2 inspectors (1 scored)").all()
+    assert rep["bias"][["inspector_id", "units", "verdict"]].values.tolist() == [["Q02", 0, "unclear"]]  # no one to compare with
+    alone = inspector_bias(lone, expert="Q02")  # the expert alone: no row, the table's columns
+    assert alone.empty and list(alone.columns) == ["inspector_id", "units", "mean_difference", "ci_low", "ci_high", "verdict"]
+
+
+def test_a_session_where_everyone_agrees_reads_no_variation_not_no_data(degenerate):
+    ev, items, card = degenerate
+    same = ev[ev["calibration_session_id"] == "CAL-2026-08"]
+    rep = session_report(same, items[items["evaluation_id"].isin(same["evaluation_id"])], card, expert="Q01", n_boot=20)
+    it = rep["items"].set_index("item_id")
+    assert it.loc["greeting", "reading"] == "no variation: α undefined (all 48 answers agree)"
+    assert it.loc["greeting", "percent_agreement"] == 1.0 and np.isnan(it.loc["greeting", "alpha"])
+    assert not rep["items"]["reading"].str.contains("not enough data").any()
+    overall = rep["overall"].set_index("measure")["reading"]
+    assert overall["total score (interval α)"] == "no variation: α undefined (all 48 total scores agree)"
+    assert overall["item answers (ordinal α)"].startswith("no variation: α undefined (all ")

@@ -139,7 +139,8 @@ def test_disputed_evaluation_leaves_the_library_until_resolved(writable):
     target, other = fl.iloc[0], fl.iloc[1]
     for case in (target, other):
         ev = writable.evaluation(case["evaluation_id"])
-        writable.release(case["evaluation_id"], actor="SUP1")
+        if ev["status"] == "submitted":  # most of the month's sample evaluations are released already
+            writable.release(case["evaluation_id"], actor="SUP1")
         writable.dispute(case["evaluation_id"], {case["item_id"]: "我做到了，请复听录音"}, agent_id=ev["agent_id"])
     during = current()
     assert not {target["evaluation_id"], other["evaluation_id"]} & set(during["evaluation_id"])

@@ -189,7 +189,7 @@ def test_evaluation_show_and_release(tmp_path):
     assert run("init", "--db", db, "-q").exit_code == 0
     store = Store(db)
     ev = store.read_month("evaluations", "2026-10")
-    eid = ev.loc[ev["arm"] == "random", "evaluation_id"].iloc[0]
+    eid = ev.loc[(ev["arm"] == "random") & (ev["status"] == "submitted"), "evaluation_id"].iloc[0]  # awaiting release in the samples
     r = run("evaluation", "release", eid, "--actor", "SUP1", "--db", db)
     assert r.exit_code == 0 and "released 1" in r.output
     r = run("evaluation", "release", eid, "--actor", "SUP1", "--db", db)
@@ -256,7 +256,7 @@ def test_cases_build_default_folder_and_bad_input(loaded_store, tmp_path):
 def test_digest_writes_the_mornings_pages(loaded_store, tmp_path):
     ev = loaded_store.read("evaluations")
     day = (ev["evaluated_at"].max() - pd.Timedelta(days=1)).date()  # default: the day before the latest evaluation date
-    n = int(((ev["evaluated_at"].dt.date == day) & (ev["arm"] != "calibration")).sum())
+    n = int(((ev["evaluated_at"].dt.date == day) & (ev["arm"] != "calibration") & (ev["status"] != "draft")).sum())  # drafts are left out
     r = run("digest", "--db", loaded_store.url, "--out", tmp_path)
     assert r.exit_code == 0, r.output
     assert n > 0 and r.output.startswith(f"{day}: {n} evaluations")
@@ -411,3 +411,74 @@ def test_lab_refuses_a_database_without_schema(tmp_path, monkeypatch):
     r = run("lab", "--db", tmp_path / "empty.sqlite", "--no-browser")
     assert r.exit_code == 1 and "no QA schema yet" in r.output
     assert not (tmp_path / "lab").exists()  # refused before anything was set up
+
+
+def _writable_copy(store, folder: Path) -> Path:
+    """A private copy of the loaded samples (the sqlite3 backup API), to take parts away from."""
+    import sqlite3
+
+    dst = folder / "copy.sqlite"
+    with sqlite3.connect(store.engine.url.database) as src, sqlite3.connect(dst) as out:
+        src.backup(out)
+    return dst
+
+
+def _sql(db: Path, *statements: str) -> None:
+    import sqlite3
+
+    with sqlite3.connect(db) as c:
+        for s in statements:
+            c.execute(s)
+
+
+def test_calibrate_leaves_out_a_one_inspector_session_and_never_prints_nan(loaded_store, tmp_path):
+    import re
+
+    db = _writable_copy(loaded_store, tmp_path)
+    others = "SELECT evaluation_id FROM evaluations WHERE calibration_session_id = 'CAL-2026-07' AND inspector_id != 'Q02'"
+    agree = "SELECT evaluation_id FROM evaluations WHERE calibration_session_id = 'CAL-2026-08'"
+    _sql(db, *(f"DELETE FROM {t} WHERE evaluation_id IN ({others})" for t in ("evaluation_items", "evaluation_versions", "evaluation_disputes")),
+         f"DELETE FROM evaluations WHERE evaluation_id IN ({others})", f"UPDATE evaluations SET total_score = 100 WHERE evaluation_id IN ({agree})")
+    r = run("calibrate", "--db", db, "--boot", 20)
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("CAL-2026-07: needs ≥ 2 inspectors: only Q02 scored — left out")
+    assert "sessions: CAL-2026-05, CAL-2026-06, CAL-2026-08, CAL-2026-09, CAL-2026-10;" in r.output  # every other session is computed
+    drift = r.output.split("Drift across sessions")[1]
+    assert re.search(r"CAL-2026-07 .* needs ≥ 2 inspectors: only Q02 scored", drift)
+    assert re.search(r"CAL-2026-08 .* no variation: α undefined \(all 48 total scores agree\)", drift)
+    assert not re.search(r"\bnan\b", r.output, re.I) and "—" in r.output
+    r = run("calibrate", "--db", db, "--session", "CAL-2026-07", "--boot", 20)
+    assert r.exit_code == 0 and "no session of this selection can be computed" in r.output and "CAL-2026-10" in r.output.split("Drift")[1]
+
+
+def test_report_all_without_the_months_verbatims_writes_the_rest(loaded_store, tmp_path):
+    """No VOC verbatims and no coaching action in the month: every other report is written, the VOC page says what to import."""
+    db = _writable_copy(loaded_store, tmp_path)
+    _sql(db, "DELETE FROM voc_feedback WHERE received_at >= '2026-10-01'", "DELETE FROM coaching_actions",
+         "UPDATE agents SET team = 'North' WHERE team = 'East' AND agent_id NOT IN "
+         "(SELECT agent_id FROM agents WHERE team = 'East' ORDER BY agent_id LIMIT 2)")  # two East agents: a short run
+    env = {"QA_REPORTS_DIR": str(tmp_path / "reports")}
+    r = run("report", "all", "--month", "2026-10", "--team", "East", "--lang", "en", "--db", db, "-q", env=env)
+    assert r.exit_code == 0, r.output
+    assert "5 reports written, 0 already there, 0 failed" in r.output
+    out = tmp_path / "reports" / "2026-10"
+    page = (out / "voc_en.html").read_text(encoding="utf-8")
+    assert "No VOC verbatims in 2026-10" in page and "qa import voc" in page
+    assert len(list((out / "agents").glob("*.html"))) == 2 and (out / "teams" / "East.html").exists()
+    assert "No coaching actions recorded in this period" in (out / "training" / "East_en.html").read_text(encoding="utf-8")
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="voc_en.html"' in index and 'href="training/East_en.html"' in index and "Not written" not in index
+
+
+def test_report_all_for_a_month_without_evaluations_skips_only_the_agent_reports(loaded_store, tmp_path):
+    """A month with no evaluations (nor verbatims): the agent and team reports are skipped with a line saying why and what to
+    import; the VOC and training pages are written and say what is missing; the exit status is 0 (nothing failed)."""
+    env = {"QA_REPORTS_DIR": str(tmp_path / "reports")}
+    r = run("report", "all", "--month", "2026-11", "--period", 1, "--team", "East", "--lang", "en", "--db", loaded_store.url, "-q", env=env)
+    assert r.exit_code == 0, r.output
+    assert "2 reports written, 0 already there, 0 failed" in r.output
+    assert "skipped agents and teams: no evaluations in 2026-11" in r.output and "qa import evaluations" in r.output
+    nov = tmp_path / "reports" / "2026-11"
+    assert "No VOC verbatims in 2026-11" in (nov / "voc_en.html").read_text(encoding="utf-8")
+    assert "No random-arm evaluations from 2026-11 to 2026-11" in (nov / "training" / "East_en.html").read_text(encoding="utf-8")
+    assert 'href="voc_en.html"' in (nov / "index.html").read_text(encoding="utf-8") and not (nov / "agents").exists()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
-from test_store import INBOUND_OK, snapshot
+from test_store import FOLLOWUP_OK, INBOUND_OK, _evaluation, make_hostile, snapshot
 
 from qa_lib.errors import NotFoundError, ParameterError, ValidationError
 from qa_lib.lifecycle import TRANSITIONS, ConflictError, TransitionError, allowed_actions, next_status
@@ -108,9 +109,74 @@ def test_bad_requests_change_nothing(seeded):
 
 
 def test_imported_evaluations_have_version_1(loaded_store):
+    """Every sample evaluation was imported as version 1; the samples' later lifecycle actions are versions after it."""
     ev = loaded_store.read("evaluations")
-    assert (ev["version"] == 1).all()
-    one = ev["evaluation_id"].iloc[0]
-    h = loaded_store.history(one)
-    assert h["action"].tolist() == ["import"] and h.loc[0, "total_score"] == pytest.approx(ev["total_score"].iloc[0])
-    assert loaded_store.counts()["evaluation_versions"] == len(ev)
+    vers = loaded_store.read("evaluation_versions")
+    first = vers[vers["version"] == 1].set_index("evaluation_id")
+    assert set(first.index) == set(ev["evaluation_id"]) and (first["action"] == "import").all()
+    assert set(first["status"]) <= {"draft", "submitted"}  # an import starts where create starts
+    assert vers.groupby("evaluation_id")["version"].max().reindex(ev["evaluation_id"]).tolist() == ev["version"].tolist()
+    assert len(vers) == ev["version"].sum()  # versions 1..N, no gap
+    one = ev.loc[ev["version"] == 1].iloc[0]
+    h = loaded_store.history(one["evaluation_id"])
+    assert h["action"].tolist() == ["import"] and h.loc[0, "total_score"] == pytest.approx(one["total_score"])
+
+
+@pytest.fixture
+def hostile(seeded):
+    """Contacts no evaluation may score, and a saved plan (test_store.make_hostile)."""
+    return make_hostile(seeded)
+
+
+#: (contact, arm, scorecard, refused): the hostile store's contacts (test_store.HOSTILE_CONTACTS; plan: K7 targeted, K8 random).
+PARITY = [
+    ("K1", "random", "inbound_service", False),
+    ("K2", "targeted", "inbound_service", False),  # in no plan: either arm
+    ("K3", "random", "inbound_service", True),  # misdial (non_regular)
+    ("K4", "random", "inbound_service", True),  # rang at the agent, not answered
+    ("K5", "random", "inbound_service", True),  # abandoned in the queue: no agent
+    ("K6", "random", "inbound_service", True),  # outbound follow-up on the inbound card
+    ("K6", "random", "followup_call", False),
+    ("K7", "random", "inbound_service", True),  # the plan drew it as targeted
+    ("K7", "targeted", "inbound_service", False),
+    ("K8", "targeted", "inbound_service", True),  # the plan drew it as random
+    ("K8", "random", "inbound_service", False),
+]
+
+
+@pytest.mark.parametrize("contact, arm, card, refused", PARITY)
+def test_create_and_import_give_the_same_verdict(hostile, contact, arm, card, refused):
+    """One rule function serves both paths: the same input is refused for the same reasons, or accepted by both."""
+    answers = FOLLOWUP_OK if card == "followup_call" else INBOUND_OK
+    agent = hostile.read("contacts").set_index("contact_id")["agent_id"].get(contact)
+    agent = agent if isinstance(agent, str) else "A1"  # K5 has none: the file names one (the column is required)
+
+    def verdict(call) -> set:
+        try:
+            call()
+        except ValidationError as exc:
+            return {(p.column, p.message) for p in exc.problems}
+        return set()
+
+    before = hostile.counts()
+    made = verdict(lambda: hostile.create_evaluation(contact, "Q1", card, answers, arm=arm, submit=True))
+    now = pd.Timestamp.now().floor("s").strftime("%Y-%m-%d %H:%M:%S")
+    rows = pd.DataFrame(_evaluation("P1", contact, agent, answers=answers, scorecard_id=card, arm=arm, evaluated_at=now))
+    imported = verdict(lambda: hostile.import_frame("evaluations", rows, source="p.csv"))
+    assert made == imported
+    assert bool(made) == refused, made
+    if refused:
+        assert hostile.counts() == before
+    else:
+        assert hostile.counts()["evaluations"] == before["evaluations"] + 2
+
+
+def test_create_refuses_a_misdial_naming_the_column(hostile):
+    before = snapshot(hostile)
+    with pytest.raises(ValidationError) as info:
+        hostile.create_evaluation("K3", "Q1", "inbound_service", INBOUND_OK, submit=True)
+    got = {(p.row, p.column, p.message.split(":")[0]) for p in info.value.problems}
+    assert got == {(0, "contact_id", "contact K3 is non_regular (a misdial, one-ring hang-up, silent or harassing call)"),
+                   (0, "scorecard_id", "scorecard inbound_service v1 applies to contact types service, consultation, after_sales; contact K3 is non_regular")}
+    assert "evaluation of contact K3 rejected, nothing was stored" in str(info.value)
+    assert snapshot(hostile) == before

@@ -11,6 +11,7 @@ sets it), in which case a missing browser fails them.
 
 from __future__ import annotations
 
+import html as html_lib
 import os
 import re
 import shutil
@@ -189,26 +190,25 @@ def _touch(marker: Path) -> str:
     return f'{AGENT}"; import os; os.system("touch {marker}") #'
 
 
-def test_unsafe_parameters_are_rejected_before_papermill(month, tmp_path, monkeypatch):
-    """A hostile agent id, month or team never reaches papermill: ParameterError, no worker started, no file created."""
+def test_hostile_parameters_are_data_never_code(month, tmp_path):
+    """Code in an agent id or a month reaches the notebook as a value (it names no agent / no month): the report fails
+    with a clear message, nothing runs, nothing is written; a bad team or month is refused before any notebook runs."""
     from click.testing import CliRunner
 
-    import qa_lib.reports.runner as runner
     from qa_lib.cli import main
     from qa_lib.config import notebooks_dir
 
     _, folder, store, _ = month
     marker = tmp_path / "pwned"
-
-    def no_workers(*a, **k):
-        raise AssertionError("a worker (papermill) was started")
-
-    monkeypatch.setattr(runner, "ProcessPoolExecutor", no_workers)
     nb = str(notebooks_dir() / "agent_qa_report.ipynb")
     base = {"month": MONTH, "db_url": store.url, "data_dir": str(folder / "_data")}
-    for params in (dict(base, agent_id=_touch(marker)), dict(base, agent_id=AGENT, month=_touch(marker))):
-        with pytest.raises(ParameterError, match="must be plain text"):
-            run_reports([ReportJob(nb, params, str(tmp_path / "x.html"))], workers=1, progress=False)
+    quoted = 'A017\\"\n__import__("os").system("touch ' + str(marker) + '")\n#'
+    jobs = [ReportJob(nb, dict(base, agent_id=_touch(marker)), str(tmp_path / "a.html")),
+            ReportJob(nb, dict(base, agent_id=quoted), str(tmp_path / "b.html")),
+            ReportJob(nb, dict(base, agent_id=AGENT, month=_touch(marker)), str(tmp_path / "c.html"))]
+    results = run_reports(jobs, workers=1, progress=False)
+    assert [r.ok for r in results] == [False, False, False]
+    assert "os.system" in results[0].error and "month" in results[2].error, [r.error for r in results]
     with pytest.raises(ParameterError, match="team must be one of"):
         month_reports(store, MONTH, kinds=("agents",), team=_touch(marker), folder=tmp_path / "r", progress=False)
     with pytest.raises(ParameterError):
@@ -216,14 +216,15 @@ def test_unsafe_parameters_are_rejected_before_papermill(month, tmp_path, monkey
     for args in (["--team", _touch(marker)], ["--month", _touch(marker)]):
         res = CliRunner().invoke(main, ["report", "agents", "--db", store.url, "-q", *args])
         assert res.exit_code != 0 and "touch" in res.output, res.output
-    assert not marker.exists() and not (tmp_path / "x.html").exists() and not list(tmp_path.rglob("*.html"))
+    assert not marker.exists() and not list(tmp_path.rglob("*.html"))
 
 
-def test_an_agent_id_from_the_data_cannot_inject_code(month, tmp_path, monkeypatch):
-    """Agent ids come from the database: a hostile one in the data stops the run before any notebook runs."""
+def test_an_agent_id_from_the_data_is_a_name_not_code_or_a_path(month, tmp_path):
+    """An agent id holding code and a path (``A001/../../x"; os.system(…)``) from the data: its report is written
+    inside agents/ under a safe name, shows the id as text, runs nothing, and replaces no other agent's report."""
     import sqlite3
 
-    import qa_lib.reports.runner as runner
+    from qa_lib.files import file_stem
     from qa_lib.store import Store
 
     src = month[2]
@@ -232,16 +233,23 @@ def test_an_agent_id_from_the_data_cannot_inject_code(month, tmp_path, monkeypat
         a.backup(b)  # the module's store stays as it is
     store = Store(f"sqlite:///{copy}")
     marker = tmp_path / "pwned"
-    bad = _touch(marker)
+    bad = "A001/../../" + _touch(marker)
     with store.engine.begin() as conn:  # test-only: the id changed everywhere it is referenced
         conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
         for table in ("agents", "contacts", "evaluations"):
             t = store.table(table)
             conn.execute(sa.update(t).where(t.c.agent_id == "A001").values(agent_id=bad))
-    monkeypatch.setattr(runner, "ProcessPoolExecutor", lambda *a, **k: pytest.fail("a worker (papermill) was started"))
-    with pytest.raises(ParameterError, match="must be plain text"):
-        month_reports(store, MONTH, kinds=("agents",), team="North", folder=tmp_path / "r", progress=False)
-    assert not marker.exists() and not list((tmp_path / "r").rglob("*.html"))
+        agents = store.table("agents")  # a team of three, named in Chinese: a short run
+        conn.execute(sa.update(agents).where(agents.c.agent_id.in_([bad, "A002", "A003"])).values(team="华东一组"))
+    team = "华东一组"
+    out = tmp_path / "r"
+    _, results = month_reports(store, MONTH, kinds=("agents",), team=team, folder=out, progress=False)
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+    page = out / "agents" / f"{file_stem(bad)}.html"
+    assert page.exists() and "/" not in file_stem(bad)
+    assert {p.parent for p in out.rglob("*.html")} <= {out, out / "agents"}
+    assert not marker.exists() and not (tmp_path / "x").exists()
+    assert html_lib.escape(bad, quote=False).split("/")[0] in page.read_text(encoding="utf-8")
     store.engine.dispose()
 
 

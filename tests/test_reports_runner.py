@@ -62,12 +62,46 @@ def test_a_failing_report_does_not_stop_the_others(loaded_store, tmp_path):
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"agent_id": "A001'); import os; os.system('x"}, "must be plain text"),
     ({"agent": "A001"}, "unknown \\['agent'\\]"),
+    ({"agent_id": ["A001"]}, "must be None, a bool, a finite number or a text"),
+    ({"agent_id": "A001\x00"}, "without NUL"),
+    ({"agent_id": "x" * 10_001}, "at most 10,000"),
+    ({"db_url": float("nan")}, "finite number"),
 ])
 def test_parameters_are_checked_before_papermill(params, message):
     with pytest.raises(ParameterError, match=message):
         check_parameters(NB / "agent_qa_report.ipynb", params)
+
+
+@pytest.mark.parametrize("value", ["华东一组", "A003/../A001", "postgresql+psycopg://qa:p@ss:w/rd@db:5432/qa", "C:\\数据 (2)\\qa.sqlite",
+                                   "x\"); import os; os.system('touch pwned') #", "line\nbreak\\"])
+def test_any_text_is_a_valid_parameter(value):
+    assert check_parameters(NB / "agent_qa_report.ipynb", {"agent_id": value}) == {"agent_id": value}
+
+
+def test_parameters_reach_the_kernel_as_data(tmp_path):
+    """The injected cell holds only a job file's path; the values (and the password) are in the file, read once and deleted."""
+    import json
+
+    import nbformat
+
+    from qa_lib.reports.runner import inject_parameters, load_job
+
+    nb = nbformat.read(NB / "agent_qa_report.ipynb", as_version=4)
+    params = {"agent_id": "A003/../A001\"\n", "db_url": "postgresql+psycopg://qa:s3cret@db/qa"}
+    inject_parameters(nb, params, tmp_path)
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    at = next(i for i, t in enumerate(tags) if "injected-parameters" in t)
+    assert "parameters" in tags[at - 1] and "remove-cell" in tags[at]
+    source = nb.cells[at].source
+    assert "s3cret" not in source and "A003" not in source
+    (job,) = tmp_path.glob("job-*.json")
+    assert job.stat().st_mode & 0o077 == 0  # readable by its owner only
+    ns: dict = {}
+    exec(compile(source, "<injected>", "exec"), ns)  # the cell itself, as the kernel runs it
+    assert {k: ns[k] for k in params} == params and json.loads("{}") == {}
+    assert not job.exists()  # read once, then gone
+    assert load_job.__module__ == "qa_lib.reports.runner"
 
 
 def test_customer_and_inspector_text_is_escaped_and_masked(tmp_path):

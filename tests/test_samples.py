@@ -11,7 +11,8 @@ import pytest
 from qa_lib.config import samples_dir
 from qa_lib.errors import ParameterError
 from qa_lib.ingest import read_table, validate_kind
-from qa_lib.samples import CENTER_YAML, SAMPLE_FILES, SampleSpec, generate, planted, planted_markdown
+from qa_lib.lifecycle import HISTORY_FILE
+from qa_lib.samples import CENTER_YAML, SAMPLE_FILES, SampleSpec, final_statuses, generate, planted, planted_markdown
 
 SMALL = SampleSpec(agents=24, teams=2, months=3, seed=7, contacts_per_agent_day=4.0, voc_per_month=200)
 
@@ -37,6 +38,8 @@ def test_committed_samples_are_the_generator_output(default_frames):
         fresh = validate_kind(kind, default_frames[kind], name)
         for table, frame in on_disk.items():
             pd.testing.assert_frame_equal(frame.reset_index(drop=True), fresh[table].reset_index(drop=True), check_dtype=False, obj=f"{name}:{table}")
+    history = pd.read_csv(folder / HISTORY_FILE, dtype=str, keep_default_na=False)
+    pd.testing.assert_frame_equal(history, default_frames["evaluation_history"].astype(object).fillna("").astype(str), obj=HISTORY_FILE)
     assert (folder / "PLANTED.md").read_text(encoding="utf-8") == planted_markdown(SampleSpec(), default_frames)
     assert (folder / "center.yaml").read_text(encoding="utf-8") == CENTER_YAML
 
@@ -175,3 +178,55 @@ def test_open_coaching_actions_are_planted(default_frames):
     late = open_[open_["agent_id"] == pl["overdue_action_agent"]].iloc[0]
     assert pd.Timestamp(late["due_on"]) < end.end_time.normalize()
     assert set(ca.loc[ca["agent_id"].isin(pl["new_hires"]), "status"]) == {"done"}
+
+
+def test_the_lifecycle_is_realistic_and_leaves_the_planted_agents_counted(default_frames):
+    """Earlier months released and mostly acknowledged (a few disputed and resolved); the last month mostly released, about
+    15 % awaiting release and a few drafts, never of a planted agent; calibration scorings never released; every evaluation
+    starts as submitted or draft (what an import may start as) and its history follows the lifecycle."""
+    pl = planted()
+    ev, h = default_frames["evaluations"].drop_duplicates("evaluation_id"), default_frames["evaluation_history"]
+    assert set(ev["status"]) == {"submitted", "draft"}
+    final = ev["evaluation_id"].map(final_statuses(default_frames["evaluations"], h))
+    month = ev["contact_id"].map(default_frames["contacts"].set_index("contact_id")["start_time"]).dt.to_period("M").astype(str)
+    cal = ev["arm"] == "calibration"
+    assert set(final[cal]) == {"submitted"}
+    before = final[~cal & (month != pl["months"][-1])].value_counts(normalize=True)
+    assert before["acknowledged"] > 0.8 and 0.02 < before["resolved"] < 0.08 and 0.02 < before["released"] < 0.1 and len(before) == 3
+    last = final[~cal & (month == pl["months"][-1])].value_counts(normalize=True)
+    assert last["released"] > 0.75 and 0.1 < last["submitted"] < 0.2 and 0 < last["draft"] < 0.05 and len(last) == 3
+    drafts = ev.loc[final == "draft", "agent_id"]
+    assert not drafts.isin([pl["weak_agent"], pl["late_hire"], pl["overdue_action_agent"], *pl["new_hires"]]).any()
+    at = pd.to_datetime(h["at"])
+    assert (at.to_numpy() >= pd.to_datetime(h["evaluation_id"].map(ev.set_index("evaluation_id")["evaluated_at"])).to_numpy()).all()
+    assert (h.groupby("evaluation_id")["at"].apply(lambda s: s.is_monotonic_increasing)).all()
+    agents_act = h[h["action"].isin(["acknowledge", "dispute"])]
+    assert (agents_act["actor"] == agents_act["evaluation_id"].map(ev.set_index("evaluation_id")["agent_id"])).all()
+
+
+def test_loading_the_samples_applies_their_history_once(tmp_path):
+    """A small generated center: the history becomes versions (release, acknowledge, dispute, resolve) and disputes; loading
+    the folder again stores nothing new."""
+    import shutil
+
+    from qa_lib.samples import write_samples
+    from qa_lib.store import Store, load_samples
+
+    write_samples(tmp_path / "s", SMALL)
+    shutil.copytree(samples_dir() / "scorecards", tmp_path / "s" / "scorecards")
+    store = Store(f"sqlite:///{tmp_path / 'qa.sqlite'}")
+    store.migrate()
+    load_samples(store, tmp_path / "s")
+    frames = generate(SMALL)
+    ev = store.read("evaluations").set_index("evaluation_id")
+    expected = final_statuses(frames["evaluations"], frames["evaluation_history"])
+    assert ev["status"].sort_index().equals(expected.sort_index().rename("status"))
+    counts = store.counts()
+    assert counts["evaluation_versions"] == len(ev) + len(frames["evaluation_history"])
+    assert counts["evaluation_disputes"] == int((frames["evaluation_history"]["action"] == "dispute").sum()) > 0
+    resolved = ev.index[ev["status"] == "resolved"][0]
+    assert store.history(resolved)["action"].tolist() == ["import", "release", "dispute", "resolve"]
+    assert store.disputes(resolved)["outcome"].tolist() == ["upheld"]
+    load_samples(store, tmp_path / "s")
+    assert store.counts() == {**counts, "imports": store.counts()["imports"]}
+    store.engine.dispose()

@@ -60,7 +60,7 @@ def test_few_calls_shrink_more_and_cannot_decide():
 
 
 def test_planted_agents_on_the_sample_data(loaded_store):
-    ev = loaded_store.read("evaluations")
+    ev = loaded_store.evaluations()  # what counts: every status from submitted on
     agents = loaded_store.read("agents").set_index("agent_id")
     rnd = ev[(ev["arm"] == "random") & (ev["scorecard_id"] == "inbound_service")].assign(team=lambda d: d["agent_id"].map(agents["team"]))
     items = loaded_store.read("evaluation_items").merge(rnd[["evaluation_id", "agent_id"]], on="evaluation_id")
@@ -70,7 +70,7 @@ def test_planted_agents_on_the_sample_data(loaded_store):
     assert weak["high"] < others["rate"].median() and weak["shrunk"] < others["shrunk"].min()
     assert weak["status"] == "missed"  # below the 85 % target pass rate with confidence
     assert (others["status"] == "missed").mean() < 0.2
-    oct_ = loaded_store.read_month("evaluations", "2026-10")
+    oct_ = loaded_store.evaluations("2026-10")
     late = oct_[oct_["agent_id"] == "A060"]  # PLANTED.md: the late hire has 3 evaluations
     month = oct_[oct_["arm"] == "random"].assign(team=lambda d: d["agent_id"].map(agents["team"]))
     res = agent_scores(month, target=80).set_index("agent_id")

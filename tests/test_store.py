@@ -340,3 +340,102 @@ def test_importing_the_same_file_again_is_no_work(seeded):
     mark_built_from_samples(seeded)
     r = seeded.import_frame("contacts", CONTACTS.copy(), source="contacts.csv")
     assert r.inserted == {"contacts": 0} and work_since_samples(seeded) == []
+
+
+# ---------------------------------------------------------------- class 6: imports obey the lifecycle's rules
+#: Contacts no evaluation may score with the inbound card, and regular ones for a saved plan (K7 targeted, K8 random).
+HOSTILE_CONTACTS = pd.DataFrame({
+    "contact_id": ["K3", "K4", "K5", "K6", "K7", "K8"],
+    "start_time": ["2026-10-05 11:00:00"] * 6,
+    "channel": "hotline",
+    "direction": ["inbound", "inbound", "inbound", "outbound", "inbound", "inbound"],
+    "contact_type": ["non_regular", "service", "service", "service_quality", "service", "consultation"],
+    "topic": ["misdial", None, None, None, None, None],
+    "agent_id": ["A1", "A1", None, "A2", "A1", "A2"],
+    "answered": ["true", "false", "false", "true", "true", "true"],
+    "abandoned": ["false", "true", "true", "false", "false", "false"],
+    "talk_seconds": ["5", "0", "0", "150", "200", "210"],
+})
+FOLLOWUP_OK = {"owner_confirmed": "yes", "introduction": "partial", "prepared_questions": "yes", "record_confirmed": "yes",
+               "customer_complained": "no", "closing": "yes", "duration_ok": "yes", "courtesy_faults": "1"}
+
+
+def save_test_plan(store: Store, arms: dict[str, str], inspector: str = "Q1") -> str:
+    """Save a sampling plan through ``Store.save_plan`` that drew ``{contact_id: arm}``; return its id."""
+    from qa_lib.sampling import DrawnPlan, PlanSpec
+
+    agent = store.read("contacts").set_index("contact_id")["agent_id"]
+    pc = pd.DataFrame({"contact_id": list(arms), "agent_id": agent.loc[list(arms)].to_numpy(), "arm": list(arms.values()), "stratum": "all",
+                       "inclusion_prob": 0.5, "reason": ["" if a == "random" else "new_hire" for a in arms.values()],
+                       "inspector_id": inspector, "second_inspector_id": None})
+    cells = pd.DataFrame({"agent_id": sorted(set(pc["agent_id"])), "stratum": "all", "team": "North", "N": 4, "n": 1})
+    return store.save_plan(DrawnPlan(PlanSpec(period="2026-10"), pc, cells))
+
+
+def make_hostile(seeded: Store) -> Store:
+    """The seeded store plus HOSTILE_CONTACTS, calibration session CAL1 (followup_call) and a saved plan that drew
+    K7 as targeted and K8 as random (its id in ``.plan_id``)."""
+    seeded.import_frame("contacts", HOSTILE_CONTACTS.copy(), source="hostile_contacts.csv")
+    seeded.import_frame("calibration_sessions", pd.DataFrame({"session_id": ["CAL1"], "held_on": ["2026-10-20"], "scorecard_id": ["followup_call"]}))
+    seeded.plan_id = save_test_plan(seeded, {"K7": "targeted", "K8": "random"})
+    return seeded
+
+
+@pytest.fixture
+def hostile(seeded):
+    return make_hostile(seeded)
+
+
+#: name: (evaluation rows, (row, column, message excerpt)) — each a hostile evaluation file.
+HOSTILE_CASES = {
+    "misdial": (_evaluation("H1", "K3", "A1"), (2, "contact_id", "contact K3 is non_regular (a misdial")),
+    "unanswered": (_evaluation("H2", "K4", "A1"), (2, "contact_id", "contact K4 was not answered")),
+    "no_agent": (_evaluation("H3", "K5", "A1"), (2, "contact_id", "contact K5 has no agent")),
+    "outbound_on_inbound_card": (_evaluation("H4", "K6", "A2"), (2, "scorecard_id", "scorecard inbound_service v1 applies to inbound contacts; contact K6 is outbound")),
+    "outbound_type_on_inbound_card": (_evaluation("H4", "K6", "A2"), (2, "scorecard_id", "contact K6 is service_quality")),
+    "evaluated_before_the_call": (_evaluation("H5", evaluated_at="2026-10-05 09:00:00"), (2, "evaluated_at", "evaluated at 2026-10-05 09:00:00, before contact K1 started (2026-10-05 09:15:00)")),
+    "targeted_made_random": (_evaluation("H6", "K7", "A1"), (2, "arm", "arm random does not match sampling plan P2026-10-")),
+    "random_made_targeted": (_evaluation("H7", "K8", "A2", arm="targeted"), (2, "arm", "which drew contact K8 as random")),
+    "duplicate": (_evaluation("H8") + _evaluation("H9"), (12, "contact_id", "contact K1 is evaluated twice by Q1 in this input: also evaluation H8 (row 12)")),
+    "wrong_agent": (_evaluation("H10", agent_id="A2"), (2, "agent_id", "contact 'K1' was handled by 'A1', not 'A2'")),
+    "version_not_1": (_evaluation("H11", version="3"), (2, "version", "an evaluation starts at version 1")),
+    "acknowledged_on_import": (_evaluation("H13", status="acknowledged"), (2, "status", "an evaluation starts as draft or submitted, not acknowledged")),
+    "calibration_other_card": (_evaluation("H12", arm="calibration", calibration_session_id="CAL1"), (2, "scorecard_id", "calibration session CAL1 scores with followup_call, not inbound_service")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_CASES))
+def test_hostile_evaluations_are_refused_located_and_store_nothing(hostile, tmp_path, name):
+    rows, (row, column, excerpt) = HOSTILE_CASES[name]
+    good = _evaluation("G1", "K2", "A2")  # a valid row in the same file: all or nothing
+    path = write_csv(pd.DataFrame(good + rows), tmp_path / f"{name}.csv")
+    row += len(good)
+    before, counts = snapshot(hostile), hostile.counts()
+    with pytest.raises(ValidationError) as info:
+        hostile.import_file("evaluations", path)
+    found = [p for p in info.value.problems if (p.source, p.row, p.column) == (path.name, row, column) and excerpt in p.message]
+    assert found, [str(p) for p in info.value.problems]
+    if name == "targeted_made_random":
+        assert str(found[0]) == f"{name}.csv:{row}:arm: arm random does not match sampling plan {hostile.plan_id}, which drew contact K7 as targeted"
+    assert hostile.counts() == counts and snapshot(hostile) == before
+    # the command line says the same and stores nothing either
+    from click.testing import CliRunner
+
+    from qa_lib.cli import main
+
+    r = CliRunner().invoke(main, ["import", "evaluations", str(path), "--db", hostile.url], catch_exceptions=False)
+    assert r.exit_code == 2 and "nothing was stored" in r.output and f"{path.name}:{row}:{column}: " in r.output and excerpt in r.output, r.output
+    assert hostile.counts() == counts
+
+
+def test_valid_lifecycle_rows_are_accepted(hostile):
+    rows = (_evaluation("V1") + _evaluation("V2", "K7", "A1", arm="targeted") + _evaluation("V3", "K8", "A2")
+            + _evaluation("V4", "K6", "A2", answers=FOLLOWUP_OK, scorecard_id="followup_call")
+            + _evaluation("V5", "K2", "A2", evaluated_at="2026-10-05 10:02:30")  # at the contact's start: not before it
+            + _evaluation("V6", "K6", "A2", answers=FOLLOWUP_OK, scorecard_id="followup_call", arm="calibration", calibration_session_id="CAL1"))
+    r = hostile.import_frame("evaluations", pd.DataFrame(rows), source="ok.csv")
+    assert r.inserted["evaluations"] == 6
+    ev = hostile.read("evaluations").set_index("evaluation_id")
+    assert ev.loc["V2", "arm"] == "targeted" and ev.loc["V3", "arm"] == "random" and ev.loc["V4", "total_score"] == 100 - 5 - 2
+    assert ev.loc["V6", "arm"] == "calibration"  # a calibration scoring of a planned contact's kind needs no plan arm
+    assert hostile.import_frame("evaluations", pd.DataFrame(rows), source="ok.csv").inserted == {"evaluations": 0, "evaluation_items": 0}

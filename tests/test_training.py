@@ -204,3 +204,76 @@ def test_coaching_loop_and_open_actions_in_the_report(prepared):
     north = tr.training_view(prepared, "North")
     assert north["open_actions"].empty and "无" in tr.open_table(north, "zh").to_string()
     assert "improved" in tr.coaching_table(v, "en").to_string() and "已改善" in tr.coaching_table(v, "zh").to_string()
+
+
+# ----------------------------------------------------------------------------- missing or degenerate parts
+def _writable_copy(store, folder):
+    """A private copy of the loaded samples (the sqlite3 backup API), to take parts away from."""
+    import sqlite3
+
+    from qa_lib.store import Store
+
+    dst = folder / "copy.sqlite"
+    with sqlite3.connect(store.engine.url.database) as src, sqlite3.connect(dst) as out:
+        src.backup(out)
+    return Store(f"sqlite:///{dst}")
+
+
+def _no_nan(view, lang):
+    """Every table of the page renders without a 'nan'."""
+    import re
+
+    for f in (tr.needs_table, tr.schedule_table, tr.groups_table, tr.progress_table, tr.tenure_table, tr.coaching_table, tr.open_table):
+        assert not re.search(r"\bnan\b", tr.html_table(f(view, lang)), re.I), f.__name__
+    assert not re.search(r"\bnan\b", tr.headline(view, lang), re.I)
+
+
+def test_no_coaching_actions_no_new_hires_and_too_few_answers_to_group(loaded_store, tmp_path):
+    """Each part missing at once: the report is still prepared, every team's page opens, and each part says what is missing."""
+    import sqlalchemy as sa
+
+    store = _writable_copy(loaded_store, tmp_path)
+    with store.engine.begin() as c:
+        c.execute(sa.text("DELETE FROM coaching_actions"))
+        c.execute(sa.text("UPDATE agents SET hire_date = '2015-01-05'"))
+    tr.prepare_training(store, "2026-10", tmp_path / "out", months=1)  # one month: too few answers per agent to group them
+    store.engine.dispose()
+    assert tr.training_prepared(tmp_path / "out", "2026-10", 1)
+    for team in ("all", "East", "North", "South"):  # the teams' pages raised KeyError: 'programme' without coaching actions
+        v = tr.training_view(tmp_path / "out", team)
+        assert v["coaching"].empty and v["open_actions"].empty
+        assert "No coaching actions recorded in this period" in tr.coaching_table(v, "en").to_string()
+        assert "本期没有记录辅导任务" in tr.coaching_table(v, "zh").to_string()
+        assert tr.tenure_table(v, "en").iloc[0, 0] == "No new hires (hired in the last 183 days)." and tr.charts(v, "en")["tenure"] == ""
+        assert tr.groups_table(v, "en").iloc[0, 0].startswith("Agents not grouped: too few answers per agent")
+        _no_nan(v, "en")
+        _no_nan(v, "zh")
+    v = tr.training_view(tmp_path / "out")
+    assert len(v["needs"]) and v["progress"]["n"].sum() > 0  # the other parts are computed
+    assert openpyxl.load_workbook(tmp_path / "out" / "training_plan_2026-10.xlsx", read_only=True).sheetnames[:2] == ["schedule", "needs"]
+
+
+def test_a_period_without_evaluations_is_a_page_saying_what_to_import(loaded_store, tmp_path):
+    tr.prepare_training(loaded_store, "2027-03", tmp_path, months=1)
+    assert not tr.training_prepared(tmp_path, "2027-03", 1)  # looked at again next time: it follows as soon as evaluations come
+    for team in ("all", "South"):
+        v = tr.training_view(tmp_path, team)
+        assert v["meta"]["missing"] == "evaluations" and v["teams"] == ["East", "North", "South"]
+        en = tr.headline(v, "en")
+        assert "No random-arm evaluations from 2027-03 to 2027-03" in en and "qa import evaluations" in en
+        assert "qa report training --month 2027-03 --force" in en and "没有随机抽样评估" in tr.headline(v, "zh")
+    with pytest.raises(ParameterError, match="team must be 'all' or one of"):
+        tr.training_view(tmp_path, "West")
+    assert not (tmp_path / "training_plan_2027-03.xlsx").exists()
+
+
+def test_no_failure_anywhere_is_no_need_and_one_team_has_no_team_wide_need():
+    f = pd.DataFrame({"agent_id": np.repeat(["A", "B", "C"], 20), "team": "T", "item_id": "i", "skill": "s", "failed": False})
+    g = tr.failure_gaps(f, unit="agent_id", level="item")
+    assert not g["need"].any() and (g["p_gap"] == 1).all()  # the prior alone puts every rate above a center of 0: not a need
+    t = tr.failure_gaps(f.assign(failed=np.arange(60) % 7 == 0), unit="team", level="item")
+    assert not t["need"].any() and t["center"].isna().all()  # no other team to compare with
+    needs = tr.team_needs(g, t, f[["agent_id", "team"]].drop_duplicates(), key="item_id")
+    assert needs.empty and {"team", "rank", "scope", "who", "item_id", "rate", "p_gap"} <= set(needs.columns)  # the table's columns, no rows
+    trended = tr.with_trend(g, g.iloc[:0], unit="agent_id", key="item_id")
+    assert {"prev_rate", "trend"} <= set(tr.team_needs(trended, trended.iloc[:0].assign(team=[]), f[["agent_id", "team"]].drop_duplicates()).columns)

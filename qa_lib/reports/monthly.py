@@ -1,7 +1,8 @@
 """The month's KPI and score tables for managers, from the store (used by ``qa demo``).
 
-Glue: reads the month through :mod:`qa_lib.store`, computes with :mod:`qa_lib.kpi` and
-:mod:`qa_lib.scores`, and writes tidy CSV plus a short Markdown page. The report notebooks
+Glue: reads the month through :mod:`qa_lib.store` (the evaluations a manager counts: every status from
+``submitted`` on, no drafts), computes with :mod:`qa_lib.kpi` and :mod:`qa_lib.scores`, and writes tidy CSV
+plus a short Markdown page. The report notebooks
 of later work present the same numbers.
 """
 
@@ -26,7 +27,7 @@ def month_kpis(store, month, targets: dict | None = None) -> pd.DataFrame:
     c["team"] = c["agent_id"].map(team)
     checks = store.read_month("info_checks", month)
     checks["team"] = checks["agent_id"].map(team)
-    ev = store.read_month("evaluations", month)
+    ev = store.evaluations(month)
     ev["team"] = ev["agent_id"].map(team)
     parts = []
     for level, by in (("center", None), ("team", "team")):
@@ -45,7 +46,7 @@ def month_agent_scores(store, month, target: float | None = None, scorecard_id: 
     """
     s = settings or center_settings()
     team = store.read("agents").set_index("agent_id")["team"]
-    ev = store.read_month("evaluations", month)
+    ev = store.evaluations(month)
     card = scorecard_id or headline_scorecard(ev, s.headline_scorecard)
     ev = ev[(ev["arm"] == "random") & (ev["scorecard_id"] == card)].assign(team=lambda d: d["agent_id"].map(team))
     return agent_scores(ev, target=s.need_score_target() if target is None else target).assign(scorecard_id=card)
@@ -53,11 +54,13 @@ def month_agent_scores(store, month, target: float | None = None, scorecard_id: 
 
 def write_month_tables(store, month, folder: Path) -> list[Path]:
     """Write ``kpis.csv``, ``agent_scores.csv`` and ``kpis.md`` for ``month`` into ``folder``."""
+    from ..files import write_csv
+
     folder.mkdir(parents=True, exist_ok=True)
     kpis = month_kpis(store, month)
     scores = month_agent_scores(store, month)
-    kpis.to_csv(folder / "kpis.csv", index=False, encoding="utf-8-sig")
-    scores.to_csv(folder / "agent_scores.csv", index=False, encoding="utf-8-sig")
+    write_csv(kpis, folder / "kpis.csv")
+    write_csv(scores, folder / "agent_scores.csv")
     show = kpis[kpis["kpi"].isin(["answer_rate", "abandon_rate", "fcr", "information_accuracy", "service_standard", "aht_seconds"])].copy()
     fmt = show.apply(lambda r: f"{r.value:.1%} ({r.low:.1%}–{r.high:.1%})" if r.unit == "rate" else f"{r.value:.0f} s ({r.low:.0f}–{r.high:.0f})", axis=1)
     show["value (95 % CI)"] = fmt

@@ -1,7 +1,13 @@
 """The report runner: the one module that runs notebooks.
 
-Notebook templates are parameterized with papermill (its parameter injection, after the
-parameters are checked here) and executed by nbclient in **warm kernels**: each worker
+Notebook templates declare their parameters in a cell tagged ``parameters`` (papermill's
+convention, read with ``papermill.inspect_notebook``). Parameter values are passed **as data,
+never as code**: the worker writes them to a private JSON job file (a fresh 0700 folder, file
+0600, deleted as soon as the kernel has read it) and the only code injected after the
+parameters cell is ``globals().update(load_job(<that file's path>))`` — so any Unicode id,
+a SQLite path with ``()\\`` or a PostgreSQL URL with ``+@:`` reaches the notebook as it is, and
+the database password is in no notebook cell, no HTML and no error message (errors are passed
+through :func:`qa_lib.config.redact`). Notebooks are executed by nbclient in **warm kernels**: each worker
 process starts one IPython kernel, imports the report stack once, and runs report after
 report in it, clearing the kernel's namespace (``%reset -f``) before each, so nothing of
 one agent can leak into the next. Executed notebooks become self-contained HTML with the
@@ -14,9 +20,11 @@ are skipped unless ``force``.
 from __future__ import annotations
 
 import html as html_lib
+import json
 import os
 import re
 import shutil
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -28,9 +36,9 @@ import nbformat
 from ..errors import ConfigError, ParameterError
 
 __all__ = ["ReportJob", "ReportResult", "run_reports", "report_executor", "executor_spec", "render_html", "check_parameters", "write_index", "install_plotly_js", "plain_papermill",
-           "month_reports"]
+           "month_reports", "load_job", "inject_parameters"]
 
-_SAFE = re.compile(r"^[A-Za-z0-9_.:/\- ]{0,200}$")
+_MAX_TEXT = 10_000  # a parameter is an id, a month, a path or a URL: anything longer is a mistake
 _EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']https?://[^\"']*[\"'][^>]*>\s*</script>", re.I)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _EXTERNAL_LINK = re.compile(r"<link[^>]*\bhref=[\"']https?://[^\"']*[\"'][^>]*>", re.I)
@@ -53,10 +61,18 @@ class ReportResult:
     seconds: float = 0.0
     skipped: bool = False
     error: str = ""
+    missing: str = ""  # a kind not prepared because its inputs are missing: what to import (not a failure)
 
 
 def check_parameters(template: str | os.PathLike, parameters: dict) -> dict:
-    """Reject unknown parameters and unsafe values before papermill injects them as code."""
+    """Reject unknown parameters and values that are not plain data before any notebook runs.
+
+    Values must be ``None``, a bool, a finite number or a string (any Unicode, at most 10,000
+    characters); they are passed to the kernel as JSON data, never as code (see
+    :func:`inject_parameters`), so quotes, backslashes, ``..`` or ``@`` in a value cannot run.
+    """
+    import math
+
     import papermill as pm
 
     declared = pm.inspect_notebook(str(template))
@@ -64,11 +80,43 @@ def check_parameters(template: str | os.PathLike, parameters: dict) -> dict:
     if unknown:
         raise ParameterError(f"parameters must be among {sorted(declared)} for {Path(template).name}; unknown {unknown}")
     for name, value in parameters.items():
-        if isinstance(value, bool) or isinstance(value, (int, float)):
+        if value is None or isinstance(value, bool) or (isinstance(value, (int, float)) and math.isfinite(value)):
             continue
-        if not isinstance(value, str) or not _SAFE.match(value):
-            raise ParameterError(f"parameter {name} must be plain text (letters, digits, - _ . : / and spaces); got {value!r}")
+        if not isinstance(value, str) or len(value) > _MAX_TEXT or "\x00" in value:
+            shown = type(value).__name__ if not isinstance(value, str) else f"a text of {len(value):,} characters" + (" with a NUL" if "\x00" in value else "")
+            raise ParameterError(f"parameter {name} must be None, a bool, a finite number or a text of at most {_MAX_TEXT:,} characters without NUL; got {shown}")
     return parameters
+
+
+def load_job(path: str | os.PathLike) -> dict:
+    """Read (and delete) a job file written by :func:`inject_parameters`: the parameters as a dict.
+
+    This is what the injected cell of every report calls; the file holds the database URL, so
+    it is removed as soon as it is read.
+    """
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def inject_parameters(nb, parameters: dict, folder: str | os.PathLike):
+    """Put ``parameters`` into ``nb`` as data: a 0600 JSON file in ``folder`` and one injected cell that loads it.
+
+    The injected cell (tagged ``injected-parameters`` and ``remove-cell``, placed after the cell
+    tagged ``parameters``, or first) holds only the job file's path, written with ``repr`` of a
+    path this function chose — so the cell is valid Python whatever the values are.
+    """
+    fd, name = tempfile.mkstemp(prefix="job-", suffix=".json", dir=folder)  # created 0600
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(parameters, fh, ensure_ascii=False)
+    cell = nbformat.v4.new_code_cell(f"from qa_lib.reports.runner import load_job as _qa_load_job\n"
+                                     f"globals().update(_qa_load_job({name!r}))\ndel _qa_load_job")
+    cell.metadata["tags"] = ["injected-parameters", "remove-cell"]
+    at = next((i + 1 for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])), 0)
+    nb.cells.insert(at, cell)
+    return nb
 
 
 def install_plotly_js(folder: str | os.PathLike) -> Path:
@@ -132,22 +180,21 @@ def _execute(nb):
 
 
 def _run_one(job: ReportJob, plotly_src: str) -> ReportResult:
-    from papermill.parameterize import parameterize_notebook
+    from ..config import redact
 
     t0 = time.perf_counter()
+    jobs = tempfile.mkdtemp(prefix="qa-job-")  # 0700: the job file holds the database URL
     try:
         if _KM is None or not _KM.is_alive():
             _warm_kernel()
-        from papermill.iorw import load_notebook_node
-
-        nb = parameterize_notebook(load_notebook_node(job.template), job.parameters)  # papermill's loader adds the tag lists it expects
+        nb = inject_parameters(nbformat.read(job.template, as_version=4), job.parameters, jobs)
         reset = nbformat.v4.new_code_cell("%reset -f")
         reset.metadata["tags"] = ["remove-cell"]
         nb.cells.insert(0, reset)  # a fresh namespace: nothing of the previous report survives
         _execute(nb)
         out = Path(job.output)
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
+        tmp = out.with_name(out.name + ".tmp")
         if os.path.isabs(plotly_src):  # one shared copy: each report links it relative to its own folder
             plotly_src = Path(os.path.relpath(plotly_src, out.parent)).as_posix()
         tmp.write_text(render_html(nb, job.title, plotly_src), encoding="utf-8")
@@ -155,7 +202,10 @@ def _run_one(job: ReportJob, plotly_src: str) -> ReportResult:
         return ReportResult(job, True, time.perf_counter() - t0)
     except Exception as exc:  # isolated: recorded, reported at the end, the others go on
         msg = _ANSI.sub("", str(exc)).strip().splitlines()
-        return ReportResult(job, False, time.perf_counter() - t0, error=(msg[-1] if msg else type(exc).__name__)[:500])
+        urls = [v for v in job.parameters.values() if isinstance(v, str) and "://" in v]
+        return ReportResult(job, False, time.perf_counter() - t0, error=redact((msg[-1] if msg else type(exc).__name__)[:500], *urls))
+    finally:
+        shutil.rmtree(jobs, ignore_errors=True)
 
 
 @contextmanager
@@ -242,9 +292,9 @@ def write_index(folder: str | os.PathLike, results: list[ReportResult], title: s
     # a folder's own index page (the case library's cases/index.html) is named by its folder
     links += [(os.path.relpath(p, folder), p.parent.name if p.name == "index.html" else p.stem) for p in earlier]
     items = "".join(f'<li><a href="{html_lib.escape(Path(href).as_posix())}">{html_lib.escape(title)}</a></li>' for href, title in sorted(links))
-    failed = "".join(f"<li>{html_lib.escape(r.job.title)}: {html_lib.escape(r.error)}</li>" for r in bad)
+    failed = "".join(f"<li>{html_lib.escape(r.job.title)}: {html_lib.escape(r.missing or r.error)}</li>" for r in bad)
     page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html_lib.escape(title)}</title></head><body>'
-            f"<h1>{html_lib.escape(title)}</h1><ul>{items}</ul>" + (f"<h2>Failed</h2><ul>{failed}</ul>" if bad else "") + "</body></html>")
+            f"<h1>{html_lib.escape(title)}</h1><ul>{items}</ul>" + (f"<h2>Not written</h2><ul>{failed}</ul>" if bad else "") + "</body></html>")
     path = folder / "index.html"
     path.write_text(page, encoding="utf-8")
     return path
@@ -266,6 +316,84 @@ def plain_papermill(job: ReportJob, plotly_src: str = "plotly.min.js") -> float:
 KINDS = ("agents", "teams", "voc", "training")
 
 
+def _team_stem(team: str) -> str:
+    """A team's file name stem; a team called ``all`` never takes the center-wide page's name."""
+    from ..files import file_stem
+
+    stem = file_stem(team)
+    return stem if stem.lower() != "all" else file_stem(f"team {team}")
+
+
+def _guarded(build, group, kinds, out: Path, unprepared: list, *, isolate: bool) -> list[ReportJob]:
+    """One kind's jobs; when several kinds are asked for (``isolate``), a kind that cannot be prepared is recorded in
+    ``unprepared`` (missing inputs: what to import; anything else: a failure) and the others go on."""
+    if not isolate:
+        return build()
+    try:
+        return build()
+    except ParameterError:
+        raise  # bad input: nothing runs
+    except Exception as exc:  # noqa: BLE001  recorded in the results and on the index page
+        from ..config import redact
+        from ..errors import NotFoundError
+
+        job = ReportJob("", {}, str(out / group[0]), " and ".join(k for k in group if k in kinds))
+        if isinstance(exc, NotFoundError):
+            unprepared.append(ReportResult(job, False, missing=redact(str(exc))))
+        else:
+            unprepared.append(ReportResult(job, False, error=redact(f"{type(exc).__name__}: {exc}")))
+        return []
+
+
+def _voc_jobs(store, p, out: Path, lang: str, history: int, force: bool) -> list[ReportJob]:
+    from ..config import notebooks_dir
+    from ..voc import prepare_voc, voc_prepared
+
+    if force or not voc_prepared(out, p, history):
+        prepare_voc(store, p, out, history=history)
+    return [ReportJob(str(notebooks_dir() / "voc_monthly.ipynb"), {"month": str(p), "months_of_history": history, "lang": lang, "db_url": store.url,
+                                                                   "data_dir": str(out)}, str(out / f"voc_{lang}.html"), f"VOC {p} ({lang})")]
+
+
+def _training_jobs(store, p, out: Path, lang: str, months: int, force: bool, teams: list, *, center: bool) -> list[ReportJob]:
+    """The center's page (``center``) and one per team of ``teams``; a team called ``all`` gets its own file name."""
+    from ..config import notebooks_dir
+    from ..training import prepare_training, training_prepared
+
+    if force or not training_prepared(out, p, months):
+        prepare_training(store, p, out, months=months)
+    pages = ([("all", "all")] if center else []) + [(t, _team_stem(t)) for t in teams]
+    return [ReportJob(str(notebooks_dir() / "training_needs.ipynb"), {"month": str(p), "months": months, "team": t, "lang": lang,
+                                                                      "db_url": store.url, "data_dir": str(out)},
+                      str(out / "training" / f"{stem}_{lang}.html"), f"Training needs {p} {t} ({lang})") for t, stem in pages]
+
+
+def _agent_team_jobs(store, p, out: Path, kinds, team: str | None) -> list[ReportJob]:
+    import pandas as pd
+
+    from ..config import notebooks_dir
+    from ..files import file_stem
+    from .tables import ensure_month
+
+    nbdir = notebooks_dir()
+    data = ensure_month(store, p, out / "_data")
+    agents = pd.read_parquet(data / "scores.parquet")[["agent_id", "team"]]
+    names = store.read("agents").set_index("agent_id")["name"]
+    if team is not None:
+        if team not in set(agents["team"]):
+            raise ParameterError(f"team must be one of {sorted(set(agents['team']))}; got {team!r}")
+        agents = agents[agents["team"] == team]
+    base = {"month": str(p), "db_url": store.url, "data_dir": str(data)}
+    jobs = []
+    if "agents" in kinds:
+        jobs += [ReportJob(str(nbdir / "agent_qa_report.ipynb"), dict(base, agent_id=a), str(out / "agents" / f"{file_stem(a)}.html"), f"{a} {names.get(a, '')}")
+                 for a in sorted(agents["agent_id"])]
+    if "teams" in kinds:
+        jobs += [ReportJob(str(nbdir / "team_overview.ipynb"), dict(base, team=t), str(out / "teams" / f"{file_stem(t)}.html"), f"Team {t}")
+                 for t in sorted(agents["team"].unique())]
+    return jobs
+
+
 def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None = None, folder: str | os.PathLike | None = None,
                   workers: int | None = None, force: bool = False, progress: bool = True, lang: str = "zh",
                   history: int = 6, training_months: int = 3, executor: str | None = None) -> tuple[Path, list[ReportResult]]:
@@ -279,8 +407,7 @@ def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None =
     """
     import pandas as pd
 
-    from ..config import notebooks_dir, reports_dir
-    from .tables import ensure_month
+    from ..config import reports_dir
 
     executor_spec(executor)  # a bad executor setting fails before any work
     unknown = sorted(set(kinds) - set(KINDS))
@@ -291,45 +418,29 @@ def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None =
     p = month if isinstance(month, pd.Period) else parse_month(month)  # a bad month is a ParameterError, before any work
     out = Path(folder) if folder else reports_dir() / str(p)
     install_plotly_js(out)
-    nbdir = notebooks_dir()
-    jobs = []
+    groups = [g for g in (("voc",), ("training",), ("agents", "teams")) if set(g) & set(kinds)]
+    unprepared: list[ReportResult] = []
+    # bad input fails here, before any work: the language, the team
     if "voc" in kinds:
-        from ..voc import prepare_voc, texts, voc_prepared
+        from ..voc import texts
 
-        texts(lang)  # a bad language fails here, before any work
-        if force or not voc_prepared(out, p, history):
-            prepare_voc(store, p, out, history=history)
-        jobs.append(ReportJob(str(nbdir / "voc_monthly.ipynb"), {"month": str(p), "months_of_history": history, "lang": lang, "db_url": store.url,
-                                                                 "data_dir": str(out)}, str(out / f"voc_{lang}.html"), f"VOC {p} ({lang})"))
+        texts(lang)
     if "training" in kinds:
-        from ..training import prepare_training, training_prepared
         from ..training import texts as training_texts
 
         training_texts(lang)
-        if force or not training_prepared(out, p, training_months):
-            prepare_training(store, p, out, months=training_months)
         teams = sorted(store.read("agents")["team"].dropna().unique())
         if team is not None and team not in teams:
             raise ParameterError(f"team must be one of {teams}; got {team!r}")
-        for t in ([team] if team is not None else ["all"] + teams):
-            jobs.append(ReportJob(str(nbdir / "training_needs.ipynb"), {"month": str(p), "months": training_months, "team": t, "lang": lang,
-                                                                        "db_url": store.url, "data_dir": str(out)},
-                                  str(out / "training" / f"{t}_{lang}.html"), f"Training needs {p} {t} ({lang})"))
-    if "agents" in kinds or "teams" in kinds:
-        data = ensure_month(store, p, out / "_data")
-        agents = pd.read_parquet(data / "scores.parquet")[["agent_id", "team"]]
-        names = store.read("agents").set_index("agent_id")["name"]
-        if team is not None:
-            if team not in set(agents["team"]):
-                raise ParameterError(f"team must be one of {sorted(set(agents['team']))}; got {team!r}")
-            agents = agents[agents["team"] == team]
-        base = {"month": str(p), "db_url": store.url, "data_dir": str(data)}
-        if "agents" in kinds:
-            jobs += [ReportJob(str(nbdir / "agent_qa_report.ipynb"), dict(base, agent_id=a), str(out / "agents" / f"{a}.html"), f"{a} {names.get(a, '')}")
-                     for a in sorted(agents["agent_id"])]
-        if "teams" in kinds:
-            jobs += [ReportJob(str(nbdir / "team_overview.ipynb"), dict(base, team=t), str(out / "teams" / f"{t}.html"), f"Team {t}")
-                     for t in sorted(agents["team"].unique())]
-    results = run_reports(jobs, workers=workers, force=force, progress=progress, plotly_src=str(out / "plotly.min.js"), executor=executor)
+    builders = {
+        "voc": lambda: _voc_jobs(store, p, out, lang, history, force),
+        "training": lambda: _training_jobs(store, p, out, lang, training_months, force, [team] if team is not None else teams, center=team is None),
+        "agents": lambda: _agent_team_jobs(store, p, out, kinds, team),
+    }
+    jobs = []
+    for group in groups:
+        jobs += _guarded(builders[group[0]], group, kinds, out, unprepared, isolate=len(groups) > 1)
+    results = run_reports(jobs, workers=workers, force=force, progress=progress, plotly_src=str(out / "plotly.min.js"), executor=executor) if jobs else []
+    results += unprepared
     write_index(out, results, f"QA reports {p}")
     return out, results

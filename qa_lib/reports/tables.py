@@ -6,6 +6,13 @@ Parquet under ``reports/<month>/_data``; each report notebook then reads only it
 (:func:`agent_view`, :func:`team_view`), which keeps a report to a fraction of a second.
 An agent's view holds that agent's rows and team aggregates only — never another agent's
 id or name. Customer text is PII-masked here; HTML escaping is the display's job.
+
+What counts follows :mod:`qa_lib.lifecycle`, through :meth:`qa_lib.store.Store.evaluations`: the
+team tables (``scores``, ``items``, ``trend``, ``evaluations`` …) count every evaluation from
+``submitted`` on; the agent's own page reads the ``released_*`` tables, computed the same way
+from released evaluations only (``released``, ``acknowledged``, ``disputed``, ``resolved``), and
+``awaiting``, the number of the agent's evaluations not yet released (a count, no content).
+Drafts are in no table.
 """
 
 from __future__ import annotations
@@ -26,6 +33,16 @@ from ..scores import agent_scores, headline_scorecard, item_pass_rates
 __all__ = ["prepare_month", "ensure_month", "report_folder", "agent_headline", "agent_view", "voc_folder", "training_folder", "team_view", "agent_charts", "team_chart", "figure_html", "escape"]
 
 _TABLES = ("scores", "items", "team_items", "agent_kpis", "team_kpis", "trend", "evaluations", "targeted", "agents")
+#: Scored from what each audience counts (:data:`qa_lib.lifecycle.AUDIENCES`): the team tables, and the same with this
+#: prefix from released evaluations only, for the agent's own page.
+_SCORED = ("scores", "items", "team_items", "trend", "evaluations")
+_AUDIENCES = (("", "team"), ("released_", "agent"))
+#: Every table prepare_month writes.
+_ALL_TABLES = _TABLES + tuple(f"released_{t}" for t in _SCORED) + ("awaiting",)
+_SCORE_COLUMNS = ["agent_id", "team", "n", "mean", "low", "high", "shrunk", "shrunk_sd", "p_below_target", "status", "n_to_decide",
+                  "rank", "rank_low", "rank_high"]
+_EV_COLUMNS = ["evaluation_id", "contact_id", "agent_id", "team", "inspector_id", "arm", "status", "start_time", "topic", "total_score",
+               "comment", "item_notes", "excerpt"]
 
 
 def _write(folder: Path, name: str, df: pd.DataFrame) -> None:
@@ -36,7 +53,9 @@ def prepare_month(store, month, folder: str | Path, *, months_of_trend: int = 6,
     """Compute the month's shared report tables into ``folder`` (Parquet); return the folder.
 
     The agents' headline scores are the random-arm scores of the center's headline scorecard (``settings``, default
-    :func:`qa_lib.config.settings`; the most used scorecard when it sets none) against its score target.
+    :func:`qa_lib.config.settings`; the most used scorecard when it sets none) against its score target. Scores, item
+    rates, trends and evaluations are written twice: for the team (every counted evaluation) and, prefixed
+    ``released_``, for the agent's own page (released evaluations only); ``awaiting`` counts the rest per agent.
     """
     from ..config import settings as center_settings
 
@@ -45,57 +64,87 @@ def prepare_month(store, month, folder: str | Path, *, months_of_trend: int = 6,
     p = pd.Period(month, freq="M")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    state = store.evaluations_state(p)  # before reading: a change while preparing makes the next ensure_month prepare again
     agents = store.read("agents")
     team = agents.set_index("agent_id")["team"]
-    ev = store.read_month("evaluations", p)
+    ev = store.evaluations(p)
     if ev.empty:
         raise NotFoundError(f"no evaluations in {p}: nothing to report")
-    ev["team"] = ev["agent_id"].map(team)
     card = headline_scorecard(ev, s.headline_scorecard)
-    rnd = ev[(ev["arm"] == "random") & (ev["scorecard_id"] == card)]
-    _write(folder, "scores", agent_scores(rnd, target=target))
-    it = store.read_month("evaluation_items", p).merge(ev[["evaluation_id", "agent_id", "team", "arm", "scorecard_id"]], on="evaluation_id")
     cards = store.read("scorecards").sort_values("version").drop_duplicates("scorecard_id", keep="last")
     not_scored = {i.id for sid, v in zip(cards["scorecard_id"], cards["version"]) for i in store.scorecard(sid, int(v)).items if not i.scored or i.bonus}
-    it_rnd = it[(it["arm"] == "random") & ~it["item_id"].isin(not_scored)]  # context questions and bonus items are not pass/fail
-    rates = item_pass_rates(it_rnd, target=s.item_target)
-    rates["team"] = rates["agent_id"].map(team)
-    _write(folder, "items", rates)
-    t_items = it_rnd[it_rnd["answer"].isin(["yes", "partial", "no"])].assign(passed=lambda d: d["answer"] == "yes")
-    _write(folder, "team_items", t_items.groupby(["team", "item_id"])["passed"].agg(team_rate="mean", team_n="size").reset_index())
     c = store.read_month("contacts", p)
     c["team"] = c["agent_id"].map(team)
+    for prefix, audience in _AUDIENCES:
+        _write_scored(store, p, folder, prefix, audience, card=card, team=team, target=target, item_target=s.item_target,
+                      not_scored=not_scored, contacts=c, months_of_trend=months_of_trend)
+    _write(folder, "awaiting", store.awaiting_release(p))
     targets = load_targets()
     handled = c[c["agent_id"].notna()]
     cols = ["group", "kpi", "value", "low", "high", "n", "target", "status", "unit"]
     for name, by in (("agent_kpis", "agent_id"), ("team_kpis", "team")):
         frames = [contact_kpis(handled, by=by, targets=targets), fcr_kpi(handled, by=by, targets=targets), contacts_per_hour(handled, by=by)[cols]]
         _write(folder, name, pd.concat(frames, ignore_index=True))
-    frames = [store.read_month("evaluations", p - k).assign(month=str(p - k)) for k in range(months_of_trend)]
-    hist = pd.concat(frames, ignore_index=True)
-    hist = hist[(hist["arm"] == "random") & (hist["scorecard_id"] == card)]
-    hist["team"] = hist["agent_id"].map(team)
-    a = hist.groupby(["agent_id", "month"])["total_score"].agg(mean="mean", sd="std", n="size").reset_index()
-    a["team"] = a["agent_id"].map(team)
-    tm = hist.groupby(["team", "month"])["total_score"].mean().rename("team_mean").reset_index()
-    _write(folder, "trend", a.merge(tm, on=["team", "month"], how="left"))
-    months_ev = ev.merge(c[["contact_id", "start_time", "topic", "transcript"]], on="contact_id", how="left")
-    comments = it.loc[it["item_comment"].notna() & (it["item_comment"] != ""), ["evaluation_id", "item_id", "item_comment"]]
-    notes = comments.assign(note=comments["item_id"] + ": " + comments["item_comment"]).groupby("evaluation_id")["note"].agg("; ".join)
-    months_ev["item_notes"] = months_ev["evaluation_id"].map(notes).fillna("")
-    for col in ("comment", "item_notes"):
-        months_ev[col] = months_ev[col].map(lambda v: mask_pii(v) if isinstance(v, str) else v)
-    months_ev["excerpt"] = months_ev["transcript"].map(lambda v: mask_pii(v)[:160] + "…" if isinstance(v, str) else None)
-    keep = ["evaluation_id", "contact_id", "agent_id", "team", "inspector_id", "arm", "status", "start_time", "topic", "total_score", "comment", "item_notes", "excerpt"]
-    _write(folder, "evaluations", months_ev[keep])
     plan_id = store.latest_plan(str(p))
     targeted = store.plan_contacts(plan_id) if plan_id else pd.DataFrame(columns=["contact_id", "agent_id", "arm", "reason"])
     targeted = targeted[targeted["arm"] == "targeted"][["contact_id", "agent_id", "reason"]]
     _write(folder, "targeted", targeted)
     _write(folder, "agents", agents[["agent_id", "name", "team", "hire_date", "status"]])
     (folder / "headline.json").write_text(json.dumps({"scorecard_id": card, "target": target}), encoding="utf-8")
+    (folder / "state.txt").write_text(state, encoding="utf-8")
     (folder / "month.txt").write_text(str(p), encoding="utf-8")  # last: marks the tables complete
     return folder
+
+
+def _write_scored(store, p: pd.Period, folder: Path, prefix: str, audience: str, *, card: str, team: pd.Series, target: float,
+                  item_target: float, not_scored: set, contacts: pd.DataFrame, months_of_trend: int) -> None:
+    """Scores, item pass rates, the trend and the month's evaluations from what ``audience`` counts, as ``<prefix><table>``."""
+    ev = store.evaluations(p, audience=audience)
+    ev["team"] = ev["agent_id"].map(team)
+    rnd = ev[(ev["arm"] == "random") & (ev["scorecard_id"] == card)]
+    _write(folder, prefix + "scores", _scores(rnd, target, required=audience == "team"))
+    it = store.evaluation_items(p, audience=audience).merge(ev[["evaluation_id", "agent_id", "team", "arm", "scorecard_id"]], on="evaluation_id")
+    it_rnd = it[(it["arm"] == "random") & ~it["item_id"].isin(not_scored)]  # context questions and bonus items are not pass/fail
+    rates = item_pass_rates(it_rnd, target=item_target) if len(it_rnd) else pd.DataFrame(
+        columns=["item_id", "agent_id", "passes", "n", "rate", "low", "high", "shrunk", "status"])
+    rates["team"] = rates["agent_id"].map(team)
+    _write(folder, prefix + "items", rates)
+    t_items = it_rnd[it_rnd["answer"].isin(["yes", "partial", "no"])].assign(passed=lambda d: d["answer"] == "yes")
+    _write(folder, prefix + "team_items", t_items.groupby(["team", "item_id"])["passed"].agg(team_rate="mean", team_n="size").reset_index())
+    _write(folder, prefix + "trend", _trend(store, p, audience, card, team, months_of_trend))
+    _write(folder, prefix + "evaluations", _month_evaluations(ev, it, contacts))
+
+
+def _scores(rnd: pd.DataFrame, target: float, *, required: bool) -> pd.DataFrame:
+    """:func:`agent_scores` of the random-arm evaluations; an empty table when fewer than 3 agents have one and ``required`` is false
+    (nothing released yet)."""
+    if not required and rnd.dropna(subset=["total_score"])["agent_id"].nunique() < 3:
+        return pd.DataFrame({col: pd.Series(dtype=object if col in ("agent_id", "team", "status") else float) for col in _SCORE_COLUMNS})
+    return agent_scores(rnd, target=target)
+
+
+def _trend(store, p: pd.Period, audience: str, card: str, team: pd.Series, months: int) -> pd.DataFrame:
+    """Each agent's monthly mean headline score (with SD and n) over ``months`` months, and the team's mean."""
+    frames = [store.evaluations(p - k, audience=audience).assign(month=str(p - k)) for k in range(months)]
+    hist = pd.concat(frames, ignore_index=True)
+    hist = hist[(hist["arm"] == "random") & (hist["scorecard_id"] == card)]
+    hist["team"] = hist["agent_id"].map(team)
+    a = hist.groupby(["agent_id", "month"])["total_score"].agg(mean="mean", sd="std", n="size").reset_index()
+    a["team"] = a["agent_id"].map(team)
+    tm = hist.groupby(["team", "month"])["total_score"].mean().rename("team_mean").reset_index()
+    return a.merge(tm, on=["team", "month"], how="left")
+
+
+def _month_evaluations(ev: pd.DataFrame, it: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
+    """The month's evaluations with their item comments, masked comments and a masked transcript excerpt."""
+    months_ev = ev.merge(contacts[["contact_id", "start_time", "topic", "transcript"]], on="contact_id", how="left")
+    comments = it.loc[it["item_comment"].notna() & (it["item_comment"] != ""), ["evaluation_id", "item_id", "item_comment"]]
+    notes = comments.assign(note=comments["item_id"] + ": " + comments["item_comment"]).groupby("evaluation_id")["note"].agg("; ".join)
+    months_ev["item_notes"] = months_ev["evaluation_id"].map(notes).fillna("")
+    for col in ("comment", "item_notes"):
+        months_ev[col] = months_ev[col].map(lambda v: mask_pii(v) if isinstance(v, str) else v)
+    months_ev["excerpt"] = months_ev["transcript"].map(lambda v: mask_pii(v)[:160] + "…" if isinstance(v, str) else None)
+    return months_ev[_EV_COLUMNS]
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame:
@@ -156,31 +205,37 @@ def training_folder(db_url: str, month: str, folder: str, months: int = 3) -> Pa
 
 
 def agent_view(folder: str | Path, agent_id: str) -> dict:
-    """Everything one agent's report shows: only that agent's rows, plus team aggregates."""
+    """Everything one agent's report shows: only that agent's rows, plus team aggregates — all from released
+    evaluations (the ``released_*`` tables), with the number of the agent's evaluations awaiting release (``awaiting``)
+    and under dispute (``disputed``)."""
     folder = Path(folder)
     agents = _read(folder, "agents").set_index("agent_id")
     if agent_id not in agents.index:
         raise ParameterError(f"agent_id {agent_id!r} is not an agent of this center")
     me = agents.loc[agent_id]
     team = me["team"]
-    scores = _read(folder, "scores")
+    scores = _read(folder, "released_scores")
     mine = scores[scores["agent_id"] == agent_id]
     team_scores = scores[scores["team"] == team]
-    items = _read(folder, "items")
-    my_items = items[items["agent_id"] == agent_id].merge(_read(folder, "team_items").query("team == @team")[["item_id", "team_rate", "team_n"]], on="item_id", how="left")
+    items = _read(folder, "released_items")
+    team_items = _read(folder, "released_team_items")
+    my_items = items[items["agent_id"] == agent_id].merge(team_items[team_items["team"] == team][["item_id", "team_rate", "team_n"]], on="item_id", how="left")
     my_items = my_items.drop(columns=["agent_id", "team"]).sort_values("shrunk")
     kpis = _read(folder, "agent_kpis")
     team_kpis = _read(folder, "team_kpis")
     k = kpis[kpis["group"] == agent_id].drop(columns="group").merge(
         team_kpis[team_kpis["group"] == team][["kpi", "value"]].rename(columns={"value": "team_value"}), on="kpi", how="left")
-    trend = _read(folder, "trend")
+    trend = _read(folder, "released_trend")
     my_trend = trend[trend["agent_id"] == agent_id].drop(columns=["agent_id"])
-    ev = _read(folder, "evaluations")
+    ev = _read(folder, "released_evaluations")
     my_ev = ev[ev["agent_id"] == agent_id].drop(columns=["agent_id", "team"]).sort_values("start_time")
     tg = _read(folder, "targeted")
     my_targeted = my_ev[my_ev["arm"] == "targeted"]
+    waiting = _read(folder, "awaiting")
+    waiting = waiting[(waiting["agent_id"] == agent_id) & waiting["arm"].isin(["random", "targeted"])]  # calibration scorings are the inspectors'
     return {
         "agent_id": agent_id, "name": me["name"], "team": team, "month": (folder / "month.txt").read_text(encoding="utf-8"), **_headline(folder),
+        "awaiting": int(waiting["awaiting"].sum()), "disputed": int((my_ev["status"] == "disputed").sum()),
         "score": mine.drop(columns=["agent_id"]).reset_index(drop=True),
         "team_summary": pd.DataFrame([{"agents": len(team_scores), "team_mean": team_scores["mean"].mean(),
                                        "team_shrunk_mean": team_scores["shrunk"].mean()}]),
@@ -191,7 +246,8 @@ def agent_view(folder: str | Path, agent_id: str) -> dict:
 
 
 def team_view(folder: str | Path, team: str) -> dict:
-    """A team's report: the distribution of its agents with intervals, who is reliably below target, KPIs."""
+    """A team's report: the distribution of its agents with intervals, who is reliably below target, KPIs — from every
+    counted evaluation; ``unreleased`` says how many of the team's random-arm ones the agents do not see yet."""
     folder = Path(folder)
     scores = _read(folder, "scores")
     part = scores[scores["team"] == team]
@@ -200,8 +256,10 @@ def team_view(folder: str | Path, team: str) -> dict:
     agents = _read(folder, "agents").set_index("agent_id")["name"]
     part = part.assign(name=part["agent_id"].map(agents))
     kpis = _read(folder, "team_kpis")
+    waiting = _read(folder, "awaiting")
+    waiting = waiting[waiting["agent_id"].map(_read(folder, "agents").set_index("agent_id")["team"]).eq(team) & (waiting["arm"] == "random")]
     return { **_headline(folder),
-        "team": team, "month": (folder / "month.txt").read_text(encoding="utf-8"),
+        "team": team, "month": (folder / "month.txt").read_text(encoding="utf-8"), "unreleased": int(waiting["awaiting"].sum()),
         "scores": part.sort_values("shrunk").reset_index(drop=True),
         "below": part[part["status"] == "missed"].reset_index(drop=True),
         "unclear": part[part["status"] == "not enough evidence"].reset_index(drop=True),
@@ -210,15 +268,21 @@ def team_view(folder: str | Path, team: str) -> dict:
 
 
 def ensure_month(store, month, folder: str | Path) -> Path:
-    """The month's shared tables in ``folder``, prepared now if they are not there yet."""
+    """The month's shared tables in ``folder``, prepared now if they are not there yet or the month's evaluations changed
+    since (one added, submitted, released, disputed…: what each page counts and shows may have changed)."""
     folder = Path(folder)
-    return folder if _prepared(folder, pd.Period(month, freq="M")) else prepare_month(store, month, folder)
+    p = pd.Period(month, freq="M")
+    state = folder / "state.txt"
+    fresh = _prepared(folder, p) and state.exists() and state.read_text(encoding="utf-8") == store.evaluations_state(p)
+    return folder if fresh else prepare_month(store, month, folder)
 
 
 def _prepared(folder: Path, period: pd.Period) -> bool:
-    """True when ``folder`` already holds the shared tables of ``period`` (prepare_month writes month.txt last)."""
+    """True when ``folder`` already holds the shared tables of ``period`` (prepare_month writes month.txt last), every one
+    of them (tables prepared before the agent's released-only tables existed are prepared again)."""
     done = folder / "month.txt"
-    return done.exists() and (folder / "headline.json").exists() and done.read_text(encoding="utf-8") == str(period)
+    return (done.exists() and (folder / "headline.json").exists() and done.read_text(encoding="utf-8") == str(period)
+            and all((folder / f"{name}.parquet").exists() for name in _ALL_TABLES))
 
 
 def _headline(folder: Path) -> dict:
@@ -268,10 +332,19 @@ def agent_headline(view: dict) -> str:
     """The agent report's opening paragraph (Markdown): score, interval, shrunk estimate, verdict, what would settle it."""
     s = view["score"]
     head = f"## {md_text(view['name'])} ({md_text(view['agent_id'])}), team {md_text(view['team'])}, {md_text(view['month'])}\n\n"
+    waiting, disputed = int(view.get("awaiting", 0)), int(view.get("disputed", 0))
+    tail = ""
+    if disputed:
+        tail += (f"\n\n{disputed} of your evaluations {'is' if disputed == 1 else 'are'} under dispute: "
+                 f"{'it counts' if disputed == 1 else 'they count'} as scored until the dispute is resolved.")
+    if waiting:
+        tail += (f"\n\n{waiting} more evaluation{'' if waiting == 1 else 's'} {'is' if waiting == 1 else 'are'} awaiting release: "
+                 "shown here once released, when the randomly sampled ones also count in your score.")
     if not len(s):
-        return head + "No randomly sampled call of yours was scored this month."
+        return head + ("No randomly sampled call of yours has been released to you yet this month." if waiting
+                       else "No randomly sampled call of yours was scored this month.") + tail
     r = s.iloc[0]
-    text = (f"Your mean score is **{r['mean']:.1f}** from {int(r['n'])} randomly sampled calls"
+    text = (f"Your mean score is **{r['mean']:.1f}** from {int(r['n'])} randomly sampled calls released to you"
             + (f" (95 % interval {r['low']:.1f} to {r['high']:.1f})" if np.isfinite(r["low"]) else " (one call: no interval yet)")
             + f"; taking your team into account, the best estimate is **{r['shrunk']:.1f}**. "
             f"Against the target of {view['target']:.0f}: **{r['status']}**")
@@ -281,4 +354,4 @@ def agent_headline(view: dict) -> str:
                  else " — your mean sits right on the target, so more calls will not settle it either way.")
     else:
         text += "."
-    return head + text
+    return head + text + tail

@@ -26,7 +26,7 @@ from ..errors import ParameterError
 
 __all__ = [
     "percent_agreement", "krippendorff_alpha", "fleiss_kappa", "cohen_kappa", "gwet_ac1", "gwet_ac2", "brennan_prediger",
-    "icc", "bootstrap_ci", "LEVELS", "interpret_alpha",
+    "icc", "bootstrap_ci", "LEVELS", "interpret_alpha", "undefined_reason",
 ]
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
@@ -78,6 +78,42 @@ def interpret_alpha(alpha: float) -> str:
     if alpha != alpha:
         return "not enough data"
     return "reliable" if alpha >= 0.8 else "tentative" if alpha >= 0.667 else "not reliable"
+
+
+def undefined_reason(reliability_data, *, min_units: int = 1) -> tuple[str, int] | None:
+    """Why α (and the other chance-corrected coefficients) cannot be read from ``reliability_data``; None when it can.
+
+    The cases are told apart because they call for different actions: ``("raters", r)`` — fewer than 2 raters
+    rated anything (r did); ``("units", u)`` — fewer than ``min_units`` units have two or more ratings (u do);
+    ``("no variation", n)`` — every one of the n pairable ratings is the same value, so the expected
+    disagreement is 0 and α is 0/0: undefined because everyone agrees, not for want of data. The last is the
+    case where :func:`krippendorff_alpha` returns NaN.
+
+    >>> undefined_reason([[1, 1, 1], [1, 1, 1]])
+    ('no variation', 6)
+    >>> undefined_reason([[1, 2, np.nan]]), undefined_reason([[1, np.nan], [np.nan, 2]])
+    (('raters', 1), ('units', 0))
+    >>> undefined_reason([[1, 2], [1, 2]]) is None
+    True
+    """
+    if not isinstance(min_units, (int, np.integer)) or isinstance(min_units, bool) or min_units < 1:
+        raise ParameterError(f"min_units must be an integer ≥ 1; got {min_units!r}")
+    arr = np.asarray(reliability_data, dtype=object)
+    if arr.ndim != 2:
+        raise ParameterError(f"reliability_data must be 2-D, raters × units; got {arr.ndim} dimension(s)")
+    if arr.shape[0] < 2 or arr.shape[1] == 0:
+        rated = 0 if arr.shape[1] == 0 else int(pd.DataFrame(arr).notna().any(axis=1).sum())
+        return ("raters", min(rated, arr.shape[0])) if arr.shape[0] < 2 else ("units", 0)
+    data = _matrix(reliability_data)
+    rated = int((~np.isnan(data)).any(axis=1).sum())
+    if rated < 2:
+        return ("raters", rated)
+    counts = _pairable(_counts(data)[0])
+    if counts.shape[0] < min_units:
+        return ("units", int(counts.shape[0]))
+    if int((counts.sum(axis=0) > 0).sum()) < 2:
+        return ("no variation", int(counts.sum()))
+    return None
 
 
 # ---------------------------------------------------------------------- agreement

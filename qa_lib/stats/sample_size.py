@@ -78,9 +78,19 @@ def mean_sample_size(margin, sd, confidence=0.95, population=None) -> int:
     cap = 100_000 if population is None else int(population)
     if cap < 2:
         return cap
-    ns = np.arange(2, cap + 1)
-    ok = mean_margin(ns, sd, confidence, None if population is None else np.full(ns.size, population)) <= margin
-    return int(ns[np.argmax(ok)]) if ok.any() else cap
+    # the margin falls as n grows (t quantile, 1/√n and the finite-population factor all fall): bisect
+    def fits(n: int) -> bool:
+        return bool(np.all(mean_margin(np.array([n]), sd, confidence, None if population is None else np.array([population])) <= margin))
+
+    if not fits(cap):
+        return cap
+    lo, hi = 2, cap  # fits(hi) holds; find the smallest such n
+    if fits(lo):
+        return lo
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if fits(mid) else (mid, hi)
+    return hi
 
 
 # ----------------------------------------------------------------------- ISO 2859-1

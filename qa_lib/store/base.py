@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..config import database_url
 from ..errors import NotFoundError, ParameterError, StoreError
+from ..lifecycle import statuses
 from ..rubric import Scorecard
 from .schema import _sqlite_pragmas, tables
 
@@ -116,22 +117,80 @@ class _Database:
     def read_month(self, table: str, month) -> pd.DataFrame:
         """Rows of ``table`` that fall in ``month`` (a ``pd.Period`` or ``"2026-10"``).
 
-        Evaluations (and their items) belong to the month of the contact they score.
+        Evaluations (and their items) belong to the month of the contact they score. This reads them whatever their
+        status, drafts included: reports and scores read evaluations through :meth:`evaluations`, which applies
+        what each audience counts and sees.
         """
         p = pd.Period(month, freq="M")
         lo, hi = p.start_time.to_pydatetime(), (p + 1).start_time.to_pydatetime()
-        c = tables["contacts"]
         if table in ("evaluations", "evaluation_items"):
-            e = tables["evaluations"]
-            ids = sa.select(e.c.evaluation_id).join(c, c.c.contact_id == e.c.contact_id).where(c.c.start_time >= lo, c.c.start_time < hi)
-            t = tables[table]
-            return self.read(table, t.c.evaluation_id.in_(ids))
+            return self.read(table, tables[table].c.evaluation_id.in_(self._month_evaluation_ids(p)))
         if table not in self._MONTH_COLUMN:
             raise ParameterError(f"table must be one of {sorted(self._MONTH_COLUMN) + ['evaluation_items', 'evaluations']}; got {table!r}")
         col = tables[table].c[self._MONTH_COLUMN[table]]
         if table in ("info_checks", "coaching_actions"):
             lo, hi = lo.date(), hi.date()
         return self.read(table, (col >= lo) & (col < hi))
+
+    def _month_evaluation_ids(self, month) -> sa.Select:
+        """The ids of the evaluations of ``month``'s contacts (a subquery)."""
+        p = pd.Period(month, freq="M")
+        c, e = tables["contacts"], tables["evaluations"]
+        lo, hi = p.start_time.to_pydatetime(), (p + 1).start_time.to_pydatetime()
+        return sa.select(e.c.evaluation_id).join(c, c.c.contact_id == e.c.contact_id).where(c.c.start_time >= lo, c.c.start_time < hi)
+
+    def _audience_filter(self, audience: str) -> sa.ColumnElement:
+        """The evaluations ``audience`` counts and sees (:func:`qa_lib.lifecycle.statuses`); an empty status is ``submitted``."""
+        e = tables["evaluations"]
+        allowed = statuses(audience)
+        where = e.c.status.in_(allowed)
+        return (where | e.c.status.is_(None)) if "submitted" in allowed else where
+
+    def evaluations(self, month=None, *, audience: str = "team", where: sa.ColumnElement | None = None,
+                    columns: Iterable[str] | None = None) -> pd.DataFrame:
+        """Evaluation headers ``audience`` may count and see: the one way reports and scores read evaluations.
+
+        ``audience``: ``team`` (default; every status from ``submitted`` on, for team, manager and KPI
+        pages, scores, training, cases, calibration, sampling history), ``agent`` (``released`` and
+        after: an agent's own page) or ``inspector`` (drafts too: the scoring workbench, releasing,
+        not drawing a contact someone is scoring). Drafts never reach ``team`` or ``agent``.
+        ``month``: only the evaluations of that month's contacts; ``where``: a further SQLAlchemy
+        condition on the evaluations table; ``columns``: only these columns.
+        """
+        e = tables["evaluations"]
+        cond = self._audience_filter(audience)
+        if month is not None:
+            cond = cond & e.c.evaluation_id.in_(self._month_evaluation_ids(month))
+        if where is not None:
+            cond = cond & where
+        return self.read("evaluations", cond, columns)
+
+    def evaluation_items(self, month=None, *, audience: str = "team") -> pd.DataFrame:
+        """The item answers of the evaluations :meth:`evaluations` gives ``audience`` (of ``month``'s contacts, or all)."""
+        e = tables["evaluations"]
+        ids = sa.select(e.c.evaluation_id).where(self._audience_filter(audience))
+        if month is not None:
+            ids = ids.where(e.c.evaluation_id.in_(self._month_evaluation_ids(month)))
+        return self.read("evaluation_items", tables["evaluation_items"].c.evaluation_id.in_(ids))
+
+    def evaluations_state(self, month) -> str:
+        """A fingerprint of ``month``'s evaluations: their number and the sum of their versions. Every lifecycle action
+        adds a version, so it changes when an evaluation is added, submitted, released, disputed…"""
+        e = tables["evaluations"]
+        q = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(e.c.version), 0)).where(e.c.evaluation_id.in_(self._month_evaluation_ids(month)))
+        with self.engine.connect() as conn:
+            n, versions = conn.execute(q).one()
+        return f"{int(n)}:{int(versions)}"
+
+    def awaiting_release(self, month) -> pd.DataFrame:
+        """Per agent, how many of ``month``'s evaluations count but are not yet released to them (``agent_id``,
+        ``arm``, ``awaiting``): a count for the agent's page, never their content."""
+        e = tables["evaluations"]
+        hidden = self._audience_filter("team") & ~self._audience_filter("agent") & e.c.evaluation_id.in_(self._month_evaluation_ids(month))
+        q = sa.select(e.c.agent_id, e.c.arm, sa.func.count().label("awaiting")).where(hidden).group_by(e.c.agent_id, e.c.arm)
+        with self.engine.connect() as conn:
+            out = pd.read_sql(q, conn)
+        return out.astype({"awaiting": int}).sort_values(["agent_id", "arm"], ignore_index=True)
 
     def latest_month(self) -> pd.Period:
         """The newest calendar month with contacts."""
@@ -144,19 +203,15 @@ class _Database:
 
 
     def scored_evaluations(self, scorecard_id: str, *, month=None, arms: tuple[str, ...] = ("random",)) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        """Current evaluations of a scorecard (optionally one month, by default the random arm only).
+        """Current counted evaluations of a scorecard (no drafts; optionally one month, by default the random arm only).
 
         Returns ``(evaluations, answers, context)``: headers, long answers, and the contacts'
         flags per evaluation — the inputs of :func:`qa_lib.rubric.rescore`.
         """
         e = tables["evaluations"]
         where = (e.c.scorecard_id == scorecard_id) & e.c.arm.in_(list(arms))
-        if month is not None:
-            ids = set(self.read_month("evaluations", month)["evaluation_id"])
-            head = self.read("evaluations", where)
-            head = head[head["evaluation_id"].isin(ids)].reset_index(drop=True)
-        else:
-            head = self.read("evaluations", where)
+        head = self.evaluations(month, where=where)
+        where = where & self._audience_filter("team")
         if head.empty:
             raise NotFoundError(f"no {'/'.join(arms)} evaluations of scorecard {scorecard_id!r}" + (f" in {month}" if month is not None else ""))
         items = tables["evaluation_items"]
@@ -184,13 +239,13 @@ class _Database:
         return self.read("contacts", where).sort_values("start_time", ignore_index=True)
 
     def evaluated_answers(self, agent_ids=None) -> pd.DataFrame:
-        """Every non-draft evaluation's item answers (of ``agent_ids``, or all agents), with the contact's start
+        """Every counted (non-draft) evaluation's item answers (of ``agent_ids``, or all agents), with the contact's start
         time (``handled_at``) and the re-check reason a saved plan gave the contact (``recheck:<action>``, else "")."""
         e = tables["evaluations"]
-        where = e.c.status != "draft"
+        where = self._audience_filter("team")
         if agent_ids is not None:
             where = where & e.c.agent_id.in_(sorted(set(agent_ids)))
-        head = self.read("evaluations", where, columns=["evaluation_id", "contact_id", "agent_id", "arm"])
+        head = self.evaluations(where=where, columns=["evaluation_id", "contact_id", "agent_id", "arm"])
         cols = ["evaluation_id", "contact_id", "agent_id", "item_id", "answer", "arm", "reason", "handled_at"]
         if head.empty:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
@@ -206,7 +261,7 @@ class _Database:
         return out[cols]
 
     def calibration_data(self, session_id: str | None = None, month=None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        """Calibration evaluations (one session, a month's sessions, or all), their item answers, and the sessions."""
+        """Calibration evaluations (one session, a month's sessions, or all; no drafts), their item answers, and the sessions."""
         sessions = self.read("calibration_sessions")
         if session_id is not None:
             sessions = sessions[sessions["session_id"] == session_id]
@@ -218,7 +273,7 @@ class _Database:
             if sessions.empty:
                 raise NotFoundError(f"no calibration session held in {month}")
         e = tables["evaluations"]
-        ev = self.read("evaluations", e.c.calibration_session_id.in_(sessions["session_id"].tolist()))
+        ev = self.evaluations(where=e.c.calibration_session_id.in_(sessions["session_id"].tolist()))
         items = tables["evaluation_items"]
         it = self.read("evaluation_items", items.c.evaluation_id.in_(ev["evaluation_id"].tolist())) if len(ev) else pd.DataFrame(columns=["evaluation_id", "item_id", "answer"])
         return ev, it, sessions.reset_index(drop=True)

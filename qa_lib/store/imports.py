@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .. import ingest
+from ..config import settings
 from ..errors import Problem, StoreError, ValidationError
 from ..model import Entity, entity
 from ..rubric import Scorecard, check_answers, load_scorecard, normalize_answers, score
@@ -120,12 +121,17 @@ class _Imports:
         message``; nothing is written then.
         """
         path = Path(path)
-        df = ingest.read_table(path, encoding=encoding)
+        df = ingest.read_table(path, encoding=encoding, limits=settings())
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         return self.import_frame(kind, df, source=path.name, sha256=digest)
 
-    def import_frame(self, kind: str, df: pd.DataFrame, *, source: str = "<frame>", sha256: str = "") -> ImportResult:
-        """Validate and import a raw DataFrame of import ``kind`` (all or nothing)."""
+    def import_frame(self, kind: str, df: pd.DataFrame, *, source: str = "<frame>", sha256: str = "",
+                     exported_arm: str | None = None) -> ImportResult:
+        """Validate and import a raw DataFrame of import ``kind`` (all or nothing).
+
+        Evaluations obey the rules of :meth:`create_evaluation` (:func:`qa_lib.store.evaluations.evaluation_rules`);
+        ``exported_arm`` is the arm a scoring sheet's contacts in no saved plan must have (None: any).
+        """
         frames = ingest.validate_kind(kind, df, source)
         result = ImportResult(kind, source, len(df))
         try:
@@ -134,7 +140,8 @@ class _Imports:
                 new: dict[str, pd.DataFrame] = {}
                 for name, frame in frames.items():
                     problems += self._check_references(conn, name, frame, frames, source)
-                if not problems:
+                if not problems and "evaluations" in frames:  # references known: the lifecycle's rules, then the answers
+                    problems += self._lifecycle_problems(conn, frames["evaluations"], source, exported_arm=exported_arm)
                     problems += self._score_evaluations(conn, frames, source)
                 for name, frame in frames.items():
                     fresh, conflicts = self._split_existing(conn, name, frame, source)
@@ -185,22 +192,7 @@ class _Imports:
             bad = present & ~vals.isin(known).to_numpy()
             for row, v in zip(frame.loc[bad, ingest.ROW].to_numpy()[:200], vals[bad].to_numpy()):
                 problems.append(Problem(source, int(row), f.name, f"unknown {rcol} {v!r} (not in {rtable})"))
-        if name == "evaluations" and not problems:
-            problems += self._check_evaluation_agents(conn, frame, source)
         return problems
-
-    def _check_evaluation_agents(self, conn, frame: pd.DataFrame, source: str) -> list[Problem]:
-        t = tables["contacts"]
-        ids = list(pd.unique(frame["contact_id"]))
-        agent_of: dict = {}
-        for i in range(0, len(ids), _CHUNK):
-            agent_of.update(conn.execute(sa.select(t.c.contact_id, t.c.agent_id).where(t.c.contact_id.in_(ids[i : i + _CHUNK]))).all())
-        expected = frame["contact_id"].map(agent_of)
-        bad = (expected.astype(object) != frame["agent_id"].astype(object)).to_numpy()
-        return [
-            Problem(source, int(r), "agent_id", f"contact {c!r} was handled by {e!r}, not {a!r}")
-            for r, c, e, a in zip(frame.loc[bad, ingest.ROW], frame.loc[bad, "contact_id"], expected[bad], frame.loc[bad, "agent_id"])
-        ][:200]
 
     def _contact_flags(self, conn, contact_ids) -> pd.DataFrame:
         c = tables["contacts"]
@@ -282,21 +274,45 @@ class _Imports:
         return frame.loc[~is_stored], problems
 
     def import_scoring_sheet(self, path: str | os.PathLike, *, status: str = "submitted") -> ImportResult:
-        """Import a filled scoring sheet (see :mod:`qa_lib.sheets`): all rows or none, idempotent."""
+        """Import a filled scoring sheet (see :mod:`qa_lib.sheets`): all rows or none, idempotent.
+
+        The arm on the sheet is not trusted: it must be the arm of the saved sampling plan that drew the contact
+        or, for a contact in no plan, the arm the sheet was exported with (:data:`qa_lib.sheets.EXPORT_ARM`); a
+        blank arm cell takes that arm. Rows stored before keep their ``evaluated_at``, so a sheet saved again
+        with more rows imports the new ones (the stored ones are compared by their answers, not the save time).
+        """
         from openpyxl import load_workbook
 
-        from ..sheets import read_scoring_sheet
+        from ..sheets import EXPORT_ARM, read_scoring_sheet
 
         path = Path(path)
+        ingest.guard_file(path, source=path.name, limits=settings())  # before openpyxl unpacks anything
         try:
-            meta = {str(r[0]): r[1] for r in load_workbook(path, read_only=True)["meta"].iter_rows(values_only=True)}
+            wb = load_workbook(path, read_only=True)
+            meta = {str(r[0]): r[1] for r in wb["meta"].iter_rows(values_only=True)}
+            wb.close()
         except Exception:
             meta = {}
         if not meta.get("scorecard_id"):
             raise ValidationError([Problem(path.name, 0, "", "not a scoring sheet written by `qa score export` (no meta sheet)")], path.name)
         card = self.scorecard(str(meta["scorecard_id"]), int(meta["scorecard_version"]))
-        long = read_scoring_sheet(path, card, status=status)
-        return self.import_frame("evaluations", long, source=path.name, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+        long = self._sheet_against_store(read_scoring_sheet(path, card, status=status, blank_arm=None), EXPORT_ARM)
+        return self.import_frame("evaluations", long, source=path.name, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+                                 exported_arm=EXPORT_ARM)
+
+    def _sheet_against_store(self, long: pd.DataFrame, exported_arm: str) -> pd.DataFrame:
+        """A sheet's blank arms from the saved plans (else ``exported_arm``); the stored ``evaluated_at`` of rows imported before."""
+        pc, ev = tables["plan_contacts"], tables["evaluations"]
+        blank = long["arm"].isna()
+        if blank.any():
+            planned = self.read("plan_contacts", pc.c.contact_id.in_(list(pd.unique(long.loc[blank, "contact_id"].astype(str)))), columns=["contact_id", "arm"])
+            arm_of = planned.drop_duplicates("contact_id").set_index("contact_id")["arm"]
+            long.loc[blank, "arm"] = long.loc[blank, "contact_id"].map(arm_of).astype(object).fillna(exported_arm).to_numpy()
+        stored = self.read("evaluations", ev.c.evaluation_id.in_(list(pd.unique(long["evaluation_id"]))), columns=["evaluation_id", "evaluated_at"])
+        if len(stored):
+            at = pd.to_datetime(stored.set_index("evaluation_id")["evaluated_at"]).dt.strftime("%Y-%m-%d %H:%M:%S")
+            long["evaluated_at"] = long["evaluation_id"].map(at).fillna(long["evaluated_at"])
+        return long
 
 
 @functools.lru_cache(maxsize=64)

@@ -7,12 +7,15 @@ import json
 import os
 from pathlib import Path
 
+import pandas as pd
 import sqlalchemy as sa
 
 from ..errors import NotFoundError, StoreError
+from ..lifecycle import AGENT_ACTIONS, HISTORY_FILE, TRANSITIONS
+from ..model import entity
 from .core import Store
-from .imports import ImportResult
-from .schema import _now, meta_table, metadata, tables
+from .imports import ImportResult, _records
+from .schema import _CHUNK, _now, imports_table, meta_table, metadata, tables
 
 
 def busy_error(exc: BaseException) -> StoreError | None:
@@ -24,7 +27,8 @@ def busy_error(exc: BaseException) -> StoreError | None:
 
 
 def load_samples(store: Store, folder: str | os.PathLike, progress=None) -> list[ImportResult]:
-    """Load a samples folder (scorecards, then each file of ``SAMPLE_FILES``) into ``store``.
+    """Load a samples folder (scorecards, then each file of ``SAMPLE_FILES``, then the lifecycle actions of
+    :data:`qa_lib.lifecycle.HISTORY_FILE` if the folder has it) into ``store``.
 
     ``progress`` is an optional callable taking a step name, called before each step.
     Loading the same folder twice stores nothing new the second time.
@@ -44,8 +48,91 @@ def load_samples(store: Store, folder: str | os.PathLike, progress=None) -> list
         if not path.exists():
             raise NotFoundError(f"sample file {str(path)!r} is missing; run `qa samples --out {folder}` to regenerate the samples")
         step(kind)
-        results.append(store.import_file(kind, path))
+        done = _imported_before(store, kind, path) if kind == "evaluations" and (folder / HISTORY_FILE).exists() else None
+        results.append(done or store.import_file(kind, path))
+    if (folder / HISTORY_FILE).exists():
+        step("lifecycle")
+        apply_sample_history(store, pd.read_csv(folder / HISTORY_FILE, dtype=str, keep_default_na=False))
     return results
+
+
+def _imported_before(store: Store, kind: str, path: Path) -> ImportResult | None:
+    """The result of importing ``path`` again when the same file (by its SHA-256) was imported before, else None: its
+    evaluations have moved on through the lifecycle since, and the file's starting statuses are not news."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(imports_table.c.rows).where(imports_table.c.kind == kind, imports_table.c.sha256 == digest).limit(1)).scalar_one_or_none()
+    return None if rows is None else ImportResult(kind, path.name, int(rows), {"evaluation_items": 0}, {"evaluation_items": int(rows)})
+
+
+def apply_sample_history(store: Store, history: pd.DataFrame) -> int:
+    """Apply the samples' lifecycle actions (``evaluation_id, action, actor, at, item_id, reason, outcome``, in order) to
+    their evaluations, in bulk and in one transaction; return the versions added.
+
+    Each action is a version, as :meth:`Store.release` and the other lifecycle methods write it (the same answers, a new
+    status), checked against :data:`qa_lib.lifecycle.TRANSITIONS`; an agent's action must be the evaluated agent's; a
+    dispute names its item and is stored with its resolution. Only evaluations still at their imported version 1 are
+    touched, so applying the same history twice changes nothing. For the generated samples only: one action at a time,
+    with the version the caller read, goes through the lifecycle methods.
+    """
+    h = history.replace("", None)
+    e, v = tables["evaluations"], tables["evaluation_versions"]
+    ids = list(pd.unique(h["evaluation_id"]))
+    with store.engine.begin() as conn:
+        head = _read_chunks(conn, sa.select(e.c.evaluation_id, e.c.agent_id, e.c.status, e.c.total_score, e.c.comment).where(e.c.version == 1), e.c.evaluation_id, ids)
+        first = _read_chunks(conn, sa.select(v.c.evaluation_id, v.c.answers).where(v.c.version == 1), v.c.evaluation_id, ids)
+        h = h[h["evaluation_id"].isin(set(head["evaluation_id"]))].reset_index(drop=True)
+        if h.empty:
+            return 0
+        versions = _history_versions(h, head.merge(first, on="evaluation_id"))
+        for i in range(0, len(versions), _CHUNK):
+            conn.execute(v.insert(), _records(versions.iloc[i : i + _CHUNK], entity("evaluation_versions")))
+        final = versions.drop_duplicates("evaluation_id", keep="last")
+        for (status, version), part in final.groupby(["status", "version"]):
+            for i in range(0, len(part), _CHUNK):
+                conn.execute(e.update().where(e.c.evaluation_id.in_(part["evaluation_id"].iloc[i : i + _CHUNK].tolist())).values(status=status, version=int(version)))
+        disputes = _history_disputes(versions)
+        if len(disputes):
+            conn.execute(tables["evaluation_disputes"].insert(), _records(disputes, entity("evaluation_disputes")))
+    return len(versions)
+
+
+def _read_chunks(conn, query, column, values: list) -> pd.DataFrame:
+    """``query`` for the rows whose ``column`` is one of ``values``, in chunks."""
+    parts = [pd.read_sql(query.where(column.in_(values[i : i + _CHUNK])), conn) for i in range(0, max(len(values), 1), _CHUNK)]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _history_versions(h: pd.DataFrame, head: pd.DataFrame) -> pd.DataFrame:
+    """The version each action of ``h`` adds (status after it, the evaluation's answers, score and comment); a
+    :class:`StoreError` naming the first action the lifecycle does not allow."""
+    h = h.assign(version=h.groupby("evaluation_id").cumcount() + 2, at=pd.to_datetime(h["at"]))
+    current = head.set_index("evaluation_id")["status"].fillna("submitted").to_dict()
+    agent = h["evaluation_id"].map(head.set_index("evaluation_id")["agent_id"])
+    status = pd.Series(None, index=h.index, dtype=object)
+    for k in sorted(h["version"].unique()):
+        rows = h.index[h["version"] == k]
+        before = h.loc[rows, "evaluation_id"].map(current)
+        after = pd.Series(list(zip(before, h.loc[rows, "action"])), index=rows).map(TRANSITIONS)
+        wrong = after.isna() | (h.loc[rows, "action"].isin(AGENT_ACTIONS) & (h.loc[rows, "actor"] != agent[rows]))
+        if wrong.any():
+            r = h.loc[wrong[wrong].index[0]]
+            raise StoreError(f"sample history: cannot {r['action']} evaluation {r['evaluation_id']} (status {current.get(r['evaluation_id'])}) as {r['actor']}")
+        status[rows] = after
+        current.update(zip(h.loc[rows, "evaluation_id"], after))
+    out = h.assign(status=status).merge(head.drop(columns=["status", "agent_id"]), on="evaluation_id", how="left")
+    return out[["evaluation_id", "version", "action", "status", "total_score", "answers", "comment", "actor", "at", "reason", "item_id", "outcome"]]
+
+
+def _history_disputes(versions: pd.DataFrame) -> pd.DataFrame:
+    """Each dispute of the history (its item, reason, agent and version) with the resolution that followed it, if any."""
+    raised = versions[versions["action"] == "dispute"]
+    resolved = versions.loc[versions["action"] == "resolve", ["evaluation_id", "version", "actor", "at", "reason", "outcome"]]
+    d = raised.merge(resolved, on="evaluation_id", how="left", suffixes=("", "_r"))
+    d = d[d["version_r"].isna() | (d["version_r"] > d["version"])].sort_values("version_r").drop_duplicates(["evaluation_id", "version"])
+    return pd.DataFrame({"evaluation_id": d["evaluation_id"], "item_id": d["item_id"], "raised_version": d["version"], "reason": d["reason"],
+                         "raised_by": d["actor"], "raised_at": d["at"], "outcome": d["outcome_r"], "resolved_by": d["actor_r"],
+                         "resolved_at": pd.to_datetime(d["at_r"]), "note": d["reason_r"]}).reset_index(drop=True)
 
 
 def remove_sqlite(path: str | os.PathLike) -> None:
