@@ -482,3 +482,21 @@ def test_report_all_for_a_month_without_evaluations_skips_only_the_agent_reports
     assert "No VOC verbatims in 2026-11" in (nov / "voc_en.html").read_text(encoding="utf-8")
     assert "No random-arm evaluations from 2026-11 to 2026-11" in (nov / "training" / "East_en.html").read_text(encoding="utf-8")
     assert 'href="voc_en.html"' in (nov / "index.html").read_text(encoding="utf-8") and not (nov / "agents").exists()
+
+
+def test_stored_text_cannot_drive_the_terminal(loaded_store, tmp_path):
+    """A comment holding an escape sequence (stored before imports cleaned text, or written by another tool) prints as
+    visible <U+001B>, never as a sequence that clears the screen; so do bidi overrides."""
+    import sqlalchemy as sa
+
+    from conftest import store_copy
+
+    store = store_copy(loaded_store, tmp_path)
+    eid = store.evaluations(audience="team")["evaluation_id"].iloc[0]
+    t = store.table("evaluation_items")
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(t).where(t.c.evaluation_id == eid).values(item_comment="好\x1b[2J\x1b[Htotal 100\u202e"))
+    r = CliRunner().invoke(main, ["evaluation", "show", eid, "--db", store.url], color=True)  # color: click keeps escapes, as on a terminal
+    assert r.exit_code == 0, r.output
+    assert "\x1b" not in r.output and "\u202e" not in r.output and "<U+001B>[2J" in r.output
+    store.engine.dispose()
