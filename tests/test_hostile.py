@@ -44,7 +44,7 @@ _NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
 def _hostile_samples(folder: Path) -> Path:
     """Generate a small center into ``folder`` and make its ids and texts hostile (the files stay valid imports)."""
     r = subprocess.run([sys.executable, "-m", "qa_lib.cli", "samples", "--out", str(folder), "--agents", "12", "--teams", "2",
-                        "--inspectors", "5", "--months", "2", "--end-month", MONTH, "-q"], capture_output=True, text=True)
+                        "--inspectors", "5", "--months", "3", "--end-month", MONTH, "-q"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     ids = {**HOSTILE_AGENTS, **HOSTILE_TEAMS, **HOSTILE_INSPECTORS}
     pii = iter(PII_SAMPLES * 50)
