@@ -6,6 +6,8 @@ message (no traceback) and exits with status 2 (bad input) or 1 (other failures)
 
 from __future__ import annotations
 
+import functools
+import re
 import sys
 import time
 from pathlib import Path
@@ -40,18 +42,23 @@ class _Steps:
         self.bar.close()
 
 
-# Characters that act on a terminal or deceive a reader instead of showing: C0/C1 controls but tab and newline
-# (ESC starts the sequences that clear a screen or move the cursor), bidi overrides and isolates, zero-width marks.
-_UNPRINTABLE = __import__("re").compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+@functools.lru_cache(maxsize=1)
+def _unprintable():
+    """What must not reach a terminal raw: the characters imports remove from free text (:data:`qa_lib.ingest.UNSAFE_TEXT_CHARS`:
+    controls but tab and newline — ESC starts the sequences that clear a screen —, bidi and zero-width characters …)
+    and the carriage return, which redraws a line."""
+    from .ingest import UNSAFE_TEXT_CHARS
+
+    return re.compile(f"\r|{UNSAFE_TEXT_CHARS.pattern}")
 
 
 def _printable(text: str) -> str:
-    """``text`` safe for a terminal: every control, bidi or zero-width character shown as a visible ``<U+001B>``.
+    r"""``text`` safe for a terminal: every control, bidi or zero-width character shown as a visible ``<U+001B>``.
 
-    >>> _printable("total 98\x1b[2J\u202e")
-    'total 98<U+001B>[2J<U+202E>'
+    >>> _printable("total 98\x1b[2J\u202e\r")
+    'total 98<U+001B>[2J<U+202E><U+000D>'
     """
-    return _UNPRINTABLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
+    return _unprintable().sub(lambda m: "".join(f"<U+{ord(c):04X}>" for c in m.group()), text)
 
 
 class _TerminalSafe:
