@@ -34,14 +34,22 @@ from .errors import ParameterError
 from .scores import verdict
 from .stats.proportions import wilson_interval
 
-__all__ = ["load_targets", "contact_kpis", "accuracy_kpi", "service_standard_kpi", "fcr_kpi", "rate_rows", "contacts_per_hour"]
+__all__ = ["load_targets", "contact_kpis", "accuracy_kpi", "service_standard_kpi", "fcr_kpi", "rate_rows", "contacts_per_hour", "aht_basis",
+           "not_recorded_row", "NOT_RECORDED"]
 
 _COLUMNS = ["group", "kpi", "value", "low", "high", "n", "target", "status", "unit"]
 
 
 def load_targets(path: str | os.PathLike | None = None) -> dict:
-    """The KPI targets: ``qa_lib/targets.yaml`` or the file given."""
-    p = Path(path) if path else Path(__file__).with_name("targets.yaml")
+    """The KPI targets: the center's (``kpis``, ``answer_within_seconds`` and ``records`` of its ``center.yaml``, see
+    :meth:`qa_lib.config.Settings.targets`), or those of the YAML file given (``answer_within_seconds`` and a ``kpis``
+    mapping of ``{target, higher_is_better}``). A KPI with no target gets the status ``no target``; one on a field the
+    center does not record, ``not recorded``."""
+    if path is None:
+        from .config import settings
+
+        return settings().targets()
+    p = Path(path)
     try:
         cfg = yaml.safe_load(p.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -51,8 +59,13 @@ def load_targets(path: str | os.PathLike | None = None) -> dict:
     return cfg
 
 
+NOT_RECORDED = "not recorded"
+
+
 def _status(low, high, spec: dict) -> list[str]:
     target = spec.get("target")
+    if not spec.get("recorded", True):
+        return [NOT_RECORDED] * len(low)
     if target is None:
         return ["no target"] * len(low)
     return [verdict(lo, hi, target, spec.get("higher_is_better", True)) if n_ok else "not enough evidence"
@@ -76,8 +89,9 @@ def _mean_rows(g, kpi: str, targets: dict, confidence: float) -> pd.DataFrame:
     n = a["count"].to_numpy(dtype=float)
     half = np.where(n >= 2, stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1)) * a["std"].to_numpy() / np.sqrt(np.maximum(n, 1)), np.nan)
     lo, hi = a["mean"].to_numpy() - half, a["mean"].to_numpy() + half
+    status = np.where(n == 0, NOT_RECORDED, _status(lo, hi, spec))  # a field blank on every contact is not recorded, not 0
     return pd.DataFrame({"group": a.index, "kpi": kpi, "value": a["mean"].to_numpy(), "low": lo, "high": hi, "n": n.astype(int),
-                         "target": spec.get("target"), "status": _status(lo, hi, spec), "unit": "seconds"})
+                         "target": spec.get("target"), "status": status, "unit": "seconds"})
 
 
 def _key(df: pd.DataFrame, by: str | None) -> pd.Series:
@@ -115,7 +129,11 @@ def contact_kpis(contacts: pd.DataFrame, *, by: str | None = None, targets: dict
     connected = (at_agent & (answered | abandoned)).groupby(key).sum()
     rows.append(rate_rows((at_agent & abandoned).groupby(key).sum().reindex(connected.index, fill_value=0), connected, "personal_abandon_rate", targets, confidence))
     handled = answered & (c["contact_type"] != "non_regular") & (c["channel"] == "hotline")
-    h = c.loc[handled].assign(_k=key[handled], _aht=c.loc[handled, ["talk_seconds", "hold_seconds", "acw_seconds"]].fillna(0).sum(axis=1))
+    parts = _recorded_parts(c.loc[handled], targets)
+    h = c.loc[handled].assign(_k=key[handled], _aht=c.loc[handled, parts].fillna(0).sum(axis=1).where(c.loc[handled, parts].notna().any(axis=1)))
+    for col, kpi in (("hold_seconds", "avg_hold_seconds"), ("acw_seconds", "avg_acw_seconds")):
+        if not targets["kpis"].get(kpi, {}).get("recorded", True):
+            h[col] = np.nan  # the center says it does not record it: whatever the log holds is not shown as a figure
     gk = h.groupby("_k")
     rows += [
         _mean_rows(gk["_aht"], "aht_seconds", targets, confidence),
@@ -127,10 +145,38 @@ def contact_kpis(contacts: pd.DataFrame, *, by: str | None = None, targets: dict
     return out[_COLUMNS].sort_values(["group", "kpi"], ignore_index=True)
 
 
+def _recorded_parts(handled: pd.DataFrame, targets: dict) -> list[str]:
+    """The parts of the handling time the center records: talk, and hold and after-call work unless the center says it
+    does not record them or they are blank on every handled contact (AHT is then the sum of the recorded parts)."""
+    parts = ["talk_seconds"]
+    for col, kpi in (("hold_seconds", "avg_hold_seconds"), ("acw_seconds", "avg_acw_seconds")):
+        if targets["kpis"].get(kpi, {}).get("recorded", True) and handled[col].notna().any():
+            parts.append(col)
+    return parts
+
+
+def aht_basis(contacts: pd.DataFrame, targets: dict | None = None) -> list[str]:
+    """Which duration fields the AHT of these contacts adds up (``talk_seconds`` and those of hold and after-call work
+    the center records), for a report to say what its AHT is made of."""
+    targets = targets or load_targets()
+    answered = contacts["answered"].fillna(False).astype(bool) & (contacts["contact_type"] != "non_regular") & (contacts["channel"] == "hotline")
+    return _recorded_parts(contacts.loc[answered], targets)
+
+
+def not_recorded_row(kpi: str, group: str = "center", targets: dict | None = None) -> pd.DataFrame:
+    """One tidy row saying a KPI is ``not recorded`` (no value, no interval, n = 0)."""
+    targets = targets or load_targets()
+    spec = targets["kpis"].get(kpi, {})
+    return pd.DataFrame({"group": [group], "kpi": kpi, "value": np.nan, "low": np.nan, "high": np.nan, "n": 0,
+                         "target": spec.get("target"), "status": NOT_RECORDED, "unit": "rate"})
+
+
 def fcr_kpi(contacts: pd.DataFrame, *, by: str | None = None, targets: dict | None = None, confidence: float = 0.95) -> pd.DataFrame:
     """First-contact resolution among contacts whose resolution is known (sampled lines)."""
     targets = targets or load_targets()
-    known = contacts[contacts["fcr"].notna()]
+    known = contacts[contacts["fcr"].notna()] if targets["kpis"].get("fcr", {}).get("recorded", True) else contacts.iloc[:0]
+    if known.empty:
+        return not_recorded_row("fcr", targets=targets) if by is None else pd.DataFrame(columns=_COLUMNS)
     key = _key(known, by)
     ok = known["fcr"].astype(bool)
     return rate_rows(ok.groupby(key).sum(), ok.groupby(key).size(), "fcr", targets, confidence)[_COLUMNS]

@@ -117,7 +117,7 @@ def _exclusion_codes(c: pd.DataFrame, agent_status: np.ndarray, agent_codes: np.
     masks = [
         ~c["answered"].fillna(False).to_numpy(dtype=bool) | (agent_codes < 0),
         (c["contact_type"] == "non_regular").to_numpy(dtype=bool),
-        c["talk_seconds"].fillna(0).to_numpy(dtype=float) < spec.min_talk_seconds,
+        c["talk_seconds"].to_numpy(dtype=float) < spec.min_talk_seconds,  # an unknown length is not excluded
         c["customer_opted_out"].fillna(False).to_numpy(dtype=bool),
         c["contact_id"].isin(evaluated).to_numpy(dtype=bool) if evaluated else np.zeros(len(c), bool),
         np.where(agent_codes >= 0, on_leave[np.maximum(agent_codes, 0)], False),

@@ -310,6 +310,12 @@ def group_agents(matrix: pd.DataFrame, *, k: int | None = None, k_range=(2, 6), 
 
 
 # ----------------------------------------------------------------------------- modules
+#: The modules of a center that keeps no course list (``training_modules`` not set in its center.yaml).
+NO_MODULES = pd.DataFrame({"module_id": pd.Series(dtype=object), "title_zh": pd.Series(dtype=object), "title_en": pd.Series(dtype=object),
+                           "skills": pd.Series(dtype=object), "hours": pd.Series(dtype=float), "format_zh": pd.Series(dtype=object),
+                           "format_en": pd.Series(dtype=object)})
+
+
 def load_modules(path: str | os.PathLike) -> pd.DataFrame:
     """Training modules from YAML: ``modules: [{id, title: {zh, en}, skills: [...], hours, format?}]``.
 
@@ -494,7 +500,9 @@ def prepare_training(store, month, folder: str | os.PathLike, *, months: int = 3
     if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or not 1 <= months <= 12:
         raise ParameterError(f"months must be an integer from 1 to 12; got {months!r}")
     p = pd.Period(month, freq="M")
-    mods = load_modules(modules or training_modules_path())
+    modules = modules or training_modules_path()
+    # a center without a course list still gets its needs; each is listed "(no module)" in the schedule
+    mods = load_modules(modules) if modules is not None and Path(modules).is_file() else NO_MODULES
     folder = Path(folder)
     data = folder / "_data" / "training"
     agents = store.read("agents")

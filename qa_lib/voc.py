@@ -579,12 +579,12 @@ def prepare_voc(store, month, folder: str | Path, *, history: int = 6, taxonomy:
         raise ParameterError(f"history must be an integer >= 2 (months, the report month included); got {history!r}")
     p = pd.Period(month, freq="M")
     folder = Path(folder)
-    tax = load_taxonomy(taxonomy or voc_taxonomy_path())
-    words = domain_words if domain_words is not None else voc_domain_words_path()
-    seg = Segmenter(domain_words_file=words if Path(words).is_file() else None)
     df, month_of = _read_verbatims(store, p, history)
     if not (month_of == p).any():  # nothing to analyse: a page that says so and what to import
         return _write_missing(folder, p, history, "verbatims")
+    tax = load_taxonomy(taxonomy or voc_taxonomy_path())
+    words = domain_words if domain_words is not None else voc_domain_words_path()
+    seg = Segmenter(domain_words_file=words if Path(words).is_file() else None)
     prep = prepare(df["text"], seg, df.get("lang"))
     df["text"], df["lang"] = prep["text"], prep["lang"]
     labelled, cv, model_note = _assign_topics(df, prep, tax, threshold, seed, cv_max_rows)

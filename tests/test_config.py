@@ -63,6 +63,15 @@ def test_the_repository_default_is_the_sample_center(monkeypatch):
     ("item_target: 85\n", "item_target must be a number from 0 to 1; got 85"),
     ("- a list\n", "must be a mapping of settings"),
     ("headline_scorecard: [a, b]\n", "headline_scorecard must be a scorecard id"),
+    ("headline_scorecard: {sideways: a}\n", "headline_scorecard keys must be a direction"),
+    ("timezone: Mars/Olympus\n", "timezone must be an IANA time zone"),
+    ("kpis: {answer_rates: 0.8}\n", r"kpis.answer_rates: unknown KPI; allowed: answer_rate"),
+    ("kpis: {answer_rate: 80}\n", r"kpis.answer_rate.target \(a rate\) must be a number from 0 to 1; got 80"),
+    ("kpis: {fcr: {target: 0.9, pass_score: 80}}\n", "pass_score belongs to service_standard only"),
+    ("records: {hold: no_idea}\n", "records.hold must be true or false"),
+    ("records: {wrap: false}\n", r"records.wrap is unknown; allowed: hold, after_call_work, fcr, csat"),
+    ("reports: {trend_months: 0}\n", "reports.trend_months must be a whole number from 1 to 36; got 0"),
+    ("training_modules: ''\n", "training_modules must be a file name"),
 ])
 def test_a_bad_center_file_is_refused_naming_the_setting(monkeypatch, tmp_path, text, message):
     (tmp_path / "center.yaml").write_text(text, encoding="utf-8")
@@ -118,3 +127,49 @@ def test_bad_import_limits_are_refused(monkeypatch, tmp_path, var, value, messag
     monkeypatch.setenv(var, value)
     with pytest.raises(ConfigError, match=message):
         config.settings()
+
+
+def test_a_center_file_sets_everything_a_center_decides(monkeypatch, tmp_path):
+    """Scorecards per direction, KPI targets, the fields it records, its files (beside center.yaml), report options."""
+    (tmp_path / "center.yaml").write_text(
+        "name: 华南客服中心\ntimezone: Asia/Hong_Kong\nheadline_scorecard: {inbound: 呼入质检, hotline/outbound: 回访质检}\n"
+        "score_target: 90\nkpis: {fcr: 0.9, service_standard: {target: 0.8}}\nrecords: {hold: false, csat: false}\n"
+        "training_modules: 课程/modules.yaml\nreports: {trend_months: 12}\n", encoding="utf-8")
+    monkeypatch.setenv("QA_HOME", str(tmp_path))
+    s = config.settings()
+    assert s.timezone == "Asia/Hong_Kong" and s.headline_scorecard == "呼入质检"
+    assert (s.scorecard_for("hotline", "outbound"), s.scorecard_for("online", "inbound"), s.scorecard_for("email", "outbound")) == ("回访质检", "呼入质检", "呼入质检")
+    t = s.targets()["kpis"]
+    assert t["fcr"]["target"] == 0.9 and t["service_standard"] == {"target": 0.8, "higher_is_better": True, "recorded": True, "pass_score": 90.0}
+    assert not t["avg_hold_seconds"]["recorded"] and not t["csat_satisfied"]["recorded"] and t["avg_acw_seconds"]["recorded"]
+    assert s.training_modules == tmp_path / "课程" / "modules.yaml" and s.voc_taxonomy == tmp_path / "voc_taxonomy.yaml"
+    assert s.report_options == {"trend_months": 12, "voc_history": 6, "training_months": 3}
+    monkeypatch.setenv("QA_TRAINING_MODULES", str(tmp_path / "other.yaml"))
+    assert config.settings().training_modules == tmp_path / "other.yaml"  # the environment still overrides
+
+
+def test_qa_new_makes_a_center_the_commands_find_from_its_folder(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from qa_lib.cli import main
+
+    monkeypatch.setenv("QA_HOME", "")  # unset for the test (and restored after it: use_center_folder exports it)
+    folder = tmp_path / "华东中心"
+    r = CliRunner().invoke(main, ["new", str(folder), "--name", 'x: "quoted" # name', "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in folder.iterdir()) == ["center.yaml", "data", "mappings", "reports", "voc_taxonomy.yaml"]
+    (folder / "data" / "sub").mkdir()
+    monkeypatch.chdir(folder / "data" / "sub")
+    assert config.find_center() == folder.resolve()
+    assert config.use_center_folder() == folder.resolve()
+    s = config.settings()
+    assert (s.home, s.name, s.lang, s.timezone, s.score_target) == (folder.resolve(), 'x: "quoted" # name', "en", "Asia/Shanghai", None)
+    assert s.db_url.endswith("华东中心/data/qa.sqlite") and s.reports_dir == folder.resolve() / "reports"
+    assert all(v["target"] is None for v in s.targets()["kpis"].values())  # no target is assumed for a center
+    r = CliRunner().invoke(main, ["new", str(folder)])
+    assert r.exit_code == 2 and "already holds a center" in r.output and "nothing was written" in r.output
+    r = CliRunner().invoke(main, ["init"])  # a center's own database: the schema, no sample data
+    assert r.exit_code == 0 and (folder / "data" / "qa.sqlite").is_file()
+    from qa_lib.store import Store
+
+    assert not any(Store(s.db_url).counts().values())

@@ -58,7 +58,7 @@ def bank_contacts() -> pd.DataFrame:
     served = d["outcome"] == "AGENT"
     return pd.DataFrame({
         "channel": "hotline", "direction": "inbound", "answered": served, "abandoned": ~served, "wait_seconds": d["q_time"].astype(float),
-        "talk_seconds": np.where(served, d["ser_time"], 0.0).astype(float), "hold_seconds": 0.0, "acw_seconds": 0.0,
+        "talk_seconds": np.where(served, d["ser_time"], np.nan).astype(float), "hold_seconds": np.nan, "acw_seconds": np.nan,  # not recorded
         "contact_type": "service", "agent_id": np.where(served, d["server"], None), "fcr": None,
     })
 
@@ -71,6 +71,10 @@ def test_real_bank_call_log():
     assert center.loc["abandon_rate", "value"] == pytest.approx((~served).sum() / len(c))
     assert center.loc["aht_seconds", "value"] == pytest.approx(c.loc[served, "talk_seconds"].mean())
     assert center.loc["abandon_rate", "value"] == pytest.approx(7260 / (31402 + 7260))  # 7,260 hang-ups after queueing, 31,402 served
+    # this center records no hold and no after-call work: "not recorded", never "0.0 s [0, 0]"
+    for kpi in ("avg_hold_seconds", "avg_acw_seconds"):
+        assert center.loc[kpi, "status"] == "not recorded" and np.isnan(center.loc[kpi, "value"]) and center.loc[kpi, "n"] == 0
+    assert fcr_kpi(c.assign(fcr=None))[["kpi", "status", "n"]].values.tolist() == [["fcr", "not recorded", 0]]
     per_agent = contact_kpis(c[served], by="agent_id")
     aht = per_agent[per_agent["kpi"] == "aht_seconds"]
     assert aht["group"].nunique() >= 30
@@ -106,3 +110,34 @@ def test_contacts_per_staffed_hour():
     assert r.loc["A1", "staffed_hours"] == pytest.approx(3.0) and r.loc["A1", "value"] == pytest.approx(3 / 3.0)
     given = contacts_per_hour(c, staffed_hours=pd.Series({"A1": 6.0})).set_index("group")
     assert given.loc["A1", "value"] == pytest.approx(0.5) and given.loc["A1", "hours_source"] == "given"
+
+
+def test_fields_a_center_does_not_record_are_not_recorded_not_zero():
+    """Missing is missing: a blank hold time is no figure; a center that says it does not record a field gets
+    "not recorded" even where its export fills the column with zeros, and AHT adds up only the recorded parts."""
+    c = pd.DataFrame([contact(hold_seconds=np.nan, acw_seconds=np.nan), contact(talk_seconds=200.0, hold_seconds=np.nan, acw_seconds=np.nan)])
+    k = contact_kpis(c).set_index("kpi")
+    assert k.loc["aht_seconds", "value"] == pytest.approx(150.0) and k.loc["aht_seconds", "status"] == "no target"
+    assert (k.loc[["avg_hold_seconds", "avg_acw_seconds"], "status"] == "not recorded").all()
+    targets = load_targets()
+    targets["kpis"]["avg_acw_seconds"]["recorded"] = False  # what `records: {after_call_work: false}` gives
+    zeros = pd.DataFrame([contact(acw_seconds=0.0), contact(talk_seconds=200.0, acw_seconds=0.0, hold_seconds=30.0)])
+    z = contact_kpis(zeros, targets=targets).set_index("kpi")
+    assert z.loc["avg_acw_seconds", "status"] == "not recorded" and np.isnan(z.loc["avg_acw_seconds", "value"])
+    assert z.loc["aht_seconds", "value"] == pytest.approx((100 + 230) / 2)  # talk + hold; the zeros of acw are no figure
+    targets["kpis"]["fcr"]["recorded"] = False
+    assert fcr_kpi(zeros.assign(fcr=True), targets=targets)["status"].tolist() == ["not recorded"]
+
+
+def test_targets_come_from_the_center_file(monkeypatch, tmp_path):
+    (tmp_path / "center.yaml").write_text("kpis: {answer_rate: 0.9, aht_seconds: {target: 300}}\nanswer_within_seconds: 20\n"
+                                          "records: {hold: false}\n", encoding="utf-8")
+    monkeypatch.setenv("QA_HOME", str(tmp_path))
+    t = load_targets()
+    assert t["answer_within_seconds"] == 20 and t["kpis"]["answer_rate"] == {"target": 0.9, "higher_is_better": True, "recorded": True}
+    assert t["kpis"]["aht_seconds"]["higher_is_better"] is False and t["kpis"]["avg_hold_seconds"]["recorded"] is False
+    assert t["kpis"]["abandon_rate"]["target"] is None  # a KPI the center set no target for: its figure, no status
+    c = pd.DataFrame([contact(wait_seconds=15.0)] * 50 + [contact(wait_seconds=25.0)] * 50)
+    k = contact_kpis(c).set_index("kpi")
+    assert k.loc["answer_rate", "value"] == pytest.approx(0.5) and k.loc["answer_rate", "status"] == "missed"
+    assert k.loc["abandon_rate", "status"] == "no target" and k.loc["avg_hold_seconds", "status"] == "not recorded"

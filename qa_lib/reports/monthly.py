@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import settings as center_settings
-from ..kpi import accuracy_kpi, contact_kpis, contacts_per_hour, fcr_kpi, load_targets, service_standard_kpi
+from ..kpi import NOT_RECORDED, accuracy_kpi, contact_kpis, contacts_per_hour, fcr_kpi, load_targets, service_standard_kpi
 from ..scores import agent_scores, headline_scorecard
 
 __all__ = ["month_kpis", "month_agent_scores", "write_month_tables"]
@@ -52,30 +52,61 @@ def month_agent_scores(store, month, target: float | None = None, scorecard_id: 
     return agent_scores(ev, target=s.need_score_target() if target is None else target).assign(scorecard_id=card)
 
 
+def _cell(r) -> str:
+    if r.status == NOT_RECORDED:
+        return "not recorded"
+    if pd.isna(r.value):
+        return "–"
+    if r.unit == "rate":
+        return f"{r.value:.1%}" + ("" if pd.isna(r.low) else f" ({r.low:.1%}–{r.high:.1%})")
+    return f"{r.value:,.0f} s" + ("" if pd.isna(r.low) else f" ({r.low:,.0f}–{r.high:,.0f})")
+
+
 def write_month_tables(store, month, folder: Path) -> list[Path]:
-    """Write ``kpis.csv``, ``agent_scores.csv`` and ``kpis.md`` for ``month`` into ``folder``."""
+    """Write ``kpis.csv``, ``agent_scores.csv`` (when the month has evaluations) and ``kpis.md`` for ``month``.
+
+    A KPI on a field the center does not record reads ``not recorded`` in the table and is left out of the status
+    lines; a center that keeps only a contact log (no evaluations) gets its KPIs and a line saying scores are missing.
+    """
     from ..files import write_csv
 
     folder.mkdir(parents=True, exist_ok=True)
+    s = center_settings()
     kpis = month_kpis(store, month)
-    scores = month_agent_scores(store, month)
     write_csv(kpis, folder / "kpis.csv")
-    write_csv(scores, folder / "agent_scores.csv")
-    show = kpis[kpis["kpi"].isin(["answer_rate", "abandon_rate", "fcr", "information_accuracy", "service_standard", "aht_seconds"])].copy()
-    fmt = show.apply(lambda r: f"{r.value:.1%} ({r.low:.1%}–{r.high:.1%})" if r.unit == "rate" else f"{r.value:.0f} s ({r.low:.0f}–{r.high:.0f})", axis=1)
-    show["value (95 % CI)"] = fmt
-    table = show.pivot_table(index="kpi", columns="group", values="value (95 % CI)", aggfunc="first")
-    status = show.pivot_table(index="kpi", columns="group", values="status", aggfunc="first")
-    counts = scores["status"].value_counts()
+    written = [folder / "kpis.csv"]
+    has_scores = not store.evaluations(month, columns=["evaluation_id"]).empty
+    scores = month_agent_scores(store, month) if has_scores and s.score_target is not None else None
+    if scores is not None:
+        write_csv(scores, folder / "agent_scores.csv")
+        written.append(folder / "agent_scores.csv")
+    show = kpis[kpis["kpi"].isin(["answer_rate", "abandon_rate", "fcr", "information_accuracy", "service_standard", "aht_seconds",
+                                  "avg_hold_seconds", "avg_acw_seconds"])].copy()
+    show = show[(show["n"] > 0) | (show["status"] == NOT_RECORDED)]
+    show["value (95 % CI)"] = [_cell(r) for r in show.itertuples()] if len(show) else []
+    table = show.pivot_table(index="kpi", columns="group", values="value (95 % CI)", aggfunc="first") if len(show) else pd.DataFrame()
+    judged = show[show["status"] != NOT_RECORDED]
+    status = judged.pivot_table(index="kpi", columns="group", values="status", aggfunc="first") if len(judged) else pd.DataFrame()
+    unrecorded = sorted(show.loc[show["status"] == NOT_RECORDED, "kpi"].unique())
+    where = s.center_file or "center.yaml"
     md = [
         f"# KPIs {month}", "",
         "Every figure with its 95 % interval; the status against target is decided by the interval: `met`, `missed`,",
-        "or `not enough evidence` (targets in qa_lib/targets.yaml).", "",
-        table.to_markdown(), "", "## Status against target", "", status.to_markdown(), "",
-        f"## Agents' QA scores (random arm, scorecard {scores['scorecard_id'].iloc[0] if len(scores) else '-'}, target {center_settings().need_score_target():g})", "",
-        f"{len(scores)} agents: " + ", ".join(f"{v} {k}" for k, v in counts.items())
-        + f". Median evaluations per agent: {scores['n'].median():.0f}. Shrunk estimates, P(below target) and rank intervals: agent_scores.csv.",
-        "",
+        f"or `not enough evidence` (targets: `kpis` in {where}).", "",
+        table.to_markdown() if len(table) else "No contact in this month.", "", "## Status against target", "",
+        status.to_markdown() if len(status) else "No KPI to judge.", "",
     ]
+    if unrecorded:
+        md += [f"Not recorded by this center (no figure, no status): {', '.join(unrecorded)}.", ""]
+    if scores is not None:
+        counts = scores["status"].value_counts()
+        md += [f"## Agents' QA scores (random arm, scorecard {scores['scorecard_id'].iloc[0] if len(scores) else '-'}, target {s.score_target:g})", "",
+               f"{len(scores)} agents: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+               + f". Median evaluations per agent: {scores['n'].median():.0f}. Shrunk estimates, P(below target) and rank intervals: agent_scores.csv.", ""]
+    elif not has_scores:
+        md += ["## Agents' QA scores", "", "No evaluation in this month: import evaluations (`qa import evaluations FILE`) or score "
+               "the month's plan to see agents' scores.", ""]
+    else:
+        md += ["## Agents' QA scores", "", f"No score target is set: add `score_target: 80` (your center's target) to {where}.", ""]
     (folder / "kpis.md").write_text("\n".join(md), encoding="utf-8")
-    return [folder / "kpis.csv", folder / "agent_scores.csv", folder / "kpis.md"]
+    return [*written, folder / "kpis.md"]
