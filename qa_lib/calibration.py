@@ -66,7 +66,7 @@ def why_no_alpha(mat, noun: str = "answers") -> str:
 
 
 def session_check(evaluations: pd.DataFrame, *, unit: str = "contact_id", rater: str = "inspector_id") -> str:
-    """Why a session's agreement cannot be computed (``needs ≥ 2 inspectors: only Q02 scored``…); "" when it can."""
+    """Why a session's agreement cannot be computed (``needs ≥ 2 inspectors: only ZJ01 scored``…); "" when it can."""
     if evaluations.empty:
         return "no calibration evaluation"
     inspectors = sorted(evaluations[rater].dropna().unique())

@@ -24,8 +24,9 @@ inputs in any row order give the same cases. At most ``per_skill`` cases per ski
 kept, spread over items, agents and topics where the candidates allow.
 
 Each case carries a transcript excerpt: a few lines around the turn that bears on the item, found
-with the cue phrases of ``qa_lib/resources/case_cues.txt`` (the opening lines when none matches),
-PII-masked before anything is cut. Agent ids are left out unless asked for (``include_agent``).
+with the cue phrases of the center's cue file (``case_cues`` in center.yaml; the opening lines when
+none matches or the center has none), PII-masked before anything is cut. Skills and topics read as the
+center's ``labels`` say (else as tagged). Agent ids are left out unless asked for (``include_agent``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .config import settings
 from .errors import NotFoundError, ParameterError
 from .files import is_id_column, write_xlsx
 from .html import escape
@@ -49,9 +51,9 @@ from .rubric import Scorecard
 from .summary import parse_month
 
 __all__ = [
-    "KINDS", "LANGS", "TOP_QUANTILE", "MIN_COMMENT_WEIGHT", "CUES_PATH", "CaseLibrary",
+    "KINDS", "LANGS", "TOP_QUANTILE", "MIN_COMMENT_WEIGHT", "CaseLibrary",
     "load_cues", "item_table", "usable_evaluations", "comment_weight", "find_excerpt", "grade_answers",
-    "select_cases", "skill_counts", "load_inputs", "library_view", "texts", "skill_label", "counts_table",
+    "select_cases", "skill_counts", "load_inputs", "library_view", "texts", "skill_label", "topic_label", "counts_table",
     "cases_table", "cases_html", "library_html", "write_library", "build_library",
 ]
 
@@ -67,7 +69,6 @@ EXCLUDED_STATUSES = ("draft", "disputed")
 CONTEXT_LINES = 2
 #: Longest line kept in an excerpt (after masking).
 MAX_LINE_CHARS = 200
-CUES_PATH = Path(__file__).with_name("resources") / "case_cues.txt"
 MAX_MONTHS = 24
 
 _EV_COLUMNS = ("evaluation_id", "contact_id", "agent_id", "inspector_id", "scorecard_id", "scorecard_version", "arm", "status", "total_score")
@@ -76,22 +77,6 @@ _CT_COLUMNS = ("contact_id",)
 _SOURCE_RANK = {"cue": 0, "near": 1, "opening": 2, "none": 3}
 _TAG_ORDER = ("passed", "failed", "partial", "critical", "bonus", "double_scored", "agreed", "calibration", "targeted", "resolved")
 
-_SKILLS = {
-    "etiquette": ("服务礼仪", "Etiquette"),
-    "compliance": ("合规与身份核实", "Compliance"),
-    "questioning": ("提问与确认", "Questioning and confirming"),
-    "empathy": ("倾听与同理心", "Listening and empathy"),
-    "product_knowledge": ("产品知识", "Product knowledge"),
-    "process": ("流程处理", "Process"),
-    "accuracy": ("信息准确", "Accuracy"),
-    "efficiency": ("通话效率", "Efficiency"),
-}
-_TOPICS = {
-    "navigation": ("导航", "navigation"), "traffic_violation": ("违章查询", "traffic violations"), "usage": ("使用咨询", "usage"),
-    "tariff": ("资费", "tariff"), "map_update": ("地图升级", "map update"), "device_fault": ("设备故障", "device fault"),
-    "record_update": ("资料完善", "record update"), "activation": ("激活", "activation"),
-    "satisfaction_survey": ("满意度回访", "satisfaction survey"), "repair_followup": ("维修回访", "repair follow-up"),
-}
 _TAGS = {
     "passed": ("通过", "passed"), "failed": ("未通过", "failed"), "partial": ("部分做到", "partly done"),
     "critical": ("关键项失分", "critical failure"), "bonus": ("加分项", "bonus"), "double_scored": ("多人评分", "double-scored"),
@@ -139,9 +124,21 @@ def texts(lang: str = "zh") -> dict:
 
 
 def skill_label(skill: str, lang: str = "zh") -> str:
-    """A skill tag's name in ``lang`` (the tag itself for a skill this module has no name for)."""
-    pair = _SKILLS.get(skill)
-    return pair[LANGS.index(_check_lang(lang))] if pair else str(skill)
+    """A skill tag's name in ``lang``: the center's label (``labels.skills`` in center.yaml), else the tag itself."""
+    return settings().label("skills", skill, _check_lang(lang))
+
+
+def topic_label(topic, lang: str = "zh") -> str:
+    """A contact topic's name in ``lang``: the center's label (``labels.topics``), else the topic itself; "" for none."""
+    return _center_labels("topics", [topic], _check_lang(lang))[0]
+
+
+def _center_labels(kind: str, keys, lang: str) -> list[str]:
+    """The center's labels of ``keys`` (``skills`` or ``topics``), reading the settings once; "" for a missing key."""
+    s = pd.Series(list(keys), dtype=object)
+    st = settings()
+    table = {k: st.label(kind, k, lang) for k in s.dropna().unique()}
+    return s.map(table).astype(object).where(s.notna(), "").astype(str).tolist()
 
 
 def _pair_label(table: dict, key, lang: str) -> str:
@@ -182,9 +179,14 @@ def _read_cues(path: str, mtime_ns: int) -> dict:
 def load_cues(path: str | os.PathLike | None = None) -> dict[str, dict[str, tuple[str, ...]]]:
     """The cue phrases per item: ``{item_id: {"find": (...), "near": (...)}}`` (phrases lower-cased).
 
-    Keys are item ids or ``scorecard_id.item_id``. Default file: :data:`CUES_PATH`.
+    Keys are item ids or ``scorecard_id.item_id``. Default: the center's cue file (``case_cues`` in center.yaml);
+    a center without one, or whose file is missing, has no cues (``{}``: excerpts show the opening lines).
+    A ``path`` given here must be a file.
     """
-    p = Path(path) if path is not None else CUES_PATH
+    if path is None:
+        p = settings().case_cues
+        return _read_cues(str(p), p.stat().st_mtime_ns) if p is not None and p.is_file() else {}
+    p = Path(path)
     if not p.is_file():
         raise ParameterError(f"cues must be an existing cue file; got {str(p)!r}")
     return _read_cues(str(p), p.stat().st_mtime_ns)
@@ -204,8 +206,8 @@ def find_excerpt(transcript, item_id: str, scorecard_id: str | None = None, cues
         ``excerpt``: the lines joined by newlines; ``focus``: index of the focus line in it (-1
         when there is none); ``source``: ``cue``, ``near``, ``opening`` or ``none`` (no transcript).
 
-    >>> find_excerpt("坐席：您好，工号007。\\n客户：我的手机是13812345678。\\n坐席：请问车型？", "identity_check",
-    ...              cues={"identity_check": {"near": ("客户：",)}}, context=1)
+    >>> find_excerpt("坐席：您好，工号007。\\n客户：我的手机是13812345678。\\n坐席：请问车型？", "verify",
+    ...              cues={"verify": {"near": ("客户：",)}}, context=1)
     ('坐席：您好，工号007。\\n客户：我的手机是138****5678。\\n坐席：请问车型？', 1, 'near')
     """
     if transcript is None or (isinstance(transcript, float) and np.isnan(transcript)) or not str(transcript).strip():
@@ -367,7 +369,7 @@ def select_cases(evaluations: pd.DataFrame, items: pd.DataFrame, contacts: pd.Da
     include_agent : bool
         Add the ``agent_id`` column (for supervisors; the library leaves agents out by default).
     cues : dict, optional
-        Cue phrases (:func:`load_cues`); default the package's cue file.
+        Cue phrases (:func:`load_cues`); default the center's cue file (none: the opening lines).
 
     Returns
     -------
@@ -492,8 +494,8 @@ def _case_columns(include_agent: bool) -> list[str]:
 def _finish(cases: pd.DataFrame, g: pd.DataFrame, skill_order: list[str], include_agent: bool) -> pd.DataFrame:
     """Case ids, labels, tags, the masked comments of every agreeing inspector; the final order."""
     c = cases.rename(columns={"case_kind": "kind"})
-    c["skill_label_zh"] = [skill_label(s, "zh") for s in c["skill"]]
-    c["skill_label_en"] = [skill_label(s, "en") for s in c["skill"]]
+    c["skill_label_zh"] = _center_labels("skills", c["skill"], "zh")
+    c["skill_label_en"] = _center_labels("skills", c["skill"], "en")
     start = pd.to_datetime(c["start_time"], errors="coerce")
     c["month"] = start.dt.to_period("M").astype(str).where(start.notna(), "")
     # comments: the representative evaluation's first, then other inspectors' distinct ones on the same call and item
@@ -545,8 +547,8 @@ def skill_counts(evaluations: pd.DataFrame, items: pd.DataFrame, cards, cases: p
     f = g[g["fault"].to_numpy(dtype=bool)].groupby("skill")["evaluation_id"].nunique()
     k = cases.groupby(["skill", "kind"]).size().unstack(fill_value=0).reindex(columns=list(KINDS), fill_value=0) if len(cases) else None
     out = pd.DataFrame({"skill": order})
-    out["skill_label_zh"] = [skill_label(s, "zh") for s in order]
-    out["skill_label_en"] = [skill_label(s, "en") for s in order]
+    out["skill_label_zh"] = _center_labels("skills", order, "zh")
+    out["skill_label_en"] = _center_labels("skills", order, "en")
     out["evaluations"] = out["skill"].map(n).fillna(0).astype(int)
     out["with_fault"] = out["skill"].map(f).fillna(0).astype(int)
     for kind in KINDS:
@@ -629,7 +631,7 @@ def cases_table(cases: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
         "skill": cases["skill"], T["item"]: cases[f"item_label_{lang}"], "item_id": cases["item_id"],
         T["scorecard"]: cases[f"scorecard_label_{lang}"], T["month"]: cases["month"], T["contact"]: cases["contact_id"],
         T["contact_type"]: [_choice_label(CONTACT_TYPES, v, lang) for v in cases["contact_type"]],
-        T["topic"]: [_pair_label(_TOPICS, v, lang) for v in cases["topic"]],
+        T["topic"]: _center_labels("topics", cases["topic"], lang),
         T["channel"]: [_choice_label(CHANNELS, v, lang) for v in cases["channel"]],
         T["answer"]: cases["answer"], T["tags"]: [", ".join(_pair_label(_TAGS, t, lang) for t in s.split()) for s in cases["tags"]],
         T["total"]: cases["total_score"], T["agreement"]: cases["agreement"], "n": cases["n_evaluations"],
@@ -702,12 +704,12 @@ def _num(v, fmt: str) -> str:
     return "" if v is None or (isinstance(v, float) and np.isnan(v)) else format(v, fmt)
 
 
-def _article(r: dict, lang: str) -> str:
+def _article(r: dict, lang: str, topic: str) -> str:
     T = texts(lang)
     kind = str(r["kind"])
     tags = str(r["tags"]).split()
     meta = [escape(r[f"scorecard_label_{lang}"]), escape(_choice_label(CONTACT_TYPES, r["contact_type"], lang)),
-            escape(_pair_label(_TOPICS, r["topic"], lang)), escape(_choice_label(CHANNELS, r["channel"], lang)),
+            escape(topic), escape(_choice_label(CHANNELS, r["channel"], lang)),
             escape(r["month"]), f"{T['total']} {_num(r['total_score'], '.1f')}"]
     if int(r["n_evaluations"]) >= 2:
         agree = round(float(r["agreement"]) * int(r["n_evaluations"]))
@@ -748,7 +750,8 @@ def cases_html(cases: pd.DataFrame, lang: str = "zh", *, skill: str = "all", sty
         if skill not in known:
             raise ParameterError(f"skill must be 'all' or one of {', '.join(known) or '(no skill has cases)'}; got {skill!r}")
         part = cases[cases["skill"] == skill]
-    body = "".join(_article(r, lang) for r in part.to_dict("records")) or f"<p>{T['empty']}</p>"
+    topics = _center_labels("topics", part["topic"], lang)
+    body = "".join(_article(r, lang, t) for r, t in zip(part.to_dict("records"), topics)) or f"<p>{T['empty']}</p>"
     return (_STYLE if style else "") + f'<div class="qa-cases">{body}</div>'
 
 
@@ -769,7 +772,7 @@ def library_html(cases: pd.DataFrame, counts: pd.DataFrame, *, period: str, lang
         f"<tr><td>{escape(r[f'skill_label_{lang}'])} <span class=note>{escape(r['skill'])}</span></td><td class=n>{int(r['evaluations'])}</td>"
         f"<td class=n>{int(r['with_fault'])}</td><td class=n>{int(r['exemplary'])}</td><td class=n>{int(r['failure'])}</td></tr>"
         for r in counts.to_dict("records"))
-    skills = [(s, skill_label(s, lang)) for s in counts["skill"] if s in set(cases["skill"])]
+    skills = [(s, lbl) for s, lbl in zip(counts["skill"], counts[f"skill_label_{lang}"]) if s in set(cases["skill"])]
     kinds = [(k, T[k]) for k in KINDS]
     present = {t for s in cases["tags"] for t in str(s).split()}
     tags = [(t, _pair_label(_TAGS, t, lang)) for t in _TAG_ORDER if t in present]

@@ -84,9 +84,12 @@ def _fail(exc: QAError) -> None:
 
 class _Group(click.Group):
     def invoke(self, ctx):
+        from .config import use_center_folder
+
         stdout = sys.stdout
         sys.stdout = _TerminalSafe(stdout)
         try:
+            use_center_folder()  # run inside a center's folder (one holding center.yaml): that center, as git finds its repository
             return super().invoke(ctx)
         except QAError as exc:
             _fail(exc)
@@ -107,9 +110,33 @@ def main() -> None:
     """QA and coaching suite for customer-service centers.
 
     \b
+    A new center: `qa new FOLDER`, then run the commands inside FOLDER (or set QA_HOME=FOLDER).
     Inspectors: `qa import`, sampling and scoring (more commands as they are added).
     Everyone: `qa demo` builds the sample center and writes the month's reports into reports/.
     """
+
+
+@main.command("new")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", default=None, help="The center's name (default: the folder's name).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the center's pages.")
+@click.option("--timezone", default="Asia/Shanghai", show_default=True, help="Local time zone of the contacts (IANA name).")
+def new(folder, name, lang, timezone):
+    """Create a center's project FOLDER: center.yaml (its settings: scorecards, targets, the fields it records...),
+    a starter VOC taxonomy, and data/, reports/, mappings/. Every command run inside FOLDER uses that center."""
+    from .config import new_center
+
+    written = new_center(folder, name=name, lang=lang, timezone=timezone)
+    click.echo(f"Created the center {folder}:")
+    for path in written:
+        click.echo(f"  {path}")
+    click.echo("Next, inside that folder:\n"
+               "  0. qa init                   (the database: data/qa.sqlite, or QA_DB_URL / --db for PostgreSQL)\n"
+               "  1. edit center.yaml: targets, the fields your call log has, the headline scorecard\n"
+               "  2. qa scorecard add YOUR_CARD.yaml       (or .xlsx; `qa scorecard check` first)\n"
+               "  3. qa import agents AGENTS.csv --map mappings/agents.yaml   (`--suggest-map` drafts a mapping)\n"
+               "  4. qa import contacts CALLS.csv --map mappings/contacts.yaml\n"
+               "  5. qa report all")
 
 
 def _load(store, folder: Path, quiet: bool) -> list:
@@ -129,14 +156,15 @@ def _load(store, folder: Path, quiet: bool) -> list:
 @click.option("--no-samples", is_flag=True, help="Only create or upgrade the schema.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def init(db, samples, no_samples, quiet):
-    """Create (or upgrade) the database schema and load the sample data."""
+    """Create (or upgrade) the database schema and load the sample data (in a center made by `qa new`, which has no
+    sample data, only the schema)."""
     from .config import samples_dir
     from .store import Store, mark_built_from_samples
 
     store = Store(db)
     rev = store.migrate()
     click.echo(f"schema at revision {rev} in {store!r}")
-    if not no_samples:
+    if not no_samples and (samples is not None or samples_dir().is_dir()):
         empty = not any(store.counts().values())
         for r in _load(store, samples or samples_dir(), quiet):
             click.echo(str(r))
@@ -149,17 +177,63 @@ def init(db, samples, no_samples, quiet):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_DB
 @click.option("--encoding", default=None, help="CSV encoding (default: detect UTF-8, UTF-8 with BOM, GBK/GB18030).")
-def import_(kind, file, db, encoding):
+@click.option("--map", "map_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Mapping YAML that turns the center's own columns into ours (docs/import.md).")
+@click.option("--suggest-map", is_flag=True, help="Store nothing: propose a mapping from FILE's header and values.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="With --suggest-map: write the mapping here (default: print it).")
+def import_(kind, file, db, encoding, map_file, suggest_map, out):
     """Import a CSV / Excel / Parquet FILE of KIND (all rows or none).
 
     A file with problems is rejected as a whole, each problem listed as file:row:column: message,
-    and nothing is stored. Importing the same file again stores nothing new.
+    and nothing is stored. Importing the same file again stores nothing new. A center's own file
+    (its own headers, 是/否, 00:02:23 ...) imports with --map mapping.yaml; --suggest-map proposes one.
     """
+    if suggest_map or out:
+        return _suggest_map(kind, file, encoding, map_file, suggest_map, out)
     from .store import Store
 
     store = Store(db)
     store.check_ready()
-    click.echo(str(store.import_file(kind, file, encoding=encoding)))
+    if map_file is None:
+        click.echo(str(store.import_file(kind, file, encoding=encoding)))
+        return
+    import hashlib
+
+    from .config import settings
+    from .ingest import read_table
+    from .mapping import apply_mapping, load_mapping
+
+    mapping = load_mapping(map_file, kind=kind)
+    raw = read_table(file, encoding=encoding, limits=settings())
+    frame = apply_mapping(raw, mapping, kind=kind, source=file.name)
+    left = [f"{n:,} by drop rule {i + 1} ({rule})" for i, (rule, n) in enumerate(frame.attrs["dropped"].items())]
+    if frame.attrs["duplicates_removed"]:
+        left.append(f"{frame.attrs['duplicates_removed']:,} repeated rows (distinct: true)")
+    click.echo(f"{file.name}: {len(raw):,} rows read through {map_file.name}, {len(frame):,} to import" + (f"; left out: {'; '.join(left)}" if left else ""))
+    digest = hashlib.sha256(file.read_bytes() + b"\0" + map_file.read_bytes()).hexdigest()
+    click.echo(str(store.import_frame(kind, frame, source=file.name, sha256=digest)))
+
+
+def _suggest_map(kind: str, file: Path, encoding, map_file, suggest_map: bool, out) -> None:
+    """`qa import KIND FILE --suggest-map [--out mapping.yaml]`: propose a mapping; nothing is stored."""
+    from .config import settings
+    from .errors import ParameterError
+    from .files import atomic_path
+    from .ingest import read_table
+    from .mapping import suggest_mapping
+
+    if not suggest_map or map_file is not None:
+        raise ParameterError("--out goes with --suggest-map, and --suggest-map without --map: "
+                             "qa import KIND FILE --suggest-map --out mapping.yaml, then qa import KIND FILE --map mapping.yaml")
+    text, lacking = suggest_mapping(read_table(file, encoding=encoding, limits=settings()), kind, source=file.name)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        with atomic_path(out) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}: edit it, then run qa import {kind} {file.name} --map {out.name}")
+    if lacking:
+        click.echo(f"required fields not found in {file.name}: {', '.join(lacking)} (give a column or a constant value: in the mapping)", err=True)
 
 
 @main.command()
@@ -170,16 +244,29 @@ def import_(kind, file, db, encoding):
 @click.option("--inspectors", type=int, default=None, help="Number of inspectors, ≥ 5 (default 6).")
 @click.option("--months", type=int, default=None, help="Months of data (default 6).")
 @click.option("--end-month", default=None, help="Last month, e.g. 2026-10 (default).")
+@click.option("--second-center", is_flag=True, help="Instead: the exports of another, imaginary center (its own scorecard, Chinese "
+              "headers and teams, GB18030 call log, no VOC or coaching) with its mapping files, into --out.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def samples(out, seed, agents, teams, inspectors, months, end_month, quiet):
+def samples(out, seed, agents, teams, inspectors, months, end_month, second_center, quiet):
     """Generate the sample center (deterministic for a seed) with its planted effects.
 
     The defaults give the committed data/samples; `--agents 1000 --months 12` makes a large center for benchmarks.
+    `--second-center --out FOLDER` writes a different center's raw exports, to try `qa new` and `qa import --map` on.
     """
     from dataclasses import replace
 
     from .config import samples_dir
     from .samples import SampleSpec, write_samples
+
+    if second_center:
+        from .second_center import SECOND_SPEC, write_second_center
+
+        if out is None:
+            raise click.UsageError("--second-center needs --out FOLDER")
+        given = {"seed": seed, "agents": agents, "teams": teams, "inspectors": inspectors, "months": months, "end_month": end_month}
+        for p in write_second_center(out, replace(SECOND_SPEC, **{k: v for k, v in given.items() if v is not None})):
+            click.echo(f"{p}  {p.stat().st_size / 1e6:.2f} MB")
+        return
 
     given = {"seed": seed, "agents": agents, "teams": teams, "inspectors": inspectors, "months": months, "end_month": end_month}
     spec = replace(SampleSpec(), **{k: v for k, v in given.items() if v is not None})
@@ -189,6 +276,8 @@ def samples(out, seed, agents, teams, inspectors, months, end_month, quiet):
 
         out.mkdir(parents=True, exist_ok=True)
         shutil.copytree(samples_dir() / "scorecards", out / "scorecards", dirs_exist_ok=True)
+        for name in ("voc_taxonomy.yaml", "voc_domain_words.txt", "training_modules.yaml", "case_cues.txt"):  # files its center.yaml names
+            shutil.copy2(samples_dir() / name, out / name)
     steps = _Steps(["agents", "contacts", "evaluations", "transcripts", "voc", "checks"], "generating", quiet)
     t0 = time.perf_counter()
     try:
@@ -342,7 +431,7 @@ def sample(period, per_agent, allocation, margin, sd, strata, targeted_per_agent
 
 
 @main.command()
-@click.option("--session", "session_id", default=None, help="Calibration session id (e.g. CAL-2026-10).")
+@click.option("--session", "session_id", default=None, help="Calibration session id (e.g. JZ-2026-10).")
 @click.option("--month", default=None, help="Or the sessions held in this month (default: every session, pooled).")
 @click.option("--tolerance", type=float, default=5.0, show_default=True, help="Points within which an inspector counts as calibrated.")
 @click.option("--boot", "n_boot", type=int, default=500, show_default=True, help="Bootstrap resamples for the intervals.")
@@ -398,9 +487,9 @@ def calibrate(session_id, month, tolerance, n_boot, db):
 @click.argument("kind", type=click.Choice(["agents", "team", "voc", "training", "all"]))
 @click.option("--month", default=None, help="Month, e.g. 2026-10 (default: the latest month in the data).")
 @click.option("--team", default=None, help="Only this team's agents (and its team report).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the VOC and training reports.")
-@click.option("--history", type=int, default=6, show_default=True, help="VOC: months of verbatims behind trends and baselines, the report month included.")
-@click.option("--period", "training_months", type=click.IntRange(1, 12), default=3, show_default=True, help="Training: months analysed, the report month included (the months before give the trends).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Language of the VOC and training reports (default: the center's `lang`).")
+@click.option("--history", type=int, default=None, help="VOC: months of verbatims behind trends and baselines, the report month included (default: the center's reports.voc_history, 6).")
+@click.option("--period", "training_months", type=click.IntRange(1, 12), default=None, help="Training: months analysed, the report month included (default: the center's reports.training_months, 3); the months before give the trends.")
 @click.option("--workers", type=int, default=None, help="Worker processes with warm kernels (default: the number of cores).")
 @click.option("--force", is_flag=True, help="Redo reports that already exist.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -417,10 +506,15 @@ def report(kind, month, team, lang, history, training_months, workers, force, qu
     import, and a kind that cannot be prepared (e.g. no evaluations this month) is skipped with a line saying why.
     The exit status is 1 only when a report (or a kind's preparation) failed.
     """
+    from .config import settings
     from .reports.runner import month_reports
     from .store import Store
     from .summary import parse_month
 
+    center = settings()
+    lang = lang or center.lang
+    history = history if history is not None else center.report_options["voc_history"]
+    training_months = training_months or center.report_options["training_months"]
     store = Store(db)
     store.check_ready()
     p = parse_month(month) if month else store.latest_month()
@@ -491,7 +585,7 @@ def score():
 
 
 @score.command("export")
-@click.option("--scorecard", "scorecard_id", required=True, help="Scorecard to score with, e.g. inbound_service.")
+@click.option("--scorecard", "scorecard_id", required=True, help="Scorecard to score with, e.g. my_inbound_card.")
 @click.option("--version", "card_version", type=int, default=None, help="Scorecard version (default: newest stored).")
 @click.option("--inspector", "inspector_id", required=True, help="Inspector the sheet is for.")
 @click.option("--month", required=True, help="Month whose unscored contacts go on the sheet, e.g. 2026-10.")
@@ -523,15 +617,196 @@ def score_export(scorecard_id, card_version, inspector_id, month, n, seed, lang,
 
 @score.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--draft", is_flag=True, help="Store the evaluations as drafts instead of submitted.")
+@click.option("--draft", is_flag=True, help="Store new rows as drafts (and save changed drafts) instead of submitting them.")
 @_DB
 def score_import(file, draft, db):
-    """Import a filled scoring sheet (all rows or none; rows with no answers are skipped)."""
+    """Import a filled scoring sheet, again each time it is filled further (all rows or none; rows with no answers are skipped).
+
+    \b
+    New rows are stored; rows stored before and unchanged are left alone; a changed row becomes a new version of its
+    evaluation (a submitted one needs a reason in the sheet's `reason` column, 改分原因, kept in its history; a released
+    one is refused: its answers change through the agent's dispute). Prints: N new, N unchanged, N corrected, N refused.
+    """
     from .store import Store
 
     store = Store(db)
     store.check_ready()
     click.echo(str(store.import_scoring_sheet(file, status="draft" if draft else "submitted")))
+
+
+@main.group()
+def scorecard():
+    """Scorecards (质检评分表): store a version from YAML or Excel, list, show, compare, check, export."""
+
+
+def _wide(table) -> str:
+    """A table as text, Chinese columns aligned."""
+    import pandas as pd
+
+    with pd.option_context("display.unicode.east_asian_width", True, "display.width", 250, "display.max_colwidth", 60):
+        return table.to_string(index=False)
+
+
+def _card_in(source: str, db):
+    """The card a command-line argument names: a .yaml/.yml/.xlsx file, or ID / ID:VERSION of a stored version."""
+    from .scorecard_files import is_card_file, read_scorecard, split_reference
+    from .store import Store
+
+    if is_card_file(source):
+        return read_scorecard(source), Path(source).name
+    sid, version = split_reference(source)
+    store = Store(db)
+    store.check_ready()
+    card = store.scorecard(sid, version)
+    return card, "the database"
+
+
+def _stored_twin(store, card, source: str):
+    """The stored card of ``card``'s id and version (None when not stored); refused when its definition differs."""
+    from .errors import NotFoundError, Problem
+    from .scorecard_files import diff_scorecards, same_definition
+
+    try:
+        old = store.scorecard(card.id, card.version)
+    except NotFoundError:
+        return None
+    if not same_definition(old, card):
+        d = diff_scorecards(old, card)
+        what = "; ".join(f"{r.level} {r.id} {r.change}" + (f" ({r.keys})" if r.keys else "") for r in d.head(6).itertuples())
+        raise ValidationError([Problem(source, 0, "version", f"scorecard {card.id} version {card.version} is already stored with a different "
+                                       f"definition ({what}{'; …' if len(d) > 6 else ''}): bump the version to store this one "
+                                       f"(`qa scorecard diff {source} {card.id}:{card.version}` lists every change)")], "scorecard")
+    return old
+
+
+def _card_line(card) -> str:
+    n = len(card.items)
+    return f"{card.id} v{card.version} ({card.style}, {len(card.sections)} sections, {n} items)"
+
+
+@scorecard.command("add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_DB
+def scorecard_add(file, db):
+    """Store a new scorecard version from a .yaml or .xlsx file.
+
+    A stored version never changes: the same definition again stores nothing; a different one under a stored id and
+    version is refused (bump `version`). Problems are named by YAML line or by sheet!cell; nothing is stored then.
+    """
+    from .scorecard_files import read_scorecard
+    from .store import Store
+
+    card = read_scorecard(file)
+    store = Store(db)
+    store.check_ready()
+    if _stored_twin(store, card, file.name) is not None:
+        click.echo(f"scorecard {card.id} v{card.version} is already stored with this definition: nothing changed")
+        return
+    store.add_scorecard(card.text)
+    click.echo(f"stored scorecard {_card_line(card)} from {file.name}")
+
+
+@scorecard.command("list")
+@_DB
+def scorecard_list(db):
+    """Stored scorecard versions: names, style, items, when stored and how many evaluations (drafts too) use each."""
+    from .scorecard_files import scorecard_catalog
+    from .store import Store
+
+    store = Store(db)
+    store.check_ready()
+    stored = store.read("scorecards")
+    if stored.empty:
+        click.echo("no scorecard is stored: add one with `qa scorecard add FILE` (.yaml or .xlsx)")
+        return
+    used = store.evaluations(audience="inspector", columns=["scorecard_id", "scorecard_version"])
+    click.echo(_wide(scorecard_catalog(stored, used)))
+
+
+@scorecard.command("show")
+@click.argument("card_id", metavar="ID")
+@click.option("--version", "card_version", type=int, default=None, help="Version (default: the newest stored).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the names and labels.")
+@_DB
+def scorecard_show(card_id, card_version, lang, db):
+    """A stored scorecard's sections and items as a table (ID may also be a .yaml or .xlsx file)."""
+    from .scorecard_files import scorecard_table
+
+    card, _ = _card_in(card_id if card_version is None else f"{card_id}:{card_version}", db)
+    applies = card.applies_to or {}
+    click.echo(f"{_card_line(card)}: {card.label(lang)}")
+    click.echo(f"  applies to: {applies.get('direction') or 'any direction'}, {', '.join(applies.get('contact_types') or []) or 'any contact type'}; "
+               f"bands {' / '.join(f'{b:g}' for b in card.bands)}")
+    table = scorecard_table(card, lang)
+    for s in card.sections:
+        share = f", weight {s.weight:g}" if card.style == "weighted" else ""
+        click.echo(f"\n{s.id} {s.name.get(lang) or s.name.get('en', '')}{share}")
+        click.echo(_wide(table[table["section"] == s.id].drop(columns="section")))
+
+
+@scorecard.command("diff")
+@click.argument("a")
+@click.argument("b")
+@_DB
+def scorecard_diff(a, b, db):
+    """What changes from scorecard A to B, before re-scoring: items added, removed and changed, with the keys.
+
+    A and B are each a .yaml or .xlsx file, or ID:VERSION of a stored version (ID alone: the newest).
+    """
+    from .scorecard_files import diff_scorecards, same_definition
+
+    (ca, na), (cb, nb) = _card_in(a, db), _card_in(b, db)
+    d = diff_scorecards(ca, cb)
+    click.echo(f"A: {_card_line(ca)} from {na}\nB: {_card_line(cb)} from {nb}")
+    if d.empty and same_definition(ca, cb):
+        click.echo("same definition: scores are the same under both")
+        return
+    n = d[d["level"] == "item"]["change"].value_counts()
+    click.echo(f"items: {n.get('added', 0)} added, {n.get('removed', 0)} removed, {n.get('changed', 0)} changed; "
+               f"{int(d['scoring'].sum())} change(s) can alter scores")
+    for r in d.itertuples(index=False):
+        effect = "can alter scores" if r.scoring else "wording or order only"
+        if r.change == "changed":
+            click.echo(f"  {r.level} {r.id}: changed ({r.keys}), {effect}")
+            click.echo("".join(f"      {line}\n" for line in re.split(r"; (?=[a-z_ ]+: )", r.detail)), nl=False)
+        else:
+            click.echo(f"  {r.level} {r.id}: {r.change}, {effect} — {r.detail}")
+
+
+@scorecard.command("check")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--db", "db", default=None, metavar="URL", help="Also compare with this database: would `qa scorecard add` store it?")
+def scorecard_check(file, db):
+    """Validate a .yaml or .xlsx scorecard without storing it: every problem named by YAML line or sheet!cell (exit 2)."""
+    from .scorecard_files import read_scorecard
+    from .store import Store
+
+    card = read_scorecard(file)
+    flags = [("critical", sum(it.critical is not None for it in card.items)), ("conditional", sum(it.when is not None for it in card.items)),
+             ("bonus", sum(it.bonus for it in card.items)), ("not scored", sum(not it.scored for it in card.items))]
+    click.echo(f"{file.name}: ok — scorecard {_card_line(card)}" + "".join(f", {n} {w}" for w, n in flags if n))
+    if db:
+        store = Store(db)
+        store.check_ready()
+        same = _stored_twin(store, card, file.name) is not None
+        click.echo("already stored with this definition: `qa scorecard add` would change nothing" if same
+                   else f"version {card.version} of {card.id} is not stored yet: `qa scorecard add {file.name}` stores it")
+
+
+@scorecard.command("export")
+@click.argument("card_id", metavar="ID")
+@click.option("--version", "card_version", type=int, default=None, help="Version (default: the newest stored).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="FILE.xlsx (to edit in Excel) or FILE.yaml (the stored text).")
+@_DB
+def scorecard_export(card_id, card_version, out, db):
+    """Write a stored scorecard version to an Excel workbook or a YAML file."""
+    from .scorecard_files import export_scorecard
+    from .store import Store
+
+    store = Store(db)
+    store.check_ready()
+    card = store.scorecard(card_id, card_version)
+    click.echo(f"wrote {export_scorecard(card, out)}: scorecard {_card_line(card)}")
 
 
 @main.group()
@@ -541,7 +816,7 @@ def coaching():
 
 @coaching.command("add")
 @click.option("--agent", "agent_id", required=True, help="The agent coached.")
-@click.option("--items", required=True, help="Scorecard item ids the action is about, comma-separated (e.g. needs_analysis,confirmation).")
+@click.option("--items", required=True, help="Scorecard item ids the action is about, comma-separated (e.g. greet,verify).")
 @click.option("--action", "agreed_action", required=True, help="What was agreed, in words.")
 @click.option("--coach", required=True, help="Who coached (supervisor or inspector).")
 @click.option("--created", "created_on", default=None, help="Day it was agreed (default: today).")
@@ -649,7 +924,7 @@ def coaching_review(as_of, before_days, after_days, meaningful, db):
 
 @main.group()
 def evaluation():
-    """One evaluation's answers and history; releasing submitted evaluations to agents."""
+    """One evaluation's answers and history; correcting its answers; releasing submitted evaluations to agents."""
 
 
 @evaluation.command("show")
@@ -657,6 +932,7 @@ def evaluation():
 @_DB
 def evaluation_show(evaluation_id, db):
     """Show an evaluation's current answers and its full history (who, when, why)."""
+    from .privacy import mask_frame, mask_pii
     from .store import Store
 
     store = Store(db)
@@ -665,13 +941,50 @@ def evaluation_show(evaluation_id, db):
     click.echo(f"{ev['evaluation_id']}: contact {ev['contact_id']}, agent {ev['agent_id']}, inspector {ev['inspector_id']}, "
                f"{ev['scorecard_id']} v{ev['scorecard_version']}, {ev['status']} (version {ev['version']}), total {ev['total_score']}")
     for item, answer in ev["answers"].items():
-        note = ev["comments"].get(item)
+        note = mask_pii(ev["comments"].get(item))
         click.echo(f"  {item:<22}{answer:<10}{note or ''}")
     hist = store.history(evaluation_id)[["version", "action", "status", "total_score", "actor", "at", "reason"]]
-    click.echo(hist.to_string(index=False))
+    click.echo(mask_frame(hist, ["reason"]).to_string(index=False))
     disputes = store.disputes(evaluation_id)
     if not disputes.empty:
-        click.echo(disputes[["item_id", "reason", "raised_by", "outcome", "resolved_by", "note"]].to_string(index=False))
+        click.echo(mask_frame(disputes[["item_id", "reason", "raised_by", "outcome", "resolved_by", "note"]], ["reason", "note"]).to_string(index=False))
+
+
+@evaluation.command("edit")
+@click.argument("evaluation_id")
+@click.option("--answer", "answers", multiple=True, required=True, metavar="ITEM=VALUE",
+              help="A new answer, e.g. closing=yes; repeat for more items. ITEM= (empty) removes an optional answer.")
+@click.option("--reason", default=None, help="Why the answers change (required once submitted); kept in the history.")
+@click.option("--actor", required=True, help="The inspector who makes the change.")
+@click.option("--version", "expected_version", type=int, default=None, help="The version you read (`qa evaluation show`): refused if it changed since.")
+@_DB
+def evaluation_edit(evaluation_id, answers, reason, actor, expected_version, db):
+    """Change an evaluation's answers: a new version with who and why (`qa evaluation show` lists it).
+
+    \b
+    A draft is saved; a submitted evaluation is corrected (--reason required); a released one is refused with the way
+    its answers change (the agent's dispute and its resolution). Nothing is overwritten: the history keeps every version.
+    """
+    from .privacy import mask_pii
+    from .store import Store
+
+    parsed: dict[str, str] = {}
+    for a in answers:
+        item, eq, value = a.partition("=")
+        if not eq or not item.strip():
+            raise click.BadParameter(f"must be ITEM=VALUE, e.g. closing=yes; got {a!r}", param_hint="--answer")
+        if item.strip() in parsed:
+            raise click.BadParameter(f"item {item.strip()!r} is given twice", param_hint="--answer")
+        parsed[item.strip()] = value.strip()
+    store = Store(db)
+    store.check_ready()
+    before = store.evaluation(evaluation_id)
+    version = store.edit(evaluation_id, parsed, actor=actor, reason=reason, expected_version=expected_version)
+    ev = store.evaluation(evaluation_id)
+    action = store.history(evaluation_id)["action"].iloc[-1]
+    total = lambda v: "—" if v is None or v != v else f"{v:.2f}"  # noqa: E731  (a draft may have no total yet)
+    click.echo(f"{evaluation_id}: {action} → version {version} ({ev['status']}), total {total(before['total_score'])} → {total(ev['total_score'])}"
+               + (f"; reason: {mask_pii(reason)}" if reason else ""))
 
 
 @evaluation.command("release")
@@ -698,7 +1011,7 @@ def evaluation_release(evaluation_ids, month, actor, db):
 
 
 @main.command()
-@click.option("--scorecard", "scorecard_id", required=True, help="Scorecard whose stored evaluations are rescored, e.g. inbound_service.")
+@click.option("--scorecard", "scorecard_id", required=True, help="Scorecard whose stored evaluations are rescored, e.g. my_inbound_card.")
 @click.option("--version", "to_version", type=int, default=None, help="Stored scorecard version to score with.")
 @click.option("--card", "card_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Or a scorecard YAML file not yet stored (a draft of the next version).")
 @click.option("--style", type=click.Choice(["weighted", "deduction"]), default=None, help="Score in this style instead of the card's.")

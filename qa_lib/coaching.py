@@ -48,7 +48,7 @@ DEFAULT_RECHECK_DAYS = 3
 
 # ---------------------------------------------------------------------------------- inputs
 def split_items(items) -> list[str]:
-    """``"needs_analysis, confirmation"`` (or a list) as a clean list of item ids, in order, without repeats."""
+    """``"greet, verify"`` (or a list) as a clean list of item ids, in order, without repeats."""
     if items is None or (isinstance(items, float) and np.isnan(items)):
         return []
     parts = items.split(",") if isinstance(items, str) else list(items)
@@ -82,7 +82,7 @@ def _whole(value, name: str, low: int) -> int:
 
 
 def programme_of(coach: pd.Series, items: pd.Series, created: pd.Series) -> pd.Series:
-    """The programme label of actions: coach · items (sorted) · ISO week of creation, e.g. ``Q01 · confirmation,needs_analysis · 2026-W23``."""
+    """The programme label of actions: coach · items (sorted) · ISO week of creation, e.g. ``ZJ01 · greet,verify · 2026-W23``."""
     week = created.dt.strftime("%G-W%V").astype(str)
     keys = items.map(lambda s: ",".join(sorted(split_items(s)))).astype(str)
     return coach.astype(str) + " · " + keys + " · " + week

@@ -68,6 +68,8 @@ CENTER_KEYS = {
     "voc_domain_words": "a file (relative to the center file)",
     "training_modules": "a file (relative to the center file)",
     "reports": "a mapping: trend_months, voc_history, training_months",
+    "labels": "a mapping: skills, topics -> {id: {zh: label, en: label}} (how the center's tags read on pages)",
+    "case_cues": "a file (relative to the center file): cue phrases per item for case-library excerpts",
 }
 
 #: The KPIs a center may set a target for: whether each is a rate (0–1) or a duration in seconds.
@@ -120,6 +122,14 @@ class Settings:
     kpi_targets: dict = field(default_factory=dict, compare=False)
     records: dict = field(default_factory=lambda: dict.fromkeys(RECORDED_FIELDS, True), compare=False)
     report_options: dict = field(default_factory=lambda: dict(REPORT_OPTIONS), compare=False)
+    labels: dict = field(default_factory=lambda: {"skills": {}, "topics": {}}, compare=False)
+    case_cues: Path | None = None
+
+    def label(self, kind: str, key, lang: str) -> str:
+        """How the center's tag ``key`` of ``kind`` (``skills`` or ``topics``) reads in ``lang``: its label from
+        ``labels`` in center.yaml, else the tag itself (a center that writes its tags in its own language needs none)."""
+        entry = self.labels.get(kind, {}).get(key)
+        return str(entry.get(lang) or entry.get("zh") or entry.get("en")) if isinstance(entry, dict) else str(key)
     sources: dict = field(default_factory=dict, compare=False, repr=False)
 
     def need_score_target(self) -> float:
@@ -216,7 +226,8 @@ def _parsed_center(name: str, mtime_ns: int) -> dict:
     out["kpi_targets"] = _kpis(data.get("kpis"), path)
     out["records"] = _records(data.get("records"), path)
     out["report_options"] = _report_options(data.get("reports"), path)
-    for key in ("voc_taxonomy", "voc_domain_words", "training_modules"):
+    out["labels"] = _labels(data.get("labels"), path)
+    for key in ("voc_taxonomy", "voc_domain_words", "training_modules", "case_cues"):
         if data.get(key) is not None:
             if not isinstance(data[key], str) or not data[key].strip():
                 raise ConfigError(f"{path}: {key} must be a file name (relative to {path.parent}); got {data[key]!r}")
@@ -298,6 +309,18 @@ def _records(value, path: Path) -> dict:
         if not isinstance(flag, bool):
             raise ConfigError(f"{path}: records.{key} must be true or false; got {flag!r}")
         out[key] = flag
+    return out
+
+
+def _labels(value, path: Path) -> dict:
+    out = {"skills": {}, "topics": {}}
+    for kind, table in _mapping(value, "labels", path).items():
+        if kind not in out:
+            raise ConfigError(f"{path}: labels.{kind} is unknown; allowed: skills, topics")
+        for key, entry in _mapping(table, f"labels.{kind}", path).items():
+            if not isinstance(entry, dict) or not entry or set(entry) - {"zh", "en"} or not all(isinstance(v, str) for v in entry.values()):
+                raise ConfigError(f"{path}: labels.{kind}.{key} must be {{zh: text, en: text}}; got {entry!r}")
+            out[kind][str(key)] = dict(entry)
     return out
 
 

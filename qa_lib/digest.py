@@ -51,16 +51,19 @@ LANGS = ("zh", "en")
 LINE_CHARS = 80
 
 def default_cues() -> dict[str, tuple[str, ...]]:
-    """Cue phrases (zh and en) of the turn that bears on each item: the ``find`` phrases of the case library's cue
-    file (``qa_lib/resources/case_cues.txt``, :func:`qa_lib.cases.load_cues`) — one list of the center's scripts for
-    both. Items without cues fall back to words of their label and guidance, then to their position in the
-    scorecard (opening items near the start of the call, closing items near the end)."""
+    """Cue phrases (zh and en) of the turn that bears on each item: the ``find`` phrases of the center's cue file
+    (``case_cues`` in center.yaml, :func:`qa_lib.cases.load_cues`) — one list of the center's scripts for the digest
+    and the case library; ``{}`` for a center without one. Items without cues fall back to words of their label and
+    guidance, then to their position in the scorecard (opening items near the start of the call, closing items near
+    the end)."""
     from .cases import load_cues
 
     return {item: tiers["find"] for item, tiers in load_cues().items() if "." not in item and tiers.get("find")}
 
 _STOP = {"客户", "坐席", "您的", "是否", "the", "and", "with", "customer", "agent", "before", "after"}
-_SPEAKER = r"^\s*[^：:\s]{1,12}\s*[：:]\s*"
+#: A turn's speaker label, after an optional ``[mm:ss]`` offset (the sample transcripts' format).
+_STAMP = r"^\s*\[\d{1,3}:\d{2}(?::\d{2})?\]"
+_SPEAKER = r"^\s*(?:\[\d{1,3}:\d{2}(?::\d{2})?\])?\s*[^：:\s]{1,12}\s*[：:]\s*"
 #: Speaker labels of customer turns: the anchor turn is never one of them (items judge the agent).
 _CUSTOMER = ("客户", "顾客", "用户", "来电人", "customer", "caller")
 
@@ -292,7 +295,7 @@ def _cue_hits(targets: pd.DataFrame, items: pd.DataFrame, lines: pd.DataFrame, c
     # (1) cue hits of every item of the card on every turn of the contact
     probe = targets[["contact_id", *card]].drop_duplicates().merge(items[[*card, "item_id", "order", "cue_text"]], on=card)
     probe = probe.merge(lines, on="contact_id")
-    speaker = probe["line"].str.extract(f"({_SPEAKER})", expand=False).fillna("").str.strip(" ：:").str.lower()
+    speaker = probe["line"].str.extract(f"({_SPEAKER})", expand=False).fillna("").str.replace(_STAMP, "", regex=True).str.strip(" ：:").str.lower()
     body = probe["line"].str.replace(_SPEAKER, "", regex=True).str.lower()
     hits = np.zeros(len(probe))
     for (item_id, cue_text), idx in probe.groupby(["item_id", "cue_text"], sort=False).indices.items():

@@ -7,7 +7,9 @@ print the message instead of a traceback.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections import Counter
+from dataclasses import dataclass, field
 
 __all__ = [
     "QAError",
@@ -53,9 +55,19 @@ class Problem:
     row: int
     column: str
     message: str
+    #: Rows this line stands for: 1, or N for a line that sums up N rows not listed one by one.
+    count: int = field(default=1, compare=False)
 
     def __str__(self) -> str:
         return f"{self.source}:{self.row}:{self.column}: {self.message}"
+
+    @property
+    def check(self) -> tuple[str, str]:
+        """(column, what is wrong without the value): the rule this problem broke, e.g. ``("talk_seconds", "not a number")``."""
+        return self.column, _STEM.split(self.message, maxsplit=1)[0].strip()
+
+
+_STEM = re.compile(r": |[;'\"(]| got ")  # where the value starts: "not a number: 'x'", "must be ≤ 5; got 9" (hh:mm:ss stays whole)
 
 
 class ValidationError(QAError, ValueError):
@@ -65,13 +77,29 @@ class ValidationError(QAError, ValueError):
     """
 
     max_shown = 50
+    max_checks = 20
 
     def __init__(self, problems: list[Problem], what: str = "input"):
         self.problems = sorted(problems)
         self.what = what
-        n = len(self.problems)
-        shown = "\n".join(f"  {p}" for p in self.problems[: self.max_shown])
-        more = f"\n  ... and {n - self.max_shown} more" if n > self.max_shown else ""
-        super().__init__(
-            f"{what} rejected, nothing was stored: {n} problem{'s' * (n != 1)}\n{shown}{more}"
-        )
+        #: The true number of problems: lines that sum up rows not listed count for those rows.
+        self.total = sum(p.count for p in self.problems)
+        listed = self.problems[: self.max_shown]
+        shown = "\n".join(f"  {p}" for p in listed)
+        more = self.total - sum(p.count for p in listed)
+        head = f"{what} rejected, nothing was stored: {self.total:,} problem{'s' * (self.total != 1)}"
+        if more or len(listed) < self.total:
+            head += self._by_check() + f"\nthe first {len(listed)} listed:"
+        tail = f"\n  ... and {more:,} more" if more else ""
+        super().__init__(f"{head}\n{shown}{tail}")
+
+    def _by_check(self) -> str:
+        """Per check (column and rule): the true number of rows and the first row, most rows first."""
+        rows, first = Counter(), {}
+        for p in self.problems:
+            rows[p.check] += p.count
+            first.setdefault(p.check, p.row)
+        lines = [f"\n  {col or '(file)'}: {rule}: {n:,} row{'s' * (n != 1)} (first: row {first[col, rule]})"
+                 for (col, rule), n in rows.most_common(self.max_checks)]
+        extra = f"\n  ... and {len(rows) - self.max_checks:,} more checks" if len(rows) > self.max_checks else ""
+        return f" in {len(rows):,} check{'s' * (len(rows) != 1)}:" + "".join(lines) + extra

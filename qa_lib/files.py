@@ -4,7 +4,7 @@ Every .csv and .xlsx the product writes goes through :func:`write_csv` / :func:`
 workbook built cell by cell, :func:`safe_cell`); every file name made from an id (agent, team,
 inspector, scorecard) goes through :func:`file_stem`. Three rules:
 
-* **Names.** An id is data, not a path: ``A003/../A001`` or ``/etc/x`` name a file *inside* the
+* **Names.** An id is data, not a path: ``GH1003/../GH1001`` or ``/etc/x`` name a file *inside* the
   output folder, never another agent's report or a file elsewhere; two different ids never share a
   file (a name that had to change carries a short hash of the id).
 * **Cells.** Text that a spreadsheet would read as a formula (starting with ``= + - @``, a tab or a
@@ -14,10 +14,10 @@ inspector, scorecard) goes through :func:`file_stem`. Three rules:
 * **Complete or absent.** A file is written to a temporary name beside it and renamed when complete
   (:func:`atomic_path`), so a failure never leaves half a file.
 
->>> file_stem("A001"), file_stem("华东一组")
-('A001', '华东一组')
->>> file_stem("A003/../A001")
-'A003_.._A001-8c837b1e'
+>>> file_stem("GH1001"), file_stem("华东一组")
+('GH1001', '华东一组')
+>>> file_stem("GH1003/../GH1001")
+'GH1003_.._GH1001-67246eb0'
 >>> safe_cell("=HYPERLINK(\\"http://x\\")"), safe_cell("-3 points"), safe_cell(-3), safe_cell("13812345678")
 ('\\'=HYPERLINK("http://x")', "'-3 points", -3, '138****5678')
 """

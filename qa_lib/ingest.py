@@ -20,7 +20,7 @@ import struct
 import unicodedata
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -31,10 +31,14 @@ from .errors import ParameterError, Problem, ValidationError
 from .model import CENTER_TZ, IMPORT_KINDS, Entity, Field, entity
 
 __all__ = ["read_table", "guard_file", "ImportLimits", "validate", "validate_kind", "bad_id_chars", "clean_free_text", "describe_unsafe",
-           "UNSAFE_CHARS", "UNSAFE_TEXT_CHARS", "safe_yaml", "yaml_text", "ROW"]
+           "UNSAFE_CHARS", "UNSAFE_TEXT_CHARS", "safe_yaml", "yaml_text", "ROW", "ABSENT_STAYS_MISSING"]
 
 #: Column added to validated frames: the spreadsheet row number of each record.
 ROW = "_row"
+#: ``frame.attrs`` key: when true, an optional value the frame does not have (no column, or a blank cell) is stored
+#: missing (NULL), not as the model's default (``hold_seconds`` 0, ``customer_tier`` none ...): a center's own file
+#: mapped by :mod:`qa_lib.mapping`, where a blank means "not recorded".
+ABSENT_STAYS_MISSING = "absent_stays_missing"
 
 _MAX_TEXT = 100_000
 _MAX_PROBLEMS_PER_CHECK = 200
@@ -687,7 +691,11 @@ class _Collector:
             text = message(vals[i]) if callable(message) else message
             self.add(self.rows[i], column, text)
         if idx.size > shown.size:
-            self.add(self.rows[idx[shown.size]], column, f"... {idx.size - shown.size} more rows with the same problem")
+            self.more(self.rows[idx[shown.size]], column, self.problems[-1], idx.size - shown.size)
+
+    def more(self, row: int, column: str, like: Problem, count: int) -> None:
+        """One line standing for ``count`` more rows with the problem of ``like`` (the error message counts them all)."""
+        self.problems.append(Problem(self.source, int(row), column, f"{like.check[1]}: {count:,} more rows, not listed one by one", count=int(count)))
 
 
 def _blank(raw: pd.Series) -> np.ndarray:
@@ -848,10 +856,13 @@ def _duplicates(out: pd.DataFrame, key: tuple[str, ...], col: _Collector) -> Non
     rows = out.loc[dup, ROW].to_numpy()
     firsts = first.to_numpy()
     label = "+".join(key)
-    later = np.flatnonzero(rows != firsts)[:_MAX_PROBLEMS_PER_CHECK]  # labels only for the rows shown (a file of copies has millions)
+    every = np.flatnonzero(rows != firsts)
+    later = every[:_MAX_PROBLEMS_PER_CHECK]  # labels only for the rows shown (a file of copies has millions)
     vals = keyframe.loc[dup].iloc[later].astype(str).agg("/".join, axis=1).to_numpy()
     for r, f0, v in zip(rows[later], firsts[later], vals):
         col.add(r, key[-1], f"duplicate {label} {v!r} (first on row {f0})")
+    if every.size > later.size:
+        col.more(rows[every[later.size]], key[-1], col.problems[-1], every.size - later.size)
 
 
 def _rules(name: str, out: pd.DataFrame, col: _Collector) -> None:
@@ -872,7 +883,8 @@ def _rules(name: str, out: pd.DataFrame, col: _Collector) -> None:
 
 
 def _frame(e: Entity, df: pd.DataFrame, col: _Collector) -> pd.DataFrame:
-    out = pd.DataFrame({f.name: _field(df, f, col) for f in e.fields}, index=df.index)
+    mapped = bool(df.attrs.get(ABSENT_STAYS_MISSING))  # a mapped file (qa_lib.mapping): what it does not record stays unknown, not the default
+    out = pd.DataFrame({f.name: _field(df, replace(f, default=None) if mapped and not f.required and not f.always_default else f, col) for f in e.fields}, index=df.index)
     out[ROW] = df[ROW].to_numpy()
     return out
 

@@ -40,6 +40,9 @@ class Field:
     max: float | None = None
     references: str | None = None  # "table.column"
     default: object = None  # value used when an optional column is absent or empty
+    #: The default holds even for a center's mapped file (qa_lib.mapping), where an absent value otherwise stays
+    #: missing: a bookkeeping value (a new evaluation is version 1, submitted; an agent is active), not a measurement.
+    always_default: bool = False
 
     @property
     def sql_length(self) -> int:
@@ -105,8 +108,9 @@ ENTITIES: tuple[Entity, ...] = (
             Field("name", "str", "Display name."),
             Field("team", "str", "Team the agent belongs to."),
             Field("supervisor", "str", "Team leader / supervisor name.", required=False),
-            Field("hire_date", "date", "First working day; tenure and new-hire rules count from it."),
-            Field("status", "str", "Current employment status.", choices=AGENT_STATUS, required=False, default="active"),
+            Field("hire_date", "date", "First working day; tenure and new-hire rules count from it. Empty when the center's "
+                  "records do not say: the agent is then never counted as a new hire.", required=False),
+            Field("status", "str", "Current employment status.", choices=AGENT_STATUS, required=False, default="active", always_default=True),
             Field("language", "str", "Languages the agent serves, comma-separated.", required=False, default="zh"),
         ),
         ("agent_id",),
@@ -119,8 +123,9 @@ ENTITIES: tuple[Entity, ...] = (
             Field("inspector_id", "id", "Stable inspector id."),
             Field("name", "str", "Display name."),
             Field("home_team", "str", "Agent team the inspector came from, if any (rules may forbid scoring it).", required=False),
-            Field("is_expert", "bool", "True for the calibration expert whose scores are the reference.", required=False, default=False),
-            Field("active", "bool", "False once the inspector no longer scores.", required=False, default=True),
+            Field("is_expert", "bool", "True for the calibration expert whose scores are the reference.", required=False, default=False,
+                  always_default=True),
+            Field("active", "bool", "False once the inspector no longer scores.", required=False, default=True, always_default=True),
         ),
         ("inspector_id",),
         import_kind="inspectors",
@@ -134,7 +139,7 @@ ENTITIES: tuple[Entity, ...] = (
             Field("channel", "str", "Channel of the contact.", choices=CHANNELS),
             Field("direction", "str", "Who initiated it.", choices=DIRECTIONS),
             Field("contact_type", "str", "Contact type from the service manual (seed 000, 5.1-5.3). Non-regular calls (misdial, one-ring hang-up, silence, harassment) are logged but never evaluated.", choices=CONTACT_TYPES),
-            Field("topic", "str", "Finer subject, e.g. navigation, map_update, device_fault, misdial.", required=False),
+            Field("topic", "str", "Finer subject, e.g. refund, password_reset, 退换货.", required=False),
             Field("queue", "str", "Routing queue / skill group.", required=False),
             Field("agent_id", "id", "Agent who handled the contact; empty when abandoned before reaching an agent.", required=False, references="agents.agent_id"),
             Field("customer_id", "id", "Customer id; empty when unknown (e.g. a misdial).", required=False),
@@ -144,14 +149,14 @@ ENTITIES: tuple[Entity, ...] = (
             Field("wait_seconds", "float", "Hotline / online: time in queue before an agent answered or the customer gave up. E-mail: time to first reply.", unit="s", min=0, required=False),
             Field("answered", "bool", "An agent took the contact."),
             Field("abandoned", "bool", "The customer gave up before an agent answered. With an agent_id: abandoned while ringing at that agent (personal abandon rate); without: abandoned in the queue."),
-            Field("talk_seconds", "float", "Talk (or chat) time.", unit="s", min=0, max=6 * 3600, default=0.0, required=False),
-            Field("hold_seconds", "float", "Time the customer was on hold.", unit="s", min=0, max=6 * 3600, default=0.0, required=False),
-            Field("acw_seconds", "float", "After-call work (wrap-up) time.", unit="s", min=0, max=6 * 3600, default=0.0, required=False),
+            Field("talk_seconds", "float", "Talk (or chat) time.", unit="s", min=0, max=6 * 3600, required=False),
+            Field("hold_seconds", "float", "Time the customer was on hold.", unit="s", min=0, max=6 * 3600, required=False),
+            Field("acw_seconds", "float", "After-call work (wrap-up) time.", unit="s", min=0, max=6 * 3600, required=False),
             Field("transferred", "bool", "Handed to a third party or another department.", required=False, default=False),
             Field("escalated", "bool", "Escalated with an agreed call-back time.", required=False, default=False),
             Field("fcr", "bool", "Resolved at first contact, where known (from line checks or the CRM); empty when unknown.", required=False),
             Field("recording_ref", "str", "Where the recording is (path or URL in the recording system).", required=False),
-            Field("transcript", "text", "Transcript text where available, one turn per line ('坐席:' / '客户:' or 'Agent:' / 'Customer:'). May contain customer PII: every output masks it.", required=False),
+            Field("transcript", "text", "Transcript text where available, one turn per line: '[mm:ss] 坐席：…' / '[mm:ss] 客户：…' (or 'Agent: ' / 'Customer: '), mm:ss the turn's offset from the call start (minutes may pass 59); the '[mm:ss] ' prefix is optional. May contain customer PII: every output masks it.", required=False),
             Field("transcript_lang", "str", "Language of the transcript.", choices=LANGS, required=False),
             Field("customer_opted_out", "bool", "The customer asked not to be called back (excluded from follow-up and sampling of outbound calls).", required=False, default=False),
         ),
@@ -162,7 +167,7 @@ ENTITIES: tuple[Entity, ...] = (
         "scorecards",
         "Scorecard versions. The definition (items, weights, rules) is the YAML text, see docs/scorecards.md; a version is never changed once used.",
         (
-            Field("scorecard_id", "id", "Stable scorecard id, e.g. inbound_service."),
+            Field("scorecard_id", "id", "Stable scorecard id, e.g. my_inbound_card."),
             Field("version", "int", "Version number, 1, 2, ...", min=1),
             Field("name", "str", "Display name."),
             Field("style", "str", "Scoring style: weighted percentage, or deduction from 100.", choices=SCORING_STYLES),
@@ -197,10 +202,11 @@ ENTITIES: tuple[Entity, ...] = (
             Field("evaluated_at", "datetime", "When the evaluation was made."),
             Field("arm", "str", "Why the contact was scored: random sample (feeds headline numbers), targeted review (coaching only), or a calibration session.", choices=ARMS),
             Field("calibration_session_id", "id", "Calibration session, for arm = calibration.", required=False, references="calibration_sessions.session_id"),
-            Field("status", "str", "Lifecycle state.", choices=EVAL_STATUS, required=False, default="submitted"),
+            Field("status", "str", "Lifecycle state.", choices=EVAL_STATUS, required=False, default="submitted", always_default=True),
             Field("total_score", "float", "Total score 0-100 as computed by the scoring engine; empty until scored.", unit="points", min=0, max=200, required=False),
             Field("comment", "text", "Inspector's overall comment.", required=False),
-            Field("version", "int", "Current version: 1 when created or imported, plus one for every change (see evaluation_versions). Writers pass the version they read; a stale one is refused (no lost update).", min=1, required=False, default=1),
+            Field("version", "int", "Current version: 1 when created or imported, plus one for every change (see evaluation_versions). Writers pass the version they read; a stale one is refused (no lost update).", min=1, required=False, default=1,
+                  always_default=True),
         ),
         ("evaluation_id",),
         extra_doc="This row and its evaluation_items always hold the latest version; the full history is in `evaluation_versions`, which is append-only.",
@@ -223,7 +229,7 @@ ENTITIES: tuple[Entity, ...] = (
         (
             Field("evaluation_id", "id", "The evaluation.", references="evaluations.evaluation_id"),
             Field("version", "int", "Version number, from 1.", min=1),
-            Field("action", "str", "What made this version.", choices=_c("create", "import", "save", "submit", "release", "acknowledge", "dispute", "resolve")),
+            Field("action", "str", "What made this version.", choices=_c("create", "import", "save", "submit", "release", "acknowledge", "dispute", "resolve", "correct")),
             Field("status", "str", "Status after the action.", choices=EVAL_STATUS),
             Field("total_score", "float", "Total score of this version.", unit="points", required=False),
             Field("answers", "text", "All item answers of this version as JSON: {item_id: [answer, comment]}."),

@@ -362,8 +362,8 @@ def _item_settings(ip: str, it: dict, kind: str, style: str, scored, bonus, repo
     if style == "deduction" and scored is True and bonus is False and "deduct" not in it:
         report.bad(f"{ip}.deduct", "missing: a deduction-style item needs the points it deducts")
     points = it.get("points", 0)
-    if bonus is True and not (_num(points) and points > 0):
-        report.bad(f"{ip}.points", f"a bonus item needs points > 0; got {points!r}")
+    if not _num(points) or (bonus is True and points <= 0):  # not a number: refused on any item (float() would fail below)
+        report.bad(f"{ip}.points", f"a bonus item needs points > 0; got {points!r}" if bonus is True else f"must be a number; got {points!r}")
         points = 0
     critical = it.get("critical")
     if critical is not None and critical not in CRITICAL:
@@ -376,11 +376,11 @@ def _item_settings(ip: str, it: dict, kind: str, style: str, scored, bonus, repo
         report.bad(f"{ip}.na", f"must be one of {', '.join(NA_POLICIES)}; got {na!r}")
         na = "not_allowed"
     scale = it.get("scale", [0, 5])
-    if kind == "scale" and not (isinstance(scale, list) and len(scale) == 2 and all(map(_num, scale)) and scale[0] < scale[1]):
+    if (kind == "scale" or "scale" in it) and not (isinstance(scale, list) and len(scale) == 2 and all(map(_num, scale)) and scale[0] < scale[1]):
         report.bad(f"{ip}.scale", f"must be [min, max] with min < max; got {scale!r}")
         scale = [0, 5]
     max_count = it.get("max_count", 10)
-    if kind == "deduction" and not (isinstance(max_count, int) and not isinstance(max_count, bool) and max_count >= 1):
+    if (kind == "deduction" or "max_count" in it) and not (isinstance(max_count, int) and not isinstance(max_count, bool) and max_count >= 1):
         report.bad(f"{ip}.max_count", f"must be a whole number ≥ 1; got {max_count!r}")
         max_count = 10
     return {

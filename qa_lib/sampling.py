@@ -378,7 +378,8 @@ def _risk_codes(c: pd.DataFrame, rest: np.ndarray, a: pd.DataFrame, agent_codes:
                 spec: PlanSpec, complaints: set) -> np.ndarray:
     """Index (1-based) into TARGET_RULES of the first enabled rule each contact at ``rest`` meets; 0 = none."""
     n = len(c)
-    hire = pd.to_datetime(a["hire_date"]).to_numpy().astype("datetime64[ns]").astype(np.int64)
+    hired = pd.to_datetime(a["hire_date"]).to_numpy().astype("datetime64[ns]")
+    hire = np.where(np.isnat(hired), np.nan, hired.astype(np.int64).astype(float))  # no hire date: never a new hire (NaN)
     day = 86400 * 10**9
     tenure_days = (times[rest] - hire[agent_codes[rest]]) / day
     cust_codes, _ = pd.factorize(c["customer_id"])

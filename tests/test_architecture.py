@@ -12,6 +12,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import qa_lib
@@ -90,3 +91,39 @@ def test_evaluations_are_read_only_through_the_store_audience():
         found += [f"{rel}: {m.group(0)}" for m in direct.finditer(path.read_text(encoding="utf-8"))]
     assert found == [], "read evaluations through store.evaluations(month, audience=...), which applies the lifecycle's audiences"
     assert direct.search('store.read_month("evaluations", p)') and direct.search('store.read( "evaluations")')
+
+
+def test_nothing_in_qa_lib_knows_the_sample_center():
+    """A real center, not the sample: no id, name, team, scorecard, item, topic, module or session of the sample center
+    appears in qa_lib outside the sample generator (samples.py, its transcript templates, and the second center it
+    re-codes from). Every such name comes from the center's own files."""
+    import re
+
+    import yaml
+
+    samples = ROOT / "data" / "samples"
+    names = set()
+    for card in (samples / "scorecards").glob("*.yaml"):
+        doc = yaml.safe_load(card.read_text(encoding="utf-8"))
+        names |= {doc["id"], *(s["id"] for s in doc["sections"]), *(i["id"] for s in doc["sections"] for i in s["items"])}
+    names |= {t["id"] for t in yaml.safe_load((samples / "voc_taxonomy.yaml").read_text(encoding="utf-8"))["topics"]}
+    names |= {m["id"] for m in yaml.safe_load((samples / "training_modules.yaml").read_text(encoding="utf-8"))["modules"]}
+    center = yaml.safe_load((samples / "center.yaml").read_text(encoding="utf-8"))
+    teams = set(pd.read_csv(samples / "agents.csv")["team"])
+    people = set(pd.read_csv(samples / "agents.csv")["agent_id"]) | set(pd.read_csv(samples / "inspectors.csv")["inspector_id"])
+    # ids that are ordinary English words (opening, records, praise …) say nothing; team names only as quoted strings
+    names = {n for n in names if "_" in n or re.match(r"TM\d", n)}
+    pattern = re.compile("|".join(
+        [rf"\b{re.escape(n)}\b" for n in sorted(names)] + [rf"""["']{re.escape(n)}["']""" for n in sorted(teams)]
+        + [rf"\b{re.escape(p)}\b" for p in sorted(people)] + [re.escape(center["name"].split(" ")[0]), r"\bCAL-\d"]))
+    generator = {"samples.py", "text_templates.py", "second_center.py"}
+    found = []
+    for path in sorted((ROOT / "qa_lib").rglob("*")):
+        if path.suffix not in (".py", ".yaml", ".txt", ".md") or path.name in generator or "migrations" in path.parts:
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if pattern.search(line):
+                found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()[:120]}")
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        found += [f"{nb.name}: {m.group(0)}" for m in pattern.finditer(nb.read_text(encoding="utf-8"))]
+    assert not found, "\n".join(found)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -191,6 +192,44 @@ def test_cue_file_covers_the_sample_scorecards(inputs):
     tagged = {it.id for card in inputs["cards"] for it in card.items if it.skills}
     assert tagged <= set(cues), tagged - set(cues)
     assert all(p == p.lower() for v in cues.values() for ps in v.values() for p in ps)
+
+
+def test_cues_and_labels_come_from_the_center_file(tmp_path, monkeypatch, chosen):
+    """The sample center's center.yaml names its cue file and labels its skills; a cue file it names but lacks means
+    no cues; a path given to load_cues must exist."""
+    assert (chosen["skill_label_zh"] != chosen["skill"]).all() and (chosen["skill_label_en"] != chosen["skill"]).all()
+    assert chosen["excerpt_source"].eq("cue").any()
+    (tmp_path / "center.yaml").write_text("name: 华东客服中心\nlang: zh\ncase_cues: gone.txt\n", encoding="utf-8")
+    monkeypatch.setenv("QA_CENTER", str(tmp_path / "center.yaml"))
+    assert cl.load_cues() == {}
+    with pytest.raises(ParameterError, match=r"cues must be an existing cue file; got '.*gone.txt'"):
+        cl.load_cues(tmp_path / "gone.txt")
+
+
+def test_a_center_without_cues_or_labels_gets_opening_lines_and_its_own_tags(inputs, tmp_path, monkeypatch):
+    """Another center: no case_cues and no labels in its center.yaml, its items tagged in Chinese (礼仪 …)."""
+    (tmp_path / "center.yaml").write_text("name: 华东客服中心\nlang: zh\n", encoding="utf-8")
+    monkeypatch.setenv("QA_CENTER", str(tmp_path / "center.yaml"))
+    assert cl.load_cues() == {}
+    own = {s: ("礼仪" if i == 0 else f"技能{i}") for i, s in enumerate(sorted({t for c in inputs["cards"] for it in c.items for t in it.skills}))}
+    cards = [replace(c, sections=tuple(replace(sec, items=tuple(replace(it, skills=tuple(own[t] for t in it.skills)) for it in sec.items))
+                                       for sec in c.sections)) for c in inputs["cards"]]
+    got = cl.select_cases(inputs["evaluations"], inputs["items"], inputs["contacts"], cards,
+                          disputes=inputs["disputes"], inspectors=inputs["inspectors"])
+    assert len(got) and "礼仪" in set(got["skill"]) and set(got["skill"]) <= set(own.values())
+    assert (got["skill_label_zh"] == got["skill"]).all() and (got["skill_label_en"] == got["skill"]).all()
+    assert cl.skill_label("礼仪", "en") == "礼仪" and cl.topic_label(None) == "" and cl.topic_label("退款", "en") == "退款"
+    # no cues: every excerpt is the opening lines of the masked transcript
+    assert set(got["excerpt_source"]) <= {"opening", "none"} and (got["excerpt_focus"] == -1).all()
+    transcripts = inputs["contacts"].set_index("contact_id")["transcript"]
+    for cid, excerpt in zip(got["contact_id"], got["excerpt"]):
+        lines = [ln.strip() for ln in mask_pii(str(transcripts[cid])).splitlines() if ln.strip()][:2 * cl.CONTEXT_LINES + 1]
+        assert excerpt == "\n".join(lines)
+    counts = cl.skill_counts(inputs["evaluations"], inputs["items"], cards, got, disputes=inputs["disputes"])
+    html = cl.library_html(got, counts, period=MONTH)
+    assert "<option value=\"礼仪\">礼仪</option>" in html and "未定位到相关语句" in html
+    topic = got["topic"].dropna().iloc[0]
+    assert f"· {topic} ·" in html and cl.cases_table(got)["主题"].tolist() == got["topic"].fillna("").tolist()
 
 
 # ------------------------------------------------------------------------------- output

@@ -176,7 +176,7 @@ def test_score_export_and_import(tmp_path):
         ws.cell(row=2, column=header.index(item) + 1).value = value
     wb.save(out)
     r = run("score", "import", out, "--db", db, "--draft")
-    assert r.exit_code == 0 and "evaluations: 1 added" in r.output
+    assert r.exit_code == 0 and "1 new, 0 unchanged, 0 corrected (new version), 0 refused" in r.output, r.output
     ev = Store(db).read("evaluations")
     mine = ev[ev["evaluation_id"].str.endswith(ws.cell(row=2, column=1).value)]
     assert mine["status"].tolist() == ["draft"] and mine["total_score"].tolist() == [100 - 5 - 2]
@@ -500,3 +500,103 @@ def test_stored_text_cannot_drive_the_terminal(loaded_store, tmp_path):
     assert r.exit_code == 0, r.output
     assert "\x1b" not in r.output and "\u202e" not in r.output and "<U+001B>[2J" in r.output
     store.engine.dispose()
+
+
+# ---------------------------------------------------------------------------- qa scorecard (issue #16, part 4)
+def _scorecards(db) -> list:
+    """The stored scorecard versions as (id, version, definition) — to prove a command stored nothing."""
+    s = Store(db)
+    rows = s.read("scorecards").sort_values(["scorecard_id", "version"])[["scorecard_id", "version", "definition"]].values.tolist()
+    s.engine.dispose()
+    return rows
+
+
+def _edit_card(src: Path, dst: Path, sheet: str, **cells) -> Path:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(src)
+    for ref, value in cells.items():
+        wb[sheet][ref] = value
+    wb.save(dst)
+    return dst
+
+
+def test_scorecard_list_show_export_and_add_of_a_new_version(loaded_store, tmp_path):
+    db = _writable_copy(loaded_store, tmp_path)
+    r = run("scorecard", "list", "--db", db)
+    assert r.exit_code == 0, r.output
+    used = loaded_store.evaluations(audience="inspector").groupby("scorecard_id").size()
+    lines = {line.split()[0]: line.split() for line in r.output.splitlines()[1:]}
+    assert lines["inbound_service"][-1] == str(used["inbound_service"]) and lines["followup_call"][-1] == str(used["followup_call"])
+    assert "呼入服务/咨询来电质检表" in r.output and "deduction" in r.output
+    r = run("scorecard", "show", "followup_call", "--db", db)
+    assert r.exit_code == 0 and "回访电话质检表" in r.output and "扣分" in r.output and "最多 5 次" in r.output
+    r = run("scorecard", "show", "inbound_service", "--lang", "en", "--db", db)
+    assert r.exit_code == 0 and "opening Opening, weight 15" in r.output and "Customer identity verified" in r.output and "bonus +2" in r.output
+    # export to Excel and YAML; the workbook of the stored version adds nothing
+    assert run("scorecard", "export", "inbound_service", "--out", tmp_path / "in.yaml", "--db", db).exit_code == 0
+    assert (tmp_path / "in.yaml").read_text(encoding="utf-8") == (samples_dir() / "scorecards" / "inbound_service.v1.yaml").read_text(encoding="utf-8")
+    r = run("scorecard", "export", "inbound_service", "--version", 1, "--out", tmp_path / "in.xlsx", "--db", db)
+    assert r.exit_code == 0 and "wrote" in r.output and "inbound_service v1" in r.output
+    before = _scorecards(db)
+    r = run("scorecard", "add", tmp_path / "in.xlsx", "--db", db)
+    assert r.exit_code == 0 and "already stored with this definition: nothing changed" in r.output
+    assert _scorecards(db) == before
+    # version 2 with one weight changed: stored; list and show see it, diff names the change
+    v2 = _edit_card(tmp_path / "in.xlsx", tmp_path / "in_v2.xlsx", "表头", B3=2)
+    v2 = _edit_card(v2, v2, "评分项", K3=3)
+    r = run("scorecard", "add", v2, "--db", db)
+    assert r.exit_code == 0 and "stored scorecard inbound_service v2 (weighted, 6 sections, 10 items) from in_v2.xlsx" in r.output
+    assert len(_scorecards(db)) == len(before) + 1
+    r = run("scorecard", "add", v2, "--db", db)
+    assert r.exit_code == 0 and "nothing changed" in r.output and len(_scorecards(db)) == len(before) + 1
+    r = run("scorecard", "list", "--db", db)
+    assert [line.split()[-1] for line in r.output.splitlines() if line.split()[:2] == ["inbound_service", "2"]] == ["0"]
+    r = run("scorecard", "show", "inbound_service", "--lang", "en", "--db", db)
+    assert "inbound_service v2" in r.output
+    r = run("scorecard", "diff", "inbound_service:1", "inbound_service", "--db", db)
+    assert r.exit_code == 0, r.output
+    assert "items: 0 added, 0 removed, 1 changed; 1 change(s) can alter scores" in r.output
+    assert "identity_check" in r.output and "weight: 2 → 3" in r.output and "version: 1 → 2" in r.output
+    r = run("scorecard", "diff", tmp_path / "in.xlsx", "inbound_service:1", "--db", db)
+    assert r.exit_code == 0 and "same definition" in r.output
+    r = run("scorecard", "diff", samples_dir() / "scorecards" / "inbound_service.v1.yaml", v2)  # two files: no database needed
+    assert r.exit_code == 0 and "weight: 2 → 3" in r.output
+
+
+def test_scorecard_add_and_check_refuse_without_storing(loaded_store, tmp_path):
+    db = _writable_copy(loaded_store, tmp_path)
+    before = _scorecards(db)
+    assert run("scorecard", "export", "followup_call", "--out", tmp_path / "f.xlsx", "--db", db).exit_code == 0
+    changed = _edit_card(tmp_path / "f.xlsx", tmp_path / "f_changed.xlsx", "评分项", L2=25)  # owner_confirmed deducts 25, same version
+    r = run("scorecard", "add", changed, "--db", db)
+    assert r.exit_code == 2 and "already stored with a different definition (item owner_confirmed changed (deduct))" in r.output
+    assert "bump the version" in r.output and "Traceback" not in r.output
+    r = run("scorecard", "check", changed, "--db", db)
+    assert r.exit_code == 2 and "f_changed.xlsx: ok" in r.output and "bump the version" in r.output
+    bad = _edit_card(tmp_path / "f.xlsx", tmp_path / "bad.xlsx", "评分项", J3="yes_noo")
+    for cmd in ("check", "add"):
+        r = run("scorecard", cmd, bad, "--db", db)
+        assert r.exit_code == 2, r.output
+        assert "bad.xlsx:3:评分项!J3: must be one of yes_no, yes_partial_no, scale, deduction; got 'yes_noo'" in r.output
+    yaml_bad = tmp_path / "bad.yaml"
+    yaml_bad.write_text((samples_dir() / "scorecards" / "followup_call.v1.yaml").read_text(encoding="utf-8").replace("kind: yes_no", "kind: yes_noo", 1),
+                        encoding="utf-8")
+    r = run("scorecard", "check", yaml_bad)
+    assert r.exit_code == 2 and "bad.yaml:13:sections[0].items[0].kind: must be one of" in r.output
+    new = _edit_card(tmp_path / "f.xlsx", tmp_path / "f_v2.xlsx", "表头", B3=2)
+    r = run("scorecard", "check", new, "--db", db)
+    assert r.exit_code == 0 and "not stored yet" in r.output and "2 critical" not in r.output and "1 conditional" in r.output
+    r = run("scorecard", "check", new)
+    assert r.exit_code == 0 and "ok — scorecard followup_call v2 (deduction, 3 sections, 9 items)" in r.output
+    assert _scorecards(db) == before  # check never stores; a refused add stores nothing
+    r = run("scorecard", "export", "followup_call", "--out", tmp_path / "f.csv", "--db", db)
+    assert r.exit_code == 2 and "out must end in .xlsx, .yaml or .yml" in r.output
+    r = run("scorecard", "show", "nope", "--db", db)
+    assert r.exit_code == 1 and "no scorecard 'nope'" in r.output
+    r = run("scorecard", "diff", "followup_call", "not a card", "--db", db)
+    assert r.exit_code == 2 and "ID / ID:VERSION" in r.output
+    empty = tmp_path / "empty.sqlite"
+    assert run("init", "--db", empty, "--no-samples").exit_code == 0
+    r = run("scorecard", "list", "--db", empty)
+    assert r.exit_code == 0 and "no scorecard is stored" in r.output

@@ -224,6 +224,22 @@ def test_excerpt_finds_the_turn_or_where_a_missing_step_belonged():
     assert all(len(x) <= 80 for v in out for x in v.splitlines())
 
 
+def test_a_center_without_a_cue_file_anchors_on_label_words(tmp_path, monkeypatch):
+    """No case_cues in the center's center.yaml: no cue phrases, so an item's label and guidance words find its turn."""
+    from qa_lib.digest import default_cues
+
+    assert default_cues()  # the sample center names its cue file
+    (tmp_path / "center.yaml").write_text("name: 华东客服中心\nlang: zh\n", encoding="utf-8")
+    monkeypatch.setenv("QA_CENTER", str(tmp_path / "center.yaml"))
+    assert default_cues() == {}
+    items = ITEMS.assign(cue_text=["", "", "", "", "礼貌道别，说再见"])
+    targets = pd.DataFrame({"contact_id": ["K1", "K1"], "scorecard_id": "demo", "scorecard_version": 1, "item_id": ["closing", "empathy"]})
+    out = excerpts(targets, pd.Series({"K1": CALL}), items)
+    assert out.equals(excerpts(targets, pd.Series({"K1": CALL}), items, cues={}))
+    assert out.iloc[0].splitlines()[-1].endswith("再见。") and len(out.iloc[0].splitlines()) == 2
+    assert len(out.iloc[1].splitlines()) == 3 and "138****5678" not in out.iloc[1]  # by position: turns 4-6 of 7
+
+
 def test_excerpt_masks_before_cutting():
     targets = pd.DataFrame({"contact_id": ["K1"], "scorecard_id": "demo", "scorecard_version": 1, "item_id": ["needs_analysis"]})
     cut = excerpts(targets, pd.Series({"K1": "坐席：" + "嗯" * 66 + "电话13812345678"}), ITEMS, line_chars=78).iloc[0]

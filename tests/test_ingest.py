@@ -183,6 +183,23 @@ def test_problem_list_is_capped_in_message():
     assert "... and 70 more" in str(info.value)
 
 
+def test_problem_message_gives_the_true_total_per_check_and_overall():
+    """4,054 bad rows and 300 duplicates: the message counts them all, though only 200 lines per check are kept."""
+    many = pd.concat([CONTACTS] * 2200, ignore_index=True)
+    many["contact_id"] = [f"K{i}" for i in range(len(many))]
+    many.loc[:4053, "talk_seconds"] = "00:02:23"
+    many.loc[4100:4399, "contact_id"] = "K0"
+    with pytest.raises(ValidationError) as info:
+        validate("contacts", many, "m.csv")
+    err, text = info.value, str(info.value)
+    assert err.total == 4054 + 300 and len(err.problems) == 402
+    assert text.startswith("m.csv rejected, nothing was stored: 4,354 problems in 2 checks:\n"
+                           "  talk_seconds: not a number: 4,054 rows (first: row 2)\n"
+                           "  contact_id: duplicate contact_id: 300 rows (first: row 4102)\nthe first 50 listed:")
+    assert "m.csv:202:talk_seconds: not a number: 3,854 more rows, not listed one by one" in problems(err)
+    assert text.endswith("... and 4,304 more")
+
+
 # ----------------------------------------------------------------------------- hostile and broken files
 # tests/data/bad/: every file is either rejected cleanly (exit 2, file:row:column named, no traceback,
 # the database unchanged) or imported correctly. Regenerate with tests/data/bad/make_corpus.py;

@@ -346,3 +346,16 @@ def test_a_missing_top_level_key_is_named_and_refused_at_once(key):
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     assert any(p.column == key and "missing" in p.message for p in info.value.problems), info.value.problems
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("points", "abc", "sections[0].items[0].points: must be a number; got 'abc'"),
+    ("scale", "[x]", "sections[0].items[0].scale: must be [min, max] with min < max; got ['x']"),
+    ("max_count", "abc", "sections[0].items[0].max_count: must be a whole number ≥ 1; got 'abc'"),
+])
+def test_a_setting_the_kind_does_not_use_is_still_checked(key, value, message):
+    """A non-number ``points`` (not a bonus item), ``scale`` (not a scale item) or ``max_count`` (not a fault count) is a
+    located problem, not a crash of the loader."""
+    text = WEIGHTED.replace("{id: a1, kind: yes_no, weight: 1,", f"{{id: a1, kind: yes_no, weight: 1, {key}: {value},")
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        load_scorecard(text)

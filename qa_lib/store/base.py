@@ -54,9 +54,21 @@ class _Database:
         """Create or upgrade the schema to the newest migration; return its revision."""
         from alembic import command
 
+        sqlite = self.engine.dialect.name == "sqlite"
         try:
-            with self.engine.begin() as conn:
-                command.upgrade(self._alembic(conn), "head")
+            with self.engine.connect() as conn:
+                if sqlite:  # SQLite alters a column by copying its table: referencing rows must not block the copy
+                    conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                    conn.commit()
+                try:
+                    with conn.begin():
+                        command.upgrade(self._alembic(conn), "head")
+                        if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                            raise StoreError(f"upgrading {self._safe_url()} would leave rows pointing at nothing; nothing was changed")
+                finally:
+                    if sqlite:
+                        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                        conn.commit()
         except sa.exc.DatabaseError as exc:
             raise StoreError(f"cannot create or upgrade the schema of {self._safe_url()}: {exc.orig}") from None
         return self.revision()

@@ -20,7 +20,7 @@ class Store(_Imports, _Evaluations, _PlansAndCoaching, _Database):
     --------
     >>> s = Store("sqlite://")          # in memory
     >>> s.migrate()
-    '0004'
+    '0005'
     >>> s.counts()["contacts"]
     0
     """

@@ -1,4 +1,4 @@
-"""Imports, all or nothing: files and frames validated in full, checked against the database, written in one transaction; scorecards; scoring sheets."""
+"""Imports, all or nothing: files and frames validated in full, checked against the database, written in one transaction; scorecards. (Scoring sheets: :mod:`.evaluations`.)"""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def _canon(df: pd.DataFrame, e: Entity) -> pd.DataFrame:
 
 
 class _Imports:
-    """File and frame imports, scorecards and scoring sheets (part of :class:`qa_lib.store.Store`)."""
+    """File and frame imports and scorecards (part of :class:`qa_lib.store.Store`)."""
 
     def add_scorecard(self, source: str | os.PathLike) -> tuple[str, int, bool]:
         """Store a scorecard version from a YAML file or text.
@@ -133,39 +133,44 @@ class _Imports:
         ``exported_arm`` is the arm a scoring sheet's contacts in no saved plan must have (None: any).
         """
         frames = ingest.validate_kind(kind, df, source)
-        result = ImportResult(kind, source, len(df))
         try:
             with self.engine.begin() as conn:
-                problems: list[Problem] = []
-                new: dict[str, pd.DataFrame] = {}
-                for name, frame in frames.items():
-                    problems += self._check_references(conn, name, frame, frames, source)
-                if not problems and "evaluations" in frames:  # references known: the lifecycle's rules, then the answers
-                    problems += self._lifecycle_problems(conn, frames["evaluations"], source, exported_arm=exported_arm)
-                    problems += self._score_evaluations(conn, frames, source)
-                for name, frame in frames.items():
-                    fresh, conflicts = self._split_existing(conn, name, frame, source)
-                    problems += conflicts
-                    new[name] = fresh
-                    result.inserted[name] = len(fresh)
-                    result.skipped[name] = len(frame) - len(fresh)
-                if problems:
-                    raise ValidationError(problems, source)
-                if "evaluation_items" in new:
-                    new["evaluation_versions"] = _first_versions(new["evaluations"], frames["evaluation_items"])
-                for name, fresh in new.items():
-                    e = entity(name)
-                    for i in range(0, len(fresh), _CHUNK):
-                        conn.execute(tables[name].insert(), _records(fresh.iloc[i : i + _CHUNK], e))
-                conn.execute(
-                    imports_table.insert().values(
-                        import_id=uuid.uuid4().hex, kind=kind, source=source[:500], sha256=sha256, rows=len(df),
-                        inserted=sum(result.inserted.values()), skipped=sum(result.skipped.values()),
-                        imported_at=datetime.now().replace(microsecond=0),
-                    )
-                )
+                return self._import_frames(conn, kind, frames, ImportResult(kind, source, len(df)), sha256=sha256, exported_arm=exported_arm)
         except sa.exc.IntegrityError as exc:  # a concurrent writer got there first
             raise StoreError(f"{source}: the database refused the rows, nothing was stored: {exc.orig}") from None
+
+    def _import_frames(self, conn, kind: str, frames: dict, result: ImportResult, *, sha256: str = "", exported_arm: str | None = None,
+                       problems: list[Problem] | None = None) -> ImportResult:
+        """Check validated ``frames`` against the database and write them in the caller's transaction, all or none;
+        ``problems`` found before by the caller are raised with the ones found here."""
+        source, problems = result.source, list(problems or [])
+        new: dict[str, pd.DataFrame] = {}
+        for name, frame in frames.items():
+            problems += self._check_references(conn, name, frame, frames, source)
+        if not problems and "evaluations" in frames:  # references known: the lifecycle's rules, then the answers
+            problems += self._lifecycle_problems(conn, frames["evaluations"], source, exported_arm=exported_arm)
+            problems += self._score_evaluations(conn, frames, source)
+        for name, frame in frames.items():
+            fresh, conflicts = self._split_existing(conn, name, frame, source)
+            problems += conflicts
+            new[name] = fresh
+            result.inserted[name] = len(fresh)
+            result.skipped[name] = len(frame) - len(fresh)
+        if problems:
+            raise ValidationError(problems, source)
+        if "evaluation_items" in new:
+            new["evaluation_versions"] = _first_versions(new["evaluations"], frames["evaluation_items"])
+        for name, fresh in new.items():
+            e = entity(name)
+            for i in range(0, len(fresh), _CHUNK):
+                conn.execute(tables[name].insert(), _records(fresh.iloc[i : i + _CHUNK], e))
+        conn.execute(
+            imports_table.insert().values(
+                import_id=uuid.uuid4().hex, kind=kind, source=source[:500], sha256=sha256, rows=result.rows,
+                inserted=sum(result.inserted.values()), skipped=sum(result.skipped.values()),
+                imported_at=datetime.now().replace(microsecond=0),
+            )
+        )
         return result
 
     def _existing(self, conn: Connection, table: str, column: str, values: np.ndarray) -> set:
@@ -205,7 +210,7 @@ class _Imports:
 
     def _score_evaluations(self, conn, frames: dict, source: str) -> list[Problem]:
         """Check each answer against its scorecard version, then store canonical answers and totals."""
-        if "evaluation_items" not in frames:
+        if "evaluation_items" not in frames or frames["evaluation_items"].empty:
             return []
         head, items = frames["evaluations"], frames["evaluation_items"]
         t = tables["scorecards"]
@@ -272,47 +277,6 @@ class _Imports:
             label = "/".join(map(str, k if isinstance(k, tuple) else (k,)))
             problems.append(Problem(source, int(r), c, f"{label} is already stored with {c} = {other.loc[k, c]!r}, the file has {mine_s.loc[k, c]!r}"))
         return frame.loc[~is_stored], problems
-
-    def import_scoring_sheet(self, path: str | os.PathLike, *, status: str = "submitted") -> ImportResult:
-        """Import a filled scoring sheet (see :mod:`qa_lib.sheets`): all rows or none, idempotent.
-
-        The arm on the sheet is not trusted: it must be the arm of the saved sampling plan that drew the contact
-        or, for a contact in no plan, the arm the sheet was exported with (:data:`qa_lib.sheets.EXPORT_ARM`); a
-        blank arm cell takes that arm. Rows stored before keep their ``evaluated_at``, so a sheet saved again
-        with more rows imports the new ones (the stored ones are compared by their answers, not the save time).
-        """
-        from openpyxl import load_workbook
-
-        from ..sheets import EXPORT_ARM, read_scoring_sheet
-
-        path = Path(path)
-        ingest.guard_file(path, source=path.name, limits=settings())  # before openpyxl unpacks anything
-        try:
-            wb = load_workbook(path, read_only=True)
-            meta = {str(r[0]): r[1] for r in wb["meta"].iter_rows(values_only=True)}
-            wb.close()
-        except Exception:
-            meta = {}
-        if not meta.get("scorecard_id"):
-            raise ValidationError([Problem(path.name, 0, "", "not a scoring sheet written by `qa score export` (no meta sheet)")], path.name)
-        card = self.scorecard(str(meta["scorecard_id"]), int(meta["scorecard_version"]))
-        long = self._sheet_against_store(read_scoring_sheet(path, card, status=status, blank_arm=None), EXPORT_ARM)
-        return self.import_frame("evaluations", long, source=path.name, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-                                 exported_arm=EXPORT_ARM)
-
-    def _sheet_against_store(self, long: pd.DataFrame, exported_arm: str) -> pd.DataFrame:
-        """A sheet's blank arms from the saved plans (else ``exported_arm``); the stored ``evaluated_at`` of rows imported before."""
-        pc, ev = tables["plan_contacts"], tables["evaluations"]
-        blank = long["arm"].isna()
-        if blank.any():
-            planned = self.read("plan_contacts", pc.c.contact_id.in_(list(pd.unique(long.loc[blank, "contact_id"].astype(str)))), columns=["contact_id", "arm"])
-            arm_of = planned.drop_duplicates("contact_id").set_index("contact_id")["arm"]
-            long.loc[blank, "arm"] = long.loc[blank, "contact_id"].map(arm_of).astype(object).fillna(exported_arm).to_numpy()
-        stored = self.read("evaluations", ev.c.evaluation_id.in_(list(pd.unique(long["evaluation_id"]))), columns=["evaluation_id", "evaluated_at"])
-        if len(stored):
-            at = pd.to_datetime(stored.set_index("evaluation_id")["evaluated_at"]).dt.strftime("%Y-%m-%d %H:%M:%S")
-            long["evaluated_at"] = long["evaluation_id"].map(at).fillna(long["evaluated_at"])
-        return long
 
 
 @functools.lru_cache(maxsize=64)

@@ -81,7 +81,7 @@ class _PlansAndCoaching:
 
         item_list = split_items(items)
         if not item_list:
-            raise ParameterError(f"items must name at least one scorecard item (e.g. needs_analysis,confirmation); got {items!r}")
+            raise ParameterError(f"items must name at least one scorecard item (e.g. greet,verify); got {items!r}")
         for name, v in (("agreed_action", agreed_action), ("coach", coach)):
             if not isinstance(v, str) or not v.strip():
                 raise ParameterError(f"{name} must be a non-empty text; got {v!r}")
