@@ -113,7 +113,7 @@ class Settings:
     db_from_env: bool = False
     name: str = ""
     lang: str = "zh"
-    timezone: str | None = None
+    timezone: str = "Asia/Shanghai"
     headline_scorecard: str | None = None
     headline_scorecards: tuple = ()
     score_target: float | None = None

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError, Problem, ValidationError
-from .model import CENTER_TZ, IMPORT_KINDS, Entity, Field, entity
+from .model import IMPORT_KINDS, Entity, Field, entity
 
 __all__ = ["read_table", "guard_file", "ImportLimits", "validate", "validate_kind", "bad_id_chars", "clean_free_text", "describe_unsafe",
            "UNSAFE_CHARS", "UNSAFE_TEXT_CHARS", "safe_yaml", "yaml_text", "ROW", "ABSENT_STAYS_MISSING"]
@@ -739,12 +739,19 @@ def _fmt_choices(f: Field) -> str:
     return ", ".join(f.choices or ())
 
 
+def center_timezone() -> str:
+    """The center's time zone (``timezone`` of its center.yaml; Asia/Shanghai when it sets none)."""
+    from .config import settings
+
+    return settings().timezone
+
+
 def _parse_datetime(raw: pd.Series, blank: np.ndarray) -> pd.Series:
-    """Parse to naive local datetimes; values with a UTC offset are converted to CENTER_TZ."""
+    """Parse to naive local datetimes; values with a UTC offset are converted to the center's time zone."""
     if pd.api.types.is_datetime64_any_dtype(raw):
         out = raw
         if getattr(out.dt, "tz", None) is not None:
-            out = out.dt.tz_convert(CENTER_TZ).dt.tz_localize(None)
+            out = out.dt.tz_convert(center_timezone()).dt.tz_localize(None)
         return out.astype("datetime64[us]")
     s = _text(raw).where(~blank)
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
@@ -759,7 +766,7 @@ def _parse_datetime(raw: pd.Series, blank: np.ndarray) -> pd.Series:
         out[plain] = parsed.astype("datetime64[us]")
     if has_tz.any():
         parsed = pd.to_datetime(s[has_tz], errors="coerce", utc=True, format="ISO8601")
-        out[has_tz] = parsed.dt.tz_convert(CENTER_TZ).dt.tz_localize(None).astype("datetime64[us]")
+        out[has_tz] = parsed.dt.tz_convert(center_timezone()).dt.tz_localize(None).astype("datetime64[us]")
     return out
 
 

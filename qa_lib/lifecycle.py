@@ -3,12 +3,17 @@
 ::
 
     draft ──save──▶ draft ──submit──▶ submitted ──release──▶ released ──acknowledge──▶ acknowledged
-                                                               │
-                                                               └─dispute──▶ disputed ──resolve──▶ resolved
-                                                                                  (upheld, or rescored)
+                                        │        ▲             │
+                                        └correct─┘             └─dispute──▶ disputed ──resolve──▶ resolved
+                                     (with a reason)                              (upheld, or rescored)
 
 Every action adds a version to the evaluation's history (who, when, why); nothing is
 overwritten or deleted. This module is pure: :mod:`qa_lib.store` persists the result.
+
+Changing answers (:data:`EDIT_ACTIONS`, :func:`edit_action`): a draft is saved (or submitted);
+a submitted evaluation not yet released is corrected, with a reason, by an inspector; once
+released the agent has seen it, so the answers change only through the agent's dispute and
+its resolution (:data:`CORRECTION_ROUTES`), or not at all once acknowledged.
 
 What counts and who sees it (:data:`AUDIENCES`; the store applies it in one place,
 :meth:`qa_lib.store.Store.evaluations`, which every report and score reads evaluations through):
@@ -41,18 +46,19 @@ from __future__ import annotations
 from .errors import ParameterError, QAError
 
 __all__ = ["TRANSITIONS", "ACTIONS", "AGENT_ACTIONS", "STATUSES", "COUNTED", "AGENT_VISIBLE", "AUDIENCES", "HISTORY_FILE", "TransitionError",
-           "ConflictError", "next_status", "allowed_actions", "statuses"]
+           "ConflictError", "next_status", "allowed_actions", "statuses", "EDIT_ACTIONS", "REASON_ACTIONS", "CORRECTION_ROUTES", "edit_action"]
 
 #: (current status, action) → next status.
 TRANSITIONS: dict[tuple[str, str], str] = {
     ("draft", "save"): "draft",
     ("draft", "submit"): "submitted",
     ("submitted", "release"): "released",
+    ("submitted", "correct"): "submitted",
     ("released", "acknowledge"): "acknowledged",
     ("released", "dispute"): "disputed",
     ("disputed", "resolve"): "resolved",
 }
-ACTIONS = ("create", "import", "save", "submit", "release", "acknowledge", "dispute", "resolve")
+ACTIONS = ("create", "import", "save", "submit", "release", "acknowledge", "dispute", "resolve", "correct")
 #: Actions only the evaluated agent may take.
 AGENT_ACTIONS = ("acknowledge", "dispute")
 OUTCOMES = ("upheld", "rescored")
@@ -69,6 +75,19 @@ AGENT_VISIBLE = ("released", "acknowledged", "disputed", "resolved")
 #: Who reads → the statuses they count and see. ``inspector``: every status, drafts included (the scoring workbench,
 #: and a sampling draw, which must not pick a contact someone is scoring).
 AUDIENCES: dict[str, tuple[str, ...]] = {"team": COUNTED, "agent": AGENT_VISIBLE, "inspector": STATUSES}
+#: Status → the action that changes an evaluation's answers in it: a draft is saved, a submitted one corrected (with a
+#: reason: the agent's team already counts it). No other status is edited by an inspector (:data:`CORRECTION_ROUTES`).
+EDIT_ACTIONS: dict[str, str] = {"draft": "save", "submitted": "correct"}
+#: Actions that need a reason (why the answers changed), stored in the version's history.
+REASON_ACTIONS = ("correct",)
+#: Status → why an inspector cannot change the answers now, and the way instead.
+CORRECTION_ROUTES: dict[str, str] = {
+    "released": "it is released to the agent (who has seen it): answers now change only through the agent's dispute and its "
+                "resolution as rescored (with the corrected answers and a note), which the agent sees",
+    "acknowledged": "the agent acknowledged it: it is final and its answers no longer change",
+    "disputed": "it is under dispute: resolve the dispute as rescored, with the corrected answers and a note",
+    "resolved": "its dispute is resolved: the resolution is final",
+}
 
 
 class TransitionError(QAError, ValueError):
@@ -90,6 +109,23 @@ def statuses(audience: str) -> tuple[str, ...]:
 def allowed_actions(status: str) -> list[str]:
     """Actions allowed from ``status``."""
     return [a for (s, a) in TRANSITIONS if s == status]
+
+
+def edit_action(status: str, *, submit: bool = False) -> str:
+    """The action that changes the answers of an evaluation that is ``status`` (``submit``: a draft is submitted too).
+
+    >>> edit_action("submitted")
+    'correct'
+    >>> edit_action("released")
+    Traceback (most recent call last):
+    ...
+    qa_lib.lifecycle.TransitionError: cannot change the answers of an evaluation that is released: it is released to the agent (who has seen it): answers now change only through the agent's dispute and its resolution as rescored (with the corrected answers and a note), which the agent sees
+    """
+    if status not in STATUSES:
+        raise ParameterError(f"status must be one of {', '.join(STATUSES)}; got {status!r}")
+    if status not in EDIT_ACTIONS:
+        raise TransitionError(f"cannot change the answers of an evaluation that is {status}: {CORRECTION_ROUTES[status]}")
+    return "submit" if submit and status == "draft" else EDIT_ACTIONS[status]
 
 
 def next_status(status: str, action: str) -> str:

@@ -6,7 +6,9 @@ and guidance as the header's note, and a guide sheet in Chinese and English.
 :func:`read_scoring_sheet` reads a filled sheet back into the long evaluations format of
 ``qa import evaluations``, so it gets exactly the same validation (all rows or none,
 every problem located as ``file:row:column``). Rows with no answer at all are skipped
-(not scored yet). No database here: :mod:`qa_lib.store` imports the result.
+(not scored yet). A sheet filled over several days is imported again and again: rows stored
+before are recognised, and a changed one needs a ``reason`` cell (改分原因), which the store
+keeps in the evaluation's history. No database here: :mod:`qa_lib.store` imports the result.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from .ingest import ROW
 from .model import CENTER_TZ
 from .rubric import Scorecard, check_answers
 
-__all__ = ["write_scoring_sheet", "read_scoring_sheet", "CONTACT_COLUMNS", "EXPORT_ARM"]
+__all__ = ["write_scoring_sheet", "read_scoring_sheet", "CONTACT_COLUMNS", "EXPORT_ARM", "REASON_COLUMN"]
 
 #: Contact columns shown left of the items (read-only context for the inspector).
 CONTACT_COLUMNS = ["contact_id", "agent_id", "arm", "start_time", "channel", "queue", "topic", "talk_seconds", "recording_ref"]
@@ -37,6 +39,14 @@ _META = "meta"
 #: random and writes no arm (a worklist sheet writes each contact's plan arm). The store refuses any other.
 EXPORT_ARM = "random"
 _SHEET = "score"
+#: The column saying why a row imported before was changed (read under this name or its Chinese one, 改分原因).
+REASON_COLUMN = "reason"
+_REASON_HEADERS = (REASON_COLUMN, "改分原因")
+_REASON_NOTE = {
+    "zh": "改分原因：只在修改已经导入过的行时填写（为什么改）；修改会成为该评估的新版本，原版本保留在历史中。新行不用填。",
+    "en": "Reason: fill in only when you change a row imported before (why); the change becomes a new version of the "
+          "evaluation and the old one stays in its history. New rows need none.",
+}
 
 
 def _blank(v) -> bool:
@@ -63,7 +73,7 @@ def write_scoring_sheet(path: str | os.PathLike, card: Scorecard, contacts: pd.D
     ws.title = _SHEET
     shown = [c for c in CONTACT_COLUMNS if c in contacts.columns]
     items = list(card.items)
-    header = shown + [it.id for it in items] + ["comment"]
+    header = shown + [it.id for it in items] + ["comment", REASON_COLUMN]
     ws.append(header)
     bold, grey, blue = Font(bold=True), PatternFill("solid", fgColor="EEEEEE"), PatternFill("solid", fgColor="DDEBF7")
     for j in range(1, len(header) + 1):
@@ -74,6 +84,7 @@ def write_scoring_sheet(path: str | os.PathLike, card: Scorecard, contacts: pd.D
         note = f"{it.label.get(lang, it.id)}\n{it.guidance.get(lang, '')}".strip()
         extra = " (critical)" if it.critical else " (bonus)" if it.bonus else " (not scored)" if not it.scored else ""
         ws.cell(row=1, column=j).comment = Comment(note + extra, "qa")
+    ws.cell(row=1, column=len(header)).comment = Comment(_REASON_NOTE[lang], "qa")
     for rec in contacts[shown].astype(object).where(contacts[shown].notna(), None).itertuples(index=False):
         ws.append([v.strftime("%Y-%m-%d %H:%M:%S") if hasattr(v, "strftime") else safe_cell(v, mask=not is_id_column(c)) for c, v in zip(shown, rec)])
     last = len(contacts) + 1
@@ -117,6 +128,8 @@ def read_scoring_sheet(path: str | os.PathLike, card: Scorecard, *, status: str 
     writes all rows or none. ``evaluated_at`` defaults to when the workbook was last saved (center
     time). ``blank_arm`` is the arm of a row whose arm cell is blank (or of every row when the sheet
     has no arm column); None leaves it empty for the caller to fill (the store takes the plan's arm).
+    A ``reason`` column (:data:`REASON_COLUMN`, or ``改分原因``) is returned as ``reason``: why a row stored
+    before was changed; the store takes it out before the import's validation.
     """
     path = Path(path)
     source = path.name
@@ -140,6 +153,7 @@ def read_scoring_sheet(path: str | os.PathLike, card: Scorecard, *, status: str 
     if not rows:
         raise ValidationError([Problem(source, 0, "", "the score sheet is empty")], source)
     header = [str(h).strip() if h is not None else "" for h in rows[0]]
+    header = [REASON_COLUMN if h in _REASON_HEADERS else h for h in header]
     df = pd.DataFrame(rows[1:], columns=header, dtype=object)
     df[ROW] = range(2, len(df) + 2)
     problems = [Problem(source, 1, it.id, "missing item column") for it in card.items if it.id not in df.columns]
@@ -162,8 +176,10 @@ def read_scoring_sheet(path: str | os.PathLike, card: Scorecard, *, status: str 
     if "arm" not in df.columns:
         df["arm"] = None
     df["arm"] = df["arm"].where(df["arm"].map(lambda v: not _blank(v)), blank_arm)
-    long = df.melt(id_vars=["evaluation_id", "contact_id", "agent_id", "arm", ROW] + (["comment"] if "comment" in df.columns else []),
-                   value_vars=item_cols, var_name="item_id", value_name="answer")
+    text = [c for c in ("comment", REASON_COLUMN) if c in df.columns]
+    if text:
+        df[text] = df[text].where(~df[text].map(_blank), None)
+    long = df.melt(id_vars=["evaluation_id", "contact_id", "agent_id", "arm", ROW] + text, value_vars=item_cols, var_name="item_id", value_name="answer")
     long["answer"] = long["answer"].map(lambda v: None if _blank(v) else (f"{v:g}" if isinstance(v, float) else str(v).strip()))
     found = check_answers(card, long, source=source, rows=long[ROW], item_columns=True)
     if found:
@@ -174,6 +190,5 @@ def read_scoring_sheet(path: str | os.PathLike, card: Scorecard, *, status: str 
         evaluated_at=evaluated_at or saved_at, status=status,
     )
     cols = ["evaluation_id", "contact_id", "agent_id", "inspector_id", "scorecard_id", "scorecard_version", "evaluated_at", "arm", "status", "item_id", "answer", ROW]
-    if "comment" in long.columns:
-        cols.insert(-3, "comment")
+    cols[-3:-3] = text
     return long[cols].sort_values([ROW, "item_id"], kind="stable").reset_index(drop=True)

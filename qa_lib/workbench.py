@@ -7,16 +7,20 @@ with customer PII masked and HTML-escaped.
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 
 from .errors import NotFoundError, ParameterError
+from .html import escape
 from .privacy import mask_pii
 from .rubric import Scorecard
 
-__all__ = ["Workbench", "build_ui"]
+__all__ = ["Workbench", "build_ui", "item_tag"]
 
+#: The mark beside an item on the form, by language: critical for the whole evaluation or its section, bonus, conditional.
+_TAGS = {
+    "zh": {"evaluation": "致命项（整张评估）", "section": "致命项（本节）", "bonus": "加分项", "conditional": "视情况适用"},
+    "en": {"evaluation": "critical (whole evaluation)", "section": "critical (section)", "bonus": "bonus", "conditional": "if applicable"},
+}
 _CONTACT_FIELDS = ["contact_id", "agent_id", "start_time", "channel", "direction", "contact_type", "topic", "queue",
                    "customer_tier", "talk_seconds", "hold_seconds", "transferred", "escalated", "recording_ref"]
 
@@ -114,11 +118,15 @@ class Workbench:
         text = self.contact(contact_id)["transcript"]
         if not text:
             return "<p><i>No transcript: listen to the recording.</i></p>"
-        lines = [f"<div>{html.escape(line)}</div>" for line in text.splitlines()]
+        lines = [f"<div>{escape(line)}</div>" for line in text.splitlines()]
         return "<div class='qa-transcript'>" + "".join(lines) + "</div>"
 
     def form(self, scorecard_id: str, evaluation_id: str | None = None) -> pd.DataFrame:
-        """The scoring form: one row per item with label, guidance, allowed answers and the current answer."""
+        """The scoring form: one row per item with label, guidance, allowed answers and the current answer.
+
+        ``critical`` is True only for an item the scorecard marks critical; ``critical_scope`` says what a failure zeroes
+        (``evaluation`` or ``section``; "" for an item that is not critical).
+        """
         if scorecard_id not in self.cards:
             raise ParameterError(f"scorecard_id must be one of {sorted(self.cards)}; got {scorecard_id!r}")
         current = self.store.evaluation(evaluation_id) if evaluation_id else {"answers": {}, "comments": {}}
@@ -126,8 +134,8 @@ class Workbench:
         return pd.DataFrame([
             {
                 "item_id": it.id, "section": it.section, "label": it.label.get(self.lang, it.id),
-                "guidance": it.guidance.get(self.lang, ""), "options": list(it.options), "critical": it.critical,
-                "bonus": it.bonus, "conditional": it.when is not None,
+                "guidance": it.guidance.get(self.lang, ""), "options": list(it.options), "critical": it.critical is not None,
+                "critical_scope": it.critical or "", "bonus": bool(it.bonus), "conditional": it.when is not None,
                 "answer": current["answers"].get(it.id), "comment": current["comments"].get(it.id),
             }
             for it in card.items
@@ -159,6 +167,19 @@ class Workbench:
         return self.store.evaluation(eid)
 
 
+def item_tag(item, lang: str = "zh") -> str:
+    """The HTML mark beside an item of :meth:`Workbench.form`: critical (with its scope) only where the scorecard says so."""
+    tags = _TAGS[lang]
+    if _flag(item.critical):
+        return f" <b class='qa-critical'>{tags[item.critical_scope]}</b>"
+    return f" <i>{tags['bonus']}</i>" if _flag(item.bonus) else f" <i>{tags['conditional']}</i>" if _flag(item.conditional) else ""
+
+
+def _flag(value) -> bool:
+    """A form flag: true only when set (a missing value, NaN or None, is false: NaN alone would read as true)."""
+    return not pd.isna(value) and bool(value)
+
+
 def build_ui(bench: Workbench):
     """The workbench as ipywidgets: worklist, contact and transcript, item-by-item form, save / submit."""
     import ipywidgets as W
@@ -178,7 +199,7 @@ def build_ui(bench: Workbench):
         row = items.iloc[picker.value]
         state["row"] = row
         meta = bench.contact(row["contact_id"])
-        info.value = "<table>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in meta.items() if k != "transcript") + "</table>"
+        info.value = "<table>" + "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in meta.items() if k != "transcript") + "</table>"
         transcript.value = bench.transcript_html(row["contact_id"])
         eid = row["evaluation_id"] if isinstance(row["evaluation_id"], str) else None
         state["version"] = bench.store.evaluation(eid)["version"] if eid else None
@@ -188,8 +209,8 @@ def build_ui(bench: Workbench):
             choice = W.ToggleButtons(options=[("—", None)] + [(o, o) for o in f.options], value=f.answer if f.answer in f.options else None,
                                      style={"button_width": "64px"})
             note = W.Text(value=f.comment or "", placeholder="comment", layout=W.Layout(width="40%"))
-            tag = " <b>critical</b>" if f.critical else " <i>bonus</i>" if f.bonus else " <i>if applicable</i>" if f.conditional else ""
-            rows.append(W.VBox([W.HTML(f"<b>{html.escape(f.label)}</b> <code>{f.item_id}</code>{tag}<br><small>{html.escape(f.guidance)}</small>"), W.HBox([choice, note])]))
+            rows.append(W.VBox([W.HTML(f"<b>{escape(f.label)}</b> <code>{escape(f.item_id)}</code>{item_tag(f, bench.lang)}<br><small>{escape(f.guidance)}</small>"),
+                                W.HBox([choice, note])]))
             state["widgets"][f.item_id] = (choice, note)
         form_box.children = rows
         status.value = ""
@@ -213,18 +234,18 @@ def build_ui(bench: Workbench):
 
             if not isinstance(exc, QAError):
                 raise
-            status.value = f"<pre style='color:#a00'>{html.escape(str(exc))}</pre>"
+            status.value = f"<pre style='color:#a00'>{escape(str(exc))}</pre>"
             return
         items.loc[picker.value, ["evaluation_id", "state"]] = [ev["evaluation_id"], ev["status"]]
         state["version"] = ev["version"]
         score = "—" if ev["total_score"] is None or pd.isna(ev["total_score"]) else f"{ev['total_score']:.1f}"
         so_far = " so far" if ev["status"] == "draft" else ""
-        status.value = f"<b>{html.escape(ev['status'])}</b> {html.escape(ev['evaluation_id'])} (version {ev['version']}), score{so_far} {score}"
+        status.value = f"<b>{escape(ev['status'])}</b> {escape(ev['evaluation_id'])} (version {ev['version']}), score{so_far} {score}"
 
     picker.observe(load, names="value")
     save_btn.on_click(lambda _: save(False))
     submit_btn.on_click(lambda _: save(True))
-    ui = W.VBox([W.HTML(f"<h3>Scoring workbench — {html.escape(bench.inspector_id)}, {bench.month}</h3>"), picker,
+    ui = W.VBox([W.HTML(f"<h3>Scoring workbench — {escape(bench.inspector_id)}, {bench.month}</h3>"), picker,
                  W.HBox([W.VBox([info], layout=W.Layout(width="40%")), W.VBox([transcript], layout=W.Layout(width="60%"))]),
                  form_box, overall, W.HBox([save_btn, submit_btn]), status])
     load()

@@ -9,7 +9,7 @@ import pytest
 from test_store import FOLLOWUP_OK, INBOUND_OK, _evaluation, make_hostile, snapshot
 
 from qa_lib.errors import NotFoundError, ParameterError, ValidationError
-from qa_lib.lifecycle import TRANSITIONS, ConflictError, TransitionError, allowed_actions, next_status
+from qa_lib.lifecycle import STATUSES, TRANSITIONS, ConflictError, TransitionError, allowed_actions, next_status
 
 
 def test_transition_table():
@@ -180,3 +180,88 @@ def test_create_refuses_a_misdial_naming_the_column(hostile):
                    (0, "scorecard_id", "scorecard inbound_service v1 applies to contact types service, consultation, after_sales; contact K3 is non_regular")}
     assert "evaluation of contact K3 rejected, nothing was stored" in str(info.value)
     assert snapshot(hostile) == before
+
+
+# ---------------------------------------------------------------- issue #16: an inspector corrects answers, with who and why
+def test_transition_table_has_correct_only_before_release():
+    from qa_lib.lifecycle import CORRECTION_ROUTES, EDIT_ACTIONS, edit_action
+
+    assert next_status("submitted", "correct") == "submitted" and allowed_actions("submitted") == ["release", "correct"]
+    assert edit_action("draft") == "save" and edit_action("draft", submit=True) == "submit" and edit_action("submitted") == "correct"
+    for status in ("released", "acknowledged", "disputed", "resolved"):  # the agent has seen it: never silently overwritten
+        with pytest.raises(TransitionError, match=f"cannot change the answers of an evaluation that is {status}"):
+            edit_action(status)
+    assert set(EDIT_ACTIONS) | set(CORRECTION_ROUTES) == set(STATUSES)
+    with pytest.raises(ParameterError, match="status must be one of draft, submitted"):
+        edit_action("archived")
+
+
+def test_correct_a_submitted_evaluation_keeps_its_history(seeded):
+    s = seeded
+    eid = s.create_evaluation("K1", "Q1", "inbound_service", INBOUND_OK, submit=True)
+    total = s.evaluation(eid)["total_score"]
+    before = snapshot(s)
+    with pytest.raises(ParameterError, match="reason must say why the answers of a submitted evaluation change"):
+        s.edit(eid, {"closing": "yes"}, actor="Q1")
+    with pytest.raises(NotFoundError, match="no inspector 'Q9'"):
+        s.edit(eid, {"closing": "yes"}, actor="Q9", reason="复核")
+    with pytest.raises(ParameterError, match="nothing to change"):
+        s.edit(eid, {"closing": "否"}, actor="Q1", reason="复核")  # 否 is the stored no
+    with pytest.raises(ValidationError, match="item closing: 'maybe' is not an allowed answer"):
+        s.edit(eid, {"closing": "maybe"}, actor="Q1", reason="复核")
+    with pytest.raises(ValidationError, match="item greeting: missing answer"):
+        s.edit(eid, {"greeting": None}, actor="Q1", reason="复核")  # a submitted evaluation stays complete
+    with pytest.raises(ConflictError, match="is at version 1, you edited version 3"):
+        s.edit(eid, {"closing": "yes"}, actor="Q1", reason="复核", expected_version=3)
+    assert snapshot(s) == before
+    assert s.edit(eid, {"closing": "是", "proactive_help": ""}, actor="Q1", reason="复听录音：结束语已说") == 2
+    ev = s.evaluation(eid)
+    assert ev["status"] == "submitted" and ev["answers"]["closing"] == "yes" and "proactive_help" not in ev["answers"]
+    assert ev["total_score"] > total
+    hist = s.history(eid)
+    assert hist["action"].tolist() == ["create", "correct"] and hist["reason"].tolist()[-1] == "复听录音：结束语已说"
+    assert json.loads(hist["answers"].iloc[0])["closing"][0] == "no"  # the first version is kept as it was
+    s.release(eid, actor="SUP1")
+    before = snapshot(s)
+    with pytest.raises(TransitionError, match="cannot change the answers of an evaluation that is released: .* dispute"):
+        s.edit(eid, {"closing": "no"}, actor="Q1", reason="再次复核")
+    assert snapshot(s) == before
+
+
+def test_a_draft_is_saved_without_a_reason(seeded):
+    s = seeded
+    eid = s.create_evaluation("K1", "Q1", "inbound_service", {"greeting": "yes", "closing": "no"})
+    assert s.edit(eid, {"closing": None, "empathy": "partial"}, actor="Q1") == 2
+    assert s.evaluation(eid)["answers"] == {"greeting": "yes", "empathy": "partial"}
+    assert s.history(eid)["action"].tolist() == ["create", "save"]
+
+
+def _cli(store, *args):
+    from click.testing import CliRunner
+
+    from qa_lib.cli import main
+
+    return CliRunner().invoke(main, [*map(str, args), "--db", store.url], catch_exceptions=False)
+
+
+def test_qa_evaluation_edit(seeded):
+    s = seeded
+    eid = s.create_evaluation("K1", "Q1", "inbound_service", INBOUND_OK, submit=True)
+    before = snapshot(s)
+    r = _cli(s, "evaluation", "edit", eid, "--answer", "closing=yes", "--actor", "Q1")
+    assert r.exit_code == 2 and "reason must say why" in r.output, r.output
+    r = _cli(s, "evaluation", "edit", eid, "--answer", "closing", "--actor", "Q1", "--reason", "x")
+    assert r.exit_code == 2 and "must be ITEM=VALUE" in r.output, r.output
+    r = _cli(s, "evaluation", "edit", eid, "--answer", "closing=yes", "--actor", "Q1", "--reason", "x", "--version", "4")
+    assert r.exit_code == 1 and "is at version 1, you edited version 4" in r.output, r.output
+    assert snapshot(s) == before
+    r = _cli(s, "evaluation", "edit", eid, "--answer", "closing=yes", "--answer", "empathy=partial", "--actor", "Q1",
+             "--reason", "复核录音，客户电话13812345678", "--version", "1")
+    assert r.exit_code == 0 and r.output.startswith(f"{eid}: correct → version 2 (submitted), total ") and "138****5678" in r.output, r.output
+    shown = _cli(s, "evaluation", "show", eid)
+    assert shown.exit_code == 0 and "correct" in shown.output and "复核录音" in shown.output, shown.output
+    assert "13812345678" not in shown.output  # free text is masked in what is printed
+    assert s.history(eid)["reason"].iloc[-1] == "复核录音，客户电话13812345678"
+    s.release(eid, actor="SUP1")
+    r = _cli(s, "evaluation", "edit", eid, "--answer", "closing=no", "--actor", "Q1", "--reason", "x")
+    assert r.exit_code == 2 and "cannot change the answers of an evaluation that is released" in r.output, r.output

@@ -396,3 +396,15 @@ def test_complaints_imported_as_voc(tmp_path):
     want = row["Issue"] + (f" / {row['Sub-issue']}" if row["Sub-issue"] else "")
     assert v.loc[row["Complaint ID"], "text"] == want
     assert str(v.loc[row["Complaint ID"], "received_at"])[:10] == pd.Timestamp(row["Date received"].replace("/", "-")).strftime("%Y-%m-%d")
+
+
+def test_times_land_in_the_centers_own_time_zone(monkeypatch, tmp_path):
+    """A center in London: a source zone and a UTC offset are both converted to its `timezone`, not to Shanghai."""
+    (tmp_path / "center.yaml").write_text("timezone: Europe/London\n", encoding="utf-8")
+    monkeypatch.setenv("QA_HOME", str(tmp_path))
+    raw = pd.DataFrame({"id": ["a", "b"], "t": ["2026/10/05 09:00", "2026/10/05 09:00"]})
+    out = mapped(raw, {**_base(), "start_time": {"column": "t", "format": "%Y/%m/%d %H:%M", "tz": "Asia/Shanghai"}})
+    assert out["start_time"].astype(str).tolist() == ["2026-10-05 02:00:00"] * 2  # +8 → BST +1
+    from qa_lib.ingest import center_timezone
+
+    assert center_timezone() == "Europe/London"  # what imports convert values with a UTC offset to

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
@@ -34,7 +36,8 @@ def test_blank_sheet_has_dropdowns_notes_and_guide(sheet):
     wb = load_workbook(sheet)
     ws = wb["score"]
     header = [c.value for c in ws[1]]
-    assert header[:2] == ["contact_id", "agent_id"] and "greeting" in header and header[-1] == "comment"
+    assert header[:2] == ["contact_id", "agent_id"] and "greeting" in header and header[-2:] == ["comment", "reason"]
+    assert ws.cell(row=1, column=len(header)).comment.text.startswith("改分原因")
     rules = {str(dv.sqref): dv for dv in ws.data_validations.dataValidation}
     col = chr(ord("A") + header.index("needs_analysis"))
     assert rules[f"{col}2:{col}3"].formula1 == '"yes,partial,no"'
@@ -127,12 +130,17 @@ def saved_at(path, when: str):
             z.writestr(info, data)
 
 
-def cli_score_import(store, path):
+def cli_run(store, *args):
+    """``qa ARGS --db <store>`` through click's CliRunner."""
     from click.testing import CliRunner
 
     from qa_lib.cli import main
 
-    return CliRunner().invoke(main, ["score", "import", str(path), "--db", store.url], catch_exceptions=False)
+    return CliRunner().invoke(main, [*map(str, args), "--db", store.url], catch_exceptions=False)
+
+
+def cli_score_import(store, path):
+    return cli_run(store, "score", "import", path)
 
 
 def test_arm_edited_on_a_sheet_is_refused_and_a_blank_one_takes_the_plans(hostile, tmp_path):
@@ -209,7 +217,116 @@ def test_sheet_saved_again_with_more_rows_imports_the_new_ones(seeded, sheet):
     assert seeded.evaluation("S1-K1")["evaluated_at"] == first
     assert str(seeded.evaluation("S1-K2")["evaluated_at"]) == "2026-11-20 10:00:00"  # the save time, in center time
     before = snapshot(seeded)
-    fill(sheet, {2: {"closing": "yes"}})  # a changed answer is still a conflict: stored evaluations change through the lifecycle
-    with pytest.raises(ValidationError, match="S1-K1/closing is already stored with answer = 'no', the file has 'yes'"):
+    fill(sheet, {2: {"closing": "yes"}})  # a changed answer needs a reason: a correction is a new version, with who and why
+    with pytest.raises(ValidationError) as info:
         seeded.import_scoring_sheet(sheet)
+    assert [str(p) for p in info.value.problems] == [
+        "q1.xlsx:2:reason: S1-K1 is already stored (submitted, version 1) and this row changes it (closing: no → yes): write why in the "
+        "reason column (改分原因) to store the change as a correction (a new version; the old one stays in the history), or undo the change"]
+    assert str(info.value).startswith("q1.xlsx (0 new, 1 unchanged, 0 corrected, 1 refused) rejected, nothing was stored")
     assert snapshot(seeded) == before
+
+
+# ---------------------------------------------------------------- issue #16: a sheet filled over several days, imported again
+FIVE = pd.DataFrame({  # three more answered inbound service calls, so a sheet has five rows
+    "contact_id": ["K11", "K12", "K13"], "start_time": ["2026-10-06 09:00:00", "2026-10-06 10:00:00", "2026-10-06 11:00:00"],
+    "channel": "hotline", "direction": "inbound", "contact_type": "service", "agent_id": ["A1", "A2", "A1"],
+    "answered": "true", "abandoned": "false", "talk_seconds": "200",
+})
+
+
+@pytest.fixture
+def five(seeded, tmp_path):
+    """A blank sheet of five contacts (K1, K2, K11, K12, K13), and each contact's row on it."""
+    seeded.import_frame("contacts", FIVE.copy(), source="five.csv")
+    card = seeded.scorecard("inbound_service")
+    contacts = seeded.unscored_contacts(card, "2026-10")
+    assert sorted(contacts["contact_id"]) == ["K1", "K11", "K12", "K13", "K2"]
+    path = write_scoring_sheet(tmp_path / "q5.xlsx", card, contacts, inspector_id="Q1", sheet_id="D1")
+    return path, rows_of(path)
+
+
+def test_sheet_filled_over_days_new_unchanged_and_corrected_rows(seeded, five):
+    """Day 1: three rows. Day 2: two more rows and one of the first three changed; without a reason the whole file is refused
+    (nothing stored), with one the change is a new version of that evaluation, its reason in the history."""
+    path, row = five
+    fill(path, {row[c]: INBOUND_OK for c in ("K1", "K2", "K11")})
+    r = seeded.import_scoring_sheet(path)
+    assert (r.new, r.unchanged, r.corrected, r.inserted["evaluations"]) == (3, 0, 0, 3)
+    total_before = seeded.evaluation("D1-K11")["total_score"]
+    fill(path, {row["K12"]: INBOUND_OK, row["K13"]: INBOUND_OK, row["K11"]: {"closing": "yes"}})
+    saved_at(path, "2026-11-21T03:00:00Z")  # saved again on another day
+    before = snapshot(seeded)
+    with pytest.raises(ValidationError) as info:
+        seeded.import_scoring_sheet(path)
+    assert [(p.row, p.column) for p in info.value.problems] == [(row["K11"], "reason")]
+    assert "D1-K11 is already stored (submitted, version 1) and this row changes it (closing: no → yes)" in str(info.value)
+    assert "(2 new, 2 unchanged, 0 corrected, 1 refused) rejected, nothing was stored" in str(info.value)
+    assert snapshot(seeded) == before  # the two new rows were not stored either
+    fill(path, {row["K11"]: {"reason": "复听录音：结束语其实说了 (re-listened: the closing was said)"}})
+    r = seeded.import_scoring_sheet(path)
+    assert (r.new, r.unchanged, r.corrected, r.updated) == (2, 2, 1, 0)
+    assert str(r).startswith("q5.xlsx: 2 new, 2 unchanged, 1 corrected (new version), 0 refused（新增 2，未变 2，更正 1")
+    ev = seeded.evaluation("D1-K11")
+    assert ev["answers"]["closing"] == "yes" and ev["version"] == 2 and ev["status"] == "submitted"
+    assert ev["total_score"] > total_before
+    hist = seeded.history("D1-K11")
+    assert hist["action"].tolist() == ["import", "correct"] and hist["actor"].tolist() == ["Q1", "Q1"]
+    assert hist["reason"].iloc[-1].startswith("复听录音") and json.loads(hist["answers"].iloc[0])["closing"][0] == "no"
+    assert [seeded.evaluation(f"D1-{c}")["version"] for c in ("K1", "K2", "K12")] == [1, 1, 1]
+    again = seeded.import_scoring_sheet(path)  # the same file once more: nothing new, no new version
+    assert (again.new, again.unchanged, again.corrected) == (0, 5, 0) and len(seeded.history("D1-K11")) == 2
+    shown = cli_run(seeded, "evaluation", "show", "D1-K11")
+    assert shown.exit_code == 0 and "correct" in shown.output and "复听录音" in shown.output, shown.output
+
+
+def test_a_released_row_changed_on_the_sheet_is_refused_with_the_way_to_correct_it(seeded, five):
+    path, row = five
+    fill(path, {row["K1"]: INBOUND_OK, row["K2"]: INBOUND_OK})
+    seeded.import_scoring_sheet(path)
+    seeded.release("D1-K1", actor="SUP1")
+    assert seeded.import_scoring_sheet(path).unchanged == 2  # released and unchanged: left alone
+    fill(path, {row["K1"]: {"empathy": "no", "reason": "复核"}})
+    before = snapshot(seeded)
+    with pytest.raises(ValidationError) as info:
+        seeded.import_scoring_sheet(path)
+    (problem,) = info.value.problems
+    assert (problem.row, problem.column) == (row["K1"], "empathy")
+    assert problem.message.startswith("D1-K1 is released and this row changes it (empathy: yes → no), which a sheet cannot do: "
+                                      "it is released to the agent") and "dispute" in problem.message
+    assert snapshot(seeded) == before
+
+
+def test_drafts_on_a_sheet_are_saved_then_submitted_without_a_reason(seeded, five):
+    """Imported as drafts, a sheet's rows stay the inspector's work in progress: changed, they are saved; imported without
+    --draft they are submitted. A sheet exported before the reason column existed takes one named 改分原因 added by hand."""
+    path, row = five
+    fill(path, {row["K1"]: INBOUND_OK})
+    assert seeded.import_scoring_sheet(path, status="draft").new == 1
+    fill(path, {row["K1"]: {"greeting": "no"}})
+    r = seeded.import_scoring_sheet(path, status="draft")
+    assert (r.updated, r.corrected) == (1, 0) and "1 draft(s) updated" in str(r)
+    r = seeded.import_scoring_sheet(path)  # not as draft: the draft is submitted
+    assert r.updated == 1 and seeded.evaluation("D1-K1")["status"] == "submitted"
+    assert seeded.history("D1-K1")["action"].tolist() == ["import", "save", "submit"]
+    wb = load_workbook(path)
+    ws = wb["score"]
+    ws.cell(row=1, column=ws.max_column).value = "改分原因"
+    wb.save(path)
+    fill(path, {row["K1"]: {"greeting": "yes", "改分原因": "问候语听错了"}})
+    assert seeded.import_scoring_sheet(path).corrected == 1
+    assert seeded.history("D1-K1")["reason"].iloc[-1] == "问候语听错了"
+    with pytest.raises(ParameterError, match="status must be one of draft, submitted; got 'released'"):
+        seeded.import_scoring_sheet(path, status="released")
+
+
+def test_sheet_marks_critical_only_where_the_card_does(seeded, sheet):
+    """The header notes and the guide sheet mark an item critical only where the scorecard sets ``critical``."""
+    card = seeded.scorecard("inbound_service")
+    wb = load_workbook(sheet)
+    ws = wb["score"]
+    header = [c.value for c in ws[1]]
+    noted = {it.id: "(critical)" in ws.cell(row=1, column=header.index(it.id) + 1).comment.text for it in card.items}
+    assert noted == {it.id: it.critical is not None for it in card.items} and any(noted.values()) and not all(noted.values())
+    guide = {r[0]: r[4] for r in wb["guide"].iter_rows(min_row=2, values_only=True)}
+    assert guide == {it.id: it.critical for it in card.items}  # evaluation / section, empty (None) where not critical

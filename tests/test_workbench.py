@@ -74,3 +74,24 @@ def test_bad_parameters(seeded):
         Workbench(seeded, "Q7")
     with pytest.raises(ParameterError, match="lang must be one of zh, en"):
         Workbench(seeded, "Q1", lang="fr")
+
+
+def test_critical_marks_match_the_scorecard(bench):
+    """Only the items the scorecard marks critical carry the mark (a missing flag once read as NaN, which is true)."""
+    import re
+
+    card = bench.cards["inbound_service"]
+    expected = {it.id: it.critical is not None for it in card.items}
+    assert any(expected.values()) and not all(expected.values())
+    form = bench.form("inbound_service").set_index("item_id")
+    assert form["critical"].to_dict() == expected
+    assert form["critical_scope"].to_dict() == {it.id: it.critical or "" for it in card.items}
+    ui = build_ui(bench)
+    shown = {}
+    for row in ui.children[3].children:  # the form: one VBox per item, its first child the item's heading
+        heading = row.children[0].value
+        shown[re.search(r"<code>(.*?)</code>", heading).group(1)] = "致命项" in heading
+    assert shown == expected
+    crit = next(it for it in card.items if it.critical == "evaluation")
+    heading = next(r.children[0].value for r in ui.children[3].children if f"<code>{crit.id}</code>" in r.children[0].value)
+    assert "致命项（整张评估）" in heading

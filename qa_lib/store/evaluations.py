@@ -1,19 +1,37 @@
-"""The evaluation lifecycle: create, save, submit, release, acknowledge, dispute, resolve — every change a new version, checked against the version the caller read."""
+"""The evaluation lifecycle: create, save, submit, correct, release, acknowledge, dispute, resolve — every change a new
+version, checked against the version the caller read; scoring sheets imported again and again as they are filled."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from .. import ingest
+from ..config import settings
 from ..errors import NotFoundError, ParameterError, Problem, ValidationError
 from ..ingest import ROW
-from ..lifecycle import AGENT_ACTIONS, OUTCOMES, ConflictError, TransitionError, next_status
+from ..lifecycle import (
+    AGENT_ACTIONS,
+    CORRECTION_ROUTES,
+    EDIT_ACTIONS,
+    OUTCOMES,
+    REASON_ACTIONS,
+    TRANSITIONS,
+    ConflictError,
+    TransitionError,
+    edit_action,
+    next_status,
+)
 from ..rubric import Scorecard, check_answers, normalize_answers, score
-from .imports import _card_from_text
+from .imports import ImportResult, _card_from_text
 from .schema import _CHUNK, _now, tables
 
 #: Statuses an evaluation starts in, created or imported; the later ones are reached only through the lifecycle's
@@ -22,6 +40,23 @@ START_STATUSES = ("draft", "submitted")
 #: Arms a saved sampling plan draws; calibration evaluations belong to a calibration session, never to a plan.
 PLAN_ARMS = ("random", "targeted")
 _MAX_PER_RULE = 200
+
+
+@dataclass
+class SheetImport(ImportResult):
+    """What importing a scoring sheet did, per evaluation (a row of the sheet): ``new`` rows stored, rows ``unchanged``
+    since they were stored, rows ``corrected`` (a new version with the row's reason) and stored drafts ``updated`` (saved
+    or submitted: a new version). ``inserted`` and ``skipped`` count table rows, as for any import."""
+
+    new: int = 0
+    unchanged: int = 0
+    corrected: int = 0
+    updated: int = 0
+
+    def __str__(self) -> str:
+        drafts, drafts_zh = (f", {self.updated} draft(s) updated (new version)", f"，草稿更新 {self.updated}") if self.updated else ("", "")
+        return (f"{self.source}: {self.new} new, {self.unchanged} unchanged, {self.corrected} corrected (new version){drafts}, 0 refused"
+                f"（新增 {self.new}，未变 {self.unchanged}，更正 {self.corrected}（新版本）{drafts_zh}，拒绝 0）")
 
 
 class _Evaluations:
@@ -177,9 +212,11 @@ class _Evaluations:
 
     def _act(self, evaluation_id: str, action: str, actor: str, expected_version: int | None, *, answers: dict | None = None,
              comments: dict | None = None, comment=None, reason: str | None = None, disputed: dict | None = None,
-             outcome: str | None = None) -> int:
+             outcome: str | None = None, remove: tuple = ()) -> int:
         if not actor or not str(actor).strip():
             raise ParameterError(f"actor must name who acts (an inspector, agent or supervisor id); got {actor!r}")
+        if action in REASON_ACTIONS and (not isinstance(reason, str) or not reason.strip()):
+            raise ParameterError(f"reason must say why the answers of a submitted evaluation change (kept in its history); got {reason!r}")
         with self.engine.begin() as conn:
             head = self._evaluation_row(conn, evaluation_id, lock=True)
             _check_version(evaluation_id, int(head["version"] or 1), expected_version)  # a stale read is a conflict, before any other check
@@ -191,11 +228,11 @@ class _Evaluations:
             cur_answers = {r["item_id"]: r["answer"] for r in rows}
             cur_comments = {r["item_id"]: r["item_comment"] for r in rows if r["item_comment"]}
             card = self._card_for(conn, head["scorecard_id"], head["scorecard_version"])
-            new_answers = {**cur_answers, **_canonical(card, answers or {})}
-            new_comments = {**cur_comments, **(comments or {})}
+            new_answers = {k: v for k, v in {**cur_answers, **_canonical(card, answers or {})}.items() if k not in remove}
+            new_comments = {k: v for k, v in {**cur_comments, **(comments or {})}.items() if k in new_answers}
             complete = action != "save"
             total = head["total_score"]
-            if action in ("save", "submit") or (action == "resolve" and outcome == "rescored"):
+            if action in ("save", "submit", "correct") or (action == "resolve" and outcome == "rescored"):
                 total = self._checked_total(conn, card, evaluation_id, head["contact_id"], new_answers, complete=complete)
             if action == "dispute":
                 unknown = [k for k in disputed if k not in card.item_ids]
@@ -224,6 +261,34 @@ class _Evaluations:
         Every required item must then be answered."""
         return self._act(evaluation_id, "submit", actor, expected_version, answers=answers, comments=comments, comment=comment)
 
+    def edit(self, evaluation_id: str, answers: dict, *, actor: str, reason: str | None = None, expected_version: int | None = None,
+             comment: str | None = None) -> int:
+        """An inspector changes an evaluation's answers (merged over the stored ones; None or "" removes one); the new version.
+
+        A draft is saved; a submitted evaluation is corrected (action ``correct``: ``reason`` required, kept in its
+        history); a released or later one is refused with the way its answers change
+        (:data:`qa_lib.lifecycle.CORRECTION_ROUTES`). ``actor`` must be an inspector. A change that changes nothing is refused.
+        """
+        if not isinstance(answers, dict) or not answers:
+            raise ParameterError(f"answers must map item ids to their new answers (None removes one); got {answers!r}")
+        with self.engine.connect() as conn:
+            known = conn.execute(sa.select(sa.func.count()).select_from(tables["inspectors"]).where(tables["inspectors"].c.inspector_id == actor)).scalar_one()
+        if not known:
+            raise NotFoundError(f"no inspector {actor!r}: actor must be the inspector who makes the change")
+        head = self.evaluation(evaluation_id)
+        action = edit_action(head["status"])
+        card = self.scorecard(head["scorecard_id"], int(head["scorecard_version"]))
+        drop = tuple(k for k, v in answers.items() if v is None or str(v).strip() == "")
+        unknown = sorted(set(drop) - set(card.item_ids))
+        if unknown:
+            raise ParameterError(f"answers to remove must be items of scorecard {card.id} v{card.version}; got {unknown}")
+        keep = {k: v for k, v in answers.items() if k not in drop}
+        after = {k: v for k, v in {**head["answers"], **_canonical(card, keep)}.items() if k not in drop}
+        if after == head["answers"] and (comment is None or comment == head["comment"]):
+            raise ParameterError(f"the answers given are the ones evaluation {evaluation_id} holds (version {head['version']}): nothing to change")
+        version = int(head["version"]) if expected_version is None else expected_version
+        return self._act(evaluation_id, action, actor, version, answers=keep, remove=drop, comment=comment, reason=reason)
+
     def release(self, evaluation_id: str, *, actor: str, expected_version: int | None = None) -> int:
         """Release a submitted evaluation to the agent."""
         return self._act(evaluation_id, "release", actor, expected_version)
@@ -251,6 +316,101 @@ class _Evaluations:
             raise ParameterError("an upheld resolution keeps the answers: pass no answers, or use outcome='rescored'")
         return self._act(evaluation_id, "resolve", actor, expected_version, answers=answers, reason=note, outcome=outcome)
 
+    # ---- scoring sheets, imported again and again as they are filled ------------------------------------------
+    def import_scoring_sheet(self, path: str | os.PathLike, *, status: str = "submitted") -> SheetImport:
+        """Import a filled scoring sheet (:mod:`qa_lib.sheets`), again as often as it is filled further: all rows or none.
+
+        A row not stored yet is a new evaluation, checked like ``qa import evaluations``. A row stored before is
+        compared by its answers and comment (never by the workbook's save time, which changes on every save): the
+        same, it is ``unchanged``; changed, it becomes a new version of its evaluation with the sheet's inspector as
+        actor — a draft is saved (submitted unless ``status`` is draft), a submitted one corrected, which needs the
+        row's ``reason`` (改分原因; without one the row is refused, asking for it), a released one refused with the
+        way its answers change (:data:`qa_lib.lifecycle.CORRECTION_ROUTES`). The arm on the sheet is not trusted: it
+        must be the arm of the saved sampling plan that drew the contact or, for a contact in no plan, the arm the
+        sheet was exported with (:data:`qa_lib.sheets.EXPORT_ARM`); a blank arm cell takes that arm (a stored row: its
+        stored arm). Rows stored before keep their ``evaluated_at``.
+        """
+        from ..sheets import read_scoring_sheet
+
+        if status not in START_STATUSES:
+            raise ParameterError(f"status must be one of {', '.join(START_STATUSES)}; got {status!r}")
+        path = Path(path)
+        card = self._sheet_card(path)
+        long = read_scoring_sheet(path, card, status=status, blank_arm=None)
+        reasons = _sheet_reasons(long)
+        long = long.drop(columns=["reason"], errors="ignore")
+        result = SheetImport("scoring sheet", path.name, int(long["evaluation_id"].nunique()))
+        try:
+            with self.engine.begin() as conn:
+                return self._import_sheet(conn, card, long, reasons, result, hashlib.sha256(path.read_bytes()).hexdigest())
+        except sa.exc.IntegrityError as exc:  # a concurrent writer got there first
+            raise ConflictError(f"{path.name}: someone stored these evaluations while the sheet was imported, nothing was stored: "
+                                f"import the sheet again ({exc.orig})") from None
+
+    def _sheet_card(self, path: Path) -> Scorecard:
+        """The stored scorecard version a scoring sheet names in its hidden meta sheet (the file guarded first)."""
+        from openpyxl import load_workbook
+
+        ingest.guard_file(path, source=path.name, limits=settings())  # before openpyxl unpacks anything
+        try:
+            wb = load_workbook(path, read_only=True)
+            meta = {str(r[0]): r[1] for r in wb["meta"].iter_rows(values_only=True)}
+            wb.close()
+        except Exception:
+            meta = {}
+        if not meta.get("scorecard_id"):
+            raise ValidationError([Problem(path.name, 0, "", "not a scoring sheet written by `qa score export` (no meta sheet)")], path.name)
+        return self.scorecard(str(meta["scorecard_id"]), int(meta["scorecard_version"]))
+
+    def _import_sheet(self, conn, card: Scorecard, long: pd.DataFrame, reasons: pd.Series, result: SheetImport, sha256: str) -> SheetImport:
+        """New rows imported, stored rows compared and changed ones versioned, in the caller's transaction; all or none."""
+        from ..sheets import EXPORT_ARM
+
+        source = result.source
+        stored, stored_items = self._stored_sheet_rows(conn, list(pd.unique(long["evaluation_id"])))
+        long = _sheet_against_store(conn, long, stored, EXPORT_ARM)
+        frames = ingest.validate_kind("evaluations", long, source)
+        head, items = frames["evaluations"], frames["evaluation_items"]
+        again, again_items = head["evaluation_id"].isin(stored["evaluation_id"]), items["evaluation_id"].isin(stored["evaluation_id"])
+        plan, answers, problems = _sheet_changes(card, head[again], items[again_items], stored, stored_items, reasons, source)
+        if len(plan):
+            totals, found = self._sheet_totals(conn, card, plan, answers, source)
+            plan, problems = plan.assign(total=totals), problems + found
+        refused = {p.row for p in problems}
+        result.new = int((~again & ~head[ROW].isin(refused)).sum())
+        result.unchanged = int((again & ~head["evaluation_id"].isin(plan["evaluation_id"]) & ~head[ROW].isin(refused)).sum())
+        ok = plan[~plan[ROW].isin(refused)]
+        result.corrected, result.updated = int((ok["action"] == "correct").sum()), int((ok["action"] != "correct").sum())
+        fresh = {"evaluations": head[~again], "evaluation_items": items[~again_items]}
+        try:
+            self._import_frames(conn, "evaluations", fresh, result, sha256=sha256, exported_arm=EXPORT_ARM, problems=problems)
+        except ValidationError as exc:
+            n = len({p.row for p in exc.problems})
+            raise ValidationError(exc.problems, f"{source} ({result.new} new, {result.unchanged} unchanged, {result.corrected} corrected, "
+                                                f"{n} refused)") from None
+        result.skipped = {"evaluations": int(again.sum()), "evaluation_items": int(again_items.sum())}  # stored before: compared above
+        _write_sheet_versions(conn, plan, answers)
+        return result
+
+    def _stored_sheet_rows(self, conn, ids: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The evaluations of ``ids`` already stored (locked on PostgreSQL until the import commits) and their answers."""
+        ev, it = tables["evaluations"], tables["evaluation_items"]
+        query = sa.select(ev.c.evaluation_id, ev.c.contact_id, ev.c.agent_id, ev.c.arm, ev.c.status, ev.c.version, ev.c.comment,
+                          ev.c.evaluated_at)
+        if self.engine.dialect.name != "sqlite":
+            query = query.with_for_update()
+        head = _read_in(conn, query, ev.c.evaluation_id, ids)
+        items = _read_in(conn, sa.select(it.c.evaluation_id, it.c.item_id, it.c.answer, it.c.item_comment), it.c.evaluation_id, list(head["evaluation_id"]))
+        return head, items
+
+    def _sheet_totals(self, conn, card: Scorecard, plan: pd.DataFrame, answers: pd.DataFrame, source: str) -> tuple[pd.Series, list[Problem]]:
+        """Each new version's total, its answers checked with its contact's flags (conditional items) at the sheet's row."""
+        context = plan[["evaluation_id", "contact_id"]].merge(self._contact_flags(conn, plan["contact_id"]), on="contact_id", how="left")
+        rows = answers["evaluation_id"].map(plan.set_index("evaluation_id")[ROW])
+        problems = check_answers(card, answers, source=source, context=context, rows=rows, item_columns=True)
+        totals = score(card, answers, context=context).totals.set_index("evaluation_id")["total"]
+        return plan["evaluation_id"].map(totals).astype(float).round(4).to_numpy(), problems
+
 
 def _read_in(conn, query, column, values: list) -> pd.DataFrame:
     """``query`` for the rows whose ``column`` is one of ``values`` (in chunks)."""
@@ -274,6 +434,111 @@ def _canonical(card: Scorecard, answers: dict) -> dict:
     frame = pd.DataFrame({"evaluation_id": "_", "item_id": list(answers), "answer": [None if v is None else str(v) for v in answers.values()]})
     canon = normalize_answers(card, frame)
     return {k: v for k, v in zip(frame["item_id"], canon) if v is not None}
+
+
+# ------------------------------------------------------------------------ a scoring sheet's rows stored before
+def _sheet_reasons(long: pd.DataFrame) -> pd.Series:
+    """Each evaluation's ``reason`` cell on a sheet (why a row stored before changed), cleaned like any free text."""
+    if "reason" not in long.columns:
+        return pd.Series(dtype=object)
+    first = long.drop_duplicates("evaluation_id").set_index("evaluation_id")["reason"].dropna().astype(str).str.strip()
+    return ingest.clean_free_text(first[first != ""])
+
+
+def _sheet_against_store(conn, long: pd.DataFrame, stored: pd.DataFrame, exported_arm: str) -> pd.DataFrame:
+    """A sheet's blank arms (a stored row's own, else the saved plan's, else ``exported_arm``); a stored row's ``evaluated_at``."""
+    pc = tables["plan_contacts"]
+    arm_of = stored.set_index("evaluation_id")["arm"]
+    long = long.assign(arm=long["arm"].astype(object).where(long["arm"].notna(), long["evaluation_id"].map(arm_of).astype(object)))
+    blank = long["arm"].isna()
+    if blank.any():
+        planned = _read_in(conn, sa.select(pc.c.contact_id, pc.c.arm), pc.c.contact_id, list(pd.unique(long.loc[blank, "contact_id"].astype(str))))
+        plan_arm = planned.drop_duplicates("contact_id").set_index("contact_id")["arm"]
+        long.loc[blank, "arm"] = long.loc[blank, "contact_id"].map(plan_arm).astype(object).fillna(exported_arm).to_numpy()
+    if len(stored):
+        at = pd.to_datetime(stored.set_index("evaluation_id")["evaluated_at"]).dt.strftime("%Y-%m-%d %H:%M:%S")
+        long["evaluated_at"] = long["evaluation_id"].map(at).fillna(long["evaluated_at"])
+    return long
+
+
+def _write_sheet_versions(conn, plan: pd.DataFrame, answers: pd.DataFrame) -> None:
+    """The new versions of a sheet's changed rows, in bulk: each evaluation's state (only if still at the version
+    read, else :class:`ConflictError`), its answers and its history row."""
+    if plan.empty:
+        return
+    ev, items, versions = tables["evaluations"], tables["evaluation_items"], tables["evaluation_versions"]
+    b, now = sa.bindparam, _now()
+    plan = plan.astype(object).where(plan.notna(), None)
+    state = [{"b_id": e, "b_cur": int(v), "b_new": int(v) + 1, "b_status": s, "b_total": t, "b_comment": c}
+             for e, v, s, t, c in zip(plan["evaluation_id"], plan["version"], plan["status"], plan["total"], plan["comment"])]
+    res = conn.execute(ev.update().where(ev.c.evaluation_id == b("b_id"), ev.c.version == b("b_cur"))
+                       .values(version=b("b_new"), status=b("b_status"), total_score=b("b_total"), comment=b("b_comment")), state)
+    if res.rowcount != len(state):  # another writer changed one of them since it was read: roll back the whole sheet
+        raise ConflictError("someone changed an evaluation of this sheet while it was imported, nothing was stored: import the sheet again")
+    ids = plan["evaluation_id"].tolist()
+    for i in range(0, len(ids), _CHUNK):
+        conn.execute(items.delete().where(items.c.evaluation_id.in_(ids[i : i + _CHUNK])))
+    rows = answers.astype(object).where(answers.notna(), None)
+    conn.execute(items.insert(), rows[["evaluation_id", "item_id", "answer", "item_comment"]].to_dict("records"))
+    js = {e: _answers_json(dict(zip(g["item_id"], g["answer"])), dict(zip(g["item_id"], g["item_comment"]))) for e, g in rows.groupby("evaluation_id")}
+    conn.execute(versions.insert(), [
+        {"evaluation_id": e, "version": int(v) + 1, "action": a, "status": s, "total_score": t, "answers": js[e], "comment": c,
+         "actor": who, "at": now, "reason": r}
+        for e, v, a, s, t, c, who, r in zip(plan["evaluation_id"], plan["version"], plan["action"], plan["status"], plan["total"],
+                                           plan["comment"], plan["inspector_id"], plan["reason"])])
+
+
+_PLAN = ["evaluation_id", "contact_id", "inspector_id", "action", "status", "version", "comment", "reason", ROW]
+
+
+def _sheet_changes(card: Scorecard, head: pd.DataFrame, items: pd.DataFrame, stored: pd.DataFrame, stored_items: pd.DataFrame,
+                   reasons: pd.Series, source: str) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
+    """A sheet's rows stored before (validated ``head`` and ``items``), against their stored version.
+
+    Returns ``plan``, one row per evaluation that gets a new version (``evaluation_id``, ``contact_id``, ``inspector_id``,
+    ``action``, ``status`` after it, the ``version`` read, the sheet's ``comment`` and ``reason``, its ``_row``); the new
+    versions' answers (the sheet's, with the stored item comments); and a located problem per change not allowed: an
+    evaluation past submitted (:data:`qa_lib.lifecycle.CORRECTION_ROUTES`), a correction without a reason, another arm
+    or agent than the stored one.
+    """
+    if head.empty:
+        return pd.DataFrame(columns=_PLAN), pd.DataFrame(columns=["evaluation_id", "item_id", "answer", "item_comment"]), []
+    sheet = items[["evaluation_id", "item_id"]].assign(answer=normalize_answers(card, items).to_numpy())
+    both = sheet.merge(stored_items, on=["evaluation_id", "item_id"], how="outer", suffixes=("", "_stored"))
+    both = both[both["evaluation_id"].isin(head["evaluation_id"])]
+    d = both[both["answer"].fillna("").astype(str) != both["answer_stored"].fillna("").astype(str)]
+    diff = (_text(d["item_id"]) + ": " + _text(d["answer_stored"]).replace("", "—") + " → " + _text(d["answer"]).replace("", "—")).groupby(d["evaluation_id"]).agg("; ".join)
+    h = head.merge(stored, on="evaluation_id", suffixes=("", "_stored")).reset_index(drop=True)
+    comment_changed = (_text(h["comment"]) != _text(h["comment_stored"])).to_numpy()
+    what = _text(h["evaluation_id"].map(diff))
+    what = what.where(~comment_changed, what + np.where(what != "", "; ", "") + "comment")
+    was = h["status_stored"]
+    submit = ((was == "draft") & (h["status"] == "submitted")).to_numpy()
+    touched = (what != "").to_numpy() | submit
+    action = was.map(EDIT_ACTIONS).where(~submit, "submit")
+    h = h.assign(what=what, action=action, reason=h["evaluation_id"].map(reasons), version=h["version_stored"],
+                 column=_text(h["evaluation_id"].map(d.groupby("evaluation_id")["item_id"].first())).replace("", "comment"))
+    eid = h["evaluation_id"]
+    checks = [
+        ((_text(h["arm"]) != _text(h["arm_stored"])).to_numpy(), "arm", lambda x: eid[x] + " is stored with arm " + _text(h["arm_stored"][x])
+         + ", the sheet has " + _text(h["arm"][x]) + ": an evaluation keeps the arm its contact was sampled in"),
+        (h["agent_id"].notna().to_numpy() & (_text(h["agent_id"]) != _text(h["agent_id_stored"])).to_numpy(), "agent_id",
+         lambda x: eid[x] + " is stored for agent " + _text(h["agent_id_stored"][x]) + ", the sheet has " + _text(h["agent_id"][x])
+         + ": the agent is the contact's and does not change"),
+        (touched & action.isna().to_numpy(), None, lambda x: eid[x] + " is " + was[x] + " and this row changes it (" + what[x] + "), which a sheet "
+         "cannot do: " + was[x].map(CORRECTION_ROUTES) + "; undo the change on the sheet"),
+        (touched & (action == "correct").to_numpy() & h["reason"].isna().to_numpy(), "reason", lambda x: eid[x] + " is already stored (submitted, version "
+         + _text(h["version"][x]) + ") and this row changes it (" + what[x] + "): write why in the reason column (改分原因) to store the change "
+         "as a correction (a new version; the old one stays in the history), or undo the change"),
+    ]
+    problems = [Problem(source, int(r), c, m) for mask, column, message in checks if mask.any()
+                for r, c, m in zip(h.loc[mask, ROW], h.loc[mask, "column"] if column is None else [column] * int(mask.sum()), message(mask))]
+    plan = h[touched & action.notna().to_numpy()]
+    plan = plan.assign(status=pd.Series(list(zip(plan["status_stored"], plan["action"])), index=plan.index, dtype=object).map(TRANSITIONS),
+                       comment=plan["comment"].astype(object).where(plan["comment"].notna(), None))
+    plan = plan[_PLAN].reset_index(drop=True)
+    answers = both[both["evaluation_id"].isin(plan["evaluation_id"]) & both["answer"].notna()][["evaluation_id", "item_id", "answer", "item_comment"]]
+    return plan, answers.reset_index(drop=True), problems
 
 
 # ------------------------------------------------------------------------ the rules every new evaluation obeys
