@@ -113,6 +113,11 @@ def test_unknown_agent_is_rejected(seeded, tmp_path):
         seeded.import_file("contacts", write_csv(bad, tmp_path / "c.csv"))
     assert [str(p) for p in info.value.problems] == ["c.csv:3:agent_id: unknown agent_id 'A999' (not in agents)"]
     assert snapshot(seeded) == before
+    many = pd.DataFrame([CONTACTS.iloc[0]] * 450).assign(contact_id=[f"M{i}" for i in range(450)], agent_id=[f"X{i}" for i in range(450)])
+    with pytest.raises(ValidationError) as info:
+        seeded.import_file("contacts", write_csv(many, tmp_path / "m.csv"))
+    assert info.value.total == 450 and "450 problems" in str(info.value)  # the true total, though 200 are listed
+    assert "250 more rows, not listed one by one" in str(info.value.problems[-1])
 
 
 def test_changed_values_under_a_stored_id_are_refused(seeded, tmp_path):

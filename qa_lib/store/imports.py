@@ -195,8 +195,12 @@ class _Imports:
             todo = vals[present & ~vals.isin(known).to_numpy()]
             known |= self._existing(conn, rtable, rcol, todo.to_numpy())
             bad = present & ~vals.isin(known).to_numpy()
-            for row, v in zip(frame.loc[bad, ingest.ROW].to_numpy()[:200], vals[bad].to_numpy()):
+            rows = frame.loc[bad, ingest.ROW].to_numpy()
+            for row, v in zip(rows[:200], vals[bad].to_numpy()):
                 problems.append(Problem(source, int(row), f.name, f"unknown {rcol} {v!r} (not in {rtable})"))
+            if len(rows) > 200:  # the true total, in one line
+                problems.append(Problem(source, int(rows[200]), f.name, f"unknown {rcol} (not in {rtable}): {len(rows) - 200:,} more rows, "
+                                        "not listed one by one", count=len(rows) - 200))
         return problems
 
     def _contact_flags(self, conn, contact_ids) -> pd.DataFrame:
@@ -276,6 +280,9 @@ class _Imports:
             c = drow.index[drow.to_numpy()][0]
             label = "/".join(map(str, k if isinstance(k, tuple) else (k,)))
             problems.append(Problem(source, int(r), c, f"{label} is already stored with {c} = {other.loc[k, c]!r}, the file has {mine_s.loc[k, c]!r}"))
+        if len(rows) > 200:
+            problems.append(Problem(source, int(rows[200]), "", f"already stored with other values: {len(rows) - 200:,} more rows, not listed "
+                                    "one by one", count=len(rows) - 200))
         return frame.loc[~is_stored], problems
 
 
