@@ -11,12 +11,31 @@ import re
 
 import numpy as np
 
-__all__ = ["escape", "md_text", "figure_html"]
+__all__ = ["escape", "md_text", "figure_html", "month_axis"]
 
 
 def figure_html(fig) -> str:
     """A plotly figure as an HTML fragment that uses the shared plotly.min.js beside the reports (no CDN)."""
     return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+
+
+def month_axis(fig, months, axis: str = "x"):
+    """Make ``fig``'s ``axis`` a month axis that plotly cannot read as dates: one category per calendar month from the
+    first to the last of ``months`` ("2026-08", …), gaps kept as empty slots. One month then draws as one labelled
+    point, never as a time axis of milliseconds around midnight. Returns ``fig``.
+
+    >>> import plotly.graph_objects as go
+    >>> month_axis(go.Figure(go.Scatter(x=["2026-10"], y=[80])), ["2026-10"]).layout.xaxis.categoryarray
+    ('2026-10',)
+    >>> month_axis(go.Figure(), ["2026-10", "2026-08"]).layout.xaxis.categoryarray
+    ('2026-08', '2026-09', '2026-10')
+    """
+    import pandas as pd
+
+    found = sorted({str(pd.Period(m, freq="M")) for m in months if m is not None and m == m})
+    every = [str(m) for m in pd.period_range(found[0], found[-1], freq="M")] if found else []
+    fig.update_layout({f"{axis}axis": dict(type="category", categoryorder="array", categoryarray=every)})
+    return fig
 
 
 def escape(value) -> str:

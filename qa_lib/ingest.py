@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError, Problem, ValidationError
-from .model import IMPORT_KINDS, Entity, Field, entity
+from .model import CENTER_TZ, IMPORT_KINDS, Entity, Field, entity
 
 __all__ = ["read_table", "guard_file", "ImportLimits", "validate", "validate_kind", "bad_id_chars", "clean_free_text", "describe_unsafe",
            "UNSAFE_CHARS", "UNSAFE_TEXT_CHARS", "safe_yaml", "yaml_text", "ROW", "ABSENT_STAYS_MISSING"]
@@ -671,8 +671,9 @@ def _safe_label(name: str) -> str:
 class _Collector:
     """Collects problems; turns boolean masks into located problems (capped per check)."""
 
-    def __init__(self, source: str, rows: pd.Series):
+    def __init__(self, source: str, rows: pd.Series, tz: str = CENTER_TZ):
         self.source = source
+        self.tz = tz  # the center's time zone: values with a UTC offset are converted to it
         self.rows = rows.to_numpy()
         self.problems: list[Problem] = []
         self.cleaned: dict[str, int] = {}  # free-text cells cleaned of unsafe characters, by column
@@ -739,19 +740,12 @@ def _fmt_choices(f: Field) -> str:
     return ", ".join(f.choices or ())
 
 
-def center_timezone() -> str:
-    """The center's time zone (``timezone`` of its center.yaml; Asia/Shanghai when it sets none)."""
-    from .config import settings
-
-    return settings().timezone
-
-
-def _parse_datetime(raw: pd.Series, blank: np.ndarray) -> pd.Series:
+def _parse_datetime(raw: pd.Series, blank: np.ndarray, tz: str = CENTER_TZ) -> pd.Series:
     """Parse to naive local datetimes; values with a UTC offset are converted to the center's time zone."""
     if pd.api.types.is_datetime64_any_dtype(raw):
         out = raw
         if getattr(out.dt, "tz", None) is not None:
-            out = out.dt.tz_convert(center_timezone()).dt.tz_localize(None)
+            out = out.dt.tz_convert(tz).dt.tz_localize(None)
         return out.astype("datetime64[us]")
     s = _text(raw).where(~blank)
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
@@ -766,7 +760,7 @@ def _parse_datetime(raw: pd.Series, blank: np.ndarray) -> pd.Series:
         out[plain] = parsed.astype("datetime64[us]")
     if has_tz.any():
         parsed = pd.to_datetime(s[has_tz], errors="coerce", utc=True, format="ISO8601")
-        out[has_tz] = parsed.dt.tz_convert(center_timezone()).dt.tz_localize(None).astype("datetime64[us]")
+        out[has_tz] = parsed.dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[us]")
     return out
 
 
@@ -836,7 +830,7 @@ def _field(df: pd.DataFrame, f: Field, col: _Collector) -> pd.Series:
             out = out.fillna(bool(f.default))
         return out
     if kind in ("date", "datetime"):
-        parsed = _parse_datetime(raw, blank)
+        parsed = _parse_datetime(raw, blank, col.tz)
         bad = ~blank & parsed.isna().to_numpy()
         what = "date" if kind == "date" else "time"
         col.mask(bad, f.name, lambda v: f"unparseable {what}: {v!r}", raw)
@@ -902,7 +896,7 @@ def _with_cleaned(frame: pd.DataFrame, col: _Collector) -> pd.DataFrame:
     return frame
 
 
-def validate(name: str, df: pd.DataFrame, source: str = "<data>") -> pd.DataFrame:
+def validate(name: str, df: pd.DataFrame, source: str = "<data>", tz: str = CENTER_TZ) -> pd.DataFrame:
     """Validate a frame against entity ``name`` and return it typed and canonical.
 
     Parameters
@@ -913,6 +907,8 @@ def validate(name: str, df: pd.DataFrame, source: str = "<data>") -> pd.DataFram
         Raw data as read by :func:`read_table`.
     source : str
         File name used in problem locations.
+    tz : str
+        The center's time zone (its center.yaml ``timezone``): times with a UTC offset are converted to it.
 
     Returns
     -------
@@ -930,7 +926,7 @@ def validate(name: str, df: pd.DataFrame, source: str = "<data>") -> pd.DataFram
     """
     e = entity(name)
     df = _with_rows(df)
-    col = _Collector(source, df[ROW])
+    col = _Collector(source, df[ROW], tz)
     _unknown_columns(df, set(e.columns), col)
     out = _frame(e, df, col)
     _duplicates(out, e.key, col)
@@ -961,7 +957,7 @@ def _unknown_columns(df: pd.DataFrame, allowed: set[str], col: _Collector) -> No
         seen.add(c)
 
 
-def validate_kind(kind: str, df: pd.DataFrame, source: str = "<data>") -> dict[str, pd.DataFrame]:
+def validate_kind(kind: str, df: pd.DataFrame, source: str = "<data>", tz: str = CENTER_TZ) -> dict[str, pd.DataFrame]:
     """Validate a file of import ``kind``; return ``{table: frame}`` ready for the store.
 
     ``evaluations`` files are long: one row per scorecard item, the evaluation's header
@@ -972,10 +968,10 @@ def validate_kind(kind: str, df: pd.DataFrame, source: str = "<data>") -> dict[s
         raise ParameterError(f"kind must be one of {sorted(IMPORT_KINDS)}; got {kind!r}")
     table = IMPORT_KINDS[kind]
     if table != "evaluations":
-        return {table: validate(table, df, source)}
+        return {table: validate(table, df, source, tz)}
     head, items = entity("evaluations"), entity("evaluation_items")
     df = _with_rows(df)
-    col = _Collector(source, df[ROW])
+    col = _Collector(source, df[ROW], tz)
     _unknown_columns(df, set(head.columns) | set(items.columns), col)
     h = _frame(head, df, col)
     it = _frame(items, df, col)

@@ -25,8 +25,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
+from .config import settings
 from .errors import ParameterError, Problem, ValidationError
-from .ingest import _FALSE, _TRUE, ABSENT_STAYS_MISSING, ROW, _Collector, center_timezone, safe_yaml
+from .ingest import _FALSE, _TRUE, ABSENT_STAYS_MISSING, ROW, _Collector, safe_yaml
 from .model import IMPORT_KINDS, Field, entity
 
 __all__ = ["Mapping", "load_mapping", "check_mapping", "apply_mapping", "suggest_mapping", "UNITS", "SPEC_KEYS", "TOP_KEYS"]
@@ -538,7 +539,7 @@ def _datetime(s: pd.Series, spec: dict, name: str, where: str, col: _Collector) 
         col.mask(gap, where, lambda v: f"{v!r} does not exist or happens twice in {tz} (a daylight-saving change) for {name}: "
                  "give the time with its UTC offset", s)
         parsed = local
-    return parsed.dt.tz_convert(center_timezone()).dt.tz_localize(None)
+    return parsed.dt.tz_convert(settings().timezone).dt.tz_localize(None)
 
 
 # ----------------------------------------------------------------------------- proposing a mapping from a file's header

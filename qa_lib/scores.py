@@ -24,7 +24,7 @@ from scipy import stats
 from .errors import ParameterError
 from .stats.shrinkage import beta_binomial_shrinkage, normal_shrinkage
 
-__all__ = ["agent_scores", "item_pass_rates", "verdict", "headline_scorecard"]
+__all__ = ["agent_scores", "item_pass_rates", "verdict", "headline_scorecard", "scale_item_means", "scale_distribution", "mean_interval"]
 
 
 def _need(df: pd.DataFrame, cols) -> None:
@@ -131,3 +131,60 @@ def headline_scorecard(evaluations: pd.DataFrame, preferred: str | None = None) 
     if preferred is not None and preferred in counts.index:
         return preferred
     return str(counts.sort_index().idxmax())
+
+
+def mean_interval(frame: pd.DataFrame, value: str, by: list[str], *, confidence: float = 0.95) -> pd.DataFrame:
+    """Per ``by`` group of ``frame``: ``n``, ``mean``, ``sd`` of the numbers in column ``value`` (blanks left out) and
+    the t interval ``low``/``high`` of the mean (NaN with one value: no interval yet).
+
+    >>> f = pd.DataFrame({"g": ["a", "a", "a", "b"], "v": [1.0, 2.0, 3.0, 5.0]})
+    >>> mean_interval(f, "v", ["g"]).round(3).to_dict("records")
+    [{'g': 'a', 'n': 3, 'mean': 2.0, 'sd': 1.0, 'low': -0.484, 'high': 4.484}, {'g': 'b', 'n': 1, 'mean': 5.0, 'sd': nan, 'low': nan, 'high': nan}]
+    """
+    _need(frame, [*by, value])
+    if not isinstance(confidence, float) or not 0 < confidence < 1:
+        raise ParameterError(f"confidence must be a number between 0 and 1 (e.g. 0.95); got {confidence!r}")
+    num = pd.to_numeric(frame[value], errors="coerce")
+    if (num.isna() & frame[value].notna()).any():
+        raise ParameterError(f"{value} must hold numbers; got {frame.loc[num.isna() & frame[value].notna(), value].iloc[0]!r}")
+    t = frame[by].assign(_v=num).groupby(by)["_v"].agg(n="count", mean="mean", sd="std").reset_index()
+    t = t[t["n"] > 0].reset_index(drop=True)
+    n = t["n"].to_numpy(dtype=float)
+    half = np.where(n >= 2, stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1)) * t["sd"].fillna(0).to_numpy() / np.sqrt(np.maximum(n, 1)), np.nan)
+    t["low"], t["high"] = t["mean"] - half, t["mean"] + half
+    return t.astype({"n": int})
+
+
+def scale_item_means(answers: pd.DataFrame, *, by: list[str], confidence: float = 0.95) -> pd.DataFrame:
+    """Scale and fault-count items (answers that are numbers on the item's own scale, e.g. -2..2, 1..5, 0..5 faults):
+    per ``by`` group (e.g. ``["scorecard_id", "item_id", "agent_id"]``) the number of answers, their mean, SD and the
+    t interval of the mean. ``na`` and empty answers are left out; any other answer that is not a number is an error.
+
+    >>> a = pd.DataFrame({"item_id": ["tone"] * 4, "answer": ["-2", "1", "2", "na"]})
+    >>> scale_item_means(a, by=["item_id"])[["item_id", "n", "mean"]].to_dict("records")
+    [{'item_id': 'tone', 'n': 3, 'mean': 0.3333333333333333}]
+    """
+    _need(answers, [*by, "answer"])
+    a = answers[answers["answer"].notna() & ~answers["answer"].astype(str).str.strip().str.lower().isin(["na", ""])]
+    num = pd.to_numeric(a["answer"], errors="coerce")
+    if num.isna().any():
+        row = a[num.isna()].iloc[0]
+        where = ", ".join(f"{k} {row[k]!r}" for k in by)
+        raise ParameterError(f"answer of a scale item must be a number on its scale or na; got {row['answer']!r} ({where})")
+    return mean_interval(a.assign(value=num), "value", by, confidence=confidence)
+
+
+def scale_distribution(answers: pd.DataFrame, *, by: list[str]) -> pd.DataFrame:
+    """How often each value of a scale or fault-count item was given, per ``by`` group: ``value``, ``count`` and
+    ``share`` (of the group's numeric answers); ``na`` left out.
+
+    >>> a = pd.DataFrame({"item_id": ["tone"] * 4, "answer": ["1", "1", "2", "na"]})
+    >>> scale_distribution(a, by=["item_id"]).to_dict("records")
+    [{'item_id': 'tone', 'value': 1.0, 'count': 2, 'share': 0.6666666666666666}, {'item_id': 'tone', 'value': 2.0, 'count': 1, 'share': 0.3333333333333333}]
+    """
+    _need(answers, [*by, "answer"])
+    num = pd.to_numeric(answers["answer"], errors="coerce")
+    a = answers.assign(value=num)[num.notna()]
+    out = a.groupby([*by, "value"]).size().rename("count").reset_index()
+    out["share"] = out["count"] / out.groupby(by)["count"].transform("sum")
+    return out.astype({"count": int})

@@ -405,6 +405,7 @@ def test_times_land_in_the_centers_own_time_zone(monkeypatch, tmp_path):
     raw = pd.DataFrame({"id": ["a", "b"], "t": ["2026/10/05 09:00", "2026/10/05 09:00"]})
     out = mapped(raw, {**_base(), "start_time": {"column": "t", "format": "%Y/%m/%d %H:%M", "tz": "Asia/Shanghai"}})
     assert out["start_time"].astype(str).tolist() == ["2026-10-05 02:00:00"] * 2  # +8 → BST +1
-    from qa_lib.ingest import center_timezone
+    from qa_lib.ingest import validate
 
-    assert center_timezone() == "Europe/London"  # what imports convert values with a UTC offset to
+    agents = pd.DataFrame({"agent_id": ["a"], "name": ["n"], "team": ["t"], "hire_date": ["2026-10-05T23:30:00+00:00"]})
+    assert str(validate("agents", agents, tz="Asia/Shanghai")["hire_date"].iloc[0])[:10] == "2026-10-06"  # a UTC offset → the zone given

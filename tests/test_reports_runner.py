@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -41,7 +42,7 @@ def test_html_has_no_code_no_external_script_and_only_its_agent(month_run):
         page = open(r.job.output, encoding="utf-8").read()
         assert "agent_view(" not in page and "import " not in page  # code hidden, setup cells removed
         assert not re.search(r"<script[^>]+src=[\"']https?://", page)  # nothing from a CDN
-        assert '<script src="../plotly.min.js"></script>' in page and page.count("Plotly.newPlot") == 2
+        assert '<script src="../plotly.min.js"></script>' in page and page.count("Plotly.newPlot") >= 2  # trend and items per scorecard, scale items
         others = {a for a in all_ids - {me} if re.search(rf"\b{a}\b", page)}
         assert not others, f"{me}'s report mentions {others}"
         assert not any(names[a] in page for a in all_ids - {me} if len(names[a]) > 1)
@@ -194,3 +195,57 @@ def test_a_killed_run_finishes_the_rest_without_redoing(loaded_store, tmp_path):
     after = {p.name: (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest()) for p in folder.glob("*.html")}
     assert len(after) == n_agents and all(after[k] == v for k, v in before.items())
     assert all(p.read_text(encoding="utf-8").rstrip().endswith("</html>") for p in folder.glob("*.html"))
+
+
+def test_agent_and_team_pages_show_every_scorecard_csat_and_scale_items(month_run):
+    """The sample's agent and team pages: both scorecards (the headline first, each with its own n), the follow-up card's
+    fault count as a distribution, CSAT with its interval and n, the trend on a month axis; Chinese headings beside English."""
+    folder, results, store = month_run
+    page = (folder / "agents" / "A003.html").read_text(encoding="utf-8")
+    assert page.index("呼入服务/咨询来电质检表") < page.index("回访电话质检表") and "各质检表得分 / Your scores per scorecard" in page
+    assert "courtesy_faults" in page and "Scale and fault-count items" in page and "0 … 5" in page
+    assert "客户满意度 CSAT" in page and "linked surveys" in page and "csat_satisfied" in page
+    assert '"type":"category"' in page and "2026-10" in page
+    team = (folder / "teams" / "East.html").read_text(encoding="utf-8")
+    assert team.index("呼入服务/咨询来电质检表") < team.index("回访电话质检表") and "团队话务指标与目标 / Team KPIs against targets" in team
+    assert "csat_mean" in team and "中心 center" in team
+
+
+def test_a_center_with_contacts_and_no_evaluations_gets_its_kpi_pages(seeded, tmp_path):
+    """`report all` on a store with agents, scorecards and contacts only: every agent and team page is written with the
+    KPIs and one plain line saying the evaluations are missing; the VOC and training pages say what is not there."""
+    folder, results = month_reports(seeded, "2026-10", kinds=("agents", "teams", "voc", "training"), folder=tmp_path / "r", workers=2, progress=False)
+    assert all(r.ok for r in results), [(r.job.title, r.error, r.missing) for r in results if not r.ok]
+    written = sorted(str(Path(r.job.output).relative_to(folder)) for r in results)
+    assert written == ["agents/A1.html", "agents/A2.html", "teams/North.html", "teams/South.html", "training/North_zh.html",
+                       "training/South_zh.html", "training/all_zh.html", "voc_zh.html"]
+    team = (folder / "teams" / "North.html").read_text(encoding="utf-8")
+    assert "No evaluations in 2026-10" in team and "answer_rate" in team and "aht_seconds" in team and "no linked surveys" in team
+    agent = (folder / "agents" / "A1.html").read_text(encoding="utf-8")
+    assert "No evaluations in 2026-10" in agent and "answer_rate" in agent and not re.search(r"\bA2\b", agent)  # only its agent
+    assert "没有客户反馈" in (folder / "voc_zh.html").read_text(encoding="utf-8")
+    assert "Not written" not in (folder / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_center_without_voc_coaching_or_calibration_gets_every_other_report(loaded_store, tmp_path):
+    """No VOC feedback, no coaching action, no calibration session: the team, training and VOC pages are all written;
+    the VOC page is one plain line, the team page says there are no linked surveys."""
+    import sqlalchemy as sa
+
+    from conftest import store_copy
+
+    store = store_copy(loaded_store, tmp_path)
+    t = store.table
+    cal = sa.select(t("evaluations").c.evaluation_id).where(t("evaluations").c.arm == "calibration")
+    with store.engine.begin() as conn:  # test-only: take the optional parts away
+        for name in ("evaluation_items", "evaluation_versions", "evaluation_disputes"):
+            conn.execute(sa.delete(t(name)).where(t(name).c.evaluation_id.in_(cal)))
+        conn.execute(sa.delete(t("evaluations")).where(t("evaluations").c.arm == "calibration"))
+        for name in ("calibration_sessions", "voc_feedback", "coaching_actions"):
+            conn.execute(sa.delete(t(name)))
+    folder, results = month_reports(store, "2026-10", kinds=("teams", "voc", "training"), team="East", folder=tmp_path / "r", workers=2, progress=False)
+    assert all(r.ok for r in results) and len(results) == 3, [(r.job.title, r.error, r.missing) for r in results if not r.ok]
+    assert "没有客户反馈" in (folder / "voc_zh.html").read_text(encoding="utf-8")
+    team = (folder / "teams" / "East.html").read_text(encoding="utf-8")
+    assert "no linked surveys" in team and "回访电话质检表" in team
+    store.engine.dispose()

@@ -75,3 +75,24 @@ def test_planted_agents_on_the_sample_data(loaded_store):
     month = oct_[oct_["arm"] == "random"].assign(team=lambda d: d["agent_id"].map(agents["team"]))
     res = agent_scores(month, target=80).set_index("agent_id")
     assert len(late) == 3 and res.loc["A060", "status"] == "not enough evidence"
+
+
+def test_scale_items_mean_interval_and_distribution():
+    """Scale and fault-count answers: the mean with its t interval (scipy by hand) and the count per value, ``na`` left
+    out; an answer that is not a number names the item and what was received."""
+    from scipy import stats
+
+    from qa_lib.scores import scale_distribution, scale_item_means
+
+    a = pd.DataFrame({"agent_id": ["A"] * 5 + ["B"], "item_id": ["tone"] * 6, "answer": ["-2", "1", "2", "na", "1", "0"]})
+    res = scale_item_means(a, by=["item_id", "agent_id"]).set_index("agent_id")
+    v = np.array([-2.0, 1, 2, 1])
+    half = stats.t.ppf(0.975, 3) * v.std(ddof=1) / 2
+    assert (res.loc["A", "n"], res.loc["A", "mean"]) == (4, 0.5) and res.loc["A", "high"] == pytest.approx(0.5 + half)
+    assert res.loc["B", "n"] == 1 and np.isnan(res.loc["B", "low"])  # one answer: no interval yet
+    d = scale_distribution(a, by=["agent_id"]).query("agent_id == 'A'").set_index("value")
+    assert d["count"].to_dict() == {-2.0: 1, 1.0: 2, 2.0: 1} and d["share"].sum() == pytest.approx(1)
+    with pytest.raises(ParameterError, match="answer of a scale item must be a number on its scale or na; got 'yes' \\(item_id 'tone'\\)"):
+        scale_item_means(a.assign(answer=["yes"] + list(a["answer"][1:])), by=["item_id"])
+    with pytest.raises(ParameterError, match="missing \\['answer'\\]"):
+        scale_distribution(a.drop(columns="answer"), by=["item_id"])

@@ -360,6 +360,10 @@ def _training_jobs(store, p, out: Path, lang: str, months: int, force: bool, tea
     from ..config import notebooks_dir
     from ..training import prepare_training, training_prepared
 
+    if store.read("scorecards", columns=["scorecard_id"]).empty:  # a center keeping only its contact log
+        from ..errors import NotFoundError
+
+        raise NotFoundError("no scorecards and no evaluations: training needs come from scored evaluations")
     if force or not training_prepared(out, p, months):
         prepare_training(store, p, out, months=months)
     pages = ([("all", "all")] if center else []) + [(t, _team_stem(t)) for t in teams]
@@ -368,16 +372,23 @@ def _training_jobs(store, p, out: Path, lang: str, months: int, force: bool, tea
                       str(out / "training" / f"{stem}_{lang}.html"), f"Training needs {p} {t} ({lang})") for t, stem in pages]
 
 
-def _agent_team_jobs(store, p, out: Path, kinds, team: str | None) -> list[ReportJob]:
+def _agent_team_jobs(store, p, out: Path, kinds, team: str | None, force: bool = False) -> list[ReportJob]:
+    """Agent and team pages of the month's roster; the month's tables prepared again when the evaluations changed, or
+    always with ``force`` (new contacts or VOC feedback do not change the evaluations' fingerprint)."""
     import pandas as pd
 
     from ..config import notebooks_dir
     from ..files import file_stem
-    from .tables import ensure_month
+    from .tables import ensure_month, prepare_month
 
     nbdir = notebooks_dir()
-    data = ensure_month(store, p, out / "_data")
-    agents = pd.read_parquet(data / "scores.parquet")[["agent_id", "team"]]
+    data = prepare_month(store, p, out / "_data") if force else ensure_month(store, p, out / "_data")
+    agents = pd.read_parquet(data / "roster.parquet")[["agent_id", "team"]]  # scored on a scorecard or handling contacts this month
+    agents = agents[agents["team"].notna()]
+    if agents.empty:
+        from ..errors import NotFoundError
+
+        raise NotFoundError(f"no agent of a team handled a contact or was scored in {p}: no agent or team page")
     names = store.read("agents").set_index("agent_id")["name"]
     if team is not None:
         if team not in set(agents["team"]):
@@ -435,7 +446,7 @@ def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None =
     builders = {
         "voc": lambda: _voc_jobs(store, p, out, lang, history, force),
         "training": lambda: _training_jobs(store, p, out, lang, training_months, force, [team] if team is not None else teams, center=team is None),
-        "agents": lambda: _agent_team_jobs(store, p, out, kinds, team),
+        "agents": lambda: _agent_team_jobs(store, p, out, kinds, team, force),
     }
     jobs = []
     for group in groups:

@@ -369,7 +369,7 @@ class _Evaluations:
         source = result.source
         stored, stored_items = self._stored_sheet_rows(conn, list(pd.unique(long["evaluation_id"])))
         long = _sheet_against_store(conn, long, stored, EXPORT_ARM)
-        frames = ingest.validate_kind("evaluations", long, source)
+        frames = ingest.validate_kind("evaluations", long, source, settings().timezone)
         head, items = frames["evaluations"], frames["evaluation_items"]
         again, again_items = head["evaluation_id"].isin(stored["evaluation_id"]), items["evaluation_id"].isin(stored["evaluation_id"])
         plan, answers, problems = _sheet_changes(card, head[again], items[again_items], stored, stored_items, reasons, source)

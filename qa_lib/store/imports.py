@@ -132,7 +132,7 @@ class _Imports:
         Evaluations obey the rules of :meth:`create_evaluation` (:func:`qa_lib.store.evaluations.evaluation_rules`);
         ``exported_arm`` is the arm a scoring sheet's contacts in no saved plan must have (None: any).
         """
-        frames = ingest.validate_kind(kind, df, source)
+        frames = ingest.validate_kind(kind, df, source, settings().timezone)
         try:
             with self.engine.begin() as conn:
                 return self._import_frames(conn, kind, frames, ImportResult(kind, source, len(df)), sha256=sha256, exported_arm=exported_arm)
