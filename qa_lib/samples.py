@@ -3,8 +3,8 @@
 ``generate(SampleSpec())`` returns the tables as DataFrames in the import formats of
 :mod:`qa_lib.model`; :func:`write_samples` writes them to ``data/samples`` together with
 ``PLANTED.md``, which lists every planted effect with its exact ids and months so later
-analyses can be checked against them. Everything is vectorized NumPy except building
-transcript and verbatim strings; the same spec and seed give identical tables.
+analyses can be checked against them. Everything is vectorized NumPy and pandas (transcripts too) except
+building verbatim strings; the same spec and seed give identical tables.
 
 Planted effects (see :func:`planted`):
 
@@ -31,11 +31,14 @@ samples applies, each action a version of the evaluation's history.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import text_templates as T
 from .errors import ParameterError
@@ -43,19 +46,58 @@ from .lifecycle import HISTORY_FILE, TRANSITIONS
 from .model import SAMPLE_FILES
 from .rubric import Scorecard, load_scorecard
 
-__all__ = ["SampleSpec", "generate", "planted", "write_samples", "planted_markdown", "final_statuses", "SAMPLE_FILES"]
+__all__ = ["SampleSpec", "generate", "planted", "write_samples", "planted_markdown", "final_statuses", "transcript_steps", "SAMPLE_FILES",
+           "TRANSCRIPT_MONTHS"]
 
 
 TEAM_NAMES = ["North", "South", "East", "West", "Central"]
 
 #: The sample center's settings (qa_lib.config reads them; a center writes its own center.yaml).
 CENTER_YAML = """\
-# The sample center's settings, written by `qa samples` beside its data (qa_lib.config.CENTER_KEYS lists the keys).
+# The sample center's settings, written by `qa samples` beside its data (docs/center.md explains every key).
 name: 示例客服中心 (sample center)
 lang: zh
-headline_scorecard: inbound_service   # the agents' headline score: random-arm evaluations on this scorecard
+timezone: Asia/Shanghai
+headline_scorecard:                   # the agents' headline score: random-arm evaluations on this scorecard
+  inbound: inbound_service
+  outbound: followup_call
 score_target: 80                      # the headline score an agent should reach
 item_target: 0.85                     # the pass rate an item should reach
+answer_within_seconds: 10             # service level: answered within this many seconds
+kpis:                                 # KPI targets (seed 000, section 3); a KPI without a target shows no status
+  answer_rate: 0.80
+  abandon_rate: 0.05
+  personal_abandon_rate: 0.02
+  information_accuracy: 0.95          # seed 000: >= 95 %
+  service_standard: {target: 0.75, pass_score: 80}   # >= 75 % of checked contacts meet the standard
+  fcr: 0.95                           # seed 000: >= 95 % of randomly sampled lines
+records: {hold: true, after_call_work: true, fcr: true, csat: true}   # the fields this center records
+voc_taxonomy: voc_taxonomy.yaml
+voc_domain_words: voc_domain_words.txt
+training_modules: training_modules.yaml
+reports: {trend_months: 6, voc_history: 6, training_months: 3}
+case_cues: case_cues.txt                # cue phrases per item: where the case library cuts its excerpts
+labels:                               # how the scorecards' skill tags and the contacts' topics read on pages
+  skills:
+    etiquette: {zh: 服务礼仪, en: Etiquette}
+    compliance: {zh: 合规与身份核实, en: Compliance}
+    questioning: {zh: 提问与确认, en: Questioning and confirming}
+    empathy: {zh: 倾听与同理心, en: Listening and empathy}
+    product_knowledge: {zh: 产品知识, en: Product knowledge}
+    process: {zh: 流程处理, en: Process}
+    accuracy: {zh: 信息准确, en: Accuracy}
+    efficiency: {zh: 通话效率, en: Efficiency}
+  topics:
+    navigation: {zh: 导航, en: navigation}
+    traffic_violation: {zh: 违章查询, en: traffic violations}
+    usage: {zh: 使用咨询, en: usage}
+    tariff: {zh: 资费, en: tariff}
+    map_update: {zh: 地图升级, en: map update}
+    device_fault: {zh: 设备故障, en: device fault}
+    record_update: {zh: 资料完善, en: record update}
+    activation: {zh: 激活, en: activation}
+    satisfaction_survey: {zh: 满意度回访, en: satisfaction survey}
+    repair_followup: {zh: 维修回访, en: repair follow-up}
 """
 
 #: Lifecycle of the sample evaluations: before the last month, the share released and not acknowledged, and the share of
@@ -548,7 +590,7 @@ def _evaluations(spec: SampleSpec, pl: dict, agents: pd.DataFrame, inspectors: p
                  coaching: pd.DataFrame):
     rng = _rng(spec, 6)
     ev = _evaluated_contacts(rng, spec, pl, contacts)
-    agent_factor = pd.Series(np.exp(0.35 * _rng(spec, 7).standard_normal(len(agents))), index=agents["agent_id"].to_numpy())
+    agent_factor = _agent_skill(spec, agents)
     hire = pd.Series(pd.to_datetime(agents["hire_date"]).to_numpy(), index=agents["agent_id"].to_numpy())
     truth = _true_answers(rng, cards, ev, pl, agent_factor, hire, coaching)
     sessions = _calibration_sessions(ev, pl)
@@ -716,116 +758,278 @@ def _recorded_answers(rng: np.random.Generator, comments_rng: np.random.Generato
 
 
 # ---------------------------------------------------------------------- transcripts
-def _fill(text: str, ctx: dict) -> str:
-    return text.format(**ctx)
+#: The last months in which every contact a sampling plan can draw (answered, regular, hotline or online, with an agent)
+#: has a transcript; in the months before, the evaluated calls and this share of the others have one.
+TRANSCRIPT_MONTHS = 1
+TRANSCRIPT_SHARE_BEFORE = 0.02
+#: Speaking rate (characters a second) by which the turns share out the talk time, and the share of it they fill.
+_RATE = {"zh": 4.5, "en": 15.0}
+_FILLED = 0.96
+_STAMP = r"^\[\d{2,}:\d{2}\]\s*"
+
+#: Renderings the phrase banks lack: a half-right answer per topic (``correct_answer`` partial), the hold, proactive help.
+_MORE_STEPS = {
+    "zh": {
+        "answer_partial": {
+            "navigation": "请您在空旷处重新搜星试试。",
+            "traffic_violation": "已为您查询，近30天没有新的违章，更早的记录我这边看不到。",
+            "usage": "在设置里可以改播报语言，具体是哪一项我不太确定。",
+            "tariff": "续费是每年120元，包含哪些服务您看一下说明书吧。",
+            "map_update": "您连上Wi-Fi后重新下载地图升级包试试。",
+            "device_fault": "您先长按电源键强制重启一下试试。",
+        },
+        "hold": ("请您稍等，我帮您查一下。", "感谢您的耐心等待。"),
+        "proactive_help": "顺便提醒您，本季度车机软件可以免费更新，到店保养时可以顺带处理。",
+    },
+    "en": {
+        "answer_partial": {
+            "navigation": "Try re-acquiring satellites somewhere open.",
+            "traffic_violation": "I've checked: nothing new in the last 30 days; older records I can't see.",
+            "usage": "You can change it somewhere in Settings, I'm not sure exactly where.",
+            "tariff": "The renewal is 120 yuan a year; what it includes is in the manual.",
+            "map_update": "Try the map update again on Wi-Fi.",
+            "device_fault": "Try holding the power button to restart it.",
+        },
+        "hold": ("Please hold a moment while I look into it.", "Thank you for holding."),
+        "proactive_help": "By the way, this quarter's software update is free at any service visit.",
+    },
+}
+#: Turns said by the customer (template keys and key prefixes); every other turn is the agent's.
+_CUSTOMER_KEYS = ("need|", "identity_reply", "email", "confirmation_reply", "owner_reply", "customer_complained|")
+#: Steps a call simply lacks when they were not done (``no``) or did not arise (``na``).
+_ABSENT = {"identity_check": "no", "confirmation": "no", "owner_confirmed": "no", "record_confirmed": "no", "proactive_help": "no",
+           "escalation_handling": "na", "complaint_opened": "na"}
+#: The items each kind of call renders (the rest, e.g. ``info_logged``, ``duration_ok``, leave no trace in the dialogue).
+_RENDERED = {
+    "inbound": ("greeting", "identity_check", "needs_analysis", "empathy", "correct_answer", "proactive_help", "escalation_handling",
+                "confirmation", "closing"),
+    "outbound": ("owner_confirmed", "introduction", "prepared_questions", "customer_complained", "complaint_opened", "record_confirmed",
+                 "courtesy_faults", "closing"),
+}
 
 
-def _transcripts(spec: SampleSpec, ev: pd.DataFrame, truth: dict, contacts: pd.DataFrame, agents: pd.DataFrame) -> None:
-    """Write a transcript for every evaluated contact (built from its true item outcomes) and for 2 % of others."""
+def _templates() -> dict[str, str]:
+    """Every turn of a sample transcript as ``lang|key`` → text with ``{…}`` fields; a step's key is ``item|outcome[|topic]``."""
+    out = {}
+    for lang, S in T.STEPS.items():
+        more, ans = _MORE_STEPS[lang], T.ANSWER[lang]
+        t = {"identity_reply": S["identity_reply"], "email": S["email"], "confirmation_reply": S["confirmation_reply"],
+             "owner_reply": S["owner_reply"], "hold|start": more["hold"][0], "hold|end": more["hold"][1],
+             "proactive_help|yes": more["proactive_help"], "customer_complained|yes": S["survey_reply_complaint"],
+             "customer_complained|no": S["survey_reply_ok"], "courtesy_faults|1": S["courtesy_fault"],
+             "fu_closing|yes": S["fu_closing"][0], "fu_closing|no": S["fu_closing"][1]}
+        for item, partial in (("greeting", None), ("identity_check", None), ("needs_analysis", "needs_partial"), ("empathy", "empathy_partial"),
+                              ("escalation_handling", None), ("confirmation", None), ("closing", None), ("owner_confirmed", None),
+                              ("introduction", "introduction_partial"), ("prepared_questions", "prepared_partial"),
+                              ("record_confirmed", None), ("complaint_opened", None)):
+            good, bad = S[item]
+            t.update({f"{item}|yes": good, f"{item}|no": bad, f"{item}|partial": S[partial] if partial else None})
+        for topic in ans["good"]:
+            t.update({f"answer|yes|{topic}": ans["good"][topic], f"answer|no|{topic}": ans["bad"][topic],
+                      f"answer|partial|{topic}": more["answer_partial"][topic]})
+        for topic, phrases in T.NEED[lang].items():
+            t.update({f"need|{topic}|{i}": p for i, p in enumerate(phrases)})
+        out.update({f"{lang}|{k}": v for k, v in t.items() if v is not None})
+    return out
+
+
+def _step_of(key: pd.Series) -> pd.DataFrame:
+    """``item_id, outcome`` of template keys (``item|outcome[|topic]``); empty where the turn is no scorecard step."""
+    part = key.str.split("|", expand=True).reindex(columns=[0, 1])
+    item = part[0].replace({"answer": "correct_answer", "fu_closing": "closing"})
+    step = part[1].isin(["yes", "partial", "no", "1"]) & ~part[0].isin(["need", "hold"])
+    return pd.DataFrame({"item_id": item.where(step), "outcome": part[1].where(step)})
+
+
+def _agent_skill(spec: SampleSpec, agents: pd.DataFrame) -> pd.Series:
+    """Each agent's failure factor (lognormal, its own stream): the true outcomes of every call follow it."""
+    return pd.Series(np.exp(0.35 * _rng(spec, 7).standard_normal(len(agents))), index=agents["agent_id"].to_numpy())
+
+
+def _transcripts(spec: SampleSpec, pl: dict, cards: dict, ev: pd.DataFrame, truth: dict, contacts: pd.DataFrame, agents: pd.DataFrame,
+                 coaching: pd.DataFrame) -> None:
+    """Fill ``transcript`` and ``transcript_lang`` of the transcribed contacts (:func:`_transcribed`), each rendered from its true
+    item outcomes: one turn per line, ``[mm:ss] 坐席：…`` / ``[mm:ss] 客户：…`` (``Agent: `` / ``Customer: `` in English)."""
     rng = _rng(spec, 9)
-    rows = ev.drop_duplicates("contact_id")
+    R, outcomes = _transcribed(rng, spec, pl, cards, ev, truth, contacts, agents, coaching)
+    lang = np.where(R["queue"].to_numpy() == "en_line", "en", "zh").astype(object)
+    turns = _turn_keys(rng, R, outcomes, lang)
+    turns["text"] = _turn_texts(rng, R, turns, lang, agents)
+    text = _stamped_lines(rng, R, turns, lang)
+    pos = pd.Index(contacts["contact_id"]).get_indexer(R["contact_id"])
+    contacts.loc[pos, "transcript"] = text.reindex(np.arange(len(R))).to_numpy()
+    contacts.loc[pos, "transcript_lang"] = lang
+
+
+def _transcribed(rng: np.random.Generator, spec: SampleSpec, pl: dict, cards: dict, ev: pd.DataFrame, truth: dict, contacts: pd.DataFrame,
+                 agents: pd.DataFrame, coaching: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The contacts to transcribe in contact order, and the true outcome of every item on each (a column per item).
+
+    Evaluated calls keep the outcomes their evaluations were scored from; the others (every plannable contact of the last
+    :data:`TRANSCRIPT_MONTHS` months, :data:`TRANSCRIPT_SHARE_BEFORE` before) get outcomes drawn the same way, by
+    :func:`_true_answers` on their own stream: agent skill, tenure, the weak agent, coaching."""
     first = ~ev["contact_id"].duplicated().to_numpy()
-    tr = {k: v[first] for k, v in truth.items()}
-    # a few unevaluated hotline calls get transcripts too (speech analytics samples)
-    other = contacts["answered"] & (contacts["channel"] == "hotline") & (contacts["contact_type"] != "non_regular") & ~contacts["contact_id"].isin(rows["contact_id"])
-    extra_ids = contacts.loc[other, "contact_id"].to_numpy()
-    extra_ids = extra_ids[rng.random(extra_ids.size) < 0.02]
-    extra = contacts.set_index("contact_id").loc[extra_ids].reset_index()
+    scored = pd.DataFrame({k: v[first] for k, v in truth.items() if not k.startswith("_")}, index=ev["contact_id"].to_numpy()[first])
+    c = contacts
+    plannable = (c["answered"] & (c["contact_type"] != "non_regular") & c["agent_id"].notna() & c["channel"].isin(["hotline", "online"])).to_numpy()
+    recent = (c["start_time"] >= spec.periods[-min(TRANSCRIPT_MONTHS, spec.months)].start_time).to_numpy()
+    evaluated = c["contact_id"].isin(scored.index).to_numpy()
+    others = plannable & ~evaluated & (recent | (rng.random(len(c)) < TRANSCRIPT_SHARE_BEFORE))
+    X = c.loc[others]
+    hire = pd.Series(pd.to_datetime(agents["hire_date"]).to_numpy(), index=agents["agent_id"].to_numpy())
+    drawn = _true_answers(_rng(spec, 16), cards, X, pl, _agent_skill(spec, agents), hire, coaching)
+    drawn = pd.DataFrame({k: v for k, v in drawn.items() if not k.startswith("_")}, index=X["contact_id"].to_numpy())
+    R = c.loc[evaluated | others].reset_index(drop=True)
+    return R, pd.concat([scored, drawn]).reindex(R["contact_id"].to_numpy())
+
+
+def _turn_keys(rng: np.random.Generator, R: pd.DataFrame, outcomes: pd.DataFrame, lang: np.ndarray) -> pd.DataFrame:
+    """The turns of every call in order: ``pos`` (row of ``R``), ``who`` (A agent, C customer), ``key`` (:func:`_templates`), ``hold``."""
+    n = len(R)
+    o = {k: outcomes[k].to_numpy(dtype=object) for k in outcomes.columns}
+    grade = lambda k: np.where(o[k] == "yes", "yes", np.where(o[k] == "partial", "partial", "no")).astype(object)  # noqa: E731
+    when = lambda cond, key: np.where(cond, key, None)  # noqa: E731
+    inbound = (R["direction"] == "inbound").to_numpy()
+    tpl = _templates()
+    n_need = pd.Series({k.rsplit("|", 1)[0]: int(k.rsplit("|", 1)[1]) + 1 for k in tpl if k.split("|")[1] == "need"})
+    topic = R["topic"].to_numpy(dtype=object)
+    topic = np.where(pd.Series(lang + "|need|" + topic).isin(n_need.index) & np.isin(topic, list(T.ANSWER["zh"]["good"])), topic, "navigation")
+    need = (rng.random(n) * pd.Series(lang + "|need|" + topic).map(n_need).to_numpy()).astype(int).astype(str)
+    hold = (R["hold_seconds"].fillna(0) > 0).to_numpy()
+    email = rng.random(n) < 0.08
+    esc = np.isin(o["escalation_handling"], ["yes", "no"])
+    complaint = np.isin(o["complaint_opened"], ["yes", "no"])
+    faults = pd.to_numeric(pd.Series(o["courtesy_faults"]), errors="coerce").fillna(0).to_numpy()
+    call = [
+        ("A", "greeting|" + grade("greeting")), ("C", "need|" + topic + "|" + need),
+        ("A", when(o["identity_check"] == "yes", "identity_check|yes")), ("C", when(o["identity_check"] == "yes", "identity_reply")),
+        ("A", "needs_analysis|" + grade("needs_analysis")), ("A", "empathy|" + grade("empathy")),
+        ("A", when(hold, "hold|start")), ("A", when(hold, "hold|end")),
+        ("A", "answer|" + grade("correct_answer") + "|" + topic), ("A", when(o["proactive_help"] == "yes", "proactive_help|yes")),
+        ("C", when(email, "email")), ("A", when(esc, "escalation_handling|" + grade("escalation_handling"))),
+        ("A", when(o["confirmation"] == "yes", "confirmation|yes")), ("C", when(o["confirmation"] == "yes", "confirmation_reply")),
+        ("A", "closing|" + grade("closing")),
+    ]
+    followup = [
+        ("A", when(o["owner_confirmed"] == "yes", "owner_confirmed|yes")), ("C", when(o["owner_confirmed"] == "yes", "owner_reply")),
+        ("A", "introduction|" + grade("introduction")), ("A", "prepared_questions|" + grade("prepared_questions")),
+        ("C", "customer_complained|" + grade("customer_complained")), ("A", when(hold, "hold|start")), ("A", when(hold, "hold|end")),
+        ("A", when(complaint, "complaint_opened|" + grade("complaint_opened"))),
+        ("A", when(o["record_confirmed"] == "yes", "record_confirmed|yes")),
+        *[("A", when(faults > j, "courtesy_faults|1")) for j in range(5)],
+        ("A", "fu_closing|" + grade("closing")),
+    ]
+    parts = []
+    for k, (who, key) in enumerate([(w, when(inbound, key)) for w, key in call] + [(w, when(~inbound, key)) for w, key in followup]):
+        at = np.flatnonzero(pd.notna(key))
+        parts.append(pd.DataFrame({"pos": at, "k": k, "who": who, "key": key[at]}))
+    turns = pd.concat(parts, ignore_index=True).sort_values(["pos", "k"], kind="stable", ignore_index=True)
+    turns.attrs["slots"] = len(parts)
+    turns["hold"] = np.where(turns["key"] == "hold|end", R["hold_seconds"].fillna(0).to_numpy()[turns["pos"]], 0.0)
+    return turns
+
+
+def _turn_texts(rng: np.random.Generator, R: pd.DataFrame, turns: pd.DataFrame, lang: np.ndarray, agents: pd.DataFrame) -> np.ndarray:
+    """The words of each turn: its template with the call's details filled in (brand, agent, customer's name, phone, e-mail, city)."""
+    n = len(R)
+    en = lang == "en"
+    pick = lambda options: np.asarray(options, dtype=object)[(rng.random(n) * len(options)).astype(int)]  # noqa: E731
     names = agents.set_index("agent_id")["name"]
-    num = {a: a[1:] for a in agents["agent_id"]}
-    out_ids, out_text, out_lang = [], [], []
-    for j, row in enumerate(rows.to_dict("records")):
-        lang = "en" if row["queue"] == "en_line" else "zh"
-        out_ids.append(row["contact_id"])
-        out_text.append(_transcript(rng, row, lambda k: tr[k][j] if k in tr else None, lang, names, num))
-        out_lang.append(lang)
-    for row in extra.to_dict("records"):
-        lang = "en" if row["queue"] == "en_line" else "zh"
-        good = lambda k: "yes" if k != "escalation_handling" or row["escalated"] or row["transferred"] else "na"  # noqa: E731
-        out_ids.append(row["contact_id"])
-        out_text.append(_transcript(rng, row, lambda k: ("0" if k == "courtesy_faults" else "na" if k == "complaint_opened" else good(k)), lang, names, num))
-        out_lang.append(lang)
-    pos = pd.Index(contacts["contact_id"]).get_indexer(out_ids)
-    contacts.loc[pos, "transcript"] = out_text
-    contacts.loc[pos, "transcript_lang"] = out_lang
-
-
-class _Dialogue:
-    """A transcript being written: turns filled in from the call's details, scorecard steps rendered from its item outcomes."""
-
-    def __init__(self, lang: str, ctx: dict, get) -> None:
-        self.S, self.A, self.C = T.STEPS[lang], T.AGENT[lang], T.CUSTOMER[lang]
-        self.ctx, self.get, self.lines = ctx, get, []
-
-    def say(self, who: str, text: str) -> None:
-        """Add a turn of the agent or the customer."""
-        self.lines.append(who + _fill(text, self.ctx))
-
-    def step(self, key: str, partial: str | None = None) -> str:
-        """The good, partial or bad rendering of scorecard step ``key`` (same id as the item)."""
-        good, bad = self.S[key]
-        ans = self.get(key)
-        return good if ans == "yes" else self.S[partial] if partial and ans == "partial" else bad
-
-
-def _transcript(rng: np.random.Generator, row: dict, get, lang: str, names: pd.Series, num: dict) -> str:
-    """One call's transcript in ``lang``; ``get(item_id)`` gives the true outcome each step is rendered from."""
-    surname = rng.choice(T.SURNAMES) if lang == "zh" else rng.choice(["Wang", "Li", "Zhang", "Chen", "Smith"])
     ctx = {
-        "brand": row["brand"] or "Aurora", "agent_no": num[row["agent_id"]], "surname": surname,
-        "agent_name": names[row["agent_id"]] if lang == "zh" else rng.choice(T.EN_GIVEN),
-        "phone": f"1{rng.integers(3, 10)}{rng.integers(0, 10**9):09d}",
-        "email": f"{rng.choice(['wang', 'li', 'driver', 'owner', 'zhang'])}{rng.integers(10, 999)}@example.com",
-        "city": rng.choice(T.CITIES if lang == "zh" else T.CITIES_EN),
+        "brand": R["brand"].fillna("Aurora").to_numpy(dtype=object), "agent_no": R["agent_id"].str[1:].to_numpy(dtype=object),
+        "surname": np.where(en, pick(["Wang", "Li", "Zhang", "Chen", "Smith"]), pick(T.SURNAMES)),
+        "agent_name": np.where(en, pick(T.EN_GIVEN), R["agent_id"].map(names).to_numpy(dtype=object)),
+        "phone": ("1" + pd.Series(rng.integers(3, 10, n)).astype(str) + pd.Series(rng.integers(0, 10**9, n)).astype(str).str.zfill(9)).to_numpy(),
+        "email": pick(["wang", "li", "driver", "owner", "zhang"]) + pd.Series(rng.integers(10, 999, n)).astype(str).to_numpy(dtype=object) + "@example.com",
+        "city": np.where(en, pick(T.CITIES_EN), pick(T.CITIES)),
     }
-    d = _Dialogue(lang, ctx, get)
-    if row["direction"] == "inbound":
-        _inbound_call(rng, row, lang, d)
-    else:
-        _followup_call(d)
-    return "\n".join(d.lines)
+    pos = turns["pos"].to_numpy()
+    tpl = _templates()
+    key = pd.Series(lang[pos] + "|" + turns["key"].to_numpy(dtype=object))
+    text = key.map(tpl)
+    if text.isna().any():
+        raise AssertionError(f"no phrase for turns {sorted(set(turns['key'][text.isna().to_numpy()]))[:5]}")  # unreachable: every key is one of _templates()
+    for field, values in ctx.items():
+        on = key.isin([k for k, t in tpl.items() if "{" + field + "}" in t]).to_numpy()
+        cut = text[on].str.partition("{" + field + "}")
+        text[on] = cut[0] + values[pos[on]] + cut[2]
+    return text.to_numpy(dtype=object)
 
 
-def _inbound_call(rng: np.random.Generator, row: dict, lang: str, d: _Dialogue) -> None:
-    """The turns of an inbound service call."""
-    S, A, C, get, say, step = d.S, d.A, d.C, d.get, d.say, d.step
-    say(A, step("greeting"))
-    topic = row["topic"] if row["topic"] in T.NEED[lang] and T.NEED[lang][row["topic"]] else "navigation"
-    say(C, rng.choice(T.NEED[lang][topic]))
-    if get("identity_check") == "yes":
-        say(A, S["identity_check"][0])
-        say(C, S["identity_reply"])
-    say(A, step("needs_analysis", "needs_partial"))
-    say(A, step("empathy", "empathy_partial"))
-    ans_topic = topic if topic in T.ANSWER[lang]["good"] else "navigation"
-    say(A, T.ANSWER[lang]["good" if get("correct_answer") != "no" else "bad"][ans_topic])
-    if rng.random() < 0.08:
-        say(C, S["email"])
-    if get("escalation_handling") in ("yes", "no"):
-        say(A, step("escalation_handling"))
-    if get("confirmation") == "yes":
-        say(A, S["confirmation"][0])
-        say(C, S["confirmation_reply"])
-    say(A, step("closing"))
+def _stamped_lines(rng: np.random.Generator, R: pd.DataFrame, turns: pd.DataFrame, lang: np.ndarray) -> pd.Series:
+    """Each call's transcript, indexed by row of ``R``: its turns ``[mm:ss] speaker：text``, the offset from the call start.
+
+    Each turn takes the time its words need (:data:`_RATE`; less when the call is too short for them); the rest of
+    :data:`_FILLED` of the talk time goes to the pauses between turns (random shares: the customer explaining, the agent
+    looking something up); a hold is a silent gap of ``hold_seconds`` before the agent's thanks for holding. So the last
+    turn ends before ``talk_seconds + hold_seconds``, the recording's length (before ``talk_seconds`` without a hold)."""
+    pos = turns["pos"].to_numpy()
+    lt = lang[pos]
+    talk = R["talk_seconds"].fillna(0).to_numpy(dtype=float)[pos]
+    say = turns["text"].str.len().to_numpy() / np.where(lt == "en", _RATE["en"], _RATE["zh"]) + 0.3
+    first = ~pd.Series(pos).duplicated().to_numpy()
+    # one draw per call and turn slot, so a call with other turns leaves every other call's pauses as they were
+    pause = np.where(first, 0.0, rng.exponential(1.0, (len(R), turns.attrs["slots"]))[pos, turns["k"].to_numpy()])
+    lead = np.minimum(1.0, 0.02 * talk)
+    budget = np.clip(_FILLED * talk - lead, 0, None)
+    said, paused = pd.Series(say).groupby(pos), pd.Series(pause).groupby(pos)
+    speech = np.minimum(1.0, budget / said.transform("sum").to_numpy())
+    slack = budget - speech * said.transform("sum").to_numpy()
+    held = pd.Series(turns["hold"].to_numpy()).groupby(pos).cumsum().to_numpy()
+    sec = lead + speech * (said.cumsum().to_numpy() - say) + slack * paused.cumsum().to_numpy() / np.maximum(paused.transform("sum").to_numpy(), 1e-9)
+    sec = np.floor(sec + held).astype(int)
+    stamp = "[" + pd.Series(sec // 60).astype(str).str.zfill(2) + ":" + pd.Series(sec % 60).astype(str).str.zfill(2) + "] "
+    speaker = pd.Series(lt + "|" + turns["who"].to_numpy(dtype=object)).map(
+        {f"{lg}|{w}": s[lg] for lg in ("zh", "en") for w, s in (("A", T.AGENT), ("C", T.CUSTOMER))})
+    line = stamp + speaker + turns["text"].to_numpy(dtype=object)
+    # the turns are in call order: join each call's lines in one Arrow pass
+    starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
+    calls = pa.ListArray.from_arrays(pa.array(np.r_[starts, len(pos)], type=pa.int32()), pa.array(line.to_numpy(dtype=object), type=pa.string()))
+    return pd.Series(pc.binary_join(calls, "\n").to_numpy(zero_copy_only=False), index=pos[starts], dtype=object)
 
 
-def _followup_call(d: _Dialogue) -> None:
-    """The turns of an outbound follow-up call."""
-    S, A, C, get, say, step = d.S, d.A, d.C, d.get, d.say, d.step
-    if get("owner_confirmed") == "yes":
-        say(A, S["owner_confirmed"][0])
-        say(C, S["owner_reply"])
-    say(A, step("introduction", "introduction_partial"))
-    say(A, step("prepared_questions", "prepared_partial"))
-    complained = get("complaint_opened") in ("yes", "no")
-    say(C, S["survey_reply_complaint"] if complained else S["survey_reply_ok"])
-    if complained:
-        say(A, step("complaint_opened"))
-    if get("record_confirmed") == "yes":
-        say(A, S["record_confirmed"][0])
-    for _ in range(int(get("courtesy_faults") or 0)):
-        say(A, S["courtesy_fault"])
-    say(A, S["fu_closing"][0] if get("closing") == "yes" else S["fu_closing"][1])
+def transcript_steps(contacts: pd.DataFrame) -> pd.DataFrame:
+    """What each sample transcript shows of the scorecard steps its dialogue renders: ``contact_id, item_id, shown``.
+
+    ``shown`` is ``yes`` / ``partial`` / ``no``, a fault count for ``courtesy_faults``, ``na`` where an escalation or a
+    complaint step did not arise; ``None`` where the step's line is missing. Reads the generator's own phrases, so it checks
+    generated samples (``contact_id, direction, transcript``), not a center's calls.
+    """
+    missing = [k for k in ("contact_id", "direction", "transcript") if k not in contacts.columns]
+    if missing:
+        raise ParameterError(f"contacts must have the columns contact_id, direction, transcript; missing {missing}")
+    c = contacts.loc[contacts["transcript"].notna(), ["contact_id", "direction", "transcript"]]
+    lines = c.set_index("contact_id")["transcript"].str.split("\n").explode().rename("line").reset_index()
+    line = lines["line"].astype(str).str.replace(_STAMP, "", regex=True)
+    agent, customer = tuple(T.AGENT.values()), tuple(T.CUSTOMER.values())
+    who = np.where(line.str.startswith(agent), "A", np.where(line.str.startswith(customer), "C", "")).astype(object)
+    body = line.str.replace("^(?:" + "|".join(map(re.escape, agent + customer)) + ")", "", regex=True)
+    exact, fields = {}, []
+    for lk, text in _templates().items():
+        k = lk.split("|", 1)[1]
+        speaker = "C" if k.startswith(_CUSTOMER_KEYS) else "A"
+        if "{" not in text:
+            exact[f"{speaker}|{text}"] = k
+        elif _step_of(pd.Series([k]))["item_id"].notna().iloc[0]:  # a scorecard step with the call's details in it
+            fields.append((speaker, k, "".join(".+?" if i % 2 else re.escape(p) for i, p in enumerate(re.split(r"\{(\w+)\}", text)))))
+    key = (who + "|" + body).map(exact).to_numpy(dtype=object)
+    for speaker, k, rx in fields:
+        todo = np.flatnonzero(pd.isna(key) & (who == speaker))
+        key[todo[body.iloc[todo].str.fullmatch(rx).to_numpy(dtype=bool)]] = k
+    found = pd.notna(key)
+    table = _step_of(pd.Series(pd.unique(key[found]), dtype=object))
+    table.index = pd.unique(key[found])
+    steps = table.reindex(key[found]).assign(contact_id=lines["contact_id"].to_numpy()[found]).dropna().reset_index(drop=True)
+    faults = steps[steps["item_id"] == "courtesy_faults"].groupby("contact_id").size()
+    seen = steps[steps["item_id"] != "courtesy_faults"].drop_duplicates(["contact_id", "item_id"]).set_index(["contact_id", "item_id"])["outcome"]
+    grid = pd.concat([pd.DataFrame({"contact_id": c.loc[c["direction"] == d, "contact_id"].repeat(len(items)).to_numpy(),
+                                    "item_id": np.tile(items, int((c["direction"] == d).sum()))}) for d, items in _RENDERED.items()],
+                     ignore_index=True)
+    shown = pd.Series(seen.reindex(pd.MultiIndex.from_frame(grid)).to_numpy(dtype=object))
+    shown = shown.fillna(grid["item_id"].map(_ABSENT))
+    cf = grid["item_id"] == "courtesy_faults"
+    shown[cf] = grid.loc[cf, "contact_id"].map(faults).fillna(0).astype(int).astype(str).to_numpy()
+    return grid.assign(shown=shown.to_numpy(dtype=object))
 
 
 # ------------------------------------------------------------------------------ VOC
@@ -979,7 +1183,7 @@ def generate(spec: SampleSpec = SampleSpec(), progress=None) -> dict[str, pd.Dat
     step("evaluations")
     evaluations, sessions, ev, truth, history = _evaluations(spec, pl, agents, inspectors, contacts, cards, coaching)
     step("transcripts")
-    _transcripts(spec, ev, truth, contacts, agents)
+    _transcripts(spec, pl, cards, ev, truth, contacts, agents, coaching)
     step("voc")
     voc = _voc(spec, pl, contacts)
     step("checks")
@@ -1046,6 +1250,7 @@ def planted_markdown(spec: SampleSpec, frames: dict[str, pd.DataFrame]) -> str:
         f"| agent on leave | agent `{pl['agent_on_leave']}` (status `leave`) | no contacts in `{pl['leave_month']}` | contacts in that month: {int(((c['agent_id'] == pl['agent_on_leave']) & (m == pl['leave_month'])).sum())} |",
         *_coaching_rows(pl, frames),
         _lifecycle_row(pl, frames),
+        _transcript_row(pl, frames),
         "",
         "## Other generated facts",
         "",
@@ -1060,8 +1265,13 @@ def planted_markdown(spec: SampleSpec, frames: dict[str, pd.DataFrame]) -> str:
         f"random arm {spec.random_evals_inbound} inbound + {spec.random_evals_outbound} outbound per agent and month; targeted arm "
         "one risky call (new hire, diamond customer, escalation, hold > 120 s) per agent and month; no inspector scores "
         "the team they came from (`home_team`).",
-        f"- Transcripts: {int(c['transcript'].notna().sum()):,} contacts (every evaluated call, 2 % of other answered calls), "
-        "zh, and en for the `en_line` queue. About 8 % of inbound transcripts and every identity check contain a "
+        f"- Transcripts: {int(c['transcript'].notna().sum()):,} contacts: every evaluated call, every answered regular hotline and "
+        f"online contact with an agent in {', '.join(f'`{p}`' for p in pl['months'][-TRANSCRIPT_MONTHS:])} (all a sampling plan of "
+        f"that month can draw but e-mails), {TRANSCRIPT_SHARE_BEFORE:.0%} of them before; zh, and en for the `en_line` queue. One turn "
+        "a line, `[mm:ss] 坐席：…` / `[mm:ss] 客户：…` (`Agent: ` / `Customer: `), mm:ss the offset from the call start; the turns "
+        f"fill {_FILLED:.0%} of `talk_seconds`, a hold is a silent gap of `hold_seconds` before the agent thanks the customer for holding. Each "
+        "call's dialogue renders its true item outcomes (unevaluated calls: drawn like the evaluated ones, planted effects included); "
+        "`info_logged` and `duration_ok` leave no trace in it. About 8 % of inbound transcripts and every identity check contain a "
         "customer phone number or e-mail (test material for masking).",
         f"- VOC: {len(v):,} verbatims ({(v['lang'] == 'zh').mean():.0%} Chinese), 70 % labelled with `category`, "
         "about 6 % containing a phone number and an e-mail; 40 % linked to a contact of the previous 7 days.",
@@ -1092,6 +1302,33 @@ def _lifecycle_row(pl: dict, frames: dict[str, pd.DataFrame]) -> str:
             f"{LIFECYCLE['awaiting_release']:.0%}), {LIFECYCLE['drafts_of_awaiting']:.0%} of them still drafts, never of a planted agent "
             f"| before `{month}`: {shares(ev[~last])}; `{month}`: {shares(ev[last])}. Agents' own pages show and score the released "
             "ones only; team pages count all but drafts |")
+
+
+def _transcript_row(pl: dict, frames: dict[str, pd.DataFrame]) -> str:
+    """The PLANTED.md row for the evaluated transcripts: how often a recorded answer differs from what the transcript shows."""
+    ev = frames["evaluations"][["contact_id", "inspector_id", "item_id", "answer"]]
+    shown = transcript_steps(frames["contacts"][frames["contacts"]["contact_id"].isin(ev["contact_id"])])
+    m = ev.merge(shown, on=["contact_id", "item_id"], how="inner")
+    m = m.assign(differs=(m["answer"].astype(object).fillna("") != m["shown"].astype(object).fillna("")).to_numpy())
+    roles = {pl["expert_inspector"]: "expert", pl["lenient_inspector"]: "lenient", pl["strict_inspector"]: "strict"}
+    role = m["inspector_id"].map(roles).fillna("others")
+    clear = m["item_id"] != pl["ambiguous_item"]
+    rates = m[clear].groupby(role[clear])["differs"].mean()
+    weak = m[m["item_id"] == pl["weak_item"]]
+    said_no = weak[weak["answer"] == "no"]
+    done = said_no["shown"] == "yes"
+    by = said_no.assign(done=done.to_numpy()).groupby(role[said_no.index])["done"].agg(["sum", "size"])
+    pct = lambda v: f"{v:.1%}"  # noqa: E731
+    return (f"| transcripts and inspector noise | every evaluated call: the scorecard steps its dialogue renders "
+            f"({len(m):,} recorded answers of {m['contact_id'].nunique():,} calls) | the transcript shows what happened in the call "
+            f"(the true outcome: a failed `{pl['weak_item']}` is skipped, a partial step half done); inspectors record it with the "
+            f"planted noise above | recorded answer differs from the transcript: " + ", ".join(f"{r} {pct(rates.get(r, float('nan')))}"
+                                                                                           for r in ("expert", "others", "lenient", "strict"))
+            + f" of the answers on clear items, `{pl['ambiguous_item']}` {pct(m.loc[~clear, 'differs'].mean())}; of the "
+            f"{len(said_no)} `no` recorded on `{pl['weak_item']}`, {int(done.sum())} ({pct(done.mean() if len(said_no) else float('nan'))}) are "
+            f"calls whose transcript shows the check done (" + ", ".join(f"{r} {int(by.loc[r, 'sum'])} of {int(by.loc[r, 'size'])}"
+                                                                        for r in ("strict", "others", "lenient", "expert") if r in by.index)
+            + ") |")
 
 
 def _coaching_rows(pl: dict, frames: dict[str, pd.DataFrame]) -> list[str]:

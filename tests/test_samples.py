@@ -160,11 +160,14 @@ def test_coaching_effect_changes_only_the_coached_rows(monkeypatch):
     rest_a, rest_b = a.drop(columns=["answer", "item_comment"]), b.drop(columns=["answer", "item_comment"])
     other = differs(rest_a, rest_b).any(axis=1).to_numpy()
     assert set(a.loc[other, "evaluation_id"]) <= set(a.loc[changed, "evaluation_id"])
-    # contacts: only the transcripts of evaluated, coached contacts follow their new outcomes
+    # contacts: only the transcripts of coached agents' calls after a re-check date (evaluated or not) follow their new outcomes
     ca_, cb = with_coaching["contacts"], without["contacts"]
     pd.testing.assert_frame_equal(ca_.drop(columns="transcript"), cb.drop(columns="transcript"))
     tr = differs(ca_["transcript"], cb["transcript"])
-    assert set(ca_.loc[tr, "contact_id"]) <= set(a.loc[coached, "contact_id"])
+    first = since.groupby(level="agent_id").min()
+    after = (ca_["start_time"] >= ca_["agent_id"].map(first)).to_numpy()
+    assert tr.any() and not (tr & ~after).any()
+    assert set(a.loc[coached, "contact_id"]) & set(ca_.loc[tr, "contact_id"])
 
 
 def test_open_coaching_actions_are_planted(default_frames):
@@ -230,3 +233,132 @@ def test_loading_the_samples_applies_their_history_once(tmp_path):
     load_samples(store, tmp_path / "s")
     assert store.counts() == {**counts, "imports": store.counts()["imports"]}
     store.engine.dispose()
+
+
+# ------------------------------------------------------------------------------ transcripts
+def _pipeline(spec):
+    """The generator's steps up to the transcripts, with the true outcomes each transcribed contact is rendered from."""
+    import qa_lib.samples as S
+
+    pl, cards = planted(spec), S._load_cards()
+    agents, inspectors = S._agents(spec, pl), S._inspectors(spec, pl)
+    contacts = S._contacts(spec, pl, agents, S._customers(spec))
+    coaching = S._coaching(spec, pl, agents)
+    _, _, ev, truth, _ = S._evaluations(spec, pl, agents, inspectors, contacts, cards, coaching)
+    rows, outcomes = S._transcribed(S._rng(spec, 9), spec, pl, cards, ev, truth, contacts, agents, coaching)
+    S._transcripts(spec, pl, cards, ev, truth, contacts, agents, coaching)
+    return contacts, ev, truth, rows, outcomes
+
+
+def test_transcripts_show_what_happened_in_the_call():
+    """Every scorecard step a transcript renders shows the call's true outcome (a failed identity check skipped, a partial
+    step half done), evaluated or not; evaluated calls are rendered from the outcomes their evaluations were scored from."""
+    from qa_lib.samples import transcript_steps
+
+    contacts, ev, truth, rows, outcomes = _pipeline(SMALL)
+    shown = transcript_steps(contacts)
+    assert set(shown["contact_id"]) == set(rows["contact_id"]) == set(contacts.loc[contacts["transcript"].notna(), "contact_id"])
+    true = outcomes.rename_axis("contact_id").reset_index().melt("contact_id", var_name="item_id", value_name="truth")
+    m = shown.merge(true, on=["contact_id", "item_id"], how="left")
+    assert m["shown"].notna().all()
+    assert (m["shown"] == m["truth"]).all(), m[m["shown"] != m["truth"]].head()
+    assert {"yes", "partial", "no"} <= set(m.loc[m["item_id"] == "correct_answer", "shown"])
+    scored = pd.DataFrame({k: v for k, v in truth.items() if not k.startswith("_")}, index=ev["contact_id"].to_numpy())
+    pd.testing.assert_frame_equal(outcomes.loc[scored.index].astype(object), scored.astype(object), check_names=False)
+
+
+def test_a_changed_outcome_changes_only_its_own_transcript():
+    """Breaking one step of one call (the parser notices) and re-rendering: the other calls' transcripts stay as they were."""
+    import qa_lib.samples as S
+
+    contacts, ev, truth, rows, outcomes = _pipeline(SMALL)
+    j = int(np.flatnonzero(truth["identity_check"] == "yes")[0])
+    flipped = {k: v.copy() for k, v in truth.items()}
+    flipped["identity_check"][j] = "no"
+    spec, pl = SMALL, planted(SMALL)
+    agents, again = S._agents(spec, pl), contacts.copy()
+    S._transcripts(spec, pl, S._load_cards(), ev, flipped, again, agents, S._coaching(spec, pl, agents))
+    changed = again["transcript"].ne(contacts["transcript"]) & again["transcript"].notna()
+    assert changed.sum() == 1 and again.loc[changed, "contact_id"].iloc[0] == ev["contact_id"].iloc[j]
+    step = S.transcript_steps(again.loc[changed])
+    assert step.set_index("item_id").loc["identity_check", "shown"] == "no"
+
+
+def test_transcript_lines_carry_speaker_and_offset_within_the_call(default_frames):
+    """`[mm:ss] 坐席：…` / `[mm:ss] 客户：…` (English: Agent / Customer) per line; offsets never go back and stay within
+    talk + hold seconds; where the customer was held, the hold shows as a gap of at least hold_seconds."""
+    c = default_frames["contacts"]
+    t = c[c["transcript"].notna()]
+    lines = t.set_index("contact_id")["transcript"].str.split("\n").explode()
+    form = lines.str.extract(r"^\[(\d{2,}):(\d{2})\] (坐席：|客户：|Agent: |Customer: )\S")
+    assert form.notna().all(axis=None), lines[form.isna().any(axis=1)].head()
+    sec = (form[0].astype(int) * 60 + form[1].astype(int)).rename("sec")
+    assert (form[1].astype(int) < 60).all()
+    by = sec.groupby(level=0)
+    assert by.apply(lambda s: s.is_monotonic_increasing).all()
+    call = t.set_index("contact_id")
+    assert (by.max() < call["talk_seconds"] + call["hold_seconds"]).all()
+    no_hold = call["hold_seconds"] == 0
+    assert (by.max()[no_hold] < call.loc[no_hold, "talk_seconds"]).all()
+    held = lines.str.contains("感谢您的耐心等待|Thank you for holding", regex=True).to_numpy()
+    gap = (sec - by.shift(1)).to_numpy()[held]
+    hold = call["hold_seconds"].reindex(lines.index[held]).to_numpy()
+    assert len(hold) > 100 and (gap >= np.floor(hold) - 1).all()
+    assert held.sum() == (call["hold_seconds"] > 0).sum()
+    en = call["transcript_lang"] == "en"
+    assert (call.loc[en, "queue"] == "en_line").all() and call.loc[en, "transcript"].str.contains("Agent: ").all()
+    assert not call.loc[~en, "transcript"].str.contains("Agent: ").any()
+
+
+def test_every_contact_a_plan_can_draw_in_the_last_month_has_a_transcript(default_frames):
+    """The month `qa demo` plans: every contact of the plan but e-mails has a transcript (the next month back only some)."""
+    from qa_lib.sampling import PlanSpec, draw_plan
+
+    f, pl = default_frames, planted()
+    c = f["contacts"]
+    month = c["start_time"].dt.to_period("M").astype(str)
+    for m, full in ((pl["months"][-1], True), (pl["months"][-2], False)):
+        plan = draw_plan(c[month == m], f["agents"], PlanSpec(period=m), evaluated=set(f["evaluations"]["contact_id"]))
+        drawn = plan.contacts.merge(c[["contact_id", "channel", "transcript"]], on="contact_id")
+        speech = drawn["channel"].isin(["hotline", "online"])
+        assert speech.sum() > 300 and (drawn.loc[~speech, "channel"] == "email").all()
+        has = drawn.loc[speech, "transcript"].notna().mean()
+        assert has == 1.0 if full else has < 0.1
+
+
+def test_unevaluated_transcripts_carry_the_planted_effects(default_frames):
+    """The weak agent skips the identity check in the last month's unevaluated calls far more often than the others."""
+    from qa_lib.samples import transcript_steps
+
+    f, pl = default_frames, planted()
+    c = f["contacts"]
+    last = c[(c["start_time"].dt.to_period("M").astype(str) == pl["months"][-1]) & ~c["contact_id"].isin(f["evaluations"]["contact_id"])]
+    s = transcript_steps(last)
+    s = s[s["item_id"] == pl["weak_item"]].assign(agent_id=lambda d: d["contact_id"].map(c.set_index("contact_id")["agent_id"]))
+    skipped = (s["shown"] == "no").groupby(s["agent_id"] == pl["weak_agent"]).mean()
+    assert skipped[True] > 0.3 and skipped[False] < 0.15
+
+
+def test_recorded_answers_differ_from_the_transcript_by_the_planted_noise_only(default_frames):
+    """The expert's answers follow the transcripts (1 % noise; the ambiguous item 12 %); the strict inspector's `no` on the
+    weak item are mostly calls whose transcript shows the check done — what PLANTED.md reports."""
+    from qa_lib.samples import transcript_steps
+
+    f, pl = default_frames, planted()
+    m = f["evaluations"].merge(transcript_steps(f["contacts"]), on=["contact_id", "item_id"])
+    differs = m["answer"].astype(object).fillna("") != m["shown"]
+    clear = m["item_id"] != pl["ambiguous_item"]
+    rate = differs[clear].groupby(m.loc[clear, "inspector_id"]).mean()
+    assert rate[pl["expert_inspector"]] < 0.01 and rate[pl["strict_inspector"]] == rate.max() and rate[pl["strict_inspector"]] > 0.05
+    weak_no = m[(m["item_id"] == pl["weak_item"]) & (m["answer"] == "no")]
+    done = (weak_no["shown"] == "yes").groupby(weak_no["inspector_id"]).mean()
+    assert done[pl["strict_inspector"]] > 0.5 and done[pl["expert_inspector"]] < 0.1
+    md = planted_markdown(SampleSpec(), f)
+    assert "| transcripts and inspector noise |" in md and f"expert {rate[pl['expert_inspector']]:.1%}" in md
+
+
+def test_transcript_steps_needs_its_columns():
+    from qa_lib.samples import transcript_steps
+
+    with pytest.raises(ParameterError, match=r"contacts must have the columns contact_id, direction, transcript; missing \['direction'\]"):
+        transcript_steps(pd.DataFrame({"contact_id": ["K1"], "transcript": ["[00:01] 坐席：您好"]}))
