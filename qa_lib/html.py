@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 
-__all__ = ["escape", "md_text", "figure_html", "month_axis"]
+__all__ = ["escape", "md_text", "figure_html", "month_axis", "escape_code"]
 
 
 def figure_html(fig) -> str:
@@ -44,6 +44,17 @@ def escape(value) -> str:
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()!|~{}])")
+
+
+def escape_code(value) -> str:
+    """``value`` escaped for HTML, its `backticked` commands shown as code (a page's "run `qa import voc FILE`").
+
+    >>> escape_code("运行 `qa import voc 文件` <b>")
+    '运行 <code>qa import voc 文件</code> &lt;b&gt;'
+    """
+    import re
+
+    return re.sub(r"`([^`\n]+)`", r"<code>\1</code>", escape(value))
 
 
 def md_text(value) -> str:

@@ -508,6 +508,9 @@ def prepare_training(store, month, folder: str | os.PathLike, *, months: int = 3
     agents = store.read("agents")
     cards_tab = store.read("scorecards")
     cards = [store.scorecard(sid, int(v)) for sid, v in cards_tab.sort_values("version").drop_duplicates("scorecard_id", keep="last")[["scorecard_id", "version"]].itertuples(index=False)]
+    if not cards:  # a center with a call log only: no scorecard, nothing scored; the page says what to import
+        return _write_missing(folder, p, months, [p - k for k in range(months - 1, -1, -1)], [p - k - months for k in range(months - 1, -1, -1)],
+                              agents, threshold, seed, "evaluations")
     catalog = item_catalog(cards)
     period = [p - k for k in range(months - 1, -1, -1)]
     before = [q - months for q in period]

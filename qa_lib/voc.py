@@ -35,7 +35,7 @@ import pandas as pd
 
 from .errors import ConfigError, NotFoundError, ParameterError
 from .files import write_xlsx
-from .html import escape
+from .html import escape, escape_code, month_axis
 from .ingest import read_config_yaml
 from .stats.proportions import wilson_interval
 from .stats.spc import p_chart, two_proportion_test, western_electric_rules
@@ -876,6 +876,10 @@ def charts(view: dict, lang: str = "zh") -> dict[str, str]:
         t = view[key]
         fig = go.Figure([go.Scatter(x=g["period"], y=g["share"], mode="lines+markers", name=label.get(tp, tp)) for tp, g in t.groupby("topic")])
         fig.update_layout(height=360, margin=dict(l=50, r=20, t=30, b=60), yaxis=dict(tickformat=".0%", title=T["share"]), legend=dict(orientation="h"))
+        if key == "monthly":  # one month of history draws as one labelled month, not a time axis of milliseconds
+            month_axis(fig, t["period"].astype(str))
+        else:  # weeks by their Monday, as labels
+            fig.update_xaxes(type="category", categoryorder="category ascending")
         out[key] = figure_html(fig)
     months = view["monthly"]
     for r in view["alerts"][view["alerts"]["alert"]].itertuples():
@@ -888,6 +892,7 @@ def charts(view: dict, lang: str = "zh") -> dict[str, str]:
             go.Scatter(x=g["period"], y=chart["center"], mode="lines", name="center", line=dict(dash="dot", color="gray")),
             go.Scatter(x=g["period"], y=chart["lcl"], mode="lines", name="LCL", line=dict(dash="dash", color="gray")),
         ])
+        month_axis(fig, g["period"].astype(str))
         fig.update_layout(title=str(label.get(r.topic, r.topic)), height=300, margin=dict(l=50, r=20, t=40, b=40), yaxis=dict(tickformat=".0%"), legend=dict(orientation="h"))
         out[f"pchart:{r.topic}"] = figure_html(fig)
     s = view["satisfaction"].dropna(subset=["nps"]).sort_values("nps")
@@ -904,7 +909,7 @@ def headline(view: dict, lang: str = "zh") -> str:
     _check_lang(lang)
     T, m = TEXT[lang], view["meta"]
     if m.get("missing"):
-        return "<p>" + escape(T["missing_" + m["missing"]].format(month=m["month"])) + "</p>"
+        return "<p>" + escape_code(T["missing_" + m["missing"]].format(month=m["month"])) + "</p>"
     n_alert = int(view["alerts"]["alert"].sum())
     new = int(view["discovered"]["new"].sum())
     notes = escape((T["empty"].format(n=int(m["empty"])) if m.get("empty") else "")

@@ -267,6 +267,15 @@ def test_a_period_without_evaluations_is_a_page_saying_what_to_import(loaded_sto
     assert not (tmp_path / "training_plan_2027-03.xlsx").exists()
 
 
+def test_a_center_with_a_call_log_only_gets_the_page_saying_what_to_import(store, tmp_path):
+    """No scorecard stored at all (a KPI-only center): the same "what to import" page, not a crash on an empty catalog;
+    no training_modules file set: no error either."""
+    store.import_frame("agents", pd.DataFrame({"agent_id": ["GH1", "GH2"], "name": ["甲", "乙"], "team": ["华东一组", "华南二组"]}))
+    tr.prepare_training(store, "2026-10", tmp_path, months=3, modules=tmp_path / "none.yaml")
+    v = tr.training_view(tmp_path)
+    assert v["meta"]["missing"] == "evaluations" and v["teams"] == ["华东一组", "华南二组"] and "qa import evaluations" in tr.headline(v, "en")
+
+
 def test_no_failure_anywhere_is_no_need_and_one_team_has_no_team_wide_need():
     f = pd.DataFrame({"agent_id": np.repeat(["A", "B", "C"], 20), "team": "T", "item_id": "i", "skill": "s", "failed": False})
     g = tr.failure_gaps(f, unit="agent_id", level="item")

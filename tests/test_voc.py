@@ -333,4 +333,5 @@ def test_a_month_without_verbatims_is_a_page_saying_what_to_import(october, tmp_
     assert not voc.voc_prepared(tmp_path, "2027-01")  # looked at again next time: the report follows once verbatims are imported
     en = voc.headline(view, "en")
     assert "No VOC verbatims in 2027-01" in en and "qa import voc" in en and "qa report voc --month 2027-01 --force" in en
+    assert "<code>qa import voc FILE</code>" in en and "`" not in en  # the command reads as code, not with bare backticks
     assert "2027-01 没有客户反馈" in voc.headline(view, "zh")
