@@ -565,7 +565,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "abandoned": ("abandoned", "是否放弃", "放弃", "abandon"),
     "talk_seconds": ("talk_seconds", "通话时长", "通话时间", "talk_time", "talk", "ser_time", "service_time"),
     "hold_seconds": ("hold_seconds", "保持时长", "保持时间", "hold_time", "hold"),
-    "acw_seconds": ("acw_seconds", "话后处理时长", "话后时长", "整理时长", "后处理时长", "acw", "wrap_time", "wrap_up_time", "after_call_work"),
+    "acw_seconds": ("acw_seconds", "话后处理时长", "话后处理", "事后处理时长", "话后时长", "整理时长", "后处理时长", "acw", "wrap_time", "wrap_up_time", "after_call_work"),
     "transferred": ("transferred", "是否转接", "转接"),
     "escalated": ("escalated", "是否升级", "升级"),
     "fcr": ("fcr", "是否解决", "解决状态", "一次解决", "首次解决", "一次性解决", "first_contact_resolution", "resolved"),
@@ -580,7 +580,23 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "text": ("text", "内容", "反馈内容", "投诉内容", "评价内容", "verbatim", "narrative", "consumer_complaint_narrative", "comment"),
     "category": ("category", "分类", "类别", "投诉类别", "product"),
     "lang": ("lang", "language", "语言"),
-    "inspector_id": ("inspector_id", "质检员工号", "质检工号", "质检员"),
+    "inspector_id": ("inspector_id", "质检员工号", "质检工号", "质检员", "质检员编号", "评分人", "inspector"),
+    "home_team": ("home_team", "原班组", "来源班组", "原组别"),
+    "is_expert": ("is_expert", "校准专家", "是否专家", "专家", "expert"),
+    "active": ("active", "是否在岗", "在岗"),
+    "evaluation_id": ("evaluation_id", "质检单号", "质检编号", "评估编号", "评分单号", "质检id", "evaluation"),
+    "scorecard_id": ("scorecard_id", "质检表", "质检表编号", "评分表", "scorecard"),
+    "scorecard_version": ("scorecard_version", "质检表版本", "评分表版本", "版本", "version"),
+    "evaluated_at": ("evaluated_at", "质检时间", "评分时间", "评估时间", "质检日期", "evaluation_time"),
+    "arm": ("arm", "抽检方式", "抽样方式", "抽检类型", "sample_type"),
+    "calibration_session_id": ("calibration_session_id", "校准场次", "校准会议", "校准编号", "calibration_session"),
+    "item_id": ("item_id", "质检项编号", "质检项", "评分项", "评分项编号", "考核项", "item"),
+    "answer": ("answer", "结果", "评分结果", "得分结果", "答案", "result"),
+    "item_comment": ("item_comment", "评语", "项目备注", "扣分说明"),
+    "session_id": ("session_id", "场次编号", "校准场次", "会议编号"),
+    "held_on": ("held_on", "校准日期", "会议日期", "日期", "date"),
+    "expert_inspector_id": ("expert_inspector_id", "专家", "校准专家", "专家工号"),
+    "note": ("note", "说明", "备注", "notes"),
 }
 #: Header words of an outcome column (接通 / 放弃 as values), and the values read as answered or abandoned.
 _OUTCOME = ("outcome", "结果", "通话结果", "呼叫结果", "call_result", "disposition", "result")
@@ -620,10 +636,12 @@ def suggest_mapping(frame: pd.DataFrame, kind: str, *, source: str = "FILE", sam
     lines = [f"# Mapping proposed by `qa import {kind} {source} --suggest-map`: check every line, then run", f"#   qa import {kind} {source} --map THIS_FILE",
              "# A field is `ours: their column`, or {column: ..., map: {...}, unit: ..., format: ...}; docs/import.md has every key.",
              f"kind: {kind}", "fields:"]
-    keys = set(entity(IMPORT_KINDS[kind]).key)
+    keys = set(entity(IMPORT_KINDS[kind]).key) if kind != "evaluations" else set()  # evaluations: one row per item, ids repeat
+    whole = frame.copy(deep=False)
+    whole.columns = df.columns
     for name, f in ours.items():
-        if name in found:
-            lines += _suggest_field(df, name, f, found[name], name in keys)
+        if name in found:  # a value map lists every value of the whole file (a rare one, e.g. 草稿, may come late)
+            lines += _suggest_field(whole if f.kind == "bool" or f.choices else df, name, f, found[name], name in keys)
     if "start_time" in ours and "start_time" not in found:
         joined = _date_and_time(df, headers)
         if joined:

@@ -83,17 +83,17 @@ def _c(*pairs: str | tuple[str, ...]) -> dict[str, tuple[str, ...]]:
 CHANNELS = _c(("hotline", "热线", "电话", "phone"), ("online", "在线", "wechat", "微信", "forum", "论坛", "weibo", "微博"), ("email", "邮件", "电子邮件", "e-mail", "mail"))
 DIRECTIONS = _c(("inbound", "呼入", "in"), ("outbound", "呼出", "out"))
 CONTACT_TYPES = _c(
-    ("service", "服务"),
+    ("service", "服务", "业务办理", "办理"),
     ("consultation", "咨询"),
     ("after_sales", "售后", "after-sales"),
-    ("non_regular", "非常规", "非常规来电", "non-regular"),
-    ("relationship", "客户关系", "关系维护"),
+    ("non_regular", "非常规", "非常规来电", "无效来电", "无效", "non-regular"),
+    ("relationship", "客户关系", "关系维护", "客户关怀"),
     ("service_quality", "服务质量", "回访", "follow_up", "follow-up"),
 )
 TIERS = _c(("diamond", "钻石卡", "钻石"), ("gold", "金卡"), ("silver", "银卡"), ("none", "无", "普通"))
 STAGES = _c(("new", "新客户", "新"), ("stable", "稳定", "稳定期"), ("warning", "预警", "预警期"), ("churn", "流失", "流失期"))
 AGENT_STATUS = _c(("active", "在岗", "在职"), ("leave", "休假", "on_leave"), ("left", "离职"))
-ARMS = _c(("random", "随机"), ("targeted", "定向", "重点"), ("calibration", "校准"))
+ARMS = _c(("random", "随机", "随机抽检", "随机抽样"), ("targeted", "定向", "重点", "定向抽检", "专项抽检", "重点抽检"), ("calibration", "校准", "校准抽检"))
 EVAL_STATUS = _c(("draft", "草稿"), ("submitted", "已提交"), ("released", "已发布"), ("acknowledged", "已确认"), ("disputed", "申诉中"), ("resolved", "已处理"))
 SCORING_STYLES = _c(("weighted", "加权"), ("deduction", "扣分"))
 LANGS = _c(("zh", "中文", "chinese"), ("en", "英文", "english"))

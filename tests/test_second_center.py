@@ -126,3 +126,23 @@ def test_report_all_writes_every_kind_that_has_data(center):
     sample_names = re.compile(r"inbound_service|followup_call|identity_check|\bNorth\b|\bSouth\b|\bA0\d\d\b|\bQ0\d\b|示例客服中心")
     for text in (agent, team, (month / "index.html").read_text(encoding="utf-8")):
         assert not sample_names.search(text), sample_names.search(text)
+
+
+def test_suggested_mappings_need_only_the_scorecard_named(center):
+    """`qa import KIND FILE --suggest-map` on the center's five exports: every column found, every value of every coded
+    column mapped; what it cannot know from a header is which scorecard the evaluations and sessions use."""
+    from qa_lib.ingest import read_table
+    from qa_lib.mapping import load_mapping, suggest_mapping
+
+    _, _, exports = center
+    lacking_by_kind = {}
+    for kind, file in (("agents", "坐席名单.csv"), ("inspectors", "质检员.csv"), ("contacts", "通话记录.csv"),
+                       ("calibration_sessions", "校准场次.csv"), ("evaluations", "质检明细.csv")):
+        text, lacking = suggest_mapping(read_table(exports / "exports" / file), kind, source=file)
+        assert ": ?" not in text, text  # no value left unrecognised
+        lacking_by_kind[kind] = lacking
+        filled = text.replace("# scorecard_id: {value: ...}", "scorecard_id: {value: hotline_check}").replace(
+            "# scorecard_version: {value: ...}", "scorecard_version: {value: 1}")
+        load_mapping(filled, kind=kind)  # a valid mapping once the scorecard is named
+    assert lacking_by_kind == {"agents": [], "inspectors": [], "contacts": [], "calibration_sessions": ["scorecard_id"],
+                               "evaluations": ["scorecard_id", "scorecard_version"]}
