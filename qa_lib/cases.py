@@ -14,8 +14,13 @@ Per skill (the scorecard items' ``skills`` tags) and item it chooses:
   agree the skill passed; agreed double-scored calls are preferred.
 * **instructive failures**: the item answered ``no`` / ``partial`` (a fault count above 0, a scale
   answer below its midpoint) with a clear inspector comment (:func:`comment_weight` at least
-  :data:`MIN_COMMENT_WEIGHT`); on a double-scored contact more than half of the inspectors must
-  have failed the item too.
+  :data:`MIN_COMMENT_WEIGHT`); on a double-scored contact the reference must have failed the item
+  too: the session's expert where the calibration session names one, else more than half of the
+  inspectors. Failures are ranked by how sure the answer is: confirmed ones first (a double-scored
+  consensus, the calibration expert's own evaluation), then those upheld after a dispute, then the
+  rest by the inspector's calibration reliability (:func:`inspector_reliability`). A cue phrase found in the
+  transcript ranks a failure no higher than a call where none is found: for a step that fails by
+  being missing, the phrase can show the step done.
 
 Drafts and evaluations disputed and not yet resolved (status ``disputed``, or an
 ``evaluation_disputes`` row without an outcome) are never used; a resolved evaluation counts with its
@@ -52,7 +57,7 @@ from .summary import parse_month
 
 __all__ = [
     "KINDS", "LANGS", "TOP_QUANTILE", "MIN_COMMENT_WEIGHT", "CaseLibrary",
-    "load_cues", "item_table", "usable_evaluations", "comment_weight", "find_excerpt", "grade_answers",
+    "load_cues", "item_table", "usable_evaluations", "comment_weight", "find_excerpt", "grade_answers", "inspector_reliability",
     "select_cases", "skill_counts", "load_inputs", "library_view", "texts", "skill_label", "topic_label", "counts_table",
     "cases_table", "cases_html", "library_html", "write_library", "build_library",
 ]
@@ -70,6 +75,8 @@ CONTEXT_LINES = 2
 #: Longest line kept in an excerpt (after masking).
 MAX_LINE_CHARS = 200
 MAX_MONTHS = 24
+#: Calibration sessions of this many months, ending with the period, measure the inspectors' reliability.
+CALIBRATION_MONTHS = 6
 
 _EV_COLUMNS = ("evaluation_id", "contact_id", "agent_id", "inspector_id", "scorecard_id", "scorecard_version", "arm", "status", "total_score")
 _IT_COLUMNS = ("evaluation_id", "item_id", "answer")
@@ -344,7 +351,8 @@ def _check_int(value, name: str, lo: int, hi: int | None = None) -> int:
 
 def select_cases(evaluations: pd.DataFrame, items: pd.DataFrame, contacts: pd.DataFrame, cards, *,
                  disputes: pd.DataFrame | None = None, inspectors: pd.DataFrame | None = None, per_skill: int = 5,
-                 seed: int = 0, include_agent: bool = False, cues: dict | None = None) -> pd.DataFrame:
+                 seed: int = 0, include_agent: bool = False, cues: dict | None = None, sessions: pd.DataFrame | None = None,
+                 reliability: pd.DataFrame | None = None) -> pd.DataFrame:
     """Choose the library's cases from tidy frames (no database).
 
     Parameters
@@ -359,9 +367,11 @@ def select_cases(evaluations: pd.DataFrame, items: pd.DataFrame, contacts: pd.Da
     cards : list or dict of Scorecard
         Every scorecard version the evaluations use.
     disputes : DataFrame, optional
-        ``evaluation_disputes`` rows; an evaluation with an open one (no ``outcome``) is never used.
+        ``evaluation_disputes`` rows; an evaluation with an open one (no ``outcome``) is never used, a
+        failure ``upheld`` on its item counts as confirmed.
     inspectors : DataFrame, optional
-        ``inspector_id, is_expert``: the expert's evaluation represents a double-scored contact.
+        ``inspector_id, is_expert``: the expert's evaluation represents a double-scored contact, and the
+        expert's failures count as confirmed.
     per_skill : int
         At most this many cases per skill and kind.
     seed : int
@@ -370,6 +380,12 @@ def select_cases(evaluations: pd.DataFrame, items: pd.DataFrame, contacts: pd.Da
         Add the ``agent_id`` column (for supervisors; the library leaves agents out by default).
     cues : dict, optional
         Cue phrases (:func:`load_cues`); default the center's cue file (none: the opening lines).
+    sessions : DataFrame, optional
+        ``calibration_sessions`` rows (``session_id, expert_inspector_id``): on a session's calls the
+        named expert's answer is the reference.
+    reliability : DataFrame, optional
+        :func:`inspector_reliability` (``inspector_id, reliability``) ranks the unconfirmed failures;
+        default: measured on the contacts of these evaluations that several inspectors scored.
 
     Returns
     -------
@@ -391,17 +407,21 @@ def select_cases(evaluations: pd.DataFrame, items: pd.DataFrame, contacts: pd.Da
     if g.empty:
         return pd.DataFrame(columns=out_cols)
 
-    cand = _candidates(g)
+    experts = _experts(inspectors)
+    cand = _candidates(g, sessions)
     if cand.empty:
         return pd.DataFrame(columns=out_cols)
+    if reliability is None:
+        reliability = _reliability(g.drop_duplicates(["evaluation_id", "item_id"], ignore_index=True), sessions, experts)
     cand = _with_contact_and_excerpt(cand, contacts, cues)
-    cand = _best_calls(cand, inspectors, seed)
+    cand = _trust(cand, reliability, experts, sessions, disputes)
+    cand = _best_calls(cand, seed)
     cand = _spread(cand)
     cases = cand[cand["rank"] <= per_skill].copy()
     return _finish(cases, g, skill_order, include_agent)
 
 
-def _candidates(g: pd.DataFrame) -> pd.DataFrame:
+def _candidates(g: pd.DataFrame, sessions: pd.DataFrame | None) -> pd.DataFrame:
     """Exemplary and failure candidates with ``case_kind, agreement, merit``; adds the inspectors' agreement columns to ``g``."""
     key = ["contact_id", "scorecard_id", "item_id", "skill"]
     grp = g.groupby(key, sort=False)
@@ -414,7 +434,8 @@ def _candidates(g: pd.DataFrame) -> pd.DataFrame:
 
     ex = g[(clean & ~g["eval_critical"] & (g["total_score"] >= g["threshold"]) & (g["agree_ex"] >= 1.0)).to_numpy(dtype=bool)]
     ex = ex.assign(case_kind="exemplary", agreement=ex["agree_ex"], merit=ex["total_score"].astype(float))
-    fl = g[(g["fault"] & (g["comment_weight"] >= MIN_COMMENT_WEIGHT) & (g["agree_fail"] > 0.5)).to_numpy(dtype=bool)]
+    ref_fault = _reference(g, sessions, key)[0]
+    fl = g[g["fault"].to_numpy(dtype=bool) & (g["comment_weight"] >= MIN_COMMENT_WEIGHT).to_numpy(dtype=bool) & ref_fault]
     severity = np.where(fl["critical_fail"], 2.0, np.where(fl["answer"] == "partial", 0.0, 1.0))
     fl = fl.assign(case_kind="failure", agreement=fl["agree_fail"], merit=severity)
     return pd.concat([ex, fl], ignore_index=True)
@@ -436,29 +457,133 @@ def _with_contact_and_excerpt(cand: pd.DataFrame, contacts: pd.DataFrame, cues: 
     return cand.drop(columns="transcript").merge(pairs, on=["contact_id", "scorecard_id", "item_id"], how="left")
 
 
-def _best_calls(cand: pd.DataFrame, inspectors: pd.DataFrame | None, seed: int) -> pd.DataFrame:
-    """One candidate per call, skill and kind, the calls in order of preference within each kind and skill."""
-    expert = set()
-    if inspectors is not None and len(inspectors) and {"inspector_id", "is_expert"} <= set(inspectors.columns):
-        expert = set(inspectors.loc[inspectors["is_expert"].fillna(False).astype(bool), "inspector_id"])
+def _experts(inspectors: pd.DataFrame | None) -> set:
+    """The calibration experts (``inspectors.is_expert``)."""
+    if inspectors is None or not len(inspectors) or not {"inspector_id", "is_expert"} <= set(inspectors.columns):
+        return set()
+    return set(inspectors.loc[inspectors["is_expert"].fillna(False).astype(bool).to_numpy(dtype=bool), "inspector_id"])
+
+
+def _session_expert(ev: pd.DataFrame, sessions: pd.DataFrame | None) -> pd.Series:
+    """Per row of ``ev``: the expert its calibration session names (None outside a session or where it names none)."""
+    none = pd.Series(None, index=ev.index, dtype=object)
+    if sessions is None or not len(sessions) or "calibration_session_id" not in ev.columns:
+        return none
+    _require(sessions, ("session_id", "expert_inspector_id"), "sessions")
+    named = sessions.drop_duplicates("session_id").set_index("session_id")["expert_inspector_id"].astype(object)
+    named = named[named.notna() & (named.astype(str).str.strip() != "")]
+    return ev["calibration_session_id"].map(named).astype(object).where(ev["calibration_session_id"].notna(), None)
+
+
+def _reference(g: pd.DataFrame, sessions: pd.DataFrame | None, key: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The reference verdict on each row's call and item: did it fail? (whole group, leave-one-out, leave-one-out defined).
+
+    The reference is the answer of the expert the row's calibration session names, where that expert answered the
+    item; else more than half of the inspectors who answered it (leave-one-out: of the others; a tie gives none).
+    """
+    by = [g[k] for k in key]
+    answered = g["answered"].to_numpy(dtype=bool)
+    fault = np.where(answered, g["fault"].to_numpy(dtype=float), np.nan)
+    f = pd.Series(fault, index=g.index)
+    n, total = f.groupby(by).transform("count").to_numpy(dtype=float), f.groupby(by).transform("sum").to_numpy(dtype=float)
+    boss = answered & (g["inspector_id"].astype(object) == _session_expert(g, sessions)).to_numpy(dtype=bool)
+    e_ans = pd.Series(boss, index=g.index).groupby(by).transform("any").to_numpy(dtype=bool)
+    e_fault = pd.Series(np.where(boss, fault, 0.0), index=g.index).groupby(by).transform("max").to_numpy(dtype=float) > 0
+    ref = np.where(e_ans, e_fault, total > n / 2)
+    others_n = n - answered
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = (total - np.nan_to_num(fault)) / others_n
+    loo = np.where(e_ans, e_fault, share > 0.5)
+    defined = np.where(e_ans, ~boss, (others_n > 0) & (share != 0.5))
+    return ref.astype(bool), loo.astype(bool), defined.astype(bool)
+
+
+def _reliability(g: pd.DataFrame, sessions: pd.DataFrame | None, experts: set) -> pd.DataFrame:
+    """:func:`inspector_reliability` on graded answers, one row per evaluation and item."""
+    _, loo, defined = _reference(g, sessions, ["contact_id", "scorecard_id", "item_id"])
+    own = g["fault"].to_numpy(dtype=bool) & g["answered"].to_numpy(dtype=bool) & defined
+    part = pd.DataFrame({"inspector_id": g["inspector_id"].to_numpy(dtype=object)[own], "confirmed": loo[own].astype(int)})
+    named = set(_session_expert(g, sessions).dropna())
+    ids = pd.Index(sorted({str(i) for i in g["inspector_id"].dropna()} | {str(i) for i in experts | named}), name="inspector_id")
+    out = part.groupby("inspector_id")["confirmed"].agg(["size", "sum"]).reindex(ids, fill_value=0)
+    out = pd.DataFrame({"failed": out["size"].astype(int), "confirmed": out["sum"].astype(int)}, index=ids)
+    out["expert"] = out.index.isin(experts | named)
+    out["reliability"] = np.where(out["expert"], 1.0, (out["confirmed"] + 1) / (out["failed"] + 2))
+    out = out.reset_index()[["inspector_id", "failed", "confirmed", "reliability", "expert"]]
+    return out.sort_values(["reliability", "failed", "inspector_id"], ascending=[False, False, True], kind="mergesort", ignore_index=True)
+
+
+def inspector_reliability(evaluations: pd.DataFrame, items: pd.DataFrame, cards, *, sessions: pd.DataFrame | None = None,
+                          inspectors: pd.DataFrame | None = None) -> pd.DataFrame:
+    """How far each inspector's failed answers hold up on calls several inspectors scored (calibration, double scoring).
+
+    For each item an inspector failed on such a call, the reference is the answer of the expert the calibration
+    session names (``sessions.expert_inspector_id``) where that expert answered the item, else more than half of
+    the other inspectors (a tie gives none). ``reliability`` = ``(confirmed + 1) / (failed + 2)``: the share of the
+    inspector's failures the reference failed too, pulled towards 0.5 when there are few (0.5 with none). The
+    calibration experts (``inspectors.is_expert``) and the experts sessions name are the reference: 1.
+
+    Returns ``inspector_id, failed, confirmed, reliability, expert``, most reliable first.
+    """
+    experts = _experts(inspectors)
+    g = grade_answers(evaluations, items, cards).drop_duplicates(["evaluation_id", "item_id"], ignore_index=True)
+    return _reliability(g, sessions, experts)
+
+
+def _trust(cand: pd.DataFrame, reliability: pd.DataFrame, experts: set, sessions: pd.DataFrame | None,
+           disputes: pd.DataFrame | None) -> pd.DataFrame:
+    """How sure each candidate's answer is: ``is_expert``, ``trust_tier`` and ``trust`` (within the tier).
+
+    Failures: tier 0 on a call several inspectors scored (the reference failed it too, see :func:`_candidates`) or
+    in the expert's own evaluation (the calibration expert, or the expert of the call's session), trust 1; tier 1
+    when a dispute on the item was ``upheld``, tier 2 otherwise, both with the inspector's reliability as trust
+    (0.5 when unmeasured). Exemplary calls (every inspector agreed): tier 0, trust 1.
+    """
+    _require(reliability, ("inspector_id", "reliability"), "reliability")
+    cand["is_expert"] = cand["inspector_id"].isin(experts).to_numpy(dtype=bool) | (
+        cand["inspector_id"].astype(object) == _session_expert(cand, sessions)).to_numpy(dtype=bool)
+    upheld = pd.Series(False, index=cand.index)
+    if disputes is not None and len(disputes) and "item_id" in disputes.columns:
+        up = disputes.loc[disputes["outcome"].astype(object).astype(str).str.strip().str.lower().eq("upheld").to_numpy(dtype=bool)]
+        pairs = pd.MultiIndex.from_frame(up[["evaluation_id", "item_id"]].astype(str))
+        upheld = pd.Series(pd.MultiIndex.from_frame(cand[["evaluation_id", "item_id"]].astype(str)).isin(pairs), index=cand.index)
+    failure = (cand["case_kind"] == "failure").to_numpy(dtype=bool)
+    confirmed = ~failure | (cand["n_evaluations"] >= 2).to_numpy(dtype=bool) | cand["is_expert"].to_numpy(dtype=bool)
+    table = reliability.assign(inspector_id=reliability["inspector_id"].astype(str)).drop_duplicates("inspector_id")
+    rel = cand["inspector_id"].astype(str).map(table.set_index("inspector_id")["reliability"])
+    rel = pd.to_numeric(rel, errors="coerce").fillna(0.5).to_numpy(dtype=float)
+    cand["trust"] = np.where(confirmed, 1.0, rel)
+    cand["trust_tier"] = np.where(confirmed, 0, np.where(upheld.to_numpy(dtype=bool), 1, 2))
+    return cand
+
+
+def _best_calls(cand: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """One candidate per call, skill and kind, the calls in order of preference within each kind and skill.
+
+    Failures come in order of trust (:func:`_trust`); for them a cue phrase found ranks no higher than a nearby or
+    an opening excerpt (for a missing step, the phrase may show the step done). Exemplary calls prefer the cue.
+    """
     cand["kind_order"] = cand["case_kind"].map({k: i for i, k in enumerate(KINDS)}).astype(int)
     cand["agreed_double"] = (cand["n_evaluations"] >= 2) & (cand["agreement"] >= 1.0)
     cand["has_text"] = cand["excerpt_source"] != "none"
-    cand["source_rank"] = cand["excerpt_source"].map(_SOURCE_RANK).astype(int)
-    cand["is_expert"] = cand["inspector_id"].isin(expert)
+    rank = cand["excerpt_source"].map(_SOURCE_RANK).astype(int)
+    cand["source_rank"] = np.where(cand["case_kind"] == "failure", 0, rank)
     ids = cand[["case_kind", "skill", "evaluation_id", "item_id"]].astype(str)
     cand["tie"] = pd.util.hash_pandas_object(ids, index=False, hash_key=f"{seed % 10**16:016d}").to_numpy()
-    # one case per call, skill and kind: the item best found in the transcript, scored by the expert where one did
-    first = ["kind_order", "skill", "contact_id", "has_text", "source_rank", "is_expert", "merit", "tie", "evaluation_id", "item_id"]
-    cand = cand.sort_values(first, ascending=[True, True, True, False, True, False, False, True, True, True], kind="mergesort", ignore_index=True)
+    # one case per call, skill and kind: the surest answer (failures), the item best found, the expert's evaluation
+    first = ["kind_order", "skill", "contact_id", "trust_tier", "trust", "has_text", "source_rank", "is_expert", "merit", "tie", "evaluation_id", "item_id"]
+    cand = cand.sort_values(first, ascending=[True, True, True, True, False, False, True, False, False, True, True, True], kind="mergesort", ignore_index=True)
     cand = cand.drop_duplicates(["case_kind", "skill", "contact_id"], keep="first", ignore_index=True)
-    # then the calls: agreed double-scored first, a transcript moment found, the best score (or the worst fault)
-    order = ["kind_order", "skill", "agreed_double", "has_text", "source_rank", "merit", "tie", "evaluation_id", "item_id"]
-    return cand.sort_values(order, ascending=[True, True, False, False, True, False, True, True, True], kind="mergesort", ignore_index=True)
+    # then the calls: the surest tier, agreed double-scored, the most inspectors agreeing, the surest, a transcript moment,
+    # the best score (worst fault)
+    order = ["kind_order", "skill", "trust_tier", "agreed_double", "agreement", "trust", "has_text", "source_rank", "merit", "tie",
+             "evaluation_id", "item_id"]
+    return cand.sort_values(order, ascending=[True, True, True, False, False, False, False, True, False, True, True, True],
+                            kind="mergesort", ignore_index=True)
 
 
 def _spread(cand: pd.DataFrame) -> pd.DataFrame:
-    """Reorder the preferred calls to spread agents, items and topics, and number them (``rank``) within kind and skill."""
+    """Reorder the preferred calls to spread agents, items and topics (confirmed failures still first); number them (``rank``)."""
     # spread: first each agent's best call (agent round 0), then their second ...; inside an agent round,
     # calls whose item and topic no better call of that round has come first
     by = ["case_kind", "skill"]
@@ -468,7 +593,7 @@ def _spread(cand: pd.DataFrame) -> pd.DataFrame:
     rounds = [cand.groupby(by + ["agent_round", c], sort=False).cumcount().to_numpy() for c in ("item_id", "topic_key")]
     cand["round"] = np.maximum.reduce(rounds)
     cand["pref"] = np.arange(len(cand))
-    cand = cand.sort_values(["kind_order", "skill", "agent_round", "round", "pref"], kind="mergesort", ignore_index=True)
+    cand = cand.sort_values(["kind_order", "skill", "trust_tier", "agent_round", "round", "pref"], kind="mergesort", ignore_index=True)
     cand["rank"] = cand.groupby(by, sort=False).cumcount() + 1
     return cand
 
@@ -566,7 +691,9 @@ def _window(month, months: int) -> list[pd.Period]:
 def load_inputs(store, month, *, months: int = 1) -> dict:
     """The frames :func:`select_cases` needs for the ``months`` months ending with ``month``, via the Store API.
 
-    Returns ``{"evaluations", "items", "contacts", "cards", "disputes", "inspectors", "period"}``;
+    Returns ``{"evaluations", "items", "contacts", "cards", "disputes", "inspectors", "sessions", "calibration",
+    "period"}``: ``sessions`` every calibration session, ``calibration`` the ``evaluations`` and ``items`` of the
+    sessions held in the :data:`CALIBRATION_MONTHS` months ending with the period (for :func:`inspector_reliability`).
     :class:`NotFoundError` when the period holds no evaluation.
     """
     periods = _window(month, months)
@@ -578,15 +705,25 @@ def load_inputs(store, month, *, months: int = 1) -> dict:
     ids = set(ev["contact_id"])
     contacts = pd.concat([store.read_month("contacts", p) for p in periods], ignore_index=True)
     contacts = contacts[contacts["contact_id"].isin(ids)].reset_index(drop=True)
-    pairs = ev[["scorecard_id", "scorecard_version"]].drop_duplicates().sort_values(["scorecard_id", "scorecard_version"])
+    cal_ev, cal_items, sessions = store.calibration_data()
+    held = pd.to_datetime(sessions["held_on"], errors="coerce").dt.to_period("M")
+    recent = set(sessions.loc[((held > periods[-1] - CALIBRATION_MONTHS) & (held <= periods[-1])).to_numpy(dtype=bool), "session_id"])
+    cal_ev = cal_ev[cal_ev["calibration_session_id"].isin(recent)].reset_index(drop=True)
+    cal_items = cal_items[cal_items["evaluation_id"].isin(set(cal_ev["evaluation_id"]))].reset_index(drop=True)
+    pairs = pd.concat([ev, cal_ev])[["scorecard_id", "scorecard_version"]].drop_duplicates().sort_values(["scorecard_id", "scorecard_version"])
     cards = [store.scorecard(s, int(v)) for s, v in zip(pairs["scorecard_id"], pairs["scorecard_version"])]
     return {"evaluations": ev, "items": items, "contacts": contacts, "cards": cards, "disputes": store.disputes(),
-            "inspectors": store.read("inspectors"), "period": label}
+            "inspectors": store.read("inspectors"), "sessions": sessions,
+            "calibration": {"evaluations": cal_ev, "items": cal_items}, "period": label}
 
 
 def _select(inputs: dict, per_skill: int, seed: int, include_agent: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    cal = inputs["calibration"]
+    reliability = inspector_reliability(cal["evaluations"], cal["items"], inputs["cards"], sessions=inputs["sessions"],
+                                        inspectors=inputs["inspectors"])
     cases = select_cases(inputs["evaluations"], inputs["items"], inputs["contacts"], inputs["cards"], disputes=inputs["disputes"],
-                         inspectors=inputs["inspectors"], per_skill=per_skill, seed=seed, include_agent=include_agent)
+                         inspectors=inputs["inspectors"], per_skill=per_skill, seed=seed, include_agent=include_agent,
+                         sessions=inputs["sessions"], reliability=reliability)
     counts = skill_counts(inputs["evaluations"], inputs["items"], inputs["cards"], cases, disputes=inputs["disputes"])
     return cases, counts
 

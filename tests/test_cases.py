@@ -94,7 +94,15 @@ def test_cases_keep_their_promises(inputs, chosen):
     stored = ans.loc[list(zip(fl["evaluation_id"], fl["item_id"]))]
     assert (stored["answer"].isin(["no", "partial"]) | (pd.to_numeric(stored["answer"], errors="coerce") > 0)).all()
     assert (cl.comment_weight(stored["item_comment"]) >= cl.MIN_COMMENT_WEIGHT).all()
-    assert (fl["agreement"] > 0.5).all() and fl["item_comment"].str.len().gt(0).all()
+    assert fl["item_comment"].str.len().gt(0).all()
+    # on a double-scored call the reference failed it too: the session's expert, else more than half of the inspectors
+    named = inputs["sessions"].set_index("session_id")["expert_inspector_id"]
+    boss = fl["evaluation_id"].map(head["calibration_session_id"]).map(named)
+    by_boss = boss.notna().to_numpy()
+    assert (fl.loc[~by_boss, "agreement"] > 0.5).all()
+    boss_eval = head.reset_index().set_index(["contact_id", "inspector_id"])["evaluation_id"]
+    for cid, item, who in zip(fl.loc[by_boss, "contact_id"], fl.loc[by_boss, "item_id"], boss[by_boss]):
+        assert ans.loc[(boss_eval[(cid, who)], item), "answer"] in ("no", "partial")
     ex = chosen[chosen["kind"] == "exemplary"]
     top = inputs["evaluations"].groupby("scorecard_id")["total_score"].quantile(cl.TOP_QUANTILE)
     assert (ex["total_score"].to_numpy() >= ex["scorecard_id"].map(top).to_numpy()).all()
@@ -108,9 +116,15 @@ def test_cases_keep_their_promises(inputs, chosen):
     assert (ex.groupby("skill")["n_evaluations"].max() >= 2).sum() >= 4
     agreed = ex[ex["n_evaluations"] >= 2]
     assert (agreed.groupby("skill")["rank"].min() == 1).all()  # an agreed double-scored call heads its skill
-    # spread: no agent twice among a skill's five exemplary or five failure cases where others were available
+    # spread: no agent twice among a skill's five exemplary cases; among its failures only while confirmed ones
+    # (the expert's, or double-scored) last, which come before any other agent's unconfirmed failure
     agents = inputs["evaluations"].set_index("evaluation_id")["agent_id"]
-    assert chosen.assign(agent=chosen["evaluation_id"].map(agents)).groupby(["skill", "kind"])["agent"].apply(lambda s: s.is_unique).all()
+    assert ex.assign(agent=ex["evaluation_id"].map(agents)).groupby("skill")["agent"].apply(lambda s: s.is_unique).all()
+    experts = set(inputs["inspectors"].loc[inputs["inspectors"]["is_expert"].astype(bool), "inspector_id"])
+    sure = fl["evaluation_id"].map(head["inspector_id"]).isin(experts) | (fl["n_evaluations"] >= 2)
+    repeat = fl.assign(agent=fl["evaluation_id"].map(agents)).duplicated(["skill", "agent"])
+    assert sure[repeat].all()
+    assert (sure.groupby(fl["skill"]).cummin() == sure).all()  # confirmed failures first in every skill
     assert set(head.loc[chosen["evaluation_id"], "status"]) <= {"submitted", "released", "acknowledged", "resolved"}
 
 
@@ -320,3 +334,141 @@ def test_bad_skill_and_frames(chosen, inputs):
         select(inputs, evaluations=inputs["evaluations"].drop(columns="total_score"))
     with pytest.raises(ParameterError, match="cards must be a non-empty list"):
         cl.select_cases(inputs["evaluations"], inputs["items"], inputs["contacts"], [])
+
+
+# --------------------------------------------------------------- how sure a failure is
+CARD = """
+id: desk
+version: 1
+style: weighted
+name: {zh: 服务台来电, en: Desk call}
+sections:
+  - id: main
+    name: {zh: 主要, en: Main}
+    weight: 100
+    items:
+      - id: verify_caller
+        kind: yes_no
+        weight: 1
+        skills: [safety]
+        label: {zh: 核实来电人, en: Caller verified}
+        guidance: {zh: 先核实来电人身份。, en: Verify the caller first.}
+      - id: farewell
+        kind: yes_no
+        weight: 1
+        skills: [manners]
+        label: {zh: 礼貌道别, en: Polite farewell}
+        guidance: {zh: 结束时礼貌道别。, en: Say goodbye politely.}
+"""
+CUES = {"verify_caller": {"find": ("for your security",), "near": ("customer:",)}, "farewell": {"find": ("goodbye",)}}
+#: c1: the agent does the check (a cue line); c2 and c3: the check never happens (the excerpt is the customer's first turn)
+TRANSCRIPTS = {
+    "c1": "Agent: Hello.\nCustomer: My car will not start.\nAgent: For your security, your registered phone?\nCustomer: 13812345678\nAgent: Goodbye.",
+    "c2": "Agent: Hello.\nCustomer: My map is out of date.\nAgent: Let me update it.\nAgent: Goodbye.",
+    "c3": "Agent: Hello.\nCustomer: The screen is black.\nAgent: Please restart it.\nAgent: Goodbye.",
+}
+COMMENT = "未核实来电人身份"  # weight 16: a clear comment
+
+
+def tiny(rows, *, session=None):
+    """Frames for select_cases: ``rows`` = (evaluation, contact, inspector, verify_caller answer)."""
+    from qa_lib.rubric import load_scorecard
+
+    ev = pd.DataFrame([{"evaluation_id": e, "contact_id": c, "agent_id": f"A{c}", "inspector_id": i, "scorecard_id": "desk",
+                        "scorecard_version": 1, "arm": "calibration" if session else "random", "status": "released",
+                        "total_score": 50.0 if a == "no" else 100.0, "calibration_session_id": session} for e, c, i, a in rows])
+    items = pd.DataFrame([r for e, _, _, a in rows for r in (
+        {"evaluation_id": e, "item_id": "verify_caller", "answer": a, "item_comment": COMMENT if a == "no" else None},
+        {"evaluation_id": e, "item_id": "farewell", "answer": "yes", "item_comment": None})])
+    contacts = pd.DataFrame({"contact_id": list(TRANSCRIPTS), "start_time": pd.Timestamp("2026-10-05 10:00"), "contact_type": "service",
+                             "topic": "t", "channel": "hotline", "transcript": list(TRANSCRIPTS.values())})
+    return ev, items, contacts, [load_scorecard(CARD)]
+
+
+def failure(got):
+    return got[got["kind"] == "failure"].reset_index(drop=True)
+
+
+def test_a_failure_is_the_surest_answer_not_the_one_whose_transcript_shows_the_step():
+    """A strict inspector's `no` on a call that shows the check (c1) loses to the expert's `no` on a call without it (c2)."""
+    ev, items, contacts, cards = tiny([("e1", "c1", "STRICT", "no"), ("e2", "c2", "EXPERT", "no")])
+    inspectors = pd.DataFrame({"inspector_id": ["STRICT", "EXPERT"], "is_expert": [False, True]})
+    got = cl.select_cases(ev, items, contacts, cards, inspectors=inspectors, cues=CUES, per_skill=1)
+    fl = failure(got)
+    assert fl[["evaluation_id", "excerpt_source"]].values.tolist() == [["e2", "near"]]
+    assert fl["excerpt"].iloc[0].split("\n")[fl["excerpt_focus"].iloc[0]] == "Customer: My map is out of date."
+    # both are candidates: with room for two the strict inspector's comes second
+    assert failure(cl.select_cases(ev, items, contacts, cards, inspectors=inspectors, cues=CUES))["evaluation_id"].tolist() == ["e2", "e1"]
+    # an exemplary call still prefers the line that shows the step (the farewell cue)
+    ex = got[got["kind"] == "exemplary"]
+    assert ex["excerpt_source"].tolist() == ["cue"] and ex["excerpt"].iloc[0].endswith("Agent: Goodbye.")
+
+
+def test_without_an_expert_the_more_reliable_inspector_and_an_upheld_dispute_win():
+    ev, items, contacts, cards = tiny([("e1", "c1", "STRICT", "no"), ("e2", "c2", "CAREFUL", "no")])
+    reliability = pd.DataFrame({"inspector_id": ["STRICT", "CAREFUL"], "reliability": [0.3, 0.9]})
+    pick = lambda **kw: failure(cl.select_cases(ev, items, contacts, cards, cues=CUES, per_skill=1, **kw))["evaluation_id"].tolist()  # noqa: E731
+    assert pick(reliability=reliability) == ["e2"]
+    assert pick(reliability=reliability.assign(reliability=[0.9, 0.3])) == ["e1"]
+    # a failure upheld after the agent disputed it outranks an unconfirmed one; an open dispute keeps it out
+    upheld = pd.DataFrame({"evaluation_id": ["e1"], "item_id": ["verify_caller"], "outcome": ["upheld"]})
+    assert pick(reliability=reliability, disputes=upheld) == ["e1"]
+    assert pick(reliability=reliability, disputes=upheld.assign(outcome=None)) == ["e2"]
+    assert pick(reliability=reliability, disputes=upheld.assign(item_id="farewell")) == ["e2"]  # upheld on another item
+    with pytest.raises(ParameterError, match="reliability must have the columns inspector_id, reliability; missing reliability"):
+        pick(reliability=reliability.drop(columns="reliability"))
+
+
+def test_a_calibration_call_fails_when_the_session_expert_failed_it():
+    """Four inspectors score c3 in a session that names EXPERT: the expert's answer decides, not the majority."""
+    sessions = pd.DataFrame({"session_id": ["CAL-1"], "expert_inspector_id": ["EXPERT"]})
+    majority_no = [("e1", "c3", "EXPERT", "yes"), ("e2", "c3", "S", "no"), ("e3", "c3", "T", "no"), ("e4", "c3", "U", "no")]
+    ev, items, contacts, cards = tiny(majority_no, session="CAL-1")
+    assert failure(cl.select_cases(ev, items, contacts, cards, cues=CUES, sessions=sessions)).empty
+    assert len(failure(cl.select_cases(ev, items, contacts, cards, cues=CUES)))  # no named expert: the majority
+    expert_no = [("e1", "c3", "EXPERT", "no"), ("e2", "c3", "S", "yes"), ("e3", "c3", "T", "yes"), ("e4", "c3", "U", "no")]
+    ev, items, contacts, cards = tiny(expert_no, session="CAL-1")
+    fl = failure(cl.select_cases(ev, items, contacts, cards, cues=CUES, sessions=sessions))
+    assert fl[["evaluation_id", "agreement", "n_evaluations"]].values.tolist() == [["e1", 0.5, 4]]
+    assert "calibration" in fl["tags"].iloc[0] and "double_scored" in fl["tags"].iloc[0]
+    assert failure(cl.select_cases(ev, items, contacts, cards, cues=CUES)).empty  # 2 of 4 is no majority
+
+
+def test_inspector_reliability_counts_failures_the_reference_upholds():
+    sessions = pd.DataFrame({"session_id": ["CAL-1"], "expert_inspector_id": ["EXPERT"]})
+    rows = [("e1", "c3", "EXPERT", "no"), ("e2", "c3", "S", "no"), ("e3", "c3", "T", "yes"), ("e4", "c3", "U", "no"),
+            ("e5", "c1", "EXPERT", "yes"), ("e6", "c1", "S", "no"), ("e7", "c1", "T", "yes"), ("e8", "c1", "U", "yes")]
+    ev, items, _, cards = tiny(rows, session="CAL-1")
+    got = cl.inspector_reliability(ev, items, cards, sessions=sessions).set_index("inspector_id")
+    assert got.loc["EXPERT", ["failed", "confirmed", "reliability"]].tolist() == [0, 0, 1.0] and got.loc["EXPERT", "expert"]
+    assert got.loc["S", ["failed", "confirmed"]].tolist() == [2, 1] and got.loc["S", "reliability"] == pytest.approx(2 / 4)
+    assert got.loc["U", ["failed", "confirmed"]].tolist() == [1, 1] and got.loc["U", "reliability"] == pytest.approx(2 / 3)
+    assert got.loc["T", "reliability"] == 0.5 and got.index.tolist() == ["EXPERT", "U", "S", "T"]  # no failure: no evidence
+    # without a named expert: the majority of the other inspectors (c3: S's `no` against EXPERT no, T yes, U no)
+    plain = cl.inspector_reliability(ev, items, cards).set_index("inspector_id")
+    assert plain.loc["S", ["failed", "confirmed"]].tolist() == [2, 1] and not plain["expert"].any()
+    assert plain.loc["EXPERT", ["failed", "confirmed"]].tolist() == [1, 1]  # c3: S and U failed it too
+    # the calibration expert of the inspectors table is the reference too
+    flagged = cl.inspector_reliability(ev, items, cards, inspectors=pd.DataFrame({"inspector_id": ["T"], "is_expert": [True]}))
+    assert flagged.set_index("inspector_id").loc["T", "reliability"] == 1.0
+
+
+def test_sample_failures_agree_with_their_transcripts(loaded_store, inputs):
+    """On the samples (planted inspector noise: strict Q05 marks 15 % of true `yes` down) few chosen failures are calls
+    whose transcript shows the step done; before the fix 13 of the 40 in 2026-10 did, 4 of 4 identity checks."""
+    from qa_lib.samples import transcript_steps
+
+    cases, _ = cl._select(inputs, 5, 0, False)
+    steps = transcript_steps(inputs["contacts"])
+    fl = cases[cases["kind"] == "failure"].merge(steps, on=["contact_id", "item_id"], how="left")
+    shown_done = fl["shown"].astype(str).isin(["yes", "0"])
+    assert len(fl) == 40 and shown_done.sum() <= 10, fl.loc[shown_done, ["item_id", "evaluation_id"]]
+    assert not shown_done[fl["item_id"] == "identity_check"].any()
+    rel = cl.inspector_reliability(inputs["calibration"]["evaluations"], inputs["calibration"]["items"], inputs["cards"],
+                                   sessions=inputs["sessions"], inspectors=inputs["inspectors"])
+    assert rel["inspector_id"].iloc[0] == "Q01" and rel["inspector_id"].iloc[-1] == "Q05"  # the expert; the strict inspector
+    # the reliability comes from the sessions of the six months up to the period, never from later ones
+    assert set(inputs["calibration"]["evaluations"]["calibration_session_id"]) == {f"CAL-2026-{m:02d}" for m in range(5, 11)}
+    early = cl.load_inputs(loaded_store, "2026-06")["calibration"]
+    assert set(early["evaluations"]["calibration_session_id"]) == {"CAL-2026-05", "CAL-2026-06"}
+    assert set(early["items"]["evaluation_id"]) == set(early["evaluations"]["evaluation_id"])
