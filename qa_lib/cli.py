@@ -531,7 +531,8 @@ def report(kind, month, team, lang, history, training_months, workers, force, qu
     click.echo(f"{len(done)} reports written, {len(skipped)} already there, {len(failed)} failed, in {time.perf_counter() - t0:.1f} s: {out / 'index.html'}")
     for r in unprepared:
         kind_ = Path(r.job.output).name
-        click.echo(f"  skipped {r.job.title}: {r.missing} — {hints.get(kind_, 'import its inputs')}")
+        hint = "" if "qa import" in r.missing else f" — {hints.get(kind_, 'import its inputs')}"  # the reason may already say
+        click.echo(f"  skipped {r.job.title}: {r.missing}{hint}")
     for r in failed:
         click.echo(f"  failed: {r.job.title}: {r.error}", err=True)
     if failed:

@@ -477,7 +477,7 @@ def test_report_all_for_a_month_without_evaluations_skips_only_the_agent_reports
     r = run("report", "all", "--month", "2026-11", "--period", 1, "--team", "East", "--lang", "en", "--db", loaded_store.url, "-q", env=env)
     assert r.exit_code == 0, r.output
     assert "2 reports written, 0 already there, 0 failed" in r.output
-    assert "skipped agents and teams: no evaluations in 2026-11" in r.output and "qa import evaluations" in r.output
+    assert "skipped agents and teams: no contacts and no evaluations in 2026-11" in r.output and "qa import contacts" in r.output
     nov = tmp_path / "reports" / "2026-11"
     assert "No VOC verbatims in 2026-11" in (nov / "voc_en.html").read_text(encoding="utf-8")
     assert "No random-arm evaluations from 2026-11 to 2026-11" in (nov / "training" / "East_en.html").read_text(encoding="utf-8")
