@@ -217,11 +217,12 @@ def test_a_numeric_condition_on_text_is_a_located_problem():
 
 def test_distinct_derives_a_roster_from_a_call_log():
     log = pd.DataFrame({"server": ["AVI", "NO_SERVER", "DANA", "AVI", "DANA", "AVI"], "x": range(6)})
-    out = mapped(log, {"agent_id": "server", "name": "server", "team": {"value": "全体"}, "hire_date": {"value": "2020-01-01"}},
+    out = mapped(log, {"agent_id": "server", "name": "server", "team": {"value": "全体"}},
                  kind="agents", drop=[{"server": "NO_SERVER"}], distinct=True)
     assert out["agent_id"].tolist() == ["AVI", "DANA"] and out[ROW].tolist() == [2, 4] and out.attrs["duplicates_removed"] == 3
     agents = validate_kind("agents", out, "log.csv")["agents"]
-    assert agents["status"].isna().all() and agents["language"].isna().all()  # not "active" / "zh": the log does not say
+    assert agents["language"].isna().all() and agents["hire_date"].isna().all()  # not "zh", no date: the log does not say
+    assert (agents["status"] == "active").all()  # bookkeeping (Field.always_default): an agent on the roster is active
 
 
 def test_missing_values_listed_in_the_mapping():
