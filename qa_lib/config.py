@@ -40,6 +40,7 @@ writes the sample center's file beside its data.
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import re
@@ -191,7 +192,7 @@ def _center(path: Path | None) -> dict:
     """
     if path is None:
         return {}
-    return dict(_parsed_center(str(path), path.stat().st_mtime_ns))
+    return copy.deepcopy(_parsed_center(str(path), path.stat().st_mtime_ns))  # the cached parse is never handed out to be changed
 
 
 @functools.lru_cache(maxsize=8)
