@@ -144,7 +144,8 @@ def test_csat_per_agent_and_team_matches_a_hand_computation(small):
     k = agent_view(data, "B1")["kpis"].set_index("kpi")
     v = pd.Series(CSAT["B1"], dtype=float)
     half = stats.t.ppf(0.975, len(v) - 1) * v.std() / np.sqrt(len(v))
-    assert k.loc["csat_mean", "value"] == pytest.approx(v.mean()) and k.loc["csat_mean", "high"] == pytest.approx(v.mean() + half)
+    assert k.loc["csat_mean", "value"] == pytest.approx(v.mean()) and k.loc["csat_mean", "high"] == pytest.approx(min(5.0, v.mean() + half))
+    assert k.loc["csat_mean", "low"] == pytest.approx(max(1.0, v.mean() - half))  # cut to the 1–5 scale
     sat, n, z = (v >= 4).sum(), len(v), stats.norm.ppf(0.975)
     p = sat / n
     centre, width = (p + z * z / (2 * n)) / (1 + z * z / n), z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
@@ -153,6 +154,7 @@ def test_csat_per_agent_and_team_matches_a_hand_computation(small):
     team = team_view(data, "T1")["kpis"].set_index("kpi")
     t1 = pd.Series(CSAT["B1"] + CSAT["B2"] + CSAT["B3"], dtype=float)
     assert team.loc["csat_mean", "n"] == 9 and team.loc["csat_mean", "value"] == pytest.approx(t1.mean())
+    assert (team.loc["csat_mean", "low"] >= 1) and (team.loc["csat_mean", "high"] <= 5)
     assert team.loc["csat_satisfied", "value"] == pytest.approx((t1 >= 4).mean())
     assert "csat_mean" in kpi_table_html(team_view(data, "T1")["kpis"])
     assert "n = 4" in csat_line(agent_view(data, "B1")) and "no linked surveys" in csat_line(agent_view(data, "B3"))

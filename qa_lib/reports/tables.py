@@ -243,6 +243,7 @@ def _kpis(handled: pd.DataFrame, csat: pd.DataFrame, by: str, targets: dict) -> 
         sat = (csat["csat"] >= 4).groupby(csat[by])
         frames.append(rate_rows(sat.sum(), sat.size(), "csat_satisfied", targets)[_KPI_COLUMNS])
         m = mean_interval(csat, "csat", [by]).rename(columns={by: "group", "mean": "value"})
+        m[["low", "high"]] = m[["low", "high"]].clip(1, 5)  # the t interval of few answers reaches past the 1–5 scale: never shown past it
         frames.append(m.assign(kpi="csat_mean", target=None, status="no target", unit="1-5")[_KPI_COLUMNS])
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True)[_KPI_COLUMNS] if frames else pd.DataFrame(columns=_KPI_COLUMNS)
