@@ -31,7 +31,7 @@ from .errors import ParameterError, Problem, ValidationError
 from .model import CENTER_TZ, IMPORT_KINDS, Entity, Field, entity
 
 __all__ = ["read_table", "guard_file", "ImportLimits", "validate", "validate_kind", "bad_id_chars", "clean_free_text", "describe_unsafe",
-           "UNSAFE_CHARS", "UNSAFE_TEXT_CHARS", "safe_yaml", "yaml_text", "ROW", "ABSENT_STAYS_MISSING"]
+           "UNSAFE_CHARS", "UNSAFE_TEXT_CHARS", "safe_yaml", "yaml_text", "ROW", "ABSENT_STAYS_MISSING", "column_letter"]
 
 #: Column added to validated frames: the spreadsheet row number of each record.
 ROW = "_row"
@@ -112,13 +112,15 @@ def _decode(raw: bytes, source: str, encoding: str | None) -> str:
         raise ValidationError([Problem(source, _line_of(raw, exc.start), "", "cannot decode as UTF-8 or GBK/GB18030; pass the encoding explicitly")], source) from None
 
 
-def _column_letter(i: int) -> str:
-    out = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        out = chr(65 + r) + out
-    return out
+def column_letter(i: int) -> str:
+    """Spreadsheet column letters of a 0-based column index (0 → A, 26 → AA), as openpyxl names them.
+
+    >>> column_letter(0), column_letter(26)
+    ('A', 'AA')
+    """
+    from openpyxl.utils import get_column_letter  # only when a problem is located: openpyxl is slow to import
+
+    return get_column_letter(i + 1)
 
 
 def _truncation(text: str, sep: str, source: str, header: list[str]) -> list[Problem]:
@@ -133,7 +135,7 @@ def _truncation(text: str, sep: str, source: str, header: list[str]) -> list[Pro
         return []
     last, row, n = records[-1], len(records), len(header)
     if text.count('"') % 2 == 1 and last:  # quotes inside a quoted value are doubled, so an odd count = one left open
-        col = header[len(last) - 1] if len(last) <= n else f"column {_column_letter(len(last) - 1)}"
+        col = header[len(last) - 1] if len(last) <= n else f"column {column_letter(len(last) - 1)}"
         return [Problem(source, row, col, "a quoted value is never closed: the file ends inside it (cut off, or a missing closing quote)")]
     if len(last) < n:
         return [Problem(source, row, header[len(last)], f"the last row has {len(last)} of {n} values: the file looks cut off")]
@@ -154,7 +156,7 @@ def _split_header(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[Pr
     blank_run: list[int] = []  # consecutive blank header cells above values, reported as one problem
     for i, name in enumerate(header + ["<end>"]):
         if blank_run and (name or i != blank_run[-1] + 1):
-            where = _column_letter(blank_run[0]) + (f"-{_column_letter(blank_run[-1])}" if len(blank_run) > 1 else "")
+            where = column_letter(blank_run[0]) + (f"-{column_letter(blank_run[-1])}" if len(blank_run) > 1 else "")
             problems.append(Problem(source, 1, f"column {where}", "empty header cell above values (merged or blank header cells?): "
                                     "the first row must name every column, with no title rows above it"))
             blank_run = []
@@ -165,7 +167,7 @@ def _split_header(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[Pr
                 continue
             blank_run.append(i)
         elif name in seen:
-            problems.append(Problem(source, 1, _safe_label(name), f"column appears twice (columns {_column_letter(seen[name])} and {_column_letter(i)})"))
+            problems.append(Problem(source, 1, _safe_label(name), f"column appears twice (columns {column_letter(seen[name])} and {column_letter(i)})"))
         seen.setdefault(name, i)
         keep.append(i)
     df = df[keep]
@@ -499,7 +501,7 @@ def read_table(path: str | os.PathLike, *, encoding: str | None = None, sheet: s
         more = re.match(r"Expected (\d+) fields in line \d+, saw (\d+)", msg)
         if more:
             n, k = int(more.group(1)), int(more.group(2))
-            raise ValidationError([Problem(source, row, f"column {_column_letter(n)}", f"line {row} has {k} values but the header names {n} columns "
+            raise ValidationError([Problem(source, row, f"column {column_letter(n)}", f"line {row} has {k} values but the header names {n} columns "
                                            "(a value with an unquoted comma?)")], source) from None
         raise ValidationError([Problem(source, row, "", f"cannot read file: {msg}")], source) from None
     except (pd.errors.EmptyDataError, ValueError, OSError) as exc:

@@ -37,7 +37,7 @@ import yaml
 
 from .errors import ParameterError, Problem, ValidationError
 from .files import FORMULA_START, atomic_path, write_xlsx
-from .ingest import ImportLimits, guard_file, safe_yaml
+from .ingest import ImportLimits, column_letter, guard_file, safe_yaml
 from .rubric import Scorecard, load_scorecard
 
 __all__ = [
@@ -223,7 +223,7 @@ def scorecard_to_xlsx(card_or_yaml, path: str | os.PathLike) -> Path:
     items.columns = [_header(k, n) for k, n, _ in ITEM_COLUMNS]
     guide = pd.DataFrame(
         [(f"{CARD_SHEET}!A", _header(k, n), what) for k, n, what in CARD_ROWS]
-        + [(f"{ITEM_SHEET}!{_letter(i)}", _header(k, n), what + _REQUIRED_NOTE.get(k, " (required)" if k in REQUIRED_ITEM_COLUMNS else ""))
+        + [(f"{ITEM_SHEET}!{column_letter(i)}", _header(k, n), what + _REQUIRED_NOTE.get(k, " (required)" if k in REQUIRED_ITEM_COLUMNS else ""))
            for i, (k, n, what) in enumerate(ITEM_COLUMNS)],
         columns=["位置 (where)", "列 (column)", "含义 (meaning)"])
     sheets = {CARD_SHEET: _card_frame(card, raw if isinstance(raw, dict) else {}), ITEM_SHEET: items, GUIDE_SHEET: guide}
@@ -245,16 +245,6 @@ def export_scorecard(card: Scorecard, path: str | os.PathLike) -> Path:
 
 
 # ------------------------------------------------------------------------------ reading a workbook
-def _letter(i: int) -> str:
-    """Spreadsheet column letters of a 0-based column index (0 → A, 26 → AA)."""
-    out = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        out = chr(65 + r) + out
-    return out
-
-
 def _key(text) -> str:
     """The key of a header or a card-sheet row: the English in brackets (``类型 (kind)`` → ``kind``), else the text."""
     s = str(text).strip()
@@ -317,11 +307,11 @@ class _Located:
 
     def bad(self, sheet: str, row: int, col: int, message: str) -> None:
         """A problem at a cell (row and column 0-based as in the frames)."""
-        self.problems.append(Problem(self.source, row + 1, f"{sheet}!{_letter(col)}{row + 1}", message))
+        self.problems.append(Problem(self.source, row + 1, f"{sheet}!{column_letter(col)}{row + 1}", message))
 
     def at(self, path: str, sheet: str, row: int, col: int) -> None:
         """Record that YAML ``path`` comes from a cell."""
-        self.where[path] = (row + 1, f"{sheet}!{_letter(col)}{row + 1}")
+        self.where[path] = (row + 1, f"{sheet}!{column_letter(col)}{row + 1}")
 
     def locate(self, p: Problem) -> Problem:
         """A rubric problem (its column a YAML path) moved to the cell the path came from."""
@@ -441,7 +431,7 @@ def _item_columns(values: pd.DataFrame, style, loc: _Located) -> dict[str, int]:
             loc.bad(ITEM_SHEET, 0, c, f"unknown column {str(label)!r}; allowed: {', '.join(_header(k, n) for k, n, _ in ITEM_COLUMNS)}")
         elif key in cols:
             loc.bad(ITEM_SHEET, 0, c, f"column {_header(key, dict((k, n) for k, n, _ in ITEM_COLUMNS)[key])} given twice "
-                                     f"(first in column {_letter(cols[key])})")
+                                     f"(first in column {column_letter(cols[key])})")
         else:
             cols[key] = c
     amount = {"weighted": ("weight", "section_weight"), "deduction": ("deduct",)}.get(style, ())
@@ -502,7 +492,7 @@ def _when(v, r: int, col: int, loc: _Located):
     if not isinstance(v, str):
         return v
     try:
-        out = safe_yaml(v, f"{ITEM_SHEET}!{_letter(col)}{r + 1}")
+        out = safe_yaml(v, f"{ITEM_SHEET}!{column_letter(col)}{r + 1}")
     except ValidationError as exc:
         loc.bad(ITEM_SHEET, r, col, f"not a condition such as {{item: complained, in: [yes]}}: {exc.problems[0].message}")
         return None

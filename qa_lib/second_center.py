@@ -66,6 +66,9 @@ SCORECARD = {
     ],
 }
 
+#: The sample generator's inbound card, whose answers the second card's are re-coded from (ANSWERS).
+SOURCE_CARD = "inbound_service"
+
 #: How each item of the second card is re-coded from the generator's inbound answers: its source item, and for a scale
 #: item the value of yes / partial / no (a scale answer is that value, moved one step up or down 20 % of the time).
 ANSWERS = {
@@ -213,7 +216,7 @@ def _contacts(frames: dict, ids: dict) -> pd.DataFrame:
 def _answers(frames: dict, rng: np.random.Generator) -> pd.DataFrame:
     """The inbound evaluations' answers re-coded for the second card: one row per evaluation, one column per item."""
     ev = frames["evaluations"]
-    ev = ev[ev["scorecard_id"] == "inbound_service"]
+    ev = ev[ev["scorecard_id"] == SOURCE_CARD]
     wide = ev.pivot_table(index="evaluation_id", columns="item_id", values="answer", aggfunc="first")
     out = pd.DataFrame(index=wide.index)
     for item, (source, scale) in ANSWERS.items():
@@ -233,7 +236,7 @@ def _answers(frames: dict, rng: np.random.Generator) -> pd.DataFrame:
 def _evaluations(frames: dict, ids: dict, rng: np.random.Generator) -> pd.DataFrame:
     """The evaluations as the center's QA system exports them: one row per evaluation and item (质检明细)."""
     ev = frames["evaluations"]
-    head = ev[ev["scorecard_id"] == "inbound_service"].drop_duplicates("evaluation_id").set_index("evaluation_id")
+    head = ev[ev["scorecard_id"] == SOURCE_CARD].drop_duplicates("evaluation_id").set_index("evaluation_id")
     answers = _answers(frames, rng).reindex(head.index)
     labels = {it["id"]: it["label"]["zh"] for s in SCORECARD["sections"] for it in s["items"]}
     arm = {"random": "随机抽检", "targeted": "专项抽检", "calibration": "校准"}
