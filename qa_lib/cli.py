@@ -385,6 +385,11 @@ def demo(db, month, screenshots, quiet):
 @click.option("--month", "--period", "period", required=True, help="Month (2026-10) or ISO week (2026-W41) to sample.")
 @click.option("--per-agent", type=int, default=8, show_default=True, help="Random-arm evaluations per agent (allocation equal).")
 @click.option("--allocation", type=click.Choice(["equal", "proportional", "precision"]), default="equal", show_default=True, help="How the random arm is shared between agents.")
+@click.option("--adaptive", "adaptive_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Last month's agent intervals (agent_id, low, high[, target]; e.g. agent_scores.csv): same total as --per-agent, "
+                   "fewer calls (--floor) for agents whose interval cleared the target, more for the rest.")
+@click.option("--target", type=float, default=None, help="--adaptive: the score target (default: the file's target column, else the center's score_target).")
+@click.option("--floor", "min_per_agent", type=int, default=2, show_default=True, help="--adaptive: calls an agent settled last month still gets (proportional: the minimum).")
 @click.option("--margin", type=float, default=None, help="allocation=precision: target ± points for an agent's mean score.")
 @click.option("--sd", type=float, default=None, help="Per-call score SD (default: measured on the previous 3 months' random arm).")
 @click.option("--strata", default="", help="Contact columns to stratify by inside each agent, comma-separated (e.g. queue,channel).")
@@ -395,12 +400,14 @@ def demo(db, month, screenshots, quiet):
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder for the worklists (default: reports/<period>/worklists).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the scoring sheets.")
 @_DB
-def sample(period, per_agent, allocation, margin, sd, strata, targeted_per_agent, min_talk_seconds, double_share, seed, out, lang, db):
+def sample(period, per_agent, allocation, adaptive_file, target, min_per_agent, margin, sd, strata, targeted_per_agent, min_talk_seconds,
+           double_share, seed, out, lang, db):
     """Draw and save the period's sampling plan and write each inspector's worklist (.csv and .xlsx).
 
     The random arm is stratified per agent and spread evenly over the period; the targeted arm
     (new hires, complaints, diamond customers, long holds, repeat callers) is kept apart and
-    never feeds headline numbers. Prints what precision the plan buys.
+    never feeds headline numbers. Prints what precision (and reliability, `qa plan`) the plan buys.
+    With --adaptive, agents settled last month get --floor calls and the others share the rest.
     """
     from .config import reports_dir
     from .sampling import PlanSpec, precision_table
@@ -412,15 +419,24 @@ def sample(period, per_agent, allocation, margin, sd, strata, targeted_per_agent
     p = parse_period(period)
     measured = historical_sd(store, p)
     use_sd = sd if sd is not None else (measured if measured == measured else 15.0)
-    spec = PlanSpec(period=period, seed=seed, per_agent=per_agent, allocation=allocation, margin=margin,
-                    sd=use_sd if allocation == "precision" else sd, strata=tuple(x for x in strata.split(",") if x),
-                    targeted_per_agent=targeted_per_agent, min_talk_seconds=min_talk_seconds, double_share=double_share)
+    settled = _settled_agents(adaptive_file, target, allocation) if adaptive_file is not None else ()
+    spec = PlanSpec(period=period, seed=seed, per_agent=per_agent, min_per_agent=min_per_agent, allocation="adaptive" if adaptive_file else allocation,
+                    margin=margin, sd=use_sd if allocation == "precision" else sd, strata=tuple(x for x in strata.split(",") if x),
+                    targeted_per_agent=targeted_per_agent, min_talk_seconds=min_talk_seconds, double_share=double_share, settled=settled)
     plan_id, plan = plan_period(store, spec)
     pc = plan.contacts
     click.echo(f"plan {plan_id}: {int((pc['arm'] == 'random').sum()):,} random + {int((pc['arm'] == 'targeted').sum()):,} targeted contacts "
                f"from {int(plan.cells['N'].sum()):,} eligible; excluded {plan.excluded}")
-    agents = precision_table(plan, use_sd)
+    g = _history_gstudy(store, p)
+    agents = precision_table(plan, use_sd, gstudy=g)
     teams = precision_table(plan, use_sd, by="team")
+    if adaptive_file is not None:
+        n, others = agents["n"], agents.loc[~agents["agent_id"].isin(settled), "n"]
+        click.echo(f"adaptive: {len(settled)} agents settled last month get ≤ {min_per_agent} calls; the others {others.min()}–{others.max()} "
+                   f"(median {others.median():.0f}), {int(n.sum()):,} in all")
+    if g is not None:
+        click.echo(f"reliability of an agent's month score (G-study of the previous {g.months} months, `qa plan`): median {agents['reliability'].median():.2f} "
+                   f"(n = {agents['n'].median():.0f}); 0.8 needs {g.calls_for(0.8)} calls")
     click.echo(f"per-call score SD {use_sd:.1f} points ({'given' if sd is not None else 'measured on the previous 3 months' if measured == measured else 'assumed: no history'})")
     click.echo(f"per agent: median n = {agents['n'].median():.0f} buys ±{agents['score_margin'].median():.1f} points on the mean score "
                f"and ±{100 * agents['rate_margin'].median():.0f} points on a ~90 % item pass rate (95 %)")
@@ -430,20 +446,105 @@ def sample(period, per_agent, allocation, margin, sd, strata, targeted_per_agent
     click.echo(f"wrote {len(files)} worklist files into {files[0].parent}")
 
 
+def _settled_agents(path: Path, target: float | None, allocation: str) -> tuple[str, ...]:
+    """The agents whose interval in ``path`` (agent_id, low, high[, target]) cleared the target: they get the floor."""
+    from .config import settings
+    from .errors import ParameterError
+    from .ingest import read_table
+    from .sampling import adaptive_split
+
+    if allocation != "equal":
+        raise ParameterError(f"--adaptive replaces --allocation: leave it at equal; got {allocation!r}")
+    table = read_table(path, limits=settings())
+    if target is None and "target" not in table.columns:
+        target = settings().need_score_target()
+    split = adaptive_split(table, target)
+    return tuple(sorted(split.loc[split["status"] != "open", "agent_id"].astype(str)))
+
+
+def _history_gstudy(store, before, months: int = 3, scorecard_id: str | None = None):
+    """The G-study of the random arm in the ``months`` before ``before`` (None without history or with too little)."""
+    from .errors import NotFoundError, ParameterError
+    from .sampling import load_random_scores, month_gstudy
+
+    try:
+        ev, _, _ = load_random_scores(store, before, months=months, scorecard_id=scorecard_id)
+        return month_gstudy(ev)
+    except (NotFoundError, ParameterError):
+        return None
+
+
+_PLAN_TEXT = {
+    "zh": {"head": "G 研究（概化理论）：{first}–{last} 随机抽样 {n:,} 条评估，评分表 {card}，{agents} 名坐席，每人每月中位 {calls:.0f} 通",
+           "comp": "方差分量（分²）", "rel": "每月 {n} 通电话的月均分可靠度 {r:.2f}（去除质检员宽严差异后 {r0:.2f}）",
+           "need": "可靠度 0.7 需每人每月 {a} 通，0.8 需 {b} 通", "decide": "距目标 {d:g} 分时，区间以 80% 把握越过目标所需通数：{n}",
+           "d": "D 研究：n 通电话买到的可靠度和 95% 误差范围（± 分）", "items": "题目层面（得分 0/0.5/1，题目为固定效应）"},
+    "en": {"head": "G-study: {n:,} random-arm evaluations {first}–{last}, scorecard {card}, {agents} agents, median {calls:.0f} calls per agent a month",
+           "comp": "variance components (points²)", "rel": "reliability of a month's mean over {n} calls: {r:.2f} ({r0:.2f} without inspector leniency)",
+           "need": "calls per agent a month for reliability 0.7: {a}; for 0.8: {b}",
+           "decide": "calls for the interval to clear the target with 80 % power, {d:g} points from it: {n}",
+           "d": "D-study: what n calls buy (reliability, ± points at 95 %)", "items": "item level (credit 0/0.5/1, items fixed)"},
+}
+
+
+@main.command("plan")
+@click.option("--month", "--period", "period", default=None, help="Month to plan; the G-study reads the months before it (default: after the latest data).")
+@click.option("--months", type=int, default=3, show_default=True, help="Months of random-arm history the G-study reads.")
+@click.option("--scorecard", "scorecard_id", default=None, help="Scorecard (default: the center's headline scorecard).")
+@click.option("--per-agent", type=int, default=6, show_default=True, help="Calls per agent a month to report the reliability of.")
+@click.option("--distance", "distances", type=float, multiple=True, default=(5.0, 10.0, 15.0), show_default=True,
+              help="Points from the target for the calls-to-decide line (repeat the option for several).")
+@click.option("--items", is_flag=True, help="Also the item-level G-study (agent × item, call, residual).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the output.")
+@_DB
+def plan_cmd(period, months, scorecard_id, per_agent, distances, items, lang, db):
+    """How many calls: variance components of the random arm (G-study) and the calls per agent a decision needs (D-study).
+
+    The reliability of an agent's month score for n calls, the calls for reliability 0.7 and 0.8, and the calls
+    for an interval to clear the target at a given distance. Nothing is written.
+    """
+    from .sampling import item_gstudy, load_random_scores, month_gstudy
+    from .store import Store
+    from .worklists import parse_period
+
+    store = Store(db)
+    store.check_ready()
+    p = parse_period(period) if period else store.latest_month() + 1
+    ev, credits, card = load_random_scores(store, p, months=months, scorecard_id=scorecard_id, items=items)
+    g = month_gstudy(ev)
+    t = _PLAN_TEXT[lang]
+    click.echo(t["head"].format(first=ev["month"].min(), last=ev["month"].max(), n=len(ev), card=card, agents=ev["agent_id"].nunique(), calls=g.calls))
+    click.echo(t["comp"])
+    click.echo(g.components.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    r0 = g.table([per_agent])["reliability_no_inspector"].iloc[0]
+    click.echo(t["rel"].format(n=per_agent, r=g.reliability(per_agent), r0=r0))
+    click.echo(t["need"].format(a=g.calls_for(0.7), b=g.calls_for(0.8)))
+    for d in distances:
+        click.echo(t["decide"].format(d=d, n=g.calls_to_decide(d)))
+    click.echo(t["d"])
+    click.echo(g.table().to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    if items:
+        click.echo(t["items"])
+        click.echo(item_gstudy(credits).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
 @main.command()
 @click.option("--session", "session_id", default=None, help="Calibration session id (e.g. JZ-2026-10).")
 @click.option("--month", default=None, help="Or the sessions held in this month (default: every session, pooled).")
 @click.option("--tolerance", type=float, default=5.0, show_default=True, help="Points within which an inspector counts as calibrated.")
 @click.option("--boot", "n_boot", type=int, default=500, show_default=True, help="Bootstrap resamples for the intervals.")
+@click.option("--min-calls", type=int, default=10, show_default=True, help="Items scored in fewer calls by 2+ inspectors are listed last, not ranked.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Language of the readings (default: the center's `lang`).")
 @_DB
-def calibrate(session_id, month, tolerance, n_boot, db):
+def calibrate(session_id, month, tolerance, n_boot, min_calls, lang, db):
     """Calibration meeting tables: reliability per item, inspector bias against the expert, calls to discuss, drift.
 
     A session that cannot be computed (one inspector, or fewer than 2 calls scored by two inspectors) is named
     with the reason and left out; every other session is computed. A number that does not exist prints as — or
-    as the reason (e.g. "no variation: α undefined (all 48 answers agree)").
+    as a word ("n/a" / "无") and the reading says why. Items are ranked by Gwet's AC1/AC2 with α beside it.
     """
-    from .calibration import drift, session_check, session_report
+    from .calibration import drift, leniency_adjustment, session_check, session_report
+    from .config import settings
     from .store import Store
     from .summary import parse_month
 
@@ -452,7 +553,10 @@ def calibrate(session_id, month, tolerance, n_boot, db):
     ev, items, sessions = store.calibration_data(session_id, parse_month(month) if month else None)
     if ev.empty:
         raise click.ClickException("no calibration evaluation is stored")
-    table = lambda df, fmt: df.to_string(index=False, float_format=fmt, na_rep="—")  # noqa: E731  never "nan"
+    lang = lang or settings().lang
+    na = "无" if lang == "zh" else "n/a"
+    table = lambda df, fmt: df.assign(**{c: df[c].astype("string").fillna(na) for c in df.columns if str(df[c].dtype) == "Int64"}).to_string(  # noqa: E731
+        index=False, float_format=fmt, na_rep=na)  # never "nan" / "<NA>"
     fmt = lambda v: f"{v:.3f}"  # noqa: E731
     expert = sessions["expert_inspector_id"].dropna().iloc[0] if sessions["expert_inspector_id"].notna().any() else None
     left_out = {sid: session_check(part) for sid, part in ev.groupby("calibration_session_id", sort=True)}
@@ -466,20 +570,27 @@ def calibrate(session_id, month, tolerance, n_boot, db):
         items = items[items["evaluation_id"].isin(ev["evaluation_id"])]
         reference = expert if expert in set(ev["inspector_id"]) else None
         card = store.scorecard(ev["scorecard_id"].iloc[0], int(ev["scorecard_version"].iloc[0]))
-        rep = session_report(ev, items, card, expert=reference, tolerance=tolerance, n_boot=n_boot)
+        rep = session_report(ev, items, card, expert=reference, tolerance=tolerance, n_boot=n_boot, min_calls=min_calls, lang=lang)
         done = sorted(set(ev["calibration_session_id"]))
         click.echo(f"sessions: {', '.join(done)}; {ev['contact_id'].nunique()} calls, {ev['inspector_id'].nunique()} inspectors; "
                    f"reference: {'expert ' + reference if reference else 'consensus' + (f' (expert {expert} scored none of these calls)' if expert else '')}")
         click.echo("\nOverall agreement (Krippendorff: ≥ 0.800 reliable, 0.667–0.800 tentative, below not reliable)")
         click.echo(table(rep["overall"], fmt))
-        click.echo("\nPer item, least reliable first")
-        click.echo(table(rep["items"][["item_id", "units", "percent_agreement", "alpha", "alpha_low", "alpha_high", "ac1", "reading"]], fmt))
+        click.echo(f"\nPer item, least reliable first by AC1/AC2 (α beside it); under {min_calls} calls: last, not ranked")
+        click.echo(table(rep["items"][["rank", "item_id", "calls", "percent_agreement", "measure", "ac", "ac_low", "ac_high", "alpha", "alpha_low",
+                                       "alpha_high", "reading"]], fmt))
         click.echo(f"\nInspector bias in points (tolerance ±{tolerance:g})")
         click.echo(table(rep["bias"], lambda v: f"{v:.2f}") if len(rep["bias"]) else "no inspector to compare")
+        flagged = rep["item_bias"][rep["item_bias"]["verdict"].isin(["lenient", "strict"])]
+        click.echo("\nInspector bias per item (credit 0–1 against the reference; only lenient/strict shown)")
+        click.echo(table(flagged, lambda v: f"{v:+.2f}") if len(flagged) else "no inspector is lenient or strict on any item")
+        effects = leniency_adjustment(ev, expert=reference, n_boot=max(n_boot, 10))
+        click.echo(f"\nLeniency effect in points against {'expert ' + reference if reference else 'the average inspector'} (95 % bootstrap interval over calls)")
+        click.echo(table(effects, lambda v: f"{v:+.2f}"))
         click.echo("\nCalls to discuss (widest disagreement)")
         click.echo(table(rep["discuss"], lambda v: f"{v:.1f}") if len(rep["discuss"]) else "no call scored by two inspectors")
     all_ev, _, _ = store.calibration_data()
-    click.echo("\nDrift across sessions (α on totals; bias per inspector; — where a session has no value, note says why)")
+    click.echo(f"\nDrift across sessions (α on totals; bias per inspector; {na} where a session has no value, note says why)")
     click.echo(table(drift(all_ev, expert=expert), lambda v: f"{v:.2f}"))
 
 
@@ -888,12 +999,14 @@ def coaching_list(as_of, db):
 @click.option("--meaningful", type=float, default=0.05, show_default=True, help="Smallest pass-rate gain worth having ('not yet' = the interval lies below it).")
 @_DB
 def coaching_review(as_of, before_days, after_days, meaningful, db):
-    """Did coaching work? Pass rates on the coached items before and after, per action and pooled per programme.
+    """Did coaching work? Judged against a comparison, per action and pooled per programme.
 
-    Evidence: random-arm and re-check evaluations only. The difference (after − before) comes with Newcombe's 95 %
-    interval; verdicts: improved (interval above 0), not yet (interval below --meaningful), not enough evidence.
+    Evidence: random-arm and re-check evaluations only. After the re-check date, the coached items' failures are
+    compared with what the agent's own other items and the uncoached agents (same baseline, same tenure band) predict;
+    verdicts from that 95 % interval: improved (gain above 0, false-discovery controlled across the page), not yet (gain
+    below --meaningful), not enough evidence. The plain before/after is shown beside it.
     """
-    from .coaching import before_after, load_evidence
+    from .coaching import FDR_SENTENCE, before_after, load_evidence
     from .store import Store
 
     store = Store(db)
@@ -902,7 +1015,7 @@ def coaching_review(as_of, before_days, after_days, meaningful, db):
     if actions.empty:
         click.echo("no coaching action is stored: record one with `qa coaching add`")
         return
-    res = before_after(actions, load_evidence(store, actions["agent_id"].unique()), before_days=before_days, after_days=after_days,
+    res = before_after(actions, load_evidence(store), agents=store.read("agents"), before_days=before_days, after_days=after_days,
                        meaningful=meaningful, as_of=as_of)
     if res.empty:
         click.echo(f"no coaching action was agreed by {as_of}")
@@ -914,13 +1027,20 @@ def coaching_review(as_of, before_days, after_days, meaningful, db):
         after=[f"{pct(r)} of {n}" if n else "none" for r, n in zip(res["after_rate"], res["after_n"])],
         change=["—" if d != d else f"{pts(d)} [{pts(lo)}, {pts(hi)}]" for d, lo, hi in zip(res["diff"], res["diff_low"], res["diff_high"])],
         other_items=[f"{pct(b)} → {pct(a)}" for b, a in zip(res["others_before_rate"], res["others_after_rate"])],
+        expected=[pct(v) for v in res["expected_after_rate"]],
+        vs_comparison=["—" if d != d else f"{pts(d)} [{pts(lo)}, {pts(hi)}]" for d, lo, hi in zip(res["effect"], res["effect_low"], res["effect_high"])],
     )
     click.echo(f"coaching review: {before_days} days before each action vs {after_days} days from its re-check date; "
-               "pass rate on the action's items (random-arm and re-check evaluations); change in points with its 95 % interval")
+               "pass rate on the action's items (random-arm and re-check evaluations). 'expected': the pass rate the comparison "
+               "(the agent's other items, uncoached agents with the same baseline and tenure band) predicts without coaching; "
+               "'vs_comparison': after − expected in points with its 95 % interval; the verdict reads that interval")
+    click.echo(FDR_SENTENCE["en"].format(rate=0.025))
     click.echo("\nper action")
-    click.echo(t[t["level"] == "action"][["action_id", "agent_id", "coach", "items", "created_on", "before", "after", "change", "verdict"]].to_string(index=False))
+    click.echo(t[t["level"] == "action"][["action_id", "agent_id", "coach", "items", "created_on", "before", "after", "change", "expected",
+                                          "vs_comparison", "verdict"]].to_string(index=False))
     click.echo("\nper programme (same coach, items and week, pooled)")
-    click.echo(t[t["level"] == "programme"][["coach", "items", "created_on", "agents", "before", "after", "change", "verdict", "other_items"]].to_string(index=False))
+    click.echo(t[t["level"] == "programme"][["coach", "items", "created_on", "agents", "before", "after", "other_items", "expected",
+                                             "vs_comparison", "verdict"]].to_string(index=False))
 
 
 @main.group()

@@ -7,8 +7,12 @@ it (reason ``recheck:<action_id>``, see :func:`qa_lib.sampling.draw_plan`). This
 
 * :func:`before_after` — per action, and pooled per programme (same coach, same items, created in
   the same ISO week: a cohort coached together is judged together), the agent's pass rate on the
-  action's items before the action and after its re-check date, the difference with Newcombe's
-  hybrid score interval, and a verdict: ``improved``, ``not yet`` or ``not enough evidence``;
+  action's items before the action and after its re-check date (described, with Newcombe's interval),
+  and the verdict ``improved``, ``not yet`` or ``not enough evidence`` judged against a comparison:
+  after the re-check date, the coached items' share of the agent's failures against the share the
+  agent's own uncoached items and the uncoached agents (adjusted for their baseline on those items and
+  their tenure band) predict — so tenure, a general change and regression to the mean are in the
+  comparison, not in the effect;
 * :func:`newcombe_interval` — the interval for a difference of two independent proportions
   (Newcombe 1998, method 10), vectorized;
 * :func:`open_actions`, :func:`open_summary` — open and overdue actions per supervisor and coach;
@@ -30,11 +34,13 @@ import pandas as pd
 
 from .errors import ParameterError
 from .stats._checks import _confidence
+from .stats.fdr import q_values
+from .stats.profile_logit import profile_logit
 from .stats.proportions import newcombe_interval
 from .summary import parse_date as _day
 
 __all__ = [
-    "VERDICTS", "PASS", "FAIL", "newcombe_interval", "split_items", "programme_of", "before_after", "open_actions",
+    "VERDICTS", "PASS", "FAIL", "COLUMNS", "FDR_SENTENCE", "newcombe_interval", "split_items", "programme_of", "before_after", "open_actions",
     "open_summary", "load_evidence",
 ]
 
@@ -44,6 +50,16 @@ VERDICTS = ("improved", "not yet", "not enough evidence")
 PASS, FAIL = ("yes",), ("no", "partial")
 #: Re-check after this many days when an action does not say (the model's default).
 DEFAULT_RECHECK_DAYS = 3
+#: Tenure band of the comparison: agents hired within this many days before an action are matched with each other.
+NEW_HIRE_DAYS = 183
+#: Fewest comparison agents in a band for the band to be matched on (fewer: the band is not adjusted for).
+MIN_BAND = 3
+#: The page's rule for many verdicts at once, in the report's languages.
+FDR_SENTENCE = {
+    "zh": "同一页上判定的多项辅导中，“已改善”里误判的预期比例不超过 {rate:.1%}（Benjamini–Hochberg 错误发现率控制）。",
+    "en": "Across the actions judged on this page, the expected share of false \"improved\" verdicts among them is at most {rate:.1%} "
+          "(Benjamini–Hochberg false discovery rate).",
+}
 
 
 # ---------------------------------------------------------------------------------- inputs
@@ -132,9 +148,9 @@ def _evidence(answers: pd.DataFrame, as_of) -> pd.DataFrame:
 
 
 # -------------------------------------------------------------------------------- the loop
-def before_after(actions: pd.DataFrame, answers: pd.DataFrame, *, before_days: int = 60, after_days: int = 60,
-                 meaningful: float = 0.05, confidence: float = 0.95, as_of=None) -> pd.DataFrame:
-    """Pass rates on each coaching action's items before and after it, per action and pooled per programme.
+def before_after(actions: pd.DataFrame, answers: pd.DataFrame, *, agents: pd.DataFrame | None = None, before_days: int = 60,
+                 after_days: int = 60, meaningful: float = 0.05, confidence: float = 0.95, as_of=None) -> pd.DataFrame:
+    """Did each coaching action work? Judged against a comparison, per action and pooled per programme.
 
     Parameters
     ----------
@@ -143,19 +159,23 @@ def before_after(actions: pd.DataFrame, answers: pd.DataFrame, *, before_days: i
         ids), optionally ``recheck_after_days`` (default 3). Status is not used: open, done and
         cancelled actions are all judged.
     answers : DataFrame
-        One row per evaluated item: ``agent_id, item_id, answer, handled_at`` (when the contact was
-        handled), ``arm``; optionally ``reason`` (the plan's reason for the contact), ``contact_id``
-        and ``evaluation_id``. Evidence is random-arm rows plus rows whose reason starts with
-        ``recheck:``; answer ``yes`` passes, ``partial`` and ``no`` fail, anything else is ignored.
-        A contact scored twice counts once per item (the lowest evaluation id).
+        One row per evaluated item, of every agent (the uncoached agents are the comparison):
+        ``agent_id, item_id, answer, handled_at`` (when the contact was handled), ``arm``; optionally
+        ``reason`` (the plan's reason for the contact), ``contact_id`` and ``evaluation_id``. Evidence
+        is random-arm rows plus rows whose reason starts with ``recheck:``; answer ``yes`` passes,
+        ``partial`` and ``no`` fail, anything else is ignored. A contact scored twice counts once per
+        item (the lowest evaluation id).
+    agents : DataFrame, optional
+        ``agent_id, hire_date``: agents hired within :data:`NEW_HIRE_DAYS` before an action are
+        compared with the uncoached agents of that band when there are at least :data:`MIN_BAND` of them.
     before_days : int
         The "before" window: contacts handled in the ``before_days`` days before ``created_on``.
     after_days : int
         The "after" window: contacts handled from the re-check date (``created_on`` +
         ``recheck_after_days``) for ``after_days`` days.
     meaningful : float
-        The smallest improvement of the pass rate worth having (0.05 = 5 points). ``not yet`` means
-        the whole interval lies below it.
+        The smallest gain of the pass rate worth having (0.05 = 5 points). ``not yet`` means the
+        whole interval of the gain beyond the comparison lies below it.
     confidence : float
         Level of the intervals.
     as_of : date, optional
@@ -166,25 +186,29 @@ def before_after(actions: pd.DataFrame, answers: pd.DataFrame, *, before_days: i
     DataFrame
         ``level`` (``action`` rows first, then ``programme`` rows), ``programme``, ``action_id``,
         ``agent_id`` (empty on programme rows), ``coach``, ``items``, ``created_on``, ``recheck_on``,
-        ``actions``, ``agents``, ``before_n``, ``before_pass``, ``before_rate``, ``after_n``,
-        ``after_pass``, ``after_rate``, ``diff`` (after − before), ``diff_low``, ``diff_high``
-        (Newcombe), ``verdict``, and ``others_before_rate``, ``others_after_rate``: the same agents'
-        pass rates on every *other* item in the same windows — if those moved as much, tenure or a
-        general change may explain the difference rather than the coaching.
+        ``actions``, ``agents``; the plain description ``before_n``, ``before_pass``, ``before_rate``,
+        ``after_n``, ``after_pass``, ``after_rate``, ``diff`` (after − before) with ``diff_low``,
+        ``diff_high`` (Newcombe), ``others_before_rate``, ``others_after_rate`` (the same agents' other
+        items); and the judgement: ``comparison_agents`` (uncoached agents compared with),
+        ``expected_after_rate`` (the pass rate the comparison predicts for the coached items after the
+        re-check, without coaching), ``effect`` (``after_rate`` − that, in pass-rate points) with
+        ``effect_low``, ``effect_high``, ``fail_ratio`` (coached items' failure rate ÷ the predicted
+        one) with ``ratio_low``, ``ratio_high``, ``p_improved`` (one-sided), ``q_improved``
+        (Benjamini–Hochberg across the action rows, and across the programme rows of more than one
+        action; a programme of one action has that action's) and ``verdict``.
 
     Notes
     -----
-    ``improved``: the interval lies above 0. ``not yet``: the interval lies below ``meaningful``
-    (enough evidence that there was no improvement worth having — including a decline).
-    ``not enough evidence``: anything else, e.g. the ~12 answers a single new agent has in a month.
-    Answers are treated as independent trials; answers of one call (and of one agent) are
-    correlated, so the intervals are somewhat narrow — read a borderline ``improved`` with care.
+    The comparison and the model: :func:`_fit_units` and docs/coaching.md. ``improved``: ``q_improved`` ≤
+    (1 − confidence) / 2 (:data:`FDR_SENTENCE`). ``not yet``: the interval of ``effect`` lies below ``meaningful``.
+    ``not enough evidence``: anything else, e.g. a single agent's dozen answers in a month.
     """
     before_days = _whole(before_days, "before_days", 1)
     after_days = _whole(after_days, "after_days", 1)
     if not isinstance(meaningful, (int, float)) or isinstance(meaningful, bool) or not 0 < meaningful < 1:
         raise ParameterError(f"meaningful must be a pass-rate difference between 0 and 1 (0.05 = 5 points); got {meaningful!r}")
     c = _confidence(confidence)
+    hired = _hire_dates(agents)
     a = _actions(actions)
     if as_of is not None:  # actions agreed later did not exist yet
         a = a[a["created"] <= _day(as_of, "as_of")].reset_index(drop=True)
@@ -192,16 +216,33 @@ def before_after(actions: pd.DataFrame, answers: pd.DataFrame, *, before_days: i
 
     per = _window_counts(a, ev, before_days, after_days)
     pooled = _pool_programmes(per)
+    act_cmp, prog_cmp = _comparison(a, ev, hired, before_days, after_days, c)
+    per = pd.concat([per, act_cmp], axis=1)
+    pooled = pd.concat([pooled, prog_cmp.reindex(pooled["programme"]).reset_index(drop=True)], axis=1)
     per = per.sort_values(["programme", "created", "action_id"], kind="stable")
     out = pd.concat([per.assign(level="action"), pooled.assign(level="programme")], ignore_index=True)
+    _describe(out, c)
     _judge(out, c, meaningful)
     out["created_on"] = out["created"].dt.date
     out["recheck_on"] = out["recheck"].dt.date
     out = out.rename(columns={"items_key": "items"})
-    cols = ["level", "programme", "action_id", "agent_id", "coach", "items", "created_on", "recheck_on", "actions", "agents",
-            "before_n", "before_pass", "before_rate", "after_n", "after_pass", "after_rate", "diff", "diff_low", "diff_high",
-            "verdict", "others_before_rate", "others_after_rate"]
-    return out[cols]
+    return out[COLUMNS]
+
+
+#: The columns of :func:`before_after`, in order.
+COLUMNS = ["level", "programme", "action_id", "agent_id", "coach", "items", "created_on", "recheck_on", "actions", "agents",
+           "before_n", "before_pass", "before_rate", "after_n", "after_pass", "after_rate", "diff", "diff_low", "diff_high",
+           "others_before_rate", "others_after_rate", "comparison_agents", "expected_after_rate", "effect", "effect_low",
+           "effect_high", "fail_ratio", "ratio_low", "ratio_high", "p_improved", "q_improved", "verdict"]
+
+
+def _hire_dates(agents) -> pd.Series | None:
+    """Hire dates by agent id, or None when no agents frame is given."""
+    if agents is None:
+        return None
+    _need(agents, "agents", ["agent_id", "hire_date"])
+    ag = agents.drop_duplicates("agent_id")
+    return pd.Series(_dates(ag["hire_date"], "agents.hire_date").to_numpy(), index=ag["agent_id"].astype(str).to_numpy())
 
 
 def _window_counts(a: pd.DataFrame, ev: pd.DataFrame, before_days: int, after_days: int) -> pd.DataFrame:
@@ -241,20 +282,177 @@ def _pool_programmes(per: pd.DataFrame) -> pd.DataFrame:
     return pooled
 
 
-def _judge(out: pd.DataFrame, c: float, meaningful: float) -> None:
-    """Add the pass rates, their difference with its Newcombe interval and the verdict to ``out`` (in place)."""
+# --------------------------------------------------------------------------- the comparison
+_CMP = ["comparison_agents", "expected_after_rate", "effect", "effect_low", "effect_high", "fail_ratio", "ratio_low", "ratio_high",
+        "p_improved"]
+
+
+def _comparison(a: pd.DataFrame, ev: pd.DataFrame, hired, before_days: int, after_days: int, c: float):
+    """The comparison-based effect per action (rows in ``a``'s order) and per programme (indexed by programme)."""
+    g = a.groupby("programme", sort=True)
+    units = {
+        "action": pd.DataFrame({"created": a["created"], "recheck": a["recheck"], "items": a["item_list"]}),
+        "programme": pd.DataFrame({"created": g["created"].min(), "recheck": g["recheck"].min(),
+                                   "items": g["item_list"].first()}),
+    }
+    agent_ids = np.array(sorted({str(v) for v in ev["agent_id"].unique()} | {str(v) for v in a["agent_id"].unique()}), dtype=object)
+    if a.empty or ev.empty:
+        return (pd.DataFrame(np.nan, index=a.index, columns=_CMP).assign(comparison_agents=0),
+                pd.DataFrame(np.nan, index=units["programme"].index, columns=_CMP).assign(comparison_agents=0))
+    grid = _grid(ev, agent_ids, [u for k in units.values() for u in _edges(k, before_days, after_days)])
+    who = pd.Index(agent_ids).get_indexer(a["agent_id"].astype(str))
+    counts = {k: _unit_counts(grid, u, before_days, after_days) for k, u in units.items()}
+    # the coached rows of a programme: each member action's own windows
+    prog = pd.Index(units["programme"].index).get_indexer(a["programme"])
+    treated = {"action": np.zeros((len(a), len(agent_ids)), bool), "programme": np.zeros((len(units["programme"]), len(agent_ids)), bool)}
+    treated["action"][np.arange(len(a)), who] = True
+    treated["programme"][prog, who] = True
+    for name, arr in counts["programme"].items():
+        arr[treated["programme"]] = 0
+        np.add.at(arr, (prog, who), counts["action"][name][np.arange(len(a)), who])
+    busy = _busy(a, who, len(agent_ids), before_days, after_days)
+    out = {}
+    for k, u in units.items():
+        band = _band(hired, agent_ids, u["created"])
+        out[k] = _fit_units(counts[k], treated[k], busy(u), band, c)
+    return out["action"].set_axis(a.index), out["programme"].set_axis(units["programme"].index)
+
+
+def _edges(u: pd.DataFrame, before_days: int, after_days: int):
+    """A unit's window edges: before window [created − before_days, created), after window [recheck, recheck + after_days)."""
+    return (u["created"] - pd.Timedelta(days=before_days), u["created"], u["recheck"], u["recheck"] + pd.Timedelta(days=after_days))
+
+
+def _grid(ev: pd.DataFrame, agent_ids: np.ndarray, edges: list) -> dict:
+    """Failures and answers per agent and item handled before each window edge (cumulative over the sorted edges)."""
+    e = np.unique(np.concatenate([pd.to_datetime(pd.Series(x)).to_numpy(dtype="datetime64[ns]") for x in edges]))
+    g_codes, g_names = pd.factorize(ev["agent_id"])  # codes first: converting a million strings is the slow part
+    i_codes, i_names = pd.factorize(ev["item_id"])
+    items = np.array(sorted({str(v) for v in i_names}), dtype=object)
+    g = pd.Index(agent_ids).get_indexer([str(v) for v in g_names])[g_codes]
+    i = pd.Index(items).get_indexer([str(v) for v in i_names])[i_codes]
+    b = np.searchsorted(e, ev["handled"].to_numpy(dtype="datetime64[ns]"), side="right")
+    shape = (len(agent_ids), len(items), len(e) + 1)
+    flat = np.ravel_multi_index((g, i, b), shape)
+    size = int(np.prod(shape))
+    n = np.bincount(flat, minlength=size).reshape(shape).cumsum(axis=2)
+    f = np.bincount(flat, weights=~ev["passed"].to_numpy(dtype=bool), minlength=size).reshape(shape).cumsum(axis=2)
+    return {"edges": e, "items": pd.Index(items), "n": n, "f": f, "n_all": n.sum(axis=1), "f_all": f.sum(axis=1)}
+
+
+def _unit_counts(grid: dict, u: pd.DataFrame, before_days: int, after_days: int) -> dict[str, np.ndarray]:
+    """Per unit and agent: failures and answers on the unit's items (``S``) and on all items (``T``), before and after."""
+    ix = [np.searchsorted(grid["edges"], pd.to_datetime(pd.Series(x)).to_numpy(dtype="datetime64[ns]")) for x in _edges(u, before_days, after_days)]
+    pairs = pd.DataFrame({"unit": np.arange(len(u)), "item": u["items"].to_numpy()}).explode("item")
+    pairs["i"] = grid["items"].get_indexer(pairs["item"].astype(str))
+    pairs = pairs[pairs["i"] >= 0]
+    unit, item = pairs["unit"].to_numpy(dtype=int), pairs["i"].to_numpy(dtype=int)
+    out = {}
+    for w, (lo, hi) in {"B": (ix[0], ix[1]), "A": (ix[2], ix[3])}.items():
+        for kind in ("f", "n"):
+            cum, tot = grid[kind], grid[f"{kind}_all"]
+            out[f"{kind}{w}T"] = (tot[:, hi] - tot[:, lo]).T.astype(float)
+            s = np.zeros((len(u), cum.shape[0]))
+            np.add.at(s, unit, (cum[:, item, hi[unit]] - cum[:, item, lo[unit]]).T)
+            out[f"{kind}{w}S"] = s
+    return out
+
+
+def _busy(a: pd.DataFrame, who: np.ndarray, n_agents: int, before_days: int, after_days: int):
+    """A function of units: (unit, agent) True where the agent had an action changing its items within the unit's windows."""
+    def busy(u: pd.DataFrame) -> np.ndarray:
+        start = (u["created"] - pd.Timedelta(days=before_days)).to_numpy(dtype="datetime64[ns]")[:, None]
+        end = (u["recheck"] + pd.Timedelta(days=after_days)).to_numpy(dtype="datetime64[ns]")[:, None]
+        hit = (a["recheck"].to_numpy(dtype="datetime64[ns]")[None, :] > start) & (a["created"].to_numpy(dtype="datetime64[ns]")[None, :] < end)
+        out = np.zeros((len(u), n_agents), bool)
+        rows, cols = np.nonzero(hit)
+        out[rows, who[cols]] = True
+        return out
+    return busy
+
+
+def _band(hired, agent_ids: np.ndarray, created: pd.Series):
+    """(unit, agent) 1.0 for agents hired within :data:`NEW_HIRE_DAYS` before the unit's creation; None without hire dates."""
+    if hired is None:
+        return None
+    h = hired.reindex(agent_ids).to_numpy(dtype="datetime64[ns]")[None, :]
+    day = created.to_numpy(dtype="datetime64[ns]")[:, None]
+    return ((h > day - np.timedelta64(NEW_HIRE_DAYS, "D")) & ~np.isnat(h)).astype(float)
+
+
+def _fit_units(k: dict, treated: np.ndarray, busy: np.ndarray, band, c: float) -> pd.DataFrame:
+    """The comparison model per unit: the coached items' failures among each agent's failures after the re-check.
+
+    Of each agent's failures after the re-check, how many fall on the unit's items, given how many of its answers
+    are on them (the offset): the agent's own uncoached items carry its tenure and any general change; the
+    uncoached agents (not ``busy``) say what share to expect, adjusted for each agent's share in the "before"
+    window (so a coached agent chosen for a bad spell is predicted to regress as uncoached agents with that
+    baseline do) and for the tenure ``band``. A logistic regression (the conditional form of a Poisson model with a
+    term per agent) with a profile-likelihood interval scaled by the uncoached agents' extra-binomial variation.
+    """
+    fAO, nAO, fBO, nBO = k["fAT"] - k["fAS"], k["nAT"] - k["nAS"], k["fBT"] - k["fBS"], k["nBT"] - k["nBS"]
+    fAS, nAS, fBS, nBS = k["fAS"], k["nAS"], k["fBS"], k["nBS"]
+    use = (treated | ~busy) & (nAS > 0) & (nAO > 0)
+    comp = use & ~treated
+    with np.errstate(divide="ignore", invalid="ignore"):
+        offset = np.where(use, np.log(nAS / nAO), 0.0)
+        base = np.where((nBS > 0) & (nBO > 0), np.log((fBS + 0.5) / (nBS + 0.5)) - np.log((fBO + 0.5) / (nBO + 0.5)), np.nan)
+        has = comp & np.isfinite(base)
+        mean = np.where(has, base, 0.0).sum(axis=1, keepdims=True) / np.maximum(has.sum(axis=1, keepdims=True), 1)
+    base = np.where(np.isnan(base), 0.0, base - mean)
+    cols = [np.ones_like(offset), base]
+    if band is not None:  # match on the tenure band where both bands have enough uncoached agents
+        inside = (comp & (band > 0)).sum(axis=1)
+        enough = (inside >= MIN_BAND) & ((comp & (band == 0)).sum(axis=1) >= MIN_BAND)
+        cols.append(np.where(enough[:, None], band, 0.0))
+    X = np.stack(cols, axis=2)
+    trials = np.where(use, fAS + fAO, 0.0)
+    fit = profile_logit(np.where(use, fAS, 0.0), trials, offset, X, treated.astype(float), confidence=c)
+    beta = fit[[f"beta_{j}" for j in range(X.shape[2])]].to_numpy()
+    eta = np.einsum("urk,uk->ur", X, np.nan_to_num(beta))
+    tu = treated & use
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate0 = np.where(tu, nAS * (fAO / nAO) * np.exp(eta), 0.0).sum(axis=1) / np.where(tu, nAS, 0.0).sum(axis=1)
+    f0 = np.where(fit["ok"], np.clip(rate0, 0, 1), np.nan)
+    ratio, low, high = (np.exp(fit[x].to_numpy()) for x in ("estimate", "low", "high"))
+    with np.errstate(invalid="ignore"):  # no judgement (NaN) times an unbounded ratio
+        return pd.DataFrame({
+            "comparison_agents": (comp & (trials > 0)).sum(axis=1), "expected_after_rate": 1 - f0,
+            "effect": f0 - np.minimum(f0 * ratio, 1), "effect_low": f0 - np.minimum(f0 * high, 1),
+            "effect_high": f0 - np.minimum(f0 * low, 1), "fail_ratio": ratio, "ratio_low": low, "ratio_high": high,
+            "p_improved": fit["p_negative"].to_numpy(),
+        })
+
+
+def _describe(out: pd.DataFrame, c: float) -> None:
+    """Add the plain before/after pass rates and their difference with its Newcombe interval to ``out`` (in place)."""
     bn, bp = out["before_n"].to_numpy(dtype=float), out["before_pass"].to_numpy(dtype=float)
     an, ap = out["after_n"].to_numpy(dtype=float), out["after_pass"].to_numpy(dtype=float)
+    on_b, on_a = out["o_before_n"].to_numpy(dtype=float), out["o_after_n"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["before_rate"] = np.where(bn > 0, bp / bn, np.nan)
         out["after_rate"] = np.where(an > 0, ap / an, np.nan)
-        out["others_before_rate"] = np.where(out["o_before_n"] > 0, out["o_before_pass"] / out["o_before_n"].where(out["o_before_n"] > 0, 1), np.nan)
-        out["others_after_rate"] = np.where(out["o_after_n"] > 0, out["o_after_pass"] / out["o_after_n"].where(out["o_after_n"] > 0, 1), np.nan)
+        out["others_before_rate"] = np.where(on_b > 0, out["o_before_pass"] / np.maximum(on_b, 1), np.nan)
+        out["others_after_rate"] = np.where(on_a > 0, out["o_after_pass"] / np.maximum(on_a, 1), np.nan)
     out["diff"] = out["after_rate"] - out["before_rate"]
-    low, high = newcombe_interval(ap, an, bp, bn, c)
-    out["diff_low"], out["diff_high"] = low, high
-    evidence = (an > 0) & (bn > 0)
-    out["verdict"] = np.select([evidence & (low > 0), evidence & (high < meaningful)], list(VERDICTS[:2]), VERDICTS[2])
+    out["diff_low"], out["diff_high"] = newcombe_interval(ap, an, bp, bn, c)
+
+
+def _judge(out: pd.DataFrame, c: float, meaningful: float) -> None:
+    """``q_improved`` (Benjamini–Hochberg within each level) and the verdict from the comparison's interval (in place)."""
+    q = np.full(len(out), np.nan)
+    action = (out["level"] == "action").to_numpy()
+    pooled = ~action & (out["actions"] > 1).to_numpy()  # a programme of one action is that action's judgement, not another
+    for on in (action, pooled):
+        q[on] = q_values(out.loc[on, "p_improved"].to_numpy(dtype=float)) if on.any() else q[on]
+    single = ~action & ~pooled
+    own = pd.Series(q[action], index=out.loc[action, "programme"].to_numpy())
+    q[single] = out.loc[single, "programme"].map(own[~own.index.duplicated()]).to_numpy(dtype=float)
+    out["q_improved"] = q
+    judged = np.isfinite(out["effect_high"].to_numpy(dtype=float)) & (out["after_n"].to_numpy() > 0)
+    improved = judged & (q <= (1 - c) / 2)
+    not_yet = judged & ~improved & (out["effect_high"].to_numpy(dtype=float) < meaningful)
+    out["verdict"] = np.select([improved, not_yet], list(VERDICTS[:2]), VERDICTS[2])
 
 
 # ------------------------------------------------------------------------------ open actions

@@ -1,8 +1,12 @@
 """KPIs of seed 000, per agent / team / center, each with its interval, its n, and a status against target.
 
-Rates carry a Wilson interval; durations a t interval on the mean. The status against a
-target is decided by the interval (``met``, ``missed``, ``not enough evidence``), never
-by the point value alone. Non-regular calls (misdial, one-ring hang-up, silence,
+Rates carry a Wilson interval that respects the design: contacts of one day share that day's
+staffing and volume, so a rate's interval is Wilson's at the effective n after the design effect
+of day clusters (per agent: agent-days), with columns ``deff`` and ``n_eff``
+(:func:`qa_lib.stats.proportions.clustered_wilson_interval`); service-standard attainment weighs
+the random arm by its inclusion probabilities (Horvitz–Thompson). Durations carry a t interval on
+the mean. The status against a target is decided by the interval (``met``, ``missed``, ``not
+enough evidence``), never by the point value alone. Non-regular calls (misdial, one-ring hang-up, silence,
 harassment) are counted as offered traffic but never in handling times.
 
 Formulas (DOMAIN.md):
@@ -30,14 +34,15 @@ import pandas as pd
 import yaml
 from scipy import stats
 
+from .calibration import counted_once
 from .errors import ParameterError
 from .scores import verdict
-from .stats.proportions import wilson_interval
+from .stats.proportions import clustered_wilson_interval, weighted_wilson_interval, wilson_interval
 
 __all__ = ["load_targets", "contact_kpis", "accuracy_kpi", "service_standard_kpi", "fcr_kpi", "rate_rows", "contacts_per_hour", "aht_basis",
            "not_recorded_row", "NOT_RECORDED"]
 
-_COLUMNS = ["group", "kpi", "value", "low", "high", "n", "target", "status", "unit"]
+_COLUMNS = ["group", "kpi", "value", "low", "high", "n", "target", "status", "unit", "deff", "n_eff"]
 
 
 def load_targets(path: str | os.PathLike | None = None) -> dict:
@@ -72,15 +77,52 @@ def _status(low, high, spec: dict) -> list[str]:
             for lo, hi, n_ok in zip(low, high, ~(np.isnan(np.asarray(low, dtype=float))))]
 
 
-def rate_rows(successes: pd.Series, n: pd.Series, kpi: str, targets: dict, confidence: float = 0.95) -> pd.DataFrame:
-    """Tidy rows for a rate KPI per group (index = group) with its Wilson interval and status."""
+def rate_rows(successes: pd.Series, n: pd.Series, kpi: str, targets: dict, confidence: float = 0.95, *,
+              design: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Tidy rows for a rate KPI per group (index = group) with its Wilson interval and status.
+
+    ``design``: per group (index) the ``low, high, deff, n_eff`` of a clustered or weighted interval
+    (:mod:`qa_lib.stats.proportions`), and ``value`` when the estimate is weighted; without it the events count as
+    independent (``deff`` 1, ``n_eff`` = n).
+    """
     spec = targets["kpis"].get(kpi, {"target": None})
     k, m = successes.to_numpy(dtype=float), n.to_numpy(dtype=float)
-    lo, hi = wilson_interval(k, m, confidence)
+    if design is None:
+        lo, hi = wilson_interval(k, m, confidence)
+        deff, n_eff = np.ones_like(m), m.copy()
+    else:
+        d = design.reindex(n.index)
+        lo, hi, deff, n_eff = (d[c].to_numpy(dtype=float) for c in ("low", "high", "deff", "n_eff"))
     lo, hi = np.where(m > 0, lo, np.nan), np.where(m > 0, hi, np.nan)
     value = np.where(m > 0, k / np.where(m > 0, m, 1), np.nan)
+    if design is not None and "value" in design.columns:
+        value = np.where(m > 0, design["value"].reindex(n.index).to_numpy(dtype=float), np.nan)
     return pd.DataFrame({"group": n.index, "kpi": kpi, "value": value, "low": lo, "high": hi, "n": m.astype(int),
-                         "target": spec.get("target"), "status": _status(lo, hi, spec), "unit": "rate"})
+                         "target": spec.get("target"), "status": _status(lo, hi, spec), "unit": "rate",
+                         "deff": np.where(m > 0, deff, np.nan), "n_eff": np.where(m > 0, n_eff, 0.0)})
+
+
+def _day(frame: pd.DataFrame, column: str) -> pd.Series | None:
+    """The calendar day of each row from ``column`` (a missing time is a day of its own), or None without the column."""
+    if column not in frame.columns:
+        return None
+    t = pd.to_datetime(frame[column], errors="coerce")
+    return t.dt.normalize().fillna(pd.Timestamp("1900-01-01"))
+
+
+def _clustered_rows(ok: pd.Series, base: pd.Series, key: pd.Series, day: pd.Series | None, kpi: str, targets: dict,
+                    confidence: float, groups: pd.Index | None = None) -> pd.DataFrame:
+    """Rate rows of ``ok`` among the ``base`` rows per group, its interval from the group's day clusters (by agent: agent-days)."""
+    b = base.to_numpy(dtype=bool)
+    k = ok[b].astype(bool).groupby(key[b]).sum()
+    m = key[b].groupby(key[b]).size()
+    index = groups if groups is not None else m.index
+    k, m = k.reindex(index, fill_value=0), m.reindex(index, fill_value=0)
+    if day is None or not b.any():
+        return rate_rows(k, m, kpi, targets, confidence)
+    cl = pd.DataFrame({"g": key[b].to_numpy(), "d": day[b].to_numpy(), "k": ok[b].astype(bool).to_numpy()}).groupby(["g", "d"])["k"].agg(["sum", "size"])
+    design = clustered_wilson_interval(cl["sum"].to_numpy(), cl["size"].to_numpy(), cl.index.get_level_values("g"), confidence)
+    return rate_rows(k, m, kpi, targets, confidence, design=design)
 
 
 def _mean_rows(g, kpi: str, targets: dict, confidence: float) -> pd.DataFrame:
@@ -91,7 +133,7 @@ def _mean_rows(g, kpi: str, targets: dict, confidence: float) -> pd.DataFrame:
     lo, hi = a["mean"].to_numpy() - half, a["mean"].to_numpy() + half
     status = np.where(n == 0, NOT_RECORDED, _status(lo, hi, spec))  # a field blank on every contact is not recorded, not 0
     return pd.DataFrame({"group": a.index, "kpi": kpi, "value": a["mean"].to_numpy(), "low": lo, "high": hi, "n": n.astype(int),
-                         "target": spec.get("target"), "status": status, "unit": "seconds"})
+                         "target": spec.get("target"), "status": status, "unit": "seconds", "deff": np.nan, "n_eff": np.nan})
 
 
 def _key(df: pd.DataFrame, by: str | None) -> pd.Series:
@@ -120,14 +162,14 @@ def contact_kpis(contacts: pd.DataFrame, *, by: str | None = None, targets: dict
     answered = c["answered"].fillna(False).astype(bool)
     abandoned = c["abandoned"].fillna(False).astype(bool)
     fast = answered & (c["wait_seconds"].fillna(np.inf) <= within)
-    offered = inbound.groupby(key).sum()
+    groups = pd.Index(key.unique()).sort_values()
+    day = _day(c, "start_time")
     rows = [
-        rate_rows((inbound & fast).groupby(key).sum().reindex(offered.index, fill_value=0), offered, "answer_rate", targets, confidence),
-        rate_rows((inbound & abandoned).groupby(key).sum().reindex(offered.index, fill_value=0), offered, "abandon_rate", targets, confidence),
+        _clustered_rows(fast, inbound, key, day, "answer_rate", targets, confidence, groups),
+        _clustered_rows(abandoned, inbound, key, day, "abandon_rate", targets, confidence, groups),
     ]
     at_agent = inbound & c["agent_id"].notna()
-    connected = (at_agent & (answered | abandoned)).groupby(key).sum()
-    rows.append(rate_rows((at_agent & abandoned).groupby(key).sum().reindex(connected.index, fill_value=0), connected, "personal_abandon_rate", targets, confidence))
+    rows.append(_clustered_rows(abandoned, at_agent & (answered | abandoned), key, day, "personal_abandon_rate", targets, confidence, groups))
     handled = answered & (c["contact_type"] != "non_regular") & (c["channel"] == "hotline")
     parts = _recorded_parts(c.loc[handled], targets)
     h = c.loc[handled].assign(_k=key[handled], _aht=c.loc[handled, parts].fillna(0).sum(axis=1).where(c.loc[handled, parts].notna().any(axis=1)))
@@ -168,7 +210,7 @@ def not_recorded_row(kpi: str, group: str = "center", targets: dict | None = Non
     targets = targets or load_targets()
     spec = targets["kpis"].get(kpi, {})
     return pd.DataFrame({"group": [group], "kpi": kpi, "value": np.nan, "low": np.nan, "high": np.nan, "n": 0,
-                         "target": spec.get("target"), "status": NOT_RECORDED, "unit": "rate"})
+                         "target": spec.get("target"), "status": NOT_RECORDED, "unit": "rate", "deff": np.nan, "n_eff": 0.0})
 
 
 def fcr_kpi(contacts: pd.DataFrame, *, by: str | None = None, targets: dict | None = None, confidence: float = 0.95) -> pd.DataFrame:
@@ -179,7 +221,7 @@ def fcr_kpi(contacts: pd.DataFrame, *, by: str | None = None, targets: dict | No
         return not_recorded_row("fcr", targets=targets) if by is None else pd.DataFrame(columns=_COLUMNS)
     key = _key(known, by)
     ok = known["fcr"].astype(bool)
-    return rate_rows(ok.groupby(key).sum(), ok.groupby(key).size(), "fcr", targets, confidence)[_COLUMNS]
+    return _clustered_rows(ok, pd.Series(True, index=known.index), key, _day(known, "start_time"), "fcr", targets, confidence)[_COLUMNS]
 
 
 def accuracy_kpi(checks: pd.DataFrame, *, by: str | None = None, targets: dict | None = None, confidence: float = 0.95) -> pd.DataFrame:
@@ -187,18 +229,43 @@ def accuracy_kpi(checks: pd.DataFrame, *, by: str | None = None, targets: dict |
     targets = targets or load_targets()
     key = _key(checks, by)
     ok = ~checks["has_error"].astype(bool)
-    return rate_rows(ok.groupby(key).sum(), ok.groupby(key).size(), "information_accuracy", targets, confidence)[_COLUMNS]
+    return _clustered_rows(ok, pd.Series(True, index=checks.index), key, _day(checks, "checked_on"), "information_accuracy", targets,
+                           confidence)[_COLUMNS]
 
 
 def service_standard_kpi(evaluations: pd.DataFrame, *, by: str | None = None, targets: dict | None = None, confidence: float = 0.95) -> pd.DataFrame:
-    """Service-standard attainment: share of random-arm evaluations scoring at least the pass score."""
+    """Service-standard attainment: share of random-arm evaluations scoring at least the pass score.
+
+    Only the random arm counts: targeted reviews and calibration sessions never move the headline. With an
+    ``inclusion_prob`` column (the plan's, per contact) each evaluation weighs 1/π — the Horvitz–Thompson (Hájek)
+    share, so an agent sampled 8 of 40 calls does not count as much as one sampled 8 of 400 — and the interval is
+    Wilson's at Kish's effective n (``deff`` = the weighting's design effect); without it the share is unweighted.
+    """
     targets = targets or load_targets()
     spec = targets["kpis"].get("service_standard", {})
     pass_score = float(spec.get("pass_score", 80))
-    ev = evaluations[(evaluations["arm"] == "random") & evaluations["total_score"].notna()] if "arm" in evaluations else evaluations
+    if "arm" not in evaluations.columns:
+        raise ParameterError("evaluations must have an 'arm' column (random, targeted or calibration): without it targeted "
+                             f"reviews would mix into the headline; got columns {list(evaluations.columns)}")
+    ev = counted_once(evaluations) if "contact_id" in evaluations else evaluations  # each double-scored call once (calibration.py)
+    ev = ev[(ev["arm"] == "random") & ev["total_score"].notna()]
     key = _key(ev, by)
     ok = ev["total_score"] >= pass_score
-    return rate_rows(ok.groupby(key).sum(), ok.groupby(key).size(), "service_standard", targets, confidence)[_COLUMNS]
+    if "inclusion_prob" not in ev.columns:
+        return rate_rows(ok.groupby(key).sum(), ok.groupby(key).size(), "service_standard", targets, confidence)[_COLUMNS]
+    design = weighted_wilson_interval(ok.to_numpy(), 1 / _inclusion(ev), key.to_numpy(), confidence)
+    return rate_rows(ok.groupby(key).sum(), ok.groupby(key).size(), "service_standard", targets, confidence, design=design)[_COLUMNS]
+
+
+def _inclusion(ev: pd.DataFrame) -> np.ndarray:
+    """The random arm's inclusion probabilities, each in (0, 1]; a ParameterError names the first row that is not."""
+    pi = pd.to_numeric(ev["inclusion_prob"], errors="coerce").to_numpy(dtype=float)
+    bad = ~((pi > 0) & (pi <= 1))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ParameterError(f"inclusion_prob must be in (0, 1] for every random-arm evaluation; got {ev['inclusion_prob'].iloc[i]!r} "
+                             f"at evaluation {ev['evaluation_id'].iloc[i] if 'evaluation_id' in ev else ev.index[i]!r}")
+    return pi
 
 
 def contacts_per_hour(contacts: pd.DataFrame, *, by: str | None = "agent_id", staffed_hours: pd.Series | None = None) -> pd.DataFrame:

@@ -416,7 +416,17 @@ def _check_conditions(sections: list[Section], pending_when: list[tuple[str, str
 
 # --------------------------------------------------------------------------- answers
 def _parse(item: Item, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Canonical answers of one item: (text, numeric value, is_na, is_bad). Blank stays None."""
+    """Canonical answers of one item: (text, numeric value, is_na, is_bad). Blank stays None.
+
+    Each distinct answer is parsed once (a month has many rows but few distinct spellings)."""
+    codes, uniques = pd.factorize(pd.Series(raw, dtype=object), use_na_sentinel=True)
+    text, value, is_na, bad = _parse_values(item, np.append(np.asarray(uniques, dtype=object), None))
+    codes = np.where(codes < 0, len(uniques), codes)  # missing answers: the appended None
+    return text[codes], value[codes], is_na[codes], bad[codes]
+
+
+def _parse_values(item: Item, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_parse` of each value of ``raw``."""
     text = np.array([None if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "" else str(v).strip().lower() for v in raw], dtype=object)
     blank = np.array([t is None for t in text])
     is_na = np.array([t in _WORDS["na"] for t in text])

@@ -46,7 +46,7 @@ from .lifecycle import HISTORY_FILE, TRANSITIONS
 from .model import SAMPLE_FILES
 from .rubric import Scorecard, load_scorecard
 
-__all__ = ["SampleSpec", "generate", "planted", "write_samples", "planted_markdown", "final_statuses", "transcript_steps", "SAMPLE_FILES",
+__all__ = ["SampleSpec", "Effects", "NULL_EFFECTS", "scoring_draw", "generate", "planted", "write_samples", "planted_markdown", "final_statuses", "transcript_steps", "SAMPLE_FILES",
            "TRANSCRIPT_MONTHS"]
 
 
@@ -1396,3 +1396,118 @@ def write_samples(out_dir: str | Path, spec: SampleSpec = SampleSpec(), progress
     (out / "center.yaml").write_text(CENTER_YAML, encoding="utf-8")
     paths.append(out / "center.yaml")
     return paths
+
+
+# ------------------------------------------------------------------ fresh draws (validity harness)
+@dataclass(frozen=True)
+class Effects:
+    """Which planted effects a simulated center has (:func:`scoring_draw`). ``Effects()`` is the sample center's
+    world; :data:`NULL_EFFECTS` a null center: every agent equally good, every inspector unbiased and every item as
+    reliable as the others, so any agent, item, inspector or training flag in it is a false alarm.
+
+    ``agent_spread``: SD of the agents' log failure factor (the sample center's 0.35; 0 = all equal).
+    ``weak_agent``: the planted agent failing the weak item at :func:`planted`'s rate. ``new_hires``: new hires start
+    weak and improve month by month (``_tenure_factor``). ``inspectors``: a lenient and a strict inspector.
+    ``ambiguous_item``: one item scored inconsistently. ``coaching``: coached items fail half as often after re-check.
+    """
+
+    agent_spread: float = 0.35
+    weak_agent: bool = True
+    new_hires: bool = True
+    inspectors: bool = True
+    ambiguous_item: bool = True
+    coaching: bool = True
+
+
+NULL_EFFECTS = Effects(agent_spread=0.0, weak_agent=False, new_hires=False, inspectors=False, ambiguous_item=False, coaching=False)
+
+
+def _switched(pl: dict, effects: Effects) -> dict:
+    """The planted ids with the switched-off effects pointed at nobody."""
+    pl = dict(pl)
+    if not effects.weak_agent:
+        pl["weak_agent"] = ""
+    if not effects.new_hires:
+        pl["new_hires"], pl["late_hire"] = [], ""  # tenure matters only for the agents the effect names: nobody
+    if not effects.inspectors:
+        pl["lenient_inspector"] = pl["strict_inspector"] = ""
+    if not effects.ambiguous_item:
+        pl["ambiguous_item"] = ""
+    return pl
+
+
+def scoring_draw(spec: SampleSpec = SampleSpec(), effects: Effects = Effects(), *, months: int = 3, calls: int | None = None,
+                 seed: int = 0, scorecard: str = "inbound_service", every_agent: bool = False) -> dict[str, pd.DataFrame]:
+    """A fresh random-arm sample of the center of ``spec``: ``calls`` inbound calls per agent in each of the last
+    ``months`` months (default the spec's ``random_evals_inbound``), each scored on ``scorecard`` by one inspector not
+    from the agent's team, through the generator's own truth model (agent skill, tenure, the weak agent, coaching) and
+    inspector model (noise, leniency, strictness, the ambiguous item), with the effects ``effects`` switches on.
+
+    The center (agents, their skill, inspectors) is the same for every ``seed``; the calls and their scoring are fresh.
+    The late hire is scored only in the last month (the planted number of calls); the agent on leave not in it;
+    ``every_agent=True`` gives every agent ``calls`` calls in every month (a truth run: many calls per agent).
+    Returns ``evaluations`` (``evaluation_id, contact_id, agent_id, team, inspector_id, scorecard_id, month, arm,
+    transferred, escalated``), ``answers`` (``evaluation_id, item_id, answer``) and ``agents`` (the roster).
+
+    >>> d = scoring_draw(SampleSpec(), NULL_EFFECTS, months=1, calls=2, seed=1)
+    >>> len(d["evaluations"]), sorted(d["answers"]["answer"].unique())[:3]
+    (119, ['na', 'no', 'partial'])
+    """
+    spec.validate()
+    calls = spec.random_evals_inbound if calls is None else calls
+    if not isinstance(months, int) or not 1 <= months <= spec.months:
+        raise ParameterError(f"months must be an integer from 1 to {spec.months}; got {months!r}")
+    if not isinstance(calls, int) or calls < 1:
+        raise ParameterError(f"calls must be a positive integer; got {calls!r}")
+    pl = _switched(planted(spec), effects)
+    cards = _load_cards()
+    if scorecard not in cards:
+        raise ParameterError(f"scorecard must be one of {sorted(cards)}; got {scorecard!r}")
+    agents = _agents(spec, planted(spec))
+    inspectors = _inspectors(spec, planted(spec))
+    skill = _agent_skill(spec, agents) ** (effects.agent_spread / 0.35)
+    coaching = _coaching(spec, planted(spec), agents) if effects.coaching else _coaching(spec, planted(spec), agents).iloc[:0]
+    rng = np.random.default_rng([spec.seed, 99, seed])
+    periods = spec.periods[-months:]
+    ids, last = agents["agent_id"].to_numpy(), spec.periods[-1]
+    per = np.array([[calls] * len(ids) for _ in periods])
+    late = ids == planted(spec)["late_hire"]
+    leave = ids == planted(spec)["agent_on_leave"]
+    if not every_agent:
+        per[:, late] = 0
+        per[[k for k, p in enumerate(periods) if p == last], late] = planted(spec)["late_hire_evaluations"]
+        per[[k for k, p in enumerate(periods) if p == last], leave] = 0
+    month_idx, agent_idx = np.nonzero(per)
+    reps = per[month_idx, agent_idx]
+    m_i, a_i = np.repeat(month_idx, reps), np.repeat(agent_idx, reps)
+    n = m_i.size
+    starts = np.array([p.start_time for p in periods], dtype="datetime64[ns]")[m_i]
+    days = np.array([p.days_in_month for p in periods])[m_i]
+    hire = pd.to_datetime(agents["hire_date"]).to_numpy()[a_i]
+    start_time = starts + (rng.random(n) * days * 86400).astype("timedelta64[s]")
+    start_time = np.maximum(start_time, hire + np.timedelta64(1, "D"))  # the late hire: calls after the start day
+    escalated = rng.random(n) < 0.06
+    ev = pd.DataFrame({
+        "contact_id": [f"S{i + 1:07d}" for i in range(n)], "agent_id": ids[a_i], "team": agents["team"].to_numpy()[a_i],
+        "start_time": start_time, "direction": "inbound", "escalated": escalated, "transferred": ~escalated & (rng.random(n) < 0.05),
+        "talk_seconds": 240.0, "month": np.array([str(p) for p in periods])[m_i],
+    })
+    hires = pd.Series(pd.to_datetime(agents["hire_date"]).to_numpy(), index=ids)
+    truth = _true_answers(rng, cards, ev, pl, skill, hires, coaching)
+    insp = inspectors["inspector_id"].to_numpy()
+    allowed = inspectors["home_team"].to_numpy()[None, :] != ev["team"].to_numpy()[:, None]
+    prob = allowed * np.where(insp == pl["expert_inspector"], 0.5, 1.0)[None, :]
+    prob = prob / prob.sum(axis=1, keepdims=True)
+    ev["inspector_id"] = insp[(rng.random(n)[:, None] > np.cumsum(prob, axis=1)).sum(axis=1)]
+    ev["evaluation_id"] = [f"SE{i + 1:07d}" for i in range(n)]
+    ev["scorecard_id"], ev["arm"] = scorecard, "random"
+    card = cards[scorecard]
+    long = []
+    for it in card.items:
+        t = truth[it.id]
+        a = _inspector_answers(rng, t, it.kind, ev["inspector_id"].to_numpy(), it.id, pl, it.max_count) if it.scored and not it.bonus else t
+        long.append(pd.DataFrame({"evaluation_id": ev["evaluation_id"].to_numpy(), "item_id": it.id, "answer": a}))
+    answers = pd.concat(long, ignore_index=True)
+    answers = answers[answers["answer"].notna()].reset_index(drop=True)
+    cols = ["evaluation_id", "contact_id", "agent_id", "team", "inspector_id", "scorecard_id", "month", "arm", "transferred", "escalated"]
+    return {"evaluations": ev[cols], "answers": answers, "agents": agents}

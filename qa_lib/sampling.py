@@ -7,6 +7,11 @@ Planning: :func:`draw_plan` draws the month's **random arm** — per agent, stra
 spread evenly over the period by systematic sampling in time order, every contact with
 its inclusion probability — and a **targeted arm** kept apart (risk rules; never used
 for headline numbers). :func:`assign_inspectors` balances the worklists.
+
+How many calls: :func:`month_gstudy` splits the variance of the month's random-arm scores
+into agent, agent × month, inspector and call (a G-study; :func:`item_gstudy` goes down to
+the items), and its :class:`GStudy` says what n calls per agent buy (a D-study).
+:func:`adaptive_split` reads last month's intervals for ``allocation="adaptive"``.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ import pandas as pd
 
 from .errors import ParameterError
 from .stats._checks import _confidence
+from .stats.gstudy import calls_for_decision, calls_for_reliability, d_study, g_coefficient, variance_components
 from .stats.proportions import proportion_margin
 from .stats.sample_size import mean_margin, mean_sample_size
 
-__all__ = ["PlanSpec", "DrawnPlan", "draw_plan", "precision_table", "within_agent_sd", "assign_inspectors", "EXCLUSIONS", "TARGET_RULES"]
+__all__ = ["PlanSpec", "DrawnPlan", "draw_plan", "precision_table", "within_agent_sd", "assign_inspectors", "EXCLUSIONS", "TARGET_RULES",
+           "ALLOCATIONS", "GStudy", "month_gstudy", "item_gstudy", "adaptive_split"]
 
 
 # --------------------------------------------------------------------------- planning
@@ -49,8 +56,11 @@ class PlanSpec:
     """Everything that defines a plan; saved with it so the same inputs give the same plan.
 
     ``allocation``: ``equal`` (``per_agent`` each), ``proportional`` (``per_agent`` × agents
-    shared by volume, at least ``min_per_agent`` each) or ``precision`` (each agent gets the
-    n whose t-interval half-width for the mean score is ≤ ``margin`` points, given ``sd``).
+    shared by volume, at least ``min_per_agent`` each), ``precision`` (each agent gets the
+    n whose t-interval half-width for the mean score is ≤ ``margin`` points, given ``sd``) or
+    ``adaptive`` (the same total as ``equal``; the agents in ``settled``, whose previous
+    interval cleared the target, get ``min_per_agent`` and the others share the rest: see
+    :func:`adaptive_split`).
     ``strata``: contact columns to stratify by inside each agent (e.g. ``["queue"]``),
     allocated proportionally. ``recheck_per_action``: re-check contacts added per open
     coaching action (0 disables; see :func:`draw_plan`).
@@ -73,10 +83,13 @@ class PlanSpec:
     double_share: float = 0.1
     avoid_home_team: bool = True
     recheck_per_action: int = 2
+    settled: tuple[str, ...] = ()
 
     def validate(self, columns) -> None:
-        if self.allocation not in ("equal", "proportional", "precision"):
-            raise ParameterError(f"allocation must be one of equal, proportional, precision; got {self.allocation!r}")
+        if self.allocation not in ALLOCATIONS:
+            raise ParameterError(f"allocation must be one of {', '.join(ALLOCATIONS)}; got {self.allocation!r}")
+        if self.settled and self.allocation != "adaptive":
+            raise ParameterError(f"settled agents are only used by allocation='adaptive'; got allocation={self.allocation!r}")
         for name in ("per_agent", "min_per_agent", "targeted_per_agent", "new_hire_days", "recheck_per_action"):
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
@@ -100,7 +113,7 @@ class PlanSpec:
         their default, so a plan drawn as before keeps the id it had before.
         """
         d = asdict(self)
-        d["strata"], d["rules"] = list(self.strata), list(self.rules)
+        d["strata"], d["rules"], d["settled"] = list(self.strata), list(self.rules), list(self.settled)
         for name, default in _LATER_FIELDS.items():
             if d[name] == default:
                 del d[name]
@@ -108,7 +121,9 @@ class PlanSpec:
 
 
 #: Parameters added after plans were first saved, with their defaults (see :meth:`PlanSpec.to_dict`).
-_LATER_FIELDS = {"recheck_per_action": 2}
+_LATER_FIELDS = {"recheck_per_action": 2, "settled": []}
+#: How the random arm is shared between agents (:class:`PlanSpec`).
+ALLOCATIONS = ("equal", "proportional", "precision", "adaptive")
 
 
 def _exclusion_codes(c: pd.DataFrame, agent_status: np.ndarray, agent_codes: np.ndarray, evaluated: set, spec: PlanSpec) -> np.ndarray:
@@ -203,7 +218,7 @@ def draw_plan(contacts: pd.DataFrame, agents: pd.DataFrame, spec: PlanSpec, *, e
     if ok_idx.size == 0:
         counts = {name: int(v) for name, v in zip(EXCLUSIONS, np.bincount(excl, minlength=len(EXCLUSIONS) + 1)[1:]) if v}
         raise ParameterError(f"period {spec.period}: every contact is excluded ({counts})")
-    cells = _design_cells(c, ok_idx, agent_codes, spec)
+    cells = _design_cells(c, ok_idx, agent_codes, spec, agent_names.isin(spec.settled))
     times = c["start_time"].to_numpy().astype("datetime64[ns]").astype(np.int64)
     r_pos, r_prob, r_stratum, pick = _random_arm(cells, ok_idx, times, spec, rng)
     # targeted arm: risk rules, among eligible contacts not in the random arm
@@ -238,7 +253,7 @@ class _Cells:
     n: np.ndarray
 
 
-def _design_cells(c: pd.DataFrame, ok_idx: np.ndarray, agent_codes: np.ndarray, spec: PlanSpec) -> _Cells:
+def _design_cells(c: pd.DataFrame, ok_idx: np.ndarray, agent_codes: np.ndarray, spec: PlanSpec, settled: np.ndarray) -> _Cells:
     """Cells agent × stratum among the eligible contacts, with the sample size of each agent shared out over its cells."""
     # cells: agent × stratum, among eligible contacts
     if spec.strata:
@@ -254,13 +269,15 @@ def _design_cells(c: pd.DataFrame, ok_idx: np.ndarray, agent_codes: np.ndarray, 
     N_cell = np.bincount(cell_codes).astype(float)
     agents_present, agent_of_cell = np.unique(cell_agent, return_inverse=True)
     N_agent = np.bincount(agent_of_cell, weights=N_cell)
-    n_agent = _agent_sample_sizes(N_agent, spec)
+    n_agent = _agent_sample_sizes(N_agent, spec, settled[agents_present])
     n_cell = _cell_sample_sizes(N_cell, N_agent, n_agent, agent_of_cell)
     return _Cells(cell_codes, cell_agent, cell_stratum, s_names, N_cell, n_cell)
 
 
-def _agent_sample_sizes(N_agent: np.ndarray, spec: PlanSpec) -> np.ndarray:
+def _agent_sample_sizes(N_agent: np.ndarray, spec: PlanSpec, settled: np.ndarray) -> np.ndarray:
     """Contacts to sample per agent under the spec's allocation, at most the agent's eligible contacts."""
+    if spec.allocation == "adaptive":
+        return _adaptive_sizes(N_agent, settled, spec.per_agent, spec.min_per_agent)
     if spec.allocation == "equal":
         n_agent = np.full(N_agent.size, float(spec.per_agent))
     elif spec.allocation == "proportional":
@@ -269,6 +286,31 @@ def _agent_sample_sizes(N_agent: np.ndarray, spec: PlanSpec) -> np.ndarray:
     else:
         n_agent = np.array([mean_sample_size(spec.margin, spec.sd, spec.confidence, int(N)) for N in N_agent], dtype=float)
     return np.minimum(n_agent, N_agent)
+
+
+def _adaptive_sizes(N_agent: np.ndarray, settled: np.ndarray, per_agent: int, floor: int) -> np.ndarray:
+    """``per_agent`` × agents in all: the settled get ``floor``, the open share the rest evenly (more volume first for the
+    odd ones); what an agent cannot take (too few eligible contacts) goes to the other open agents, then to the settled."""
+    floor = min(floor, per_agent)
+    if not settled.any() or settled.all():
+        return np.minimum(float(per_agent), N_agent)
+    n = np.minimum(np.where(settled, float(floor), 0.0), N_agent)
+    rest = per_agent * N_agent.size - n.sum()
+    by_volume = np.lexsort((np.arange(N_agent.size), -N_agent))
+    for group in (~settled, settled):
+        for _ in range(N_agent.size):  # rounds of sharing, each fills at least one agent or spends everything
+            room = group & (n < N_agent)
+            k = int(room.sum())
+            if rest <= 0 or k == 0:
+                break
+            share = np.zeros(N_agent.size)
+            share[room] = rest // k
+            odd = by_volume[room[by_volume]][: int(rest % k)]
+            share[odd] += 1
+            add = np.minimum(share, N_agent - n)
+            n += add
+            rest -= add.sum()
+    return n
 
 
 def _cell_sample_sizes(N_cell: np.ndarray, N_agent: np.ndarray, n_agent: np.ndarray, agent_of_cell: np.ndarray) -> np.ndarray:
@@ -460,12 +502,13 @@ def within_agent_sd(evaluations: pd.DataFrame, value: str = "total_score") -> fl
     return float(np.sqrt(((n[ok] - 1) * var[ok]).sum() / (n[ok] - 1).sum()))
 
 
-def precision_table(plan: DrawnPlan, sd: float, *, by: str = "agent_id", p: float = 0.9) -> pd.DataFrame:
+def precision_table(plan: DrawnPlan, sd: float, *, by: str = "agent_id", p: float = 0.9, gstudy: GStudy | None = None) -> pd.DataFrame:
     """What the random arm buys: per agent (or team), n, eligible N, and the ± margins.
 
     ``score_margin``: half-width of the t interval for the mean score (points), with the
     finite-population correction; ``rate_margin``: Wilson half-width for an item pass rate
-    near ``p``. A margin of NaN means n < 2: no interval can be given.
+    near ``p``. A margin of NaN means n < 2: no interval can be given. With a ``gstudy``
+    (per agent only) a ``reliability`` column: the G-study's coefficient for the agent's n.
     """
     if by not in ("agent_id", "team"):
         raise ParameterError(f"by must be one of agent_id, team; got {by!r}")
@@ -476,4 +519,158 @@ def precision_table(plan: DrawnPlan, sd: float, *, by: str = "agent_id", p: floa
     if ok.any():
         score[ok] = mean_margin(n[ok], sd, plan.spec.confidence, N[ok])
     rate = np.where(n > 0, proportion_margin(np.maximum(n, 1), p, plan.spec.confidence), np.nan)
-    return pd.DataFrame({by: cells.index, "N": N.astype(int), "n": n.astype(int), "score_margin": score, "rate_margin": rate})
+    out = pd.DataFrame({by: cells.index, "N": N.astype(int), "n": n.astype(int), "score_margin": score, "rate_margin": rate})
+    if gstudy is not None:
+        if by != "agent_id":
+            raise ParameterError(f"reliability is per agent: gstudy needs by='agent_id'; got by={by!r}")
+        out["reliability"] = np.where(n > 0, gstudy.reliability(np.maximum(n, 1)), np.nan)
+    return out
+
+
+# --------------------------------------------------------------------------- how many calls
+@dataclass(frozen=True)
+class GStudy:
+    """A G-study of month scores: ``components`` (:func:`qa_lib.stats.variance_components`), ``universe`` (variance of
+    the agents' true month scores: agent + agent × month), ``error`` (what one call adds: inspector + call),
+    ``inspector`` (the inspector part of ``error``), ``months`` and ``calls`` (median calls per agent and month)."""
+
+    components: pd.DataFrame
+    universe: float
+    error: float
+    inspector: float
+    months: int
+    calls: float
+
+    def reliability(self, n):
+        """Reliability of an agent's month mean over ``n`` calls, each scored by a randomly assigned inspector."""
+        return g_coefficient(self.universe, self.error, n)
+
+    def calls_for(self, reliability: float) -> int:
+        """Calls per agent and month for ``reliability`` (e.g. 0.7, 0.8)."""
+        return calls_for_reliability(self.universe, self.error, reliability)
+
+    def calls_to_decide(self, distance: float, confidence: float = 0.95, power: float = 0.8) -> int:
+        """Calls an agent ``distance`` points from the target needs for its interval to clear it with probability ``power``."""
+        return calls_for_decision(self.error, distance, confidence, power)
+
+    def table(self, n=(2, 3, 4, 6, 8, 12, 16, 24, 48), confidence: float = 0.95) -> pd.DataFrame:
+        """The D-study: per n, ``reliability``, ``sem``, ``margin`` (points) and ``reliability_no_inspector``: what the
+        same n would buy if inspector leniency were taken out (scores adjusted for it, or inspectors calibrated)."""
+        out = d_study(self.universe, self.error, n, confidence)
+        out["reliability_no_inspector"] = g_coefficient(self.universe, self.error - self.inspector, out["n"].to_numpy(dtype=float))
+        return out
+
+
+def _need_columns(frame: pd.DataFrame, cols: list[str], what: str) -> None:
+    """Refuse a frame that lacks a column, naming what is missing and what there is."""
+    if not isinstance(frame, pd.DataFrame):
+        raise ParameterError(f"{what} must be a DataFrame; got {type(frame).__name__}")
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise ParameterError(f"{what} must have columns {cols}; missing {missing} (it has {list(frame.columns)})")
+
+
+def month_gstudy(evaluations: pd.DataFrame, *, value: str = "total_score", month: str = "month") -> GStudy:
+    """G-study of the random arm's evaluation scores: calls nested in agents, inspectors crossed with agents.
+
+    ``evaluations``: one row per random-arm evaluation with ``agent_id``, ``inspector_id``, ``month`` and ``value``.
+    Components: ``agent`` (stable differences), ``agent×month`` (an agent's month-to-month change; with two months
+    or more), ``inspector`` (leniency) and ``residual`` (the call, and the inspector's reading of it). The reliability
+    is that of an agent's month mean, the agent's true score in that month being what it measures.
+    """
+    _need_columns(evaluations, ["agent_id", "inspector_id", month, value], "evaluations")
+    ev = evaluations.dropna(subset=[value])
+    months = int(ev[month].nunique())
+    random = {"agent": "agent_id", "agent×month": ("agent_id", month), "inspector": "inspector_id"}
+    if months < 2:
+        del random["agent×month"]
+    vc = variance_components(ev, value, random)
+    v = dict(zip(vc["component"], vc["variance"]))
+    calls = float(ev.groupby(["agent_id", month]).size().median())
+    return GStudy(vc, v["agent"] + v.get("agent×month", 0.0), v["inspector"] + v["residual"], v["inspector"], months, calls)
+
+
+def item_gstudy(credits: pd.DataFrame, *, value: str = "credit", month: str = "month") -> pd.DataFrame:
+    """The same G-study on item credits (0, 0.5, 1 …): agent, agent × month, agent × item, inspector, call (the
+    evaluation) and residual (item × call), the items being fixed effects. Where a month's noise comes from.
+
+    ``credits``: one row per evaluation and item with ``evaluation_id``, ``agent_id``, ``inspector_id``, ``item_id``,
+    ``month`` and ``value`` (e.g. the ``items`` table of :func:`qa_lib.rubric.score` joined to the headers).
+    """
+    _need_columns(credits, ["evaluation_id", "agent_id", "inspector_id", "item_id", month, value], "credits")
+    random = {"agent": "agent_id", "agent×month": ("agent_id", month), "agent×item": ("agent_id", "item_id"),
+              "inspector": "inspector_id", "call": "evaluation_id"}
+    if credits[month].nunique() < 2:
+        del random["agent×month"]
+    return variance_components(credits, value, random, fixed="item_id")
+
+
+def adaptive_split(estimates: pd.DataFrame, target: float | None = None) -> pd.DataFrame:
+    """Which agents last month's intervals settle: ``met`` (low ≥ target), ``missed`` (high < target) or ``open``
+    (the interval straddles the target, or there is none).
+
+    ``estimates``: ``agent_id``, ``low``, ``high`` of each agent's score interval (e.g. ``agent_scores.csv``) and a
+    ``target`` column, or the ``target`` given here. Returns ``agent_id, low, high, target, status``. The settled
+    (``met``, ``missed``) go into :class:`PlanSpec` ``settled`` for ``allocation="adaptive"``.
+    """
+    _need_columns(estimates, ["agent_id", "low", "high"], "estimates")
+    e = estimates.reset_index(drop=True)
+    if target is None and "target" not in e.columns:
+        raise ParameterError("estimates have no target column: give the target (e.g. the center's score_target)")
+    if target is not None and (isinstance(target, bool) or not isinstance(target, (int, float)) or not np.isfinite(target)):
+        raise ParameterError(f"target must be a number of points; got {target!r}")
+    out = pd.DataFrame({"agent_id": e["agent_id"]})
+    for col in ("low", "high") + (("target",) if target is None else ()):
+        out[col] = pd.to_numeric(e[col], errors="coerce")
+        bad = out[col].isna() & e[col].notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ParameterError(f"estimates column {col!r} must hold numbers; row {row + 2} has {e[col].iloc[row]!r}")
+    if target is not None:
+        out["target"] = float(target)
+    blank = out["agent_id"].isna() | out["agent_id"].duplicated()
+    if blank.any():
+        row = int(np.flatnonzero(blank)[0])
+        raise ParameterError(f"estimates column 'agent_id' must name each agent once; row {row + 2} is blank or repeats {e['agent_id'].iloc[row]!r}")
+    flipped = out["low"] > out["high"]
+    if flipped.any():
+        row = int(np.flatnonzero(flipped)[0])
+        raise ParameterError(f"estimates row {row + 2}: low {out['low'].iloc[row]} is above high {out['high'].iloc[row]}")
+    out["status"] = np.select([out["low"] >= out["target"], out["high"] < out["target"]], ["met", "missed"], "open")
+    return out
+
+
+def load_random_scores(store, before: pd.Period, *, months: int = 3, scorecard_id: str | None = None,
+                       items: bool = False) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
+    """The random arm of the ``months`` months before ``before`` on one scorecard (default: the center's headline),
+    for :func:`month_gstudy`: ``(evaluations with a month column, item credits for item_gstudy or None, scorecard)``.
+
+    Raises :class:`~qa_lib.errors.NotFoundError` when those months hold no random-arm evaluation.
+    """
+    from .errors import NotFoundError
+    from .scores import headline_scorecard
+
+    if not isinstance(months, (int, np.integer)) or isinstance(months, bool) or months < 1:
+        raise ParameterError(f"months must be a whole number ≥ 1; got {months!r}")
+    start = pd.Period(before.start_time, freq="M") - months
+    frames = [store.evaluations(start + k).assign(month=str(start + k)) for k in range(months)]
+    ev = pd.concat(frames, ignore_index=True)
+    ev = ev[ev["arm"] == "random"] if len(ev) else ev
+    if ev.empty:
+        raise NotFoundError(f"no random-arm evaluations in the {months} months before {before}: nothing to base a G-study on")
+    if scorecard_id is None:
+        from .config import settings
+
+        scorecard_id = headline_scorecard(ev, settings().headline_scorecard)
+    ev = ev[ev["scorecard_id"] == scorecard_id].reset_index(drop=True)
+    if ev.empty:
+        raise NotFoundError(f"no random-arm evaluations of scorecard {scorecard_id!r} in the {months} months before {before}")
+    credits = None
+    if items:
+        from .rubric import score
+
+        answers = pd.concat([store.evaluation_items(start + k) for k in range(months)], ignore_index=True)
+        answers = answers[answers["evaluation_id"].isin(set(ev["evaluation_id"]))]
+        scored = score(store.scorecard(scorecard_id), answers).items.dropna(subset=["credit"])
+        credits = scored.merge(ev[["evaluation_id", "agent_id", "inspector_id", "month"]], on="evaluation_id")
+    return ev, credits, scorecard_id

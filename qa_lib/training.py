@@ -8,9 +8,11 @@ team, and for every skill (the scorecard items' ``skills`` tags) and item, this 
   everyone else, so a unit is never compared with itself;
 * a **shrunk** rate (beta–binomial empirical Bayes across the units, see
   :func:`qa_lib.stats.beta_binomial_shrinkage`) and the **evidence strength**
-  ``p_gap = P(true rate > center)`` under that posterior, so three bad calls do not make a need;
+  ``p_gap = P(true rate > center)`` under that posterior, which ranks the needs;
+* the **need** flag: a one-sided exact test against the rest of the center, controlled for the many checks of the
+  list (Benjamini–Hochberg q ≤ 5 %: at most about 1 in 20 flags is expected to be a false alarm);
 * the **trend**: the same rate in the previous period of equal length, the change and a
-  two-proportion test (:func:`qa_lib.stats.two_proportion_test`).
+  two-proportion test (:func:`qa_lib.stats.two_proportion_test`), its labels controlled the same way.
 
 On top: a ranked list of needs per team, separating what the whole team needs (team-wide
 training) from what single agents need (individual coaching); agents **grouped** by their gap
@@ -30,10 +32,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .calibration import counted_once
 from .errors import ConfigError, NotFoundError, ParameterError
 from .files import write_xlsx
 from .html import escape
 from .ingest import read_config_yaml
+from .stats.fdr import exceed_test, q_values
 from .stats.proportions import wilson_interval
 from .stats.shrinkage import beta_binomial_shrinkage, p_above
 from .stats.spc import two_proportion_test
@@ -116,7 +120,7 @@ def fail_flags(answers: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- gaps
 def failure_gaps(failed: pd.DataFrame, *, unit: str = "agent_id", level: str = "item", confidence: float = 0.95,
-                 threshold: float = 0.95, max_prior: float = 100.0) -> pd.DataFrame:
+                 fdr: float = 0.05, max_prior: float = 100.0) -> pd.DataFrame:
     """Failure rate per unit and item (or skill) against the rest of the center, with the evidence that the gap is real.
 
     Parameters
@@ -128,9 +132,10 @@ def failure_gaps(failed: pd.DataFrame, *, unit: str = "agent_id", level: str = "
     level : {"item", "skill"}
     confidence : float
         For the Wilson interval of the raw rate.
-    threshold : float
-        ``need`` is True when ``p_gap >= threshold``, the shrunk rate is above the center and the unit failed at
-        least once (with no failure anywhere the prior alone would put every unit above a center of 0).
+    fdr : float
+        The false-discovery rate of the list of needs: ``need`` is True when ``q <= fdr`` (Benjamini–Hochberg across
+        every row of the table, i.e. every unit × key checked) and the unit's rate is above the center. With the
+        default 0.05, at most about 1 in 20 needs flagged is expected to be a false alarm.
     max_prior : float
         The fitted prior is worth at most this many answers. When the units' rates spread no more than binomial
         noise, the method-of-moments prior becomes near-certain that every unit sits at the pooled rate, and
@@ -140,18 +145,20 @@ def failure_gaps(failed: pd.DataFrame, *, unit: str = "agent_id", level: str = "
     Returns
     -------
     DataFrame
-        ``unit, key, failures, n, rate, low, high, center, center_n, shrunk, gap, p_gap, excess, need``:
+        ``unit, key, failures, n, rate, low, high, center, center_n, shrunk, gap, p_gap, p_value, q, excess, need``:
         ``center`` is the failure rate of every *other* unit on the key; ``shrunk`` the beta–binomial posterior
         mean (prior fitted across the units of the key; with fewer than 3 units a Jeffreys prior); ``gap = shrunk −
         center``; ``p_gap`` = P(true rate > center); ``excess`` = expected extra failures per 100 answers
-        (``max(gap, 0) × 100``). Sorted by unit, then ``p_gap × excess`` descending.
+        (``max(gap, 0) × 100``); ``p_value`` the one-sided exact test (mid-p) that the unit fails more often than the
+        rest of the center (:func:`qa_lib.stats.fdr.exceed_test`), ``q`` its Benjamini–Hochberg adjusted value across the
+        table. Sorted by unit, then ``p_gap × excess`` descending.
     """
     if unit not in failed.columns:
         raise ParameterError(f"unit must be a column of failed, e.g. one of {list(UNITS)}; got {unit!r}")
     if level not in LEVELS:
         raise ParameterError(f"level must be one of {list(LEVELS)}; got {level!r}")
-    if not 0 < threshold < 1:
-        raise ParameterError(f"threshold must be between 0 and 1; got {threshold!r}")
+    if isinstance(fdr, bool) or not isinstance(fdr, (int, float)) or not 0 < fdr < 1:
+        raise ParameterError(f"fdr must be a number between 0 and 1 (e.g. 0.05); got {fdr!r}")
     _need(failed, [unit, "item_id", "skill", "failed"], "failed")
     key = "item_id" if level == "item" else "skill"
     f = failed
@@ -180,21 +187,27 @@ def failure_gaps(failed: pd.DataFrame, *, unit: str = "agent_id", level: str = "
     t["shrunk"] = (t["failures"] + a) / (t["n"] + a + b)
     t["gap"] = t["shrunk"] - t["center"]
     t["p_gap"] = p_above(t["failures"], t["n"], a, b, t["center"].fillna(1.0))
+    t["p_value"] = exceed_test(t["failures"], t["n"], tot["failures"] - t["failures"], t["center_n"])
+    t["q"] = q_values(t["p_value"])  # one family: every unit × key of this table
     t["excess"] = np.clip(t["gap"].fillna(0), 0, None) * 100
-    t["need"] = ((t["p_gap"] >= threshold) & (t["gap"] > 0) & (t["failures"] > 0)).astype(bool)
+    t["need"] = ((t["q"] <= fdr) & (t["rate"] > t["center"]) & (t["failures"] > 0)).astype(bool)
     t = t.rename(columns={"key": key})
     order = (t["p_gap"] * t["excess"]).rename("_o")
     t = t.assign(_o=order).sort_values([unit, "_o"], ascending=[True, False], kind="stable").drop(columns="_o")
-    cols = [unit, key, "failures", "n", "rate", "low", "high", "center", "center_n", "shrunk", "gap", "p_gap", "excess", "need"]
+    cols = [unit, key, "failures", "n", "rate", "low", "high", "center", "center_n", "shrunk", "gap", "p_gap", "p_value", "q", "excess", "need"]
     return t[cols].reset_index(drop=True)
 
 
 def with_trend(current: pd.DataFrame, previous: pd.DataFrame, *, unit: str, key: str, alpha: float = 0.05) -> pd.DataFrame:
     """``current`` gap rows with the previous period's rate, the change and a two-proportion test.
 
-    ``trend`` is ``improving`` (fewer failures, p < ``alpha``), ``worsening``, ``no clear change``, or
-    ``new`` when the previous period had no answers for the row.
+    ``trend_p`` is the test's two-sided p-value, ``trend_q`` its Benjamini–Hochberg adjusted value across every row
+    with a previous period (the list of trend labels is one family). ``trend`` is ``improving`` (fewer failures,
+    ``trend_q ≤ alpha``), ``worsening``, ``no clear change``, or ``new`` when the previous period had no answers for
+    the row: at most about ``alpha`` of the improving / worsening labels are expected to be false alarms.
     """
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+        raise ParameterError(f"alpha must be a number between 0 and 1 (the false-discovery rate, e.g. 0.05); got {alpha!r}")
     prev = previous[[unit, key, "failures", "n"]].rename(columns={"failures": "prev_failures", "n": "prev_n"})
     t = current.merge(prev, on=[unit, key], how="left")
     t["prev_failures"] = t["prev_failures"].fillna(0).astype(int)
@@ -205,7 +218,8 @@ def with_trend(current: pd.DataFrame, previous: pd.DataFrame, *, unit: str, key:
     test = two_proportion_test(t["prev_failures"].to_numpy(), np.maximum(t["prev_n"].to_numpy(), 1), t["failures"].to_numpy(), t["n"].to_numpy())
     t["change"] = np.where(seen, t["rate"] - t["prev_rate"], np.nan)
     t["trend_p"] = np.where(seen, test["p_value"].to_numpy(), np.nan)
-    sig = seen & (t["trend_p"].fillna(1).to_numpy() < alpha)
+    t["trend_q"] = q_values(t["trend_p"])
+    sig = seen & (t["trend_q"].fillna(1).to_numpy() <= alpha)
     t["trend"] = np.select([~seen, sig & (t["change"] < 0), sig & (t["change"] > 0)], ["new", "improving", "worsening"], "no clear change")
     return t
 
@@ -471,7 +485,7 @@ def _period_answers(store, months: list[pd.Period], agents: pd.DataFrame, catalo
         ev = store.evaluations(p)
         if ev.empty:
             continue
-        ev = ev[ev["arm"] == "random"]
+        ev = counted_once(ev)[lambda d: d["arm"] == "random"]  # each double-scored call once, calibration out
         it = store.read_month("evaluation_items", p)
         c = store.read_month("contacts", p)[["contact_id", "start_time"]]
         frames.append(it.merge(ev[["evaluation_id", "contact_id", "agent_id", "scorecard_id", "status"]], on="evaluation_id")
@@ -485,12 +499,13 @@ def _period_answers(store, months: list[pd.Period], agents: pd.DataFrame, catalo
 
 
 def prepare_training(store, month, folder: str | os.PathLike, *, months: int = 3, modules: str | os.PathLike | None = None,
-                     threshold: float = 0.95, seed: int = 0, new_hire_days: int = 183, top: int = 10) -> Path:
+                     fdr: float = 0.05, seed: int = 0, new_hire_days: int = 183, top: int = 10) -> Path:
     """Compute the training-needs tables for the ``months`` months ending with ``month`` into ``folder/_data/training``
     (Parquet) and ``folder/training_plan_<month>.xlsx``; returns ``folder``.
 
     The previous period (the ``months`` months before) gives the trends and the progress table;
-    new hires are followed over the last 12 months. A missing part never stops the report: with no
+    new hires are followed over the last 12 months. ``fdr`` is the false-discovery rate of each list of flags (individual
+    needs, team-wide needs, trend labels), see :func:`failure_gaps`. A missing part never stops the report: with no
     random-arm evaluation in the period only ``meta`` (``missing = "evaluations"``) and ``agents`` are written,
     and the report says what to import; too few agents or answers to group them leave the groups empty with
     ``meta["groups_note"]`` saying why; no coaching action gives empty coaching tables (with their columns).
@@ -510,22 +525,22 @@ def prepare_training(store, month, folder: str | os.PathLike, *, months: int = 3
     cards = [store.scorecard(sid, int(v)) for sid, v in cards_tab.sort_values("version").drop_duplicates("scorecard_id", keep="last")[["scorecard_id", "version"]].itertuples(index=False)]
     if not cards:  # a center with a call log only: no scorecard, nothing scored; the page says what to import
         return _write_missing(folder, p, months, [p - k for k in range(months - 1, -1, -1)], [p - k - months for k in range(months - 1, -1, -1)],
-                              agents, threshold, seed, "evaluations")
+                              agents, fdr, seed, "evaluations")
     catalog = item_catalog(cards)
     period = [p - k for k in range(months - 1, -1, -1)]
     before = [q - months for q in period]
     history = [p - k for k in range(11, -1, -1)]
     hist = _period_answers(store, history, agents, catalog)
     if hist.empty or not hist["month"].isin([str(q) for q in period]).any():
-        return _write_missing(folder, p, months, period, before, agents, threshold, seed, "evaluations")
+        return _write_missing(folder, p, months, period, before, agents, fdr, seed, "evaluations")
     cur = hist[hist["month"].isin([str(q) for q in period])]
     prev = hist[hist["month"].isin([str(q) for q in before])]
     tables = {}
     for unit, name in (("agent_id", "agent"), ("team", "team")):
         for level, key in (("item", "item_id"), ("skill", "skill")):
-            now = failure_gaps(cur, unit=unit, level=level, threshold=threshold)
-            then = failure_gaps(prev, unit=unit, level=level, threshold=threshold) if len(prev) and prev[unit].nunique() >= 1 else now.iloc[:0]
-            tables[f"{name}_{level}s"] = with_trend(now, then, unit=unit, key=key)
+            now = failure_gaps(cur, unit=unit, level=level, fdr=fdr)
+            then = failure_gaps(prev, unit=unit, level=level, fdr=fdr) if len(prev) and prev[unit].nunique() >= 1 else now.iloc[:0]
+            tables[f"{name}_{level}s"] = with_trend(now, then, unit=unit, key=key, alpha=fdr)
     tables["agent_items"]["team"] = tables["agent_items"]["agent_id"].map(agents.set_index("agent_id")["team"])
     tables["agent_skills"]["team"] = tables["agent_skills"]["agent_id"].map(agents.set_index("agent_id")["team"])
     needs = team_needs(tables["agent_items"], tables["team_items"], agents, key="item_id", top=top)
@@ -537,7 +552,7 @@ def prepare_training(store, month, folder: str | os.PathLike, *, months: int = 3
     tables["members"], tables["profiles"] = members, profiles
     tables["schedule"] = schedule_modules(needs, members, profiles, mods, skill_of)
     tables["tenure"] = tenure_curve(hist, agents, new_hire_days=new_hire_days, as_of=(p + 1).start_time - pd.Timedelta(seconds=1))
-    tables["progress"] = progress(cur, prev, by="team", key="skill")
+    tables["progress"] = progress(cur, prev, by="team", key="skill", alpha=fdr)
     tables["catalog"] = catalog
     tables["coaching"], tables["open_actions"] = _coaching_tables(store, agents, p)
     tables["agents"] = _agents_table(agents)
@@ -546,7 +561,7 @@ def prepare_training(store, month, folder: str | os.PathLike, *, months: int = 3
         df.to_parquet(data / f"{name}.parquet", index=False)
     _write_plan(folder / f"training_plan_{p}.xlsx", tables, mods)
     meta = pd.DataFrame([{"month": str(p), "months": int(months), "first": str(period[0]), "previous": f"{before[0]}…{before[-1]}",
-                          "threshold": float(threshold), "seed": int(seed), "silhouette": profiles.attrs.get("silhouette", np.nan),
+                          "fdr": float(fdr), "seed": int(seed), "silhouette": profiles.attrs.get("silhouette", np.nan),
                           "answers": int(len(cur.drop_duplicates(["evaluation_id", "item_id"]))),
                           "evaluations": int(cur["evaluation_id"].nunique()), "failures": int(cur.drop_duplicates(["evaluation_id", "item_id"])["failed"].sum()),
                           "new_hire_days": int(new_hire_days), "missing": "", "groups_note": groups_note}])
@@ -557,7 +572,8 @@ def prepare_training(store, month, folder: str | os.PathLike, *, months: int = 3
 #: Columns of the coaching tables, so that a period without coaching actions still has them (empty).
 _COACHING_COLS = ["level", "programme", "action_id", "agent_id", "coach", "items", "created_on", "recheck_on", "actions", "agents",
                   "before_n", "before_pass", "before_rate", "after_n", "after_pass", "after_rate", "diff", "diff_low", "diff_high",
-                  "verdict", "others_before_rate", "others_after_rate", "team"]
+                  "others_before_rate", "others_after_rate", "comparison_agents", "expected_after_rate", "effect", "effect_low",
+                  "effect_high", "fail_ratio", "ratio_low", "ratio_high", "p_improved", "q_improved", "verdict", "team"]
 _OPEN_COLS = ["supervisor", "team", "agent_id", "action_id", "coach", "items", "agreed_action", "created_on", "recheck_on", "recheck_due",
               "due_on", "overdue", "days_overdue", "days_open"]
 
@@ -578,7 +594,7 @@ def _coaching_tables(store, agents: pd.DataFrame, p: pd.Period) -> tuple[pd.Data
     team_of = agents.set_index("agent_id")["team"]
     if actions.empty:
         return pd.DataFrame(columns=_COACHING_COLS), pd.DataFrame(columns=_OPEN_COLS)
-    review = before_after(actions, load_evidence(store, sorted(set(actions["agent_id"]))), as_of=month_end.date())
+    review = before_after(actions, load_evidence(store), agents=agents, as_of=month_end.date())  # every agent: the comparison
     listing = open_actions(actions, agents, month_end.date())
     return review.assign(team=review["agent_id"].map(team_of)), listing.assign(team=listing["agent_id"].map(team_of))
 
@@ -600,7 +616,7 @@ def _groups(agent_items: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.Data
                                 "focus": pd.Series(dtype=object)}), why
 
 
-def _write_missing(folder: Path, p: pd.Period, months: int, period: list, before: list, agents: pd.DataFrame, threshold: float, seed: int,
+def _write_missing(folder: Path, p: pd.Period, months: int, period: list, before: list, agents: pd.DataFrame, fdr: float, seed: int,
                    missing: str) -> Path:
     """A period without what the analysis needs: ``meta`` saying what is ``missing`` and the agents (for the teams' pages)."""
     data = folder / "_data" / "training"
@@ -608,7 +624,7 @@ def _write_missing(folder: Path, p: pd.Period, months: int, period: list, before
     (data / "meta.parquet").unlink(missing_ok=True)
     _agents_table(agents).to_parquet(data / "agents.parquet", index=False)
     meta = pd.DataFrame([{"month": str(p), "months": int(months), "first": str(period[0]), "previous": f"{before[0]}…{before[-1]}",
-                          "threshold": float(threshold), "seed": int(seed), "silhouette": np.nan, "answers": 0, "evaluations": 0, "failures": 0,
+                          "fdr": float(fdr), "seed": int(seed), "silhouette": np.nan, "answers": 0, "evaluations": 0, "failures": 0,
                           "new_hire_days": 0, "missing": missing, "groups_note": ""}])
     meta.to_parquet(data / "meta.parquet", index=False)
     return folder
@@ -635,7 +651,7 @@ def training_prepared(folder: str | os.PathLike, month, months: int | None = Non
         return False
     m = pd.read_parquet(meta).iloc[0]
     return (m["month"] == str(pd.Period(month, freq="M")) and (months is None or int(m["months"]) == months)
-            and not m.get("missing", ""))
+            and not m.get("missing", "") and "fdr" in m)  # tables from before the false-discovery control are prepared again
 
 
 def training_view(folder: str | os.PathLike, team: str = "all") -> dict:
@@ -692,7 +708,11 @@ _TEXTS = {
            "previous": "上期", "change": "变化", "cohort": "入职批次", "month": "月份", "tenure_months": "在职月数",
            "veterans": "老员工", "ratio": "倍数", "none": "无", "interval": "95% 区间",
            "individual": "个人辅导", "teamwide": "全组培训", "no_module": "（无对应模块）",
-           "coaching": "辅导闭环：辅导前后对比", "open": "未关闭的辅导任务（月末）", "before": "辅导前", "after": "复查后",
+           "coaching": "辅导闭环：与对照比较", "expected": "预期（无辅导）", "vs_comparison": "相对对照的改善（95% 区间）",
+           "coaching_note": "结论只看“相对对照的改善”：复查后被辅导项目的失误，与该坐席自己未辅导的项目、以及基线和在职时长相近的未辅导坐席相比"
+                            "（在职时长、整体变化和均值回归都算在对照里）。“辅导前/复查后”仅作描述。"
+                            "同一页上判定的多项辅导中，“已改善”里误判的预期比例不超过 2.5%（Benjamini–Hochberg 错误发现率控制）。",
+           "open": "未关闭的辅导任务（月末）", "before": "辅导前", "after": "复查后",
            "action": "任务", "level": "层级", "programme": "批次合计", "due": "截止", "overdue_days": "逾期天数", "supervisor": "主管",
            "coach": "辅导人", "no_actions": "本期没有记录辅导任务（用 `qa coaching add` 记录）。",
            "missing_evaluations": "{first} 至 {month} 没有随机抽样评估，暂无可分析的培训需求。请导入已评分的评估（`qa import evaluations 文件`）"
@@ -704,7 +724,9 @@ _TEXTS = {
            "no_new_hires": "近 {days} 天内没有新入职坐席。",
            "verdicts": {"improved": "已改善", "not yet": "尚未改善", "not enough evidence": "证据不足"},
            "trends": {"improving": "改善", "worsening": "变差", "no clear change": "无明显变化", "new": "新增", "improved": "改善", "worse": "变差"},
-           "method": "仅用随机抽样评估（定向抽检不计入）；“差距为真的概率”= 收缩后的后验概率 P(真实失误率 > 中心其余)，≥ {t:.0%} 才列为需求。"},
+           "q": "q 值", "fdr": "本页的需求清单与趋势标签已做多重比较控制（Benjamini–Hochberg 错误发现率 {t:.0%}）：清单上每 {k} 条标记中，预计至多约 1 条是误报。",
+           "method": "仅用随机抽样评估（定向抽检不计入）。需求：单侧精确检验（Fisher）比较该坐席或团队与中心其余的失误率，在同一清单的全部检查中"
+                     "按 Benjamini–Hochberg 校正后 q ≤ {t:.0%} 才列为需求；“差距为真的概率”是收缩后的后验概率 P(真实失误率 > 中心其余)，用于排序。"},
     "en": {"title": "Training needs {month} (last {months} months)", "scope_all": "whole center", "needs": "Top training needs (ranked by evidence × gap)",
            "groups": "Agents grouped by gap profile", "schedule": "Modules to schedule", "tenure": "New hires vs veterans over tenure",
            "progress": "Progress since the previous period", "skills": "Failure rate per skill (team vs the other teams)", "team": "team", "agent": "agent",
@@ -714,7 +736,14 @@ _TEXTS = {
            "previous": "previous", "change": "change", "cohort": "hire cohort", "month": "month", "tenure_months": "tenure (months)",
            "veterans": "veterans", "ratio": "ratio", "none": "none", "interval": "95% interval",
            "individual": "individual coaching", "teamwide": "team-wide training", "no_module": "(no module)",
-           "coaching": "Coaching loop: before and after", "open": "Open coaching actions (month end)", "before": "before", "after": "after re-check",
+           "coaching": "Coaching loop: judged against a comparison", "expected": "expected without coaching",
+           "vs_comparison": "gain vs comparison (95% interval)",
+           "coaching_note": "The verdict reads only the gain against the comparison: after the re-check, the coached items' failures against the "
+                            "agent's own uncoached items and uncoached agents with a similar baseline and tenure (tenure, general change and "
+                            "regression to the mean are in the comparison). Before / after are shown as a description. Across the actions "
+                            "judged on this page, the expected share of false \"improved\" verdicts among them is at most 2.5 % "
+                            "(Benjamini–Hochberg false discovery rate).",
+           "open": "Open coaching actions (month end)", "before": "before", "after": "after re-check",
            "action": "action", "level": "level", "programme": "programme (pooled)", "due": "due", "overdue_days": "days overdue", "supervisor": "supervisor",
            "coach": "coach", "no_actions": "No coaching actions recorded in this period (record one with `qa coaching add`).",
            "missing_evaluations": "No random-arm evaluations from {first} to {month}: there is nothing to analyse for training needs yet. "
@@ -728,7 +757,11 @@ _TEXTS = {
            "no_new_hires": "No new hires (hired in the last {days} days).",
            "verdicts": {"improved": "improved", "not yet": "not yet", "not enough evidence": "not enough evidence"},
            "trends": {"improving": "improving", "worsening": "worsening", "no clear change": "no clear change", "new": "new", "improved": "improved", "worse": "worse"},
-           "method": "Random-arm evaluations only (targeted reviews excluded); P(gap is real) is the posterior probability, after shrinkage, that the true failure rate is above the rest of the center; a need needs ≥ {t:.0%}."},
+           "q": "q", "fdr": "The needs and trend labels on this page are controlled for many comparisons (Benjamini–Hochberg, false-discovery rate {t:.0%}): "
+                            "at most about 1 in {k} flags on this list is expected to be a false alarm.",
+           "method": "Random-arm evaluations only (targeted reviews excluded). A need: a one-sided exact (Fisher) test of the agent or team against the "
+                     "rest of the center, q ≤ {t:.0%} after the Benjamini–Hochberg adjustment across every check of the list; P(gap is real), the "
+                     "posterior probability after shrinkage that the true failure rate is above the rest of the center, ranks them."},
 }
 
 
@@ -766,8 +799,9 @@ def headline(view: dict, lang: str = "zh") -> str:
     parts.append(f"{m['first']}–{m['month']} 共 {m['evaluations']:,} 次随机抽样评估、{m['answers']:,} 个质检项答案。" if zh
                   else f"{m['evaluations']:,} random-arm evaluations ({m['answers']:,} item answers) from {m['first']} to {m['month']}. ")
     team_n, agent_n = int((needs["scope"] == "team").sum()), int((needs["scope"] == "agent").sum())
-    parts.append(f"发现 {team_n} 项全组需求、{agent_n} 项个人需求（证据 ≥ {m['threshold']:.0%}）。" if zh
-                 else f"{team_n} team-wide and {agent_n} individual needs with evidence ≥ {m['threshold']:.0%}. ")
+    fdr = float(m["fdr"])
+    parts.append(f"发现 {team_n} 项全组需求、{agent_n} 项个人需求。" if zh else f"{team_n} team-wide and {agent_n} individual needs. ")
+    parts.append(T["fdr"].format(t=fdr, k=round(1 / fdr)) + ("" if zh else " "))
     if len(needs):
         top = needs.iloc[int((needs["p_gap"] * needs["excess"]).to_numpy().argmax())]
         item = lab.get(top["item_id"], top["item_id"])
@@ -776,7 +810,7 @@ def headline(view: dict, lang: str = "zh") -> str:
     for note, show in (("no_failures", m.get("failures", 1) == 0), ("one_team", len(view["teams"]) == 1)):
         if show:
             parts.append(T[note] if zh or parts[-1].endswith(" ") else " " + T[note])
-    return "<p>" + escape("".join(parts)) + "</p><p class='meta'>" + escape(T["method"].format(t=m["threshold"])) + "</p>"
+    return "<p>" + escape("".join(parts)) + "</p><p class='meta'>" + escape(T["method"].format(t=fdr)) + "</p>"
 
 
 def html_table(df: pd.DataFrame) -> str:
@@ -792,7 +826,7 @@ def needs_table(view: dict, lang: str = "zh") -> pd.DataFrame:
         T["team"]: n["team"], "#": n["rank"], T["scope"]: n["scope"].map({"team": T["teamwide"], "agent": T["individual"]}),
         T["who"]: n["who"], T["item"]: n["item_id"].map(lab).fillna(n["item_id"]), T["skill"]: n["skill"],
         T["rate"]: n["rate"].map(_pct), T["interval"]: [f"{_pct(lo)}–{_pct(hi)}" for lo, hi in zip(n["low"], n["high"])],
-        T["center"]: n["center"].map(_pct), T["p_gap"]: n["p_gap"].map(lambda v: f"{v:.0%}"), T["n"]: n["n"],
+        T["center"]: n["center"].map(_pct), T["p_gap"]: n["p_gap"].map(lambda v: f"{v:.0%}"), T["q"]: n["q"].map(_p), T["n"]: n["n"],
         T["previous"]: n["prev_rate"].map(_pct), T["trend"]: n["trend"].map(T["trends"]),
     })
 
@@ -836,11 +870,11 @@ def tenure_table(view: dict, lang: str = "zh") -> pd.DataFrame:
 
 
 def progress_table(view: dict, lang: str = "zh") -> pd.DataFrame:
-    """Per team and skill: this period against the previous one."""
+    """Per team and skill: this period against the previous one, with the change's q-value (BH across the table's rows)."""
     T, g = texts(lang), view["progress"]
     return pd.DataFrame({
         T["team"]: g["team"], T["skill"]: g["skill"], T["rate"]: g["rate"].map(_pct), T["n"]: g["n"], T["previous"]: g["prev_rate"].map(_pct),
-        T["change"]: g["change"].map(lambda v: f"{v:+.1%}" if np.isfinite(v) else "—"), "p": g["trend_p"].map(_p),
+        T["change"]: g["change"].map(lambda v: f"{v:+.1%}" if np.isfinite(v) else "—"), T["q"]: g["trend_q"].map(_p),
         T["verdict"]: g["verdict"].map(T["trends"]),
     })
 
@@ -871,7 +905,7 @@ def charts(view: dict, lang: str = "zh") -> dict[str, str]:
 
 
 def coaching_table(view: dict, lang: str = "zh") -> pd.DataFrame:
-    """The coaching loop's before/after per action and pooled per programme, with Newcombe intervals and verdicts."""
+    """The coaching loop per action and pooled per programme: before/after (described), the gain against the comparison and the verdict."""
     T, c = texts(lang), view["coaching"]
     if c.empty:
         return pd.DataFrame({T["coaching"]: [T["no_actions"]]})
@@ -883,6 +917,9 @@ def coaching_table(view: dict, lang: str = "zh") -> pd.DataFrame:
         T["before"]: [f"{_pct(r)} (n={int(n)})" for r, n in zip(c["before_rate"], c["before_n"])],
         T["after"]: [f"{_pct(r)} (n={int(n)})" for r, n in zip(c["after_rate"], c["after_n"])],
         T["change"]: [f"{d:+.1%} ({lo:+.1%} … {hi:+.1%})" if np.isfinite(d) else "—" for d, lo, hi in zip(c["diff"], c["diff_low"], c["diff_high"])],
+        T["expected"]: c["expected_after_rate"].map(_pct),
+        T["vs_comparison"]: [f"{d:+.1%} ({lo:+.1%} … {hi:+.1%})" if np.isfinite(d) else "—"
+                             for d, lo, hi in zip(c["effect"], c["effect_low"], c["effect_high"])],
         T["verdict"]: c["verdict"].map(T["verdicts"]).fillna(c["verdict"]),
     })
 

@@ -37,7 +37,7 @@ from .errors import ConfigError, NotFoundError, ParameterError
 from .files import write_xlsx
 from .html import escape, escape_code, month_axis
 from .ingest import read_config_yaml
-from .stats.proportions import wilson_interval
+from .stats.proportions import nps_interval, wilson_interval
 from .stats.spc import p_chart, two_proportion_test, western_electric_rules
 from .text import Segmenter, prepare
 
@@ -315,30 +315,37 @@ def compare_discovered(found: Discovered, assigned, texts=None, examples: int = 
 
 # ------------------------------------------------------------------ satisfaction
 def net_promoter(scores, confidence: float = 0.95) -> tuple[float, float, float, int]:
-    """NPS = % promoters (9–10) − % detractors (0–6), with a Wald interval; returns (nps, low, high, n).
+    """NPS = % promoters (9–10) − % detractors (0–6), with its score interval; returns (nps, low, high, n).
 
-    The variance is that of a difference of two multinomial shares,
-    ``(p_P + p_D − (p_P − p_D)²) / n``; the interval is clipped to [−100, 100]. Missing
-    answers are ignored.
-
-    5 promoters and 3 detractors of 10: NPS 20, variance (0.5 + 0.3 − 0.2²) / 10 = 0.076,
-    half-width 1.96·√0.076 = 54.0 points:
+    The interval is :func:`qa_lib.stats.proportions.nps_interval` (trinomial score interval, Rocks 2016), which
+    covers about 95 % even for 10 answers and an NPS near ±90, where the Wald interval covered 54 %; it stays
+    within [−100, 100]. Missing answers are ignored.
 
     >>> [round(x, 1) for x in net_promoter([10, 9, 9, 8, 7, 6, 3, 10, 9, 0])]
-    [20.0, -34.0, 74.0, 10]
+    [20.0, -33.0, 62.8, 10]
     """
-    from scipy.stats import norm
-
     s = pd.to_numeric(pd.Series(scores, dtype=object), errors="coerce").dropna().to_numpy(dtype=float)
     if ((s < 0) | (s > 10)).any():
         raise ParameterError(f"scores must be 0-10; got values from {s.min():g} to {s.max():g}")
     n = len(s)
     if n == 0:
         return (float("nan"), float("nan"), float("nan"), 0)
-    pp, pd_ = (s >= 9).mean(), (s <= 6).mean()
-    nps = pp - pd_
-    half = norm.ppf(0.5 + confidence / 2) * np.sqrt(max(pp + pd_ - nps**2, 0.0) / n)
-    return (float(100 * nps), float(100 * max(nps - half, -1)), float(100 * min(nps + half, 1)), int(n))
+    pro, det = int((s >= 9).sum()), int((s <= 6).sum())
+    lo, hi = nps_interval(pro, n - pro - det, det, confidence)
+    return (float(100 * (pro - det) / n), float(100 * lo), float(100 * hi), int(n))
+
+
+def _nps_by(df: pd.DataFrame, topic: str) -> pd.DataFrame:
+    """NPS per ``topic`` group with its score interval, in one vectorised call: nps_n, nps, nps_low, nps_high."""
+    s = pd.to_numeric(df["nps"], errors="coerce") if "nps" in df else pd.Series(np.nan, index=df.index)
+    if ((s < 0) | (s > 10)).any():
+        raise ParameterError(f"nps must be 0-10; got values from {s.min():g} to {s.max():g}")
+    g = pd.DataFrame({"pro": s >= 9, "det": s <= 6, "ans": s.notna()}).groupby(df[topic], sort=True).sum()
+    n = g["ans"].to_numpy(dtype=float)
+    lo, hi = nps_interval(g["pro"].to_numpy(), (g["ans"] - g["pro"] - g["det"]).to_numpy(), g["det"].to_numpy())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        nps = np.where(n > 0, 100 * (g["pro"] - g["det"]).to_numpy() / n, np.nan)
+    return pd.DataFrame({"nps_n": n.astype(int), "nps": nps, "nps_low": 100 * np.asarray(lo), "nps_high": 100 * np.asarray(hi)}, index=g.index)
 
 
 def satisfaction_by_topic(df: pd.DataFrame, topic: str = "topic") -> pd.DataFrame:
@@ -352,14 +359,13 @@ def satisfaction_by_topic(df: pd.DataFrame, topic: str = "topic") -> pd.DataFram
         mean = c.mean() if n else np.nan
         half = tdist.ppf(0.975, n - 1) * c.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
         sat_lo, sat_hi = wilson_interval(int((c >= 4).sum()), n) if n else (np.nan, np.nan)
-        nps, lo, hi, m = net_promoter(g["nps"]) if "nps" in g else (np.nan, np.nan, np.nan, 0)
         rows.append({topic: name, "verbatims": len(g), "csat_n": n, "csat": mean, "csat_low": mean - half, "csat_high": mean + half,
-                     "satisfied": (c >= 4).mean() if n else np.nan, "satisfied_low": sat_lo, "satisfied_high": sat_hi,
-                     "nps_n": m, "nps": nps, "nps_low": lo, "nps_high": hi})
-    if not rows:  # no verbatims (e.g. no month before): no rows, the same columns, numeric
-        return pd.DataFrame({topic: pd.Series(dtype=object), **{c: pd.Series(dtype=float) for c in (
-            "verbatims", "csat_n", "csat", "csat_low", "csat_high", "satisfied", "satisfied_low", "satisfied_high", "nps_n", "nps", "nps_low", "nps_high")}})
-    return pd.DataFrame(rows)
+                     "satisfied": (c >= 4).mean() if n else np.nan, "satisfied_low": sat_lo, "satisfied_high": sat_hi})
+    if rows:
+        return pd.DataFrame(rows).merge(_nps_by(df, topic), left_on=topic, right_index=True, how="left")
+    # no verbatims (e.g. no month before): no rows, the same columns, numeric
+    return pd.DataFrame({topic: pd.Series(dtype=object), **{c: pd.Series(dtype=float) for c in (
+        "verbatims", "csat_n", "csat", "csat_low", "csat_high", "satisfied", "satisfied_low", "satisfied_high", "nps_n", "nps", "nps_low", "nps_high")}})
 
 
 # ------------------------------------------------------------------ trends and alerts
@@ -387,39 +393,67 @@ def topic_trends(df: pd.DataFrame, *, freq: str = "M", by: str | None = None, to
 
 
 def _topic_signals(trends: pd.DataFrame, periods: list, i: int) -> pd.DataFrame:
-    """p-chart (center from the periods before ``i``), run rules and change vs the previous period, per topic."""
+    """p-chart (center from the periods before ``i``; Laney's p′ when they are overdispersed), run rules and change vs
+    the previous period, per topic."""
     rows = []
     for topic, g in trends.groupby("topic", sort=True):
         g = g.set_index("period").reindex(periods[: i + 1])
         counts, sizes = g["n"].fillna(0).to_numpy(), g["total"].fillna(0).to_numpy()
-        chart = p_chart(counts, sizes, baseline=np.arange(len(counts)) < i)
+        chart = p_chart(counts, sizes, baseline=np.arange(len(counts)) < i, laney="auto")
         sd = chart["sigma"].to_numpy()
         rules = western_electric_rules(chart["p"].to_numpy(), chart["center"].to_numpy(), np.where(sd > 0, sd, np.nan))  # center 0: no spread
         last, rl = chart.iloc[-1], rules.iloc[-1]
         mom = two_proportion_test(counts[-2], sizes[-2], counts[-1], sizes[-1]).iloc[0]  # diff = this period − the previous
         rows.append({"topic": topic, "n": int(counts[-1]), "total": int(sizes[-1]), "share": last["p"], "previous_share": mom["p1"],
-                     "center": last["center"], "lcl": last["lcl"], "ucl": last["ucl"], "chart_direction": last["direction"] if last["out_of_control"] else "",
+                     "center": last["center"], "lcl": last["lcl"], "ucl": last["ucl"], "sigma_z": last["sigma_z"], "chart_z": rl["z"],
+                     "baseline_months": int((sizes[:-1] > 0).sum()),
+                     "chart_direction": last["direction"] if last["out_of_control"] else "",
                      **{f"rule{k}": bool(rl[f"rule{k}"]) for k in range(1, 5)}, "rules_direction": rl["direction"],
                      "change": mom["diff"], "z": mom["z"], "p_value": mom["p_value"]})
     return pd.DataFrame(rows)
 
 
+def _signal_p(out: pd.DataFrame, bad: np.ndarray) -> np.ndarray:
+    """Per topic, one p-value for all its signals in the bad direction: Simes over three — the chart point and the change
+    vs the previous period (one-sided, z over Laney's ``sigma_z``, Student t on the baseline months − 1 degrees of
+    freedom from 3 baseline months on, since ``sigma_z`` is estimated from them), and run rules 2–4 (the smallest fired
+    rule's in-control false-alarm rate, :data:`~qa_lib.stats.spc.RULE_FALSE_ALARM`, times 3); NaN without a usable signal."""
+    from scipy.stats import norm, t
+
+    from .stats.spc import RULE_FALSE_ALARM
+
+    side = np.where(bad == "up", 1.0, -1.0)
+    df = out["baseline_months"].to_numpy(dtype=float) - 1
+    sf = lambda x: np.where(df >= 2, t.sf(x, np.maximum(df, 1)), norm.sf(x))  # noqa: E731
+    sz = out["sigma_z"].to_numpy(dtype=float)
+    rules_bad = (out["rules_direction"] == bad).to_numpy()
+    rule_p = np.min([np.where(out[f"rule{k}"].to_numpy(dtype=bool) & rules_bad, RULE_FALSE_ALARM[f"rule{k}"], 1.0) for k in (2, 3, 4)], axis=0)
+    P = np.column_stack([sf(side * out["chart_z"].to_numpy(dtype=float)), sf(side * out["z"].to_numpy(dtype=float) / sz),
+                         np.minimum(3 * rule_p, 1.0)])
+    P = np.where(np.isnan(P), 1.0, P)
+    usable = np.isfinite(out["chart_z"].to_numpy(dtype=float)) | np.isfinite(out["z"].to_numpy(dtype=float))
+    simes = np.min(np.sort(P, axis=1) * P.shape[1] / np.arange(1, P.shape[1] + 1), axis=1)
+    return np.where(usable, np.minimum(simes, 1.0), np.nan)
+
+
 def _decide(out: pd.DataFrame, polarity: dict, alpha: float, min_count: int) -> pd.DataFrame:
-    """q-values across topics, then alert / direction / reason per topic."""
+    """One p-value per topic over all its signals, Benjamini–Hochberg q-values across the topics, then alert / direction
+    / reason per topic: a topic alerts when its q-value is below ``alpha`` (the list of alerts keeps its false discovery
+    rate at ``alpha``)."""
     from scipy.stats import false_discovery_control
 
     out = out.copy()
-    ok = out["p_value"].notna().to_numpy()
+    bad = np.where(out["topic"].map(lambda t: polarity.get(t, "negative")) == "positive", "down", "up")
+    out["p_signal"] = _signal_p(out, bad)
+    ok = out["p_signal"].notna().to_numpy()
     q = np.full(len(out), np.nan)
     if ok.any():
-        q[ok] = false_discovery_control(out.loc[ok, "p_value"].to_numpy(), method="bh")
+        q[ok] = false_discovery_control(out.loc[ok, "p_signal"].to_numpy(), method="bh")
     out["q_value"] = q
-    bad = np.where(out["topic"].map(polarity).fillna("negative") == "positive", "down", "up")
-    mom_dir = np.where(out["change"] > 0, "up", "down")
     chart_hit = (out["chart_direction"] == bad).to_numpy()
     rule_hit = ((out["rules_direction"] == bad) & out[[f"rule{k}" for k in range(1, 5)]].any(axis=1)).to_numpy()
-    mom_hit = (out["q_value"] < alpha).to_numpy() & (mom_dir == bad)
-    out["alert"] = (chart_hit | rule_hit | mom_hit) & ((bad == "down") | (out["n"] >= min_count).to_numpy())
+    mom_hit = np.where(bad == "up", 1.0, -1.0) * out["z"].to_numpy(dtype=float) / out["sigma_z"].to_numpy(dtype=float) > 1.959964
+    out["alert"] = (q < alpha) & ((bad == "down") | (out["n"] >= min_count).to_numpy())
     out["direction"] = bad
     out["chart_signal"], out["rules_signal"], out["change_signal"] = chart_hit, rule_hit, mom_hit
     out["reason"] = [_why(row, "en") for row in out.itertuples()]
@@ -431,12 +465,16 @@ def emerging_issues(trends: pd.DataFrame, period: str, *, polarity: dict | None 
 
     Per topic: a p-chart of its share with the center estimated on the periods *before*
     ``period`` (so the period under test cannot widen its own limits) and 3-sigma limits
-    for each period's n; the Western Electric rules on that chart (rule 1 = beyond 3 sigma,
+    for each period's n — Laney's p′ chart when those periods vary more than binomially
+    (``p_chart(laney="auto")``: ``sigma_z`` > 1, column ``sigma_z``); the Western Electric rules on that chart (rule 1 = beyond 3 sigma,
     2 = 2 of 3 beyond 2 sigma, 3 = 4 of 5 beyond 1 sigma, 4 = 8 in a row on one side), each
     evaluated on the window ending at ``period``; and the two-proportion z-test against the
-    previous period with Benjamini–Hochberg q-values across topics. A topic **alerts** when
-    any of these fires in its bad direction (up for negative topics, down for positive ones,
-    from ``polarity``) and, going up, it has at least ``min_count`` verbatims in the period.
+    previous period (its z divided by ``sigma_z`` too). Each signal gives a one-sided p-value in the topic's bad
+    direction (up for negative topics, down for positive ones, from ``polarity``; Student t on the baseline
+    months − 1 degrees of freedom, as ``sigma_z`` is estimated from them); Simes' test pools a topic's signals
+    into one p-value (``p_signal``) and Benjamini–Hochberg turns those into q-values across the topics
+    (``q_value``). A topic **alerts** when its q-value is below ``alpha`` — the list of alerts has a false
+    discovery rate of at most ``alpha`` — and, going up, it has at least ``min_count`` verbatims in the period.
 
     Shares add up to one, so a surge in one topic pushes every other share down. A positive
     topic (praise) is therefore judged among the verbatims *outside* the topics that surge
@@ -495,6 +533,8 @@ TEXT = {
     "en": {
         "title": "Voice of the customer — {month}", "headline": "Headline", "verbatims": "verbatims", "topics": "Topics this month",
         "trend": "Monthly share per topic", "weekly": "Weekly share per topic", "alerts": "Emerging issues", "no_alerts": "No topic moved beyond its normal range this month.",
+        "fdr": "Alerts are corrected for testing every topic on several signals at once (Benjamini–Hochberg), so on average "
+               "at most 5 % of the alerts listed are false alarms.",
         "satisfaction": "CSAT and NPS by topic", "departments": "By department", "discovered": "Themes found in the text (no labels used)",
         "new_theme": "not covered by the taxonomy", "act": "What to act on", "model": "How the topics were assigned", "examples": "Example verbatims",
         "topic": "topic", "n": "verbatims", "share": "share", "previous": "last month", "change": "change", "q": "q-value", "csat": "CSAT (1–5)",
@@ -517,6 +557,7 @@ TEXT = {
     "zh": {
         "title": "客户之声（VOC）月报 — {month}", "headline": "本月概况", "verbatims": "条反馈", "topics": "本月话题",
         "trend": "各话题月度占比", "weekly": "各话题周度占比", "alerts": "新出现的问题（预警）", "no_alerts": "本月没有话题超出其正常波动范围。",
+        "fdr": "预警已对所有话题、所有信号同时检验做了多重比较校正（Benjamini–Hochberg），列出的预警中平均误报不超过 5%。",
         "satisfaction": "各话题满意度（CSAT）与净推荐值（NPS）", "departments": "各部门视图", "discovered": "从文本中发现的主题（不依赖人工标注）",
         "new_theme": "现有分类未覆盖", "act": "建议行动", "model": "话题是如何归类的", "examples": "客户原话示例",
         "topic": "话题", "n": "反馈数", "share": "占比", "previous": "上月占比", "change": "变化", "q": "q 值", "csat": "满意度（1–5）",
@@ -672,7 +713,7 @@ def _month_alerts(monthly: pd.DataFrame, period: str, polarity: dict) -> tuple[p
     now = monthly[monthly["period"] == period].reset_index(drop=True)
     bad = np.where(now["topic"].map(polarity).fillna("negative") == "positive", "down", "up")
     out = pd.DataFrame({"topic": now["topic"], "n": now["n"].astype(int), "total": now["total"].astype(int), "share": now["share"].astype(float)})
-    for col in ("previous_share", "center", "lcl", "ucl", "change", "z", "p_value", "q_value"):
+    for col in ("previous_share", "center", "lcl", "ucl", "sigma_z", "chart_z", "baseline_months", "change", "z", "p_value", "p_signal", "q_value"):
         out[col] = np.nan
     for col in ("rule1", "rule2", "rule3", "rule4", "alert", "chart_signal", "rules_signal", "change_signal"):
         out[col] = False
@@ -786,12 +827,15 @@ def _why(row, lang: str) -> str:
     zh = lang == "zh"
     why = []
     if row.chart_signal:
-        why.append(f"p 控制图：占比 {row.share:.1%} 超出 3σ 控制限 {row.lcl:.1%}–{row.ucl:.1%}" if zh
-                   else f"p-chart: share {row.share:.1%} outside the 3-sigma limits {row.lcl:.1%}–{row.ucl:.1%}")
+        laney = np.isfinite(getattr(row, "sigma_z", np.nan)) and getattr(row, "sigma_z", 1.0) > 1
+        why.append(f"{'Laney p′' if laney else 'p'} 控制图：占比 {row.share:.1%} 超出 3σ 控制限 {row.lcl:.1%}–{row.ucl:.1%}" if zh
+                   else f"{'Laney p′' if laney else 'p'}-chart: share {row.share:.1%} outside the 3-sigma limits {row.lcl:.1%}–{row.ucl:.1%}")
     if row.rules_signal:
         why.append(("西电判异规则 " if zh else "Western Electric rules ") + ", ".join(str(k) for k in range(1, 5) if getattr(row, f"rule{k}")))
     if row.change_signal:
-        why.append(f"较上月 {row.previous_share:.1%} 显著变化（q = {row.q_value:.2g}）" if zh else f"vs last month {row.previous_share:.1%} (q = {row.q_value:.2g})")
+        why.append(f"较上月 {row.previous_share:.1%} 显著变化" if zh else f"vs last month {row.previous_share:.1%}")
+    if np.isfinite(row.q_value):
+        why.append(f"多重比较校正后 q = {row.q_value:.2g}" if zh else f"q = {row.q_value:.2g} after correcting for all topics and signals")
     return "；".join(why) if zh else "; ".join(why)
 
 
@@ -884,7 +928,7 @@ def charts(view: dict, lang: str = "zh") -> dict[str, str]:
     months = view["monthly"]
     for r in view["alerts"][view["alerts"]["alert"]].itertuples():
         g = months[months["topic"] == r.topic].sort_values("period")
-        chart = p_chart(g["n"].to_numpy(), g["total"].to_numpy(), baseline=(g["period"] < view["meta"]["month"]).to_numpy())
+        chart = p_chart(g["n"].to_numpy(), g["total"].to_numpy(), baseline=(g["period"] < view["meta"]["month"]).to_numpy(), laney="auto")
         fig = go.Figure([
             go.Scatter(x=g["period"], y=chart["p"], mode="lines+markers", name=T["share"],
                        marker=dict(color=np.where(chart["out_of_control"], "crimson", "steelblue"), size=10)),
@@ -944,8 +988,9 @@ def alerts_html(view: dict, figures: dict, lang: str = "zh") -> str:
     a = view["alerts"][view["alerts"]["alert"]]
     if view["meta"].get("alerts_note"):  # the first month with verbatims: nothing to compare with
         return f"<p>{escape(T[view['meta']['alerts_note']])}</p>"
+    fdr = f"<p class='meta'>{escape(T['fdr'])}</p>"
     if not len(a):
-        return f"<p>{escape(T['no_alerts'])}</p>"
+        return f"<p>{escape(T['no_alerts'])}</p>{fdr}"
     ex = view["examples"]
     parts = []
     for r in a.itertuples():
@@ -955,7 +1000,7 @@ def alerts_html(view: dict, figures: dict, lang: str = "zh") -> str:
         parts.append(f"<h3>{escape(tax.loc[r.topic, lang])} — {r.share:.1%} ({escape(T['previous'])} {r.previous_share:.1%})</h3>"
                      f"<p>{escape(reason_text(r, lang))}</p>"
                      + figures.get(f"pchart:{r.topic}", "") + f"<p><b>{escape(T['examples'])}</b></p><ul>{items}</ul>")
-    return "".join(parts)
+    return fdr + "".join(parts)
 
 
 def themes_html(view: dict, lang: str = "zh") -> str:

@@ -173,7 +173,7 @@ def test_edge_cases_are_clear():
     assert np.isnan(gwet_ac1([[1, 1], [1, 1]]))
     with pytest.raises(ParameterError, match="same length"):
         cohen_kappa([1, 2], [1])
-    with pytest.raises(ParameterError, match="weights must be None, 'linear' or 'quadratic'"):
+    with pytest.raises(ParameterError, match="weights must be None, 'linear', 'quadratic' or 'ordinal'"):
         cohen_kappa([1, 2], [1, 2], weights="cubic")
     assert interpret_alpha(0.81) == "reliable" and interpret_alpha(0.7) == "tentative" and interpret_alpha(0.5) == "not reliable"
 
@@ -205,8 +205,14 @@ def test_planted_lenient_and_strict_inspectors_are_found(sessions):
     assert set(bias.index[bias["verdict"].isin(["lenient", "strict"])]) == {"Q03", "Q05"}
     consensus = inspector_bias(ev).set_index("inspector_id")  # without an expert, against the others
     assert consensus.loc["Q03", "verdict"] == "lenient" and consensus.loc["Q05", "verdict"] == "strict"
-    effects = leniency_adjustment(ev)
-    assert effects.idxmax() == "Q03" and effects.idxmin() == "Q05" and effects.sum() == pytest.approx(0, abs=1e-9)
+    effects = leniency_adjustment(ev, n_boot=200).set_index("inspector_id")
+    assert effects["effect"].idxmax() == "Q03" and effects["effect"].idxmin() == "Q05" and effects["effect"].sum() == pytest.approx(0, abs=1e-9)
+    assert effects.loc["Q03", "ci_low"] > 0 and effects.loc["Q05", "ci_high"] < 0  # the planted ones, with intervals clear of 0
+    assert (effects["ci_low"] <= effects["effect"]).all() and (effects["effect"] <= effects["ci_high"]).all()
+    vs_expert = leniency_adjustment(ev, expert="Q01", n_boot=200).set_index("inspector_id")
+    assert vs_expert.loc["Q01", ["effect", "ci_low", "ci_high"]].tolist() == [0, 0, 0]
+    bias = inspector_bias(ev, expert="Q01").set_index("inspector_id")["mean_difference"]  # every call scored by all: effect = mean difference
+    assert vs_expert.loc[bias.index, "effect"].to_numpy() == pytest.approx(bias.to_numpy(), abs=1e-9)
 
 
 def test_least_reliable_item_is_the_planted_one(sessions):
@@ -228,10 +234,10 @@ def test_adjusted_agent_scores_sit_beside_the_raw(sessions, loaded_store):
     from qa_lib.calibration import adjusted_agent_scores
 
     ev, *_ = sessions
-    effects = leniency_adjustment(ev)
     month = loaded_store.read_month("evaluations", "2026-10")
     rnd = month[month["arm"] == "random"]
-    adj = adjusted_agent_scores(rnd, effects).set_index("agent_id")
+    adj = adjusted_agent_scores(rnd, ev, n_boot=200).set_index("agent_id")
+    assert (adj["adjustment_low"] <= adj["adjustment"] + 1e-9).all() and (adj["adjustment"] <= adj["adjustment_high"] + 1e-9).all()
     raw = rnd.groupby("agent_id")["total_score"].mean()
     assert np.allclose(adj.loc[raw.index, "raw_mean"], raw)  # the raw score is kept as is
     q03 = rnd.groupby("agent_id").apply(lambda d: (d["inspector_id"] == "Q03").mean(), include_groups=False)
@@ -292,11 +298,192 @@ def test_one_inspector_session_is_named_and_the_others_are_computed(degenerate):
 def test_a_session_where_everyone_agrees_reads_no_variation_not_no_data(degenerate):
     ev, items, card = degenerate
     same = ev[ev["calibration_session_id"] == "CAL-2026-08"]
-    rep = session_report(same, items[items["evaluation_id"].isin(same["evaluation_id"])], card, expert="Q01", n_boot=20)
+    rep = session_report(same, items[items["evaluation_id"].isin(same["evaluation_id"])], card, expert="Q01", n_boot=20, min_calls=2)
     it = rep["items"].set_index("item_id")
+    assert it.loc["greeting", "ac"] == 1.0  # AC1 over the declared yes/no: everyone agreeing is full agreement
     assert it.loc["greeting", "reading"] == "no variation: α undefined (all 48 answers agree)"
     assert it.loc["greeting", "percent_agreement"] == 1.0 and np.isnan(it.loc["greeting", "alpha"])
     assert not rep["items"]["reading"].str.contains("not enough data").any()
     overall = rep["overall"].set_index("measure")["reading"]
     assert overall["total score (interval α)"] == "no variation: α undefined (all 48 total scores agree)"
     assert overall["item answers (ordinal α)"].startswith("no variation: α undefined (all ")
+
+
+# ------------------------------------------------------- Fleiss' κ with unequal raters (Gwet), irrCAC's published examples
+# Datasets of irrCAC (github.com/afergadis/irrCAC, irrCAC/datasets.py: raw_4raters, raw_5observers, raw_g1g2, raw_gender,
+# raw_ben_gerry; Gwet 2014), units × raters. Expected values: irrCAC's docs/source/usage/usage_raw_data.ipynb prints
+# fleiss() = 0.76117 (pe 0.23872) and gwet() = 0.77544 on raw_4raters; its test/unit/irrCAC/raw/test_fleiss.py and
+# test_gwet.py publish 3 decimals (0.761, 0.458, 0.657, 0.129, 0.649; ordinal AC2 0.899, ordinal κ 0.850). The 4-decimal
+# values below are irrCAC 0.4.4 ``CAC(data, digits=8)`` rounded, which round to those published figures.
+_N = None
+IRR = {
+    "raw_4raters": [[1, 2, 3, 3, 2, 1, 4, 1, 2, _N, _N, _N], [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, _N, _N],
+                    [_N, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, 3], [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, _N]],
+    "raw_5observers": [[1, 1, 2, _N, 0, 0, 1, 1, 2, 2, _N, 0, 1, 3, 1], [1, 1, 3, 0, 0, 0, 0, _N, 2, 1, 1, 0, 2, 3, 1],
+                       [2, 0, 3, 0, 0, 0, 2, 2, 2, 1, 0, 0, 2, 2, 1], [_N, 1, 3, _N, _N, _N, _N, 0, _N, 1, 0, 0, 2, 2, _N],
+                       [2, _N, _N, 0, 0, 0, 1, _N, 2, _N, _N, _N, _N, 3, 1]],
+    "raw_g1g2": [list("abccbadab") + [_N, _N, _N, "b", "b"], list("abccbbdabe") + [_N, _N, "b", "a"], [_N] + list("cccbcdbbeaccc"),
+                 list("abccbddabea") + [_N, "b", "b"]],
+    "raw_gender": ["a a a a a b b b c a a a a a b".split(), "a a a a b a b c c a a a a b a".split(),
+                   "a b b c a a b b c a b b c a a".split(), "c c c c a a b b c c c c c a a".split()],
+    "raw_ben_gerry": [list("aabbdcccedda"), list("babbbccce") + [_N, "d", "d"]],
+}
+# (Fleiss' κ, published 3-decimal κ, AC1)
+IRR_FLEISS = {"raw_4raters": (0.7612, 0.761, 0.7754), "raw_5observers": (0.4576, 0.458, 0.4966), "raw_g1g2": (0.6572, 0.657, 0.6846),
+              "raw_gender": (0.1289, 0.129, 0.2081), "raw_ben_gerry": (0.6494, 0.649, 0.6614)}
+
+
+def _irr(name):
+    return np.array(IRR[name], dtype=object)  # raters × units
+
+
+@pytest.mark.parametrize("name", sorted(IRR_FLEISS))
+def test_fleiss_kappa_with_unequal_raters_matches_irrcac(name):
+    data = _irr(name)
+    kappa, published, ac1 = IRR_FLEISS[name]
+    assert fleiss_kappa(data) == pytest.approx(kappa, abs=5e-5)
+    assert round(fleiss_kappa(data), 3) == published
+    assert gwet_ac1(data) == pytest.approx(ac1, abs=5e-5)
+
+
+def test_fleiss_kappa_published_digits_and_weights():
+    data = _irr("raw_4raters")
+    assert fleiss_kappa(data) == pytest.approx(0.76117, abs=5e-6)  # irrCAC usage_raw_data.ipynb
+    assert fleiss_kappa(data, weights="ordinal") == pytest.approx(0.850, abs=5e-4)  # test_fleiss.py, ordinal weights
+    assert fleiss_kappa(data, weights="quadratic") == pytest.approx(0.865, abs=5e-4)
+    assert fleiss_kappa(data, weights="linear") == pytest.approx(0.818, abs=5e-4)
+    assert gwet_ac2(data, weights="ordinal") == pytest.approx(0.899, abs=5e-4)  # test_gwet.py, ordinal weights
+    assert gwet_ac2(data, weights="quadratic") == pytest.approx(0.914, abs=5e-4)
+    # the pooled proportions the old code used give a different κ here (0.7608): the raters per unit vary from 1 to 4
+    counts = np.array([[(row == c).sum() for c in range(1, 6)] for row in data.T.astype(float)])
+    assert fleiss_kappa(counts=counts) == pytest.approx(fleiss_kappa(data), abs=1e-12)
+    assert fleiss_kappa(counts=counts) != pytest.approx(0.7608, abs=5e-5)
+
+
+def test_fast_bootstrap_equals_the_statistic_on_each_resample():
+    from qa_lib.stats.agreement import _resampled
+
+    rng = np.random.default_rng(4)
+    d = rng.integers(0, 3, (6, 40)).astype(float)
+    d[:, :25] = d[0, :25]
+    d[rng.random(d.shape) < 0.15] = NAN
+    idx = rng.integers(0, 40, (60, 40))
+    cases = [(krippendorff_alpha, {"level": lv}) for lv in ("nominal", "ordinal", "interval", "ratio")]
+    cases += [(gwet_ac1, {}), (gwet_ac1, {"labels": [0.0, 1.0, 2.0]}), (gwet_ac2, {"weights": "ordinal", "labels": [0.0, 1.0, 2.0, 3.0]})]
+    for stat, kw in cases:
+        fast = _resampled(stat, d, idx, kw)
+        slow = np.array([stat(d[:, i], **kw) for i in idx])
+        assert fast == pytest.approx(slow, abs=1e-12, nan_ok=True), (stat.__name__, kw)
+
+
+# ------------------------------------------------------- item ranking: AC1/AC2, α beside it, a minimum of calls
+def _long(mat: dict, kind_words=("no", "yes")) -> pd.DataFrame:
+    """Tidy answers from {item: inspectors × calls codes} (0/1 → no/yes)."""
+    rows = []
+    for item, m in mat.items():
+        m = np.asarray(m)
+        for r in range(m.shape[0]):
+            for c in range(m.shape[1]):
+                rows.append((f"K{c:03d}", f"Q{r + 1:02d}", item, kind_words[int(m[r, c])]))
+    return pd.DataFrame(rows, columns=["contact_id", "inspector_id", "item_id", "answer"])
+
+
+def test_near_constant_item_is_not_ranked_below_a_real_disagreement():
+    rng = np.random.default_rng(8)
+    n = 60
+    truth = (rng.random(n) > 0.04).astype(int)  # 96 % yes
+    steady = np.tile(truth, (4, 1))
+    steady[rng.random(steady.shape) < 0.02] ^= 1  # 2 % slips
+    split = np.tile((rng.random(n) > 0.3).astype(int), (4, 1))
+    split[rng.random(split.shape) < 0.3] ^= 1  # inspectors really disagree
+    few = np.tile(truth[:6], (4, 1))
+    out = item_reliability(pd.concat([_long({"steady": steady, "split": split}), _long({"few": few})]), n_boot=50).set_index("item_id")
+    assert out.loc["split", "rank"] == 1 and out.loc["steady", "rank"] == 2  # AC1 does
+    assert pd.isna(out.loc["few", "rank"]) and out.loc["few", "reading"] == "too few calls to rank (6 < 10)"
+    assert out.index[-1] == "few"
+    assert out.loc["steady", "measure"] == "AC1" and out.loc["steady", "ac_low"] < out.loc["steady", "ac"] < out.loc["steady", "ac_high"]
+    read = out.loc["steady", "reading"]
+    if out.loc["steady", "alpha"] < 0.667:
+        assert read.startswith("α is low because 9") and "% of answers are 'yes'; AC1 0.9" in read and read.endswith("says inspectors agree")
+    zh = item_reliability(_long({"steady": steady}), n_boot=0, lang="zh").iloc[0]["reading"]
+    assert ("α 偏低只因" in zh and "“是”" in zh) or zh.startswith("质检员意见一致")
+    with pytest.raises(ParameterError, match="min_calls must be an integer ≥ 2; got 1"):
+        item_reliability(_long({"steady": steady}), min_calls=1)
+    with pytest.raises(ParameterError, match="lang must be 'zh' or 'en'; got 'fr'"):
+        item_reliability(_long({"steady": steady}), lang="fr")
+
+
+def test_dominance_reading_is_the_audit_case():
+    m = np.ones((6, 12), dtype=int)
+    m[0, 0] = 0  # 71 of 72 answers yes: α ≈ 0 although inspectors agree
+    out = item_reliability(_long({"x": m}), n_boot=0).iloc[0]
+    assert out["alpha"] < 0.1 and out["ac"] > 0.95 and out["top_share"] == pytest.approx(71 / 72)
+    assert out["reading"] == f"α is low because 99 % of answers are 'yes'; AC1 {out['ac']:.2f} says inspectors agree"
+    zh = item_reliability(_long({"x": m}), n_boot=0, lang="zh").iloc[0]["reading"]
+    assert zh == f"α 偏低只因 99 % 的答案都是“是”；AC1 {out['ac']:.2f} 表明质检员意见一致"
+
+
+def test_item_bias_finds_a_lenient_inspector_on_one_item():
+    from qa_lib.calibration import item_bias
+
+    rng = np.random.default_rng(3)
+    n = 80
+    truth = (rng.random(n) > 0.35).astype(int)
+    m = np.tile(truth, (5, 1))
+    m[2, truth == 0] = (rng.random((truth == 0).sum()) < 0.8).astype(int)  # Q03 passes 80 % of the true fails
+    out = item_bias(_long({"x": m}), expert="Q01").set_index("inspector_id")
+    assert out.loc["Q03", "verdict"] == "lenient" and out.loc["Q03", "ci_low"] > 0.10
+    assert (out.drop(index="Q03")["verdict"] == "within tolerance").all()
+    consensus = item_bias(_long({"x": m})).set_index("inspector_id")
+    assert consensus.loc["Q03", "verdict"] == "lenient"
+    with pytest.raises(ParameterError, match="expert 'Q09' scored none"):
+        item_bias(_long({"x": m}), expert="Q09")
+
+
+# ------------------------------------------------------- which evaluation of a contact counts
+def test_counted_once_keeps_one_evaluation_per_contact_and_no_calibration():
+    from qa_lib.calibration import counted_once
+
+    ev = pd.DataFrame({
+        "evaluation_id": ["E1", "E2", "E3", "E4", "E5", "E6", "E7"],
+        "contact_id": ["K1", "K1", "K2", "K2", "K3", "K4", "K4"],
+        "inspector_id": ["Q02", "Q01", "Q03", "Q02", "Q02", "Q04", "Q05"],
+        "arm": ["random", "random", "targeted", "random", "calibration", "random", "random"],
+        "calibration_session_id": [None, None, None, None, "CAL-1", None, None],
+        "evaluated_at": pd.to_datetime(["2026-10-02", "2026-10-05", "2026-10-01", "2026-10-03", "2026-10-04", "2026-10-09", "2026-10-08"]),
+        "total_score": [90, 80, 70, 60, 50, 40, 30],
+    })
+    kept = counted_once(ev, experts={"Q01"})
+    assert kept["evaluation_id"].tolist() == ["E2", "E4", "E7"]  # expert's; random before targeted; earliest; K3 only calibrated
+    assert counted_once(ev)["evaluation_id"].tolist() == ["E1", "E4", "E7"]  # without experts: the earliest
+    assert counted_once(ev[["contact_id", "total_score"]])["total_score"].tolist() == [90, 70, 50, 40]  # only contact_id: first row
+    with pytest.raises(ParameterError, match="contact_id"):
+        counted_once(ev.drop(columns="contact_id"))
+
+
+def test_calibration_calls_stay_out_of_the_service_standard_kpi(loaded_store):
+    from qa_lib.kpi import service_standard_kpi
+
+    ev = loaded_store.evaluations("2026-10")
+    base = service_standard_kpi(ev).set_index("group").loc["center", "n"]
+    cal = ev[ev["arm"] == "calibration"]
+    twice = pd.concat([ev, ev[ev["arm"] == "random"].head(5).assign(evaluation_id=lambda d: d["evaluation_id"] + "b"),
+                       cal.assign(arm="random")], ignore_index=True)  # a double-scored call, calibration scorings mislabelled
+    assert service_standard_kpi(twice).set_index("group").loc["center", "n"] == base
+
+
+# ------------------------------------------------------- the validity part
+def test_validity_part_ranks_the_planted_item_and_rarely_flags_a_fair_inspector():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.validity_parts import calibration as part
+
+    out = pd.DataFrame(part.rows(draws=6, seed=3))
+    assert set(out.columns) == {"analysis", "scenario", "measure", "target", "value", "ok", "draws", "note"}
+    first = out.iloc[0]
+    assert "ranked least reliable" in first["measure"] and first["value"] >= 5 / 6 and first["draws"] == 6
+    fair = out[out["scenario"].str.startswith("no lenient or strict inspector, expert as noisy")]
+    assert fair.iloc[0]["value"] <= 0.2  # per-inspector false flags on the total, 30 verdicts
+    assert pd.DataFrame(part.rows(draws=6, seed=3)).equals(out)  # seeded

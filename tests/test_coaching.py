@@ -1,5 +1,7 @@
-"""The coaching loop: Newcombe's interval against the published table, before/after on the planted coaching
-effect, invariances, which evaluations count as evidence, and the open/overdue list per supervisor.
+"""The coaching loop: Newcombe's interval against the published table, the verdict against a comparison (tenure drift,
+regression to the mean and a real effect in constructed centers, the planted coaching effect in the samples, the
+validity harness part on a small seeded run), invariances, which evaluations count as evidence, and the open/overdue
+list per supervisor.
 
 Source:
 - Newcombe RG (1998). Interval estimation for the difference between independent proportions: comparison of
@@ -8,11 +10,14 @@ Source:
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from qa_lib.coaching import before_after, load_evidence, open_actions, open_summary, split_items
+from qa_lib.coaching import COLUMNS, FDR_SENTENCE, before_after, load_evidence, open_actions, open_summary, split_items
 from qa_lib.errors import ParameterError
 from qa_lib.samples import planted
 from qa_lib.stats import newcombe_interval
@@ -61,6 +66,9 @@ def test_planted_coaching_programme_improves(loop):
     prog = res[(res["level"] == "programme") & (res["programme"] == per["programme"].iloc[0])].iloc[0]
     assert prog["agents"] == len(nh) == prog["actions"] and prog["items"] == "confirmation,needs_analysis"
     assert prog["verdict"] == "improved" and prog["diff_low"] > 0
+    # judged against the comparison: the agents' own other items and the ~50 uncoached agents
+    assert prog["comparison_agents"] >= 40 and prog["ratio_high"] < 1 and prog["effect_low"] > 0 and prog["q_improved"] <= 0.025
+    assert prog["effect"] < prog["diff"]  # part of the plain before/after gain was tenure
     # the pooled counts are the sums of the actions' counts
     assert prog["before_n"] == per["before_n"].sum() and prog["after_pass"] == per["after_pass"].sum()
     # ~12 answers before each action: most single agents honestly have not enough evidence
@@ -128,7 +136,8 @@ def test_swapping_before_and_after_flips_the_sign():
     assert (r["before_n"], r["before_pass"], r["after_n"], r["after_pass"]) == (12, 5, 20, 18)  # na ignored, partial fails
     assert s["diff"] == pytest.approx(-r["diff"]) and (s["diff_low"], s["diff_high"]) == pytest.approx((-r["diff_high"], -r["diff_low"]))
     assert (r["diff_low"], r["diff_high"]) == pytest.approx(newcombe_interval(18, 20, 5, 12))
-    assert r["verdict"] == "improved" and s["verdict"] == "not yet"
+    # one agent alone: nothing to compare with, so no verdict either way however large the plain change
+    assert r["comparison_agents"] == 0 and np.isnan(r["effect"]) and {r["verdict"], s["verdict"]} == {"not enough evidence"}
 
 
 def test_windows_and_verdicts():
@@ -137,11 +146,120 @@ def test_windows_and_verdicts():
     answers.loc[len(answers)] = ["KR", "A1", "greeting", "yes", "random", pd.Timestamp("2026-06-03")]
     r = before_after(actions, answers).iloc[0]
     assert (r["before_n"], r["after_n"]) == (3, 3) and str(r["recheck_on"]) == "2026-06-06"
-    # plenty of evidence and no change: "not yet"; little evidence: "not enough evidence"
-    assert before_after(*_synthetic(["yes"] * 800 + ["no"] * 200, ["yes"] * 800 + ["no"] * 200)).iloc[0]["verdict"] == "not yet"
     assert before_after(*_synthetic(["yes"] * 8 + ["no"] * 2, ["yes"] * 8 + ["no"] * 2)).iloc[0]["verdict"] == "not enough evidence"
     none = before_after(*_synthetic(["yes"] * 8, [])).iloc[0]
     assert none["after_n"] == 0 and np.isnan(none["after_rate"]) and none["verdict"] == "not enough evidence"
+
+
+# ------------------------------------------------------------------------- against a comparison
+CREATED = pd.Timestamp("2026-06-01")
+
+
+def _centre(counts: dict, coached=("A00",), items="x"):
+    """A center from exact counts: per agent, per (window, item), (failures, answers), spread over the window's days."""
+    rows = []
+    for agent, cells in counts.items():
+        for (window, item), (fails, n) in cells.items():
+            start = CREATED - pd.Timedelta(days=59) if window == "before" else CREATED + pd.Timedelta(days=3)
+            rows.append(pd.DataFrame({"agent_id": agent, "item_id": item, "answer": ["no"] * fails + ["yes"] * (n - fails),
+                                      "handled_at": start + pd.to_timedelta(np.arange(n) % 55, unit="D"), "arm": "random"}))
+    answers = pd.concat(rows, ignore_index=True)
+    actions = pd.DataFrame({"action_id": [f"CA{i}" for i in range(len(coached))], "agent_id": list(coached), "coach": "Q1",
+                            "created_on": str(CREATED.date()), "items": items, "recheck_after_days": 3})
+    return actions, answers
+
+
+def _steady(n_agents=30, baseline=lambda j: 10):
+    """Uncoached agents: item x fails ``baseline(j)`` of 100 before and 10 of 100 after; item y 10 of 100 in both windows."""
+    return {f"B{j:02d}": {("before", "x"): (baseline(j), 100), ("after", "x"): (10, 100), ("before", "y"): (10, 100),
+                          ("after", "y"): (10, 100)} for j in range(n_agents)}
+
+
+def _judge(coached_cells, n_agents=30, baseline=lambda j: 10, **kw):
+    counts = {"A00": coached_cells, **_steady(n_agents, baseline)}
+    return before_after(*_centre(counts), **kw).iloc[0]
+
+
+def test_tenure_drift_is_not_coaching():
+    """A new agent improving on every item (tenure): the plain before/after says improved, the comparison does not."""
+    r = _judge({("before", "x"): (160, 400), ("after", "x"): (40, 400), ("before", "y"): (160, 400), ("after", "y"): (40, 400)})
+    assert r["diff_low"] > 0.2  # the old rule's "improved"
+    assert r["fail_ratio"] == pytest.approx(1, abs=0.05) and r["ratio_low"] < 1 < r["ratio_high"] and r["verdict"] != "improved"
+    assert r["comparison_agents"] == 30 and r["expected_after_rate"] == pytest.approx(0.9, abs=0.01)
+    # the same drift plus coaching that halves the coached item's failures: found, with the size of the effect
+    r = _judge({("before", "x"): (160, 400), ("after", "x"): (20, 400), ("before", "y"): (160, 400), ("after", "y"): (40, 400)})
+    assert r["verdict"] == "improved" and r["fail_ratio"] == pytest.approx(0.5, abs=0.05) and r["ratio_high"] < 1
+    assert r["effect"] == pytest.approx(0.05, abs=0.005) and r["effect_low"] > 0
+
+
+def test_regression_to_the_mean_is_in_the_comparison():
+    """Chosen for a bad spell on x (40 of 100), back to the usual 10 after: uncoached agents with high baselines come back
+    too, so the baseline-adjusted comparison sees no effect; the plain before/after calls it improved."""
+    spread = lambda j: 4 + 3 * (j % 13)  # noqa: E731  baselines 4 … 40 of 100, all back to 10 of 100 after
+    cells = {("before", "x"): (40, 100), ("after", "x"): (10, 100), ("before", "y"): (10, 100), ("after", "y"): (10, 100)}
+    r = _judge(cells, baseline=spread)
+    assert r["diff_low"] > 0 and r["verdict"] != "improved"
+    assert r["fail_ratio"] == pytest.approx(1, abs=0.1) and r["p_improved"] > 0.3
+    # a real effect from that bad spell is still seen when it is large enough
+    r = _judge({**cells, ("after", "x"): (15, 400), ("after", "y"): (40, 400)}, baseline=spread)
+    assert r["verdict"] == "improved" and r["ratio_high"] < 1
+
+
+def test_the_tenure_band_is_matched_when_it_can_be():
+    """After the re-check new hires fail x twice as often relative to y as veterans do (their baseline showed nothing); a
+    coached new hire like the uncoached new hires is no change once the band is matched, a worsening when it is not."""
+    counts = {"A00": {("before", "x"): (10, 100), ("after", "x"): (20, 100), ("before", "y"): (10, 100), ("after", "y"): (10, 100)},
+              **_steady()}
+    counts.update({f"N{j}": counts["A00"] for j in range(5)})
+    actions, answers = _centre(counts)
+    hired = pd.DataFrame({"agent_id": sorted(counts), "hire_date": ["2026-05-04" if a[0] in "AN" else "2020-01-01" for a in sorted(counts)]})
+    matched = before_after(actions, answers, agents=hired).iloc[0]
+    unmatched = before_after(actions, answers).iloc[0]
+    assert matched["fail_ratio"] == pytest.approx(1, abs=0.05) and unmatched["fail_ratio"] > 1.4
+    assert matched["comparison_agents"] == unmatched["comparison_agents"] == 35
+    # fewer than MIN_BAND uncoached new hires: the band is not adjusted for
+    few = hired[~hired["agent_id"].isin(["N0", "N1", "N2"])]
+    two = answers[~answers["agent_id"].isin(["N0", "N1", "N2"])]
+    assert before_after(actions, two, agents=few).iloc[0]["fail_ratio"] == pytest.approx(before_after(actions, two).iloc[0]["fail_ratio"])
+    with pytest.raises(ParameterError, match=r"agents must have columns \['agent_id', 'hire_date'\]; missing \['hire_date'\]"):
+        before_after(actions, answers, agents=hired.drop(columns="hire_date"))
+    with pytest.raises(ParameterError, match="agents.hire_date must hold dates like 2026-10-31; got 'soon'"):
+        before_after(actions, answers, agents=hired.assign(hire_date="soon"))
+
+
+def test_many_actions_share_one_false_discovery_rate():
+    """Several actions on one page: Benjamini–Hochberg q-values, "improved" only at q ≤ 2.5 %, a programme of one action
+    is that action's judgement; coached agents are never each other's comparison."""
+    counts = _steady()
+    for j in range(6):  # six coached agents, the first three with a real effect
+        after_x = (12, 600) if j < 3 else (60, 600)
+        counts[f"A{j:02d}"] = {("before", "x"): (60, 600), ("after", "x"): after_x, ("before", "y"): (60, 600), ("after", "y"): (60, 600)}
+    actions, answers = _centre(counts, coached=[f"A{j:02d}" for j in range(6)])
+    actions["coach"] = [f"Q{j}" for j in range(6)]  # six programmes of one action each
+    res = before_after(actions, answers)
+    per, prog = res[res["level"] == "action"], res[res["level"] == "programme"]
+    assert (per["q_improved"] >= per["p_improved"] - 1e-12).all() and (per["comparison_agents"] == 30).all()
+    assert list(per["verdict"]) == ["improved"] * 3 + ["not yet"] * 3
+    assert (per["verdict"] == "improved").eq(per["q_improved"] <= 0.025).all()
+    assert prog.set_index("programme")["q_improved"].equals(per.set_index("programme")["q_improved"].reindex(prog["programme"]))
+    assert list(res.columns) == COLUMNS
+    assert "2.5%" in FDR_SENTENCE["zh"].format(rate=0.025) and "2.5%" in FDR_SENTENCE["en"].format(rate=0.025)
+
+
+def test_validity_part_small_seeded_run():
+    """The harness part (benchmarks/validity_parts/coaching.py) on 3 simulated centers per scenario: the contract's keys,
+    the old rule fooled by tenure drift, the comparison not."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.validity_parts import coaching as part
+
+    rows = part.rows(draws=3, seed=7)
+    assert all(set(r) == {"analysis", "scenario", "measure", "target", "value", "ok", "draws", "note"} for r in rows)
+    get = {(r["scenario"], r["measure"]): r["value"] for r in rows}
+    tenure = "no effect, tenure drift, new hires coached"
+    assert get[tenure, "share declared improved, programmes, old before/after"] >= 0.5
+    assert get[tenure, "share declared improved, programmes, against the comparison"] == 0
+    nulls = [r for r in rows if r["target"] == "≤ 5 %"]
+    assert len(nulls) >= 5 and all(r["value"] <= 0.1 for r in nulls)
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import pytest
 from conftest import shared_path
 from qa_lib.errors import ParameterError
 from qa_lib.kpi import accuracy_kpi, contact_kpis, fcr_kpi, load_targets, rate_rows, service_standard_kpi
+from qa_lib.stats import wilson_interval
 
 
 def contact(**kw):
@@ -141,3 +142,81 @@ def test_targets_come_from_the_center_file(monkeypatch, tmp_path):
     k = contact_kpis(c).set_index("kpi")
     assert k.loc["answer_rate", "value"] == pytest.approx(0.5) and k.loc["answer_rate", "status"] == "missed"
     assert k.loc["abandon_rate", "status"] == "no target" and k.loc["avg_hold_seconds", "status"] == "not recorded"
+
+
+# ------------------------------------------------------------------ intervals that respect the design (issue #17)
+def days_of_calls(rates, per_day=200, agent="A1"):
+    """Inbound calls over consecutive days, answered within 10 s at each day's own rate (exact counts, no randomness)."""
+    frames = []
+    for i, r in enumerate(rates):
+        fast = int(round(r * per_day))
+        frames.append(pd.DataFrame([contact(agent_id=agent, start_time=pd.Timestamp("2026-10-01 09:00") + pd.Timedelta(days=i),
+                                            wait_seconds=5.0 if j < fast else 30.0) for j in range(per_day)]))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_answer_rate_interval_widens_when_days_differ():
+    """Ten days at 60 % and ten at 95 %: 4,000 calls, but the month's rate rests on 20 days (deff ≫ 1); the same calls
+    on identical days keep deff 1. Without a start time the calls count as independent (the columns say so)."""
+    uneven = contact_kpis(days_of_calls([0.60, 0.95] * 10)).set_index("kpi").loc["answer_rate"]
+    even = contact_kpis(days_of_calls([0.775] * 20)).set_index("kpi").loc["answer_rate"]
+    assert uneven["value"] == pytest.approx(0.775) and uneven["n"] == 4000
+    resid = 200 * 0.175  # each day is 35 calls off the month's rate: v = 20/19 · 20 · 35² / 4000², binomial 0.775·0.225/4000
+    assert uneven["deff"] == pytest.approx((20 / 19 * 20 * resid**2 / 4000**2) / (0.775 * 0.225 / 4000), rel=1e-6)
+    assert uneven["n_eff"] == pytest.approx(4000 / uneven["deff"])
+    assert uneven["high"] - uneven["low"] > 5 * (even["high"] - even["low"]) and even["deff"] == 1.0
+    plain = contact_kpis(days_of_calls([0.60, 0.95] * 10).drop(columns="start_time")).set_index("kpi").loc["answer_rate"]
+    assert plain["deff"] == 1.0 and plain["n_eff"] == 4000
+    assert (plain["low"], plain["high"]) == pytest.approx(wilson_interval(3100, 4000))
+
+
+def test_per_agent_rates_cluster_by_agent_day():
+    two = pd.concat([days_of_calls([0.5, 1.0] * 5, per_day=20, agent="A1"), days_of_calls([0.75] * 10, per_day=20, agent="A2")], ignore_index=True)
+    k = contact_kpis(two, by="agent_id")
+    r = k[k["kpi"] == "answer_rate"].set_index("group")
+    assert r.loc["A1", "deff"] > 5 and r.loc["A2", "deff"] == 1.0 and r.loc["A1", "value"] == r.loc["A2", "value"] == 0.75
+    assert {"deff", "n_eff"} <= set(k.columns)
+
+
+def evaluations(rows):
+    return pd.DataFrame(rows, columns=["evaluation_id", "agent_id", "arm", "total_score", "inclusion_prob"])
+
+
+def test_service_standard_uses_the_random_arm_and_its_weights():
+    """Agent A: 8 of 40 calls sampled (π = 0.2), all pass; agent B: 8 of 400 (π = 0.02), all fail. The unweighted share is
+    50 %; the Horvitz–Thompson share weighs each call by 1/π: 8·5 / (8·5 + 8·50) = 9.1 %. Targeted reviews and
+    calibration sessions (failing or passing) do not move it."""
+    t = load_targets()
+    rnd = [(f"a{i}", "A", "random", 90.0, 0.2) for i in range(8)] + [(f"b{i}", "B", "random", 50.0, 0.02) for i in range(8)]
+    head = service_standard_kpi(evaluations(rnd), targets=t).iloc[0]
+    assert head["value"] == pytest.approx(40 / 440) and head["n"] == 16
+    assert head["deff"] == pytest.approx(16 * (8 * 25 + 8 * 2500) / (8 * 5 + 8 * 50) ** 2)  # Kish: n Σw² / (Σw)²
+    unweighted = service_standard_kpi(evaluations(rnd).drop(columns="inclusion_prob"), targets=t).iloc[0]
+    assert unweighted["value"] == pytest.approx(0.5) and unweighted["deff"] == 1.0
+    noise = [(f"t{i}", "B", "targeted", 95.0, 0.5) for i in range(30)] + [(f"c{i}", "A", "calibration", 10.0, None) for i in range(5)]
+    mixed = service_standard_kpi(evaluations(rnd + noise), targets=t).iloc[0]
+    assert mixed[["value", "low", "high", "n"]].tolist() == head[["value", "low", "high", "n"]].tolist()
+    with pytest.raises(ParameterError, match="'arm' column"):
+        service_standard_kpi(evaluations(rnd).drop(columns="arm"), targets=t)
+    with pytest.raises(ParameterError, match=r"inclusion_prob must be in \(0, 1\].*'b0'"):
+        service_standard_kpi(evaluations([r if r[0] != "b0" else ("b0", "B", "random", 50.0, 0.0) for r in rnd]), targets=t)
+
+
+def test_validity_part_rates_small_seeded_run():
+    """benchmarks/validity_parts/rates.py on a small seeded run: the contract's keys, the old intervals and alerts
+    failing where the audit said, the new ones holding."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.validity_parts import rates
+
+    rows = rates.rows(draws=60, seed=4)
+    assert all(set(r) == {"analysis", "scenario", "measure", "target", "value", "ok", "draws", "note"} for r in rows)
+    got = {(r["analysis"], r["scenario"], r["measure"]): r["value"] for r in rows}
+    kpi = {k: v for k, v in got.items() if "SD 1 " in k[1] and "center" in k[1]}
+    assert kpi[next(k for k in kpi if "old" in k[0])] < 0.5 and kpi[next(k for k in kpi if "new" in k[0])] >= 0.9
+    nps = {(k[0], k[2]): v for k, v in got.items() if k[0].startswith("NPS")}
+    assert nps[("NPS interval (old: Wald)", "worst-cell coverage")] < 0.6 < 0.92 <= nps[("NPS interval (new: trinomial score)", "worst-cell coverage")]
+    false = {k: v for k, v in got.items() if k[2].startswith("months with any") and "overdispersed" in k[1]}
+    assert false[next(k for k in false if "old" in k[0])] > 0.3 and false[next(k for k in false if "new" in k[0])] <= 0.1

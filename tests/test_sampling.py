@@ -332,3 +332,158 @@ def test_new_parameter_keeps_old_plan_ids():
     assert PlanSpec(period="2026-10", recheck_per_action=0).to_dict()["recheck_per_action"] == 0
     saved = PlanSpec(period="2026-10").to_dict()
     assert PlanSpec(**saved).recheck_per_action == 2 and PlanSpec(**saved).to_dict() == saved
+
+
+# ------------------------------------------------------------------- how many calls (G-study, adaptive plan)
+def test_adaptive_split_reads_any_interval_table():
+    from qa_lib.sampling import adaptive_split
+
+    est = pd.DataFrame({"agent_id": ["A1", "A2", "A3", "A4"], "low": [82.0, 60.0, 70.0, None], "high": [95.0, 79.9, 90.0, None]})
+    split = adaptive_split(est, 80)
+    assert split["status"].tolist() == ["met", "missed", "open", "open"]  # no interval: not settled
+    per_row = adaptive_split(est.assign(target=[96.0, 50.0, 60.0, 80.0]))
+    assert per_row["status"].tolist() == ["missed", "met", "met", "open"]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda e: e.drop(columns="high"), r"missing \['high'\]"),
+    (lambda e: e.assign(low=["82", "x", "70"]), "column 'low' must hold numbers; row 3 has 'x'"),
+    (lambda e: e.assign(low=[96.0, 60.0, 70.0]), "row 2: low 96.0 is above high 95.0"),
+    (lambda e: e.assign(agent_id=["A1", "A1", "A3"]), "row 3 is blank or repeats 'A1'"),
+])
+def test_adaptive_split_errors(change, message):
+    from qa_lib.sampling import adaptive_split
+
+    est = pd.DataFrame({"agent_id": ["A1", "A2", "A3"], "low": [82.0, 60.0, 70.0], "high": [95.0, 79.0, 90.0]})
+    with pytest.raises(ParameterError, match=message):
+        adaptive_split(change(est), 80)
+    with pytest.raises(ParameterError, match="no target column"):
+        adaptive_split(est)
+
+
+def test_adaptive_plan_keeps_the_total_and_the_probability_sample():
+    c, agents = population(n_agents=12, per_agent=120)
+    settled = ("A00", "A01", "A02", "A03", "A04", "A05")
+    even = draw_plan(c, agents, PlanSpec(period="2026-10", per_agent=6, seed=3))
+    spec = PlanSpec(period="2026-10", per_agent=6, seed=3, allocation="adaptive", settled=settled, min_per_agent=2)
+    plan = draw_plan(c, agents, spec)
+    n = plan.cells.groupby("agent_id")["n"].sum()
+    assert n.sum() == even.cells["n"].sum() == 72  # same inspector hours
+    assert (n[list(settled)] == 2).all() and (n.drop(list(settled)) == 10).all()  # 6 × 4 freed calls over 6 open agents
+    r = plan.contacts[plan.contacts["arm"] == "random"]
+    cells = plan.cells.set_index("agent_id")
+    assert np.allclose(r.set_index("agent_id")["inclusion_prob"], (cells["n"] / cells["N"]).reindex(r["agent_id"]))
+    assert spec.to_dict()["settled"] == list(settled) and "settled" not in PlanSpec(period="2026-10").to_dict()
+    with pytest.raises(ParameterError, match="settled agents are only used by allocation='adaptive'"):
+        draw_plan(c, agents, PlanSpec(period="2026-10", settled=settled))
+
+
+def test_adaptive_sizes_respect_what_each_agent_has():
+    from qa_lib.sampling import _adaptive_sizes
+
+    N = np.array([100.0, 100.0, 5.0, 100.0, 3.0])
+    settled = np.array([True, True, False, False, True])
+    n = _adaptive_sizes(N, settled, 6, 2)
+    assert n.sum() == 30 and n.tolist() == [2, 2, 5, 19, 2]  # the open agent short of contacts passes its share on
+    assert _adaptive_sizes(N, np.zeros(5, bool), 6, 2).tolist() == [6, 6, 5, 6, 3]  # nobody settled: the even plan
+    tight = _adaptive_sizes(np.array([4.0, 4.0, 50.0]), np.array([False, False, True]), 6, 2)
+    assert tight.tolist() == [4, 4, 10]  # open agents full: what is left goes back to the settled
+
+
+def gstudy_frame(seed=0, agents=60, months=3, calls=6, sd=(4.0, 2.0, 6.0, 16.0)):
+    """Random-arm scores: agent, agent × month, inspector and call effects of known size."""
+    rng = np.random.default_rng(seed)
+    a = np.repeat(np.arange(agents), months * calls)
+    m = np.tile(np.repeat(np.arange(months), calls), agents)
+    r = rng.integers(0, 6, a.size)
+    y = (85 + sd[0] * rng.standard_normal(agents)[a] + sd[1] * rng.standard_normal((agents, months))[a, m]
+         + sd[2] * rng.standard_normal(6)[r] + sd[3] * rng.standard_normal(a.size))
+    return pd.DataFrame({"agent_id": [f"A{i:02d}" for i in a], "month": [f"2026-0{k + 1}" for k in m],
+                         "inspector_id": [f"Q{i}" for i in r], "total_score": y, "evaluation_id": np.arange(a.size)})
+
+
+def test_month_gstudy_finds_the_components_and_what_n_buys():
+    from qa_lib.sampling import month_gstudy
+
+    est = [month_gstudy(gstudy_frame(s)) for s in range(25)]
+    universe, error = np.mean([g.universe for g in est]), np.mean([g.error for g in est])
+    assert universe == pytest.approx(16 + 4, rel=0.25) and error == pytest.approx(36 + 256, rel=0.15)
+    g = est[0]
+    assert g.months == 3 and g.calls == 6 and list(g.components["component"]) == ["agent", "agent×month", "inspector", "residual"]
+    t = g.table([6, 24])
+    assert (t["reliability"] == g.reliability(np.array([6.0, 24.0]))).all() and (t["reliability_no_inspector"] > t["reliability"]).all()
+    assert g.reliability(g.calls_for(0.8)) >= 0.8 > g.reliability(g.calls_for(0.8) - 1)
+    one = month_gstudy(gstudy_frame(months=1))
+    assert "agent×month" not in set(one.components["component"])
+    with pytest.raises(ParameterError, match=r"missing \['inspector_id'\]"):
+        month_gstudy(gstudy_frame().drop(columns="inspector_id"))
+
+
+def test_item_gstudy_separates_items_calls_and_agents():
+    from qa_lib.sampling import item_gstudy
+
+    rng = np.random.default_rng(4)
+    ev = gstudy_frame(agents=40, calls=4)
+    skill = rng.normal(0, 0.08, 40)[ev["agent_id"].str[1:].astype(int)]
+    rows = [ev.assign(item_id=f"i{k}", credit=(rng.random(len(ev)) > 0.1 * (k + 1) - skill).astype(float)) for k in range(5)]
+    vc = item_gstudy(pd.concat(rows, ignore_index=True)).set_index("component")["variance"]
+    assert list(vc.index) == ["agent", "agent×month", "agent×item", "inspector", "call", "residual"]
+    assert vc["agent"] == pytest.approx(0.08 ** 2, rel=0.5) and vc["residual"] > 10 * vc["agent"]
+
+
+def test_precision_table_shows_the_reliability_n_buys():
+    from qa_lib.sampling import month_gstudy
+
+    c, agents = population()
+    plan = draw_plan(c, agents, PlanSpec(period="2026-10", per_agent=6))
+    g = month_gstudy(gstudy_frame())
+    t = precision_table(plan, 15.0, gstudy=g)
+    assert np.allclose(t["reliability"], g.reliability(6))
+    with pytest.raises(ParameterError, match="reliability is per agent"):
+        precision_table(plan, 15.0, by="team", gstudy=g)
+
+
+def test_validity_part_runs_and_predicts_reliability():
+    """The validity harness part on one seeded draw: rows of the contract, predicted near measured, totals equal."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.validity_parts import sampling as part
+
+    rows = part.rows(draws=1, seed=3)
+    assert all(set(r) == {"analysis", "scenario", "measure", "target", "value", "ok", "draws", "note"} for r in rows)
+    rel = [r for r in rows if r["measure"] == "predicted − measured reliability"]
+    assert len(rel) == 3 and all(abs(r["value"]) < 0.3 for r in rel)
+    adaptive = next(r for r in rows if r["measure"].startswith("share of agents decided, adaptive"))
+    assert "at equal calls" in adaptive["note"] and -0.2 < adaptive["value"] < 0.3
+    calls = adaptive["note"].split("at equal calls (")[1].split(")")[0].split(" vs ")
+    assert calls[0] == calls[1]
+
+
+def test_qa_plan_and_adaptive_sample_on_the_samples(loaded_store, tmp_path):
+    """`qa plan` prints the G-study and D-study of the samples' random arm; `qa sample --adaptive` keeps the total."""
+    from click.testing import CliRunner
+
+    from conftest import store_copy
+    from qa_lib.cli import main
+
+    url = str(loaded_store.engine.url)
+    res = CliRunner().invoke(main, ["plan", "--db", url, "--month", "2026-10", "--lang", "en", "--items"])
+    assert res.exit_code == 0, res.output
+    assert "G-study: " in res.output and "reliability of a month's mean over 6 calls: 0." in res.output
+    assert "agent×item" in res.output and "calls per agent a month for reliability 0.7" in res.output
+    zh = CliRunner().invoke(main, ["plan", "--db", url, "--month", "2026-10"])
+    assert "可靠度 0.7 需每人每月" in zh.output
+    bad = CliRunner().invoke(main, ["plan", "--db", url, "--month", "2020-01"])
+    assert bad.exit_code == 1 and "no random-arm evaluations in the 3 months before 2020-01" in bad.output
+    est = pd.DataFrame({"agent_id": ["A001", "A002", "A003"], "low": [85.0, 60.0, 70.0], "high": [99.0, 75.0, 90.0]})
+    est.to_csv(tmp_path / "scores.csv", index=False)
+    copy = store_copy(loaded_store, tmp_path)
+    res = CliRunner().invoke(main, ["sample", "--db", str(copy.engine.url), "--month", "2026-10", "--per-agent", "6", "--adaptive",
+                                    str(tmp_path / "scores.csv"), "--target", "80", "--out", str(tmp_path / "wl")])
+    assert res.exit_code == 0, res.output
+    assert "adaptive: 2 agents settled last month get ≤ 2 calls" in res.output and "median 0." in res.output
+    plan = copy.plan_contacts(copy.latest_plan("2026-10"))
+    n = plan[plan["arm"] == "random"].groupby("agent_id").size()
+    assert n[["A001", "A002"]].tolist() == [2, 2] and n.sum() == 6 * len(n)

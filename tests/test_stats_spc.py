@@ -7,6 +7,10 @@ Sources:
   github.com/luca-scr/qcc data/orangejuice.txt (man/orangejuice.Rd cites Montgomery 1991 pp. 152-155). The
   NIST/SEMATECH e-Handbook p-chart example (pmc/section3/pmc332.htm, 30 wafers x 50 chips) reports the same
   pbar, .2313 (seen quoted in an exercise, the handbook page itself was not read).
+- Laney DB (2002), Improved control charts for attributes, Quality Engineering 14(4):531-537: the p′ chart, limits
+  pbar ± 3 sigma_z sqrt(pbar (1 - pbar) / n_i) with sigma_z = mean |z_i - z_(i-1)| / 1.128. The reference
+  implementation followed is R qicharts2 (github.com/anhoej/qicharts2, R/qic.charts.R, ``qic.pprime``): z over the
+  baseline points, moving ranges of consecutive z, no floor; the expected values below are worked by hand from it.
 - Pyzdek T, Keller P, The Handbook for Quality Management, 2nd ed. (McGraw-Hill 2013), Table 9.6 "Raw Data for
   p Chart": bruised peaches in 25 shipments, 250 peaches per crate, one or two crates sampled (n = 250 or 500);
   totals 8000 peaches, 1544 bruised, and the printed p column. Only the data table could be verified, not the
@@ -37,7 +41,7 @@ PEACH_P = [0.188, 0.168, 0.220, 0.204, 0.184, 0.244, 0.156, 0.176, 0.164, 0.204,
 
 def test_p_chart_montgomery_orange_juice():
     chart = spc.p_chart(ORANGE_JUICE, [50] * 30)
-    assert list(chart.columns) == ["count", "size", "p", "center", "sigma", "lcl", "ucl", "out_of_control", "direction"]
+    assert list(chart.columns) == ["count", "size", "p", "center", "sigma", "sigma_z", "lcl", "ucl", "out_of_control", "direction"]
     assert sum(ORANGE_JUICE) == 347
     assert chart["center"].iloc[0] == pytest.approx(0.2313, abs=5e-5)
     assert chart["ucl"].iloc[0] == pytest.approx(0.4102, abs=5e-5)
@@ -272,3 +276,50 @@ def test_two_proportion_broadcast_zero_sizes_and_index():
 def test_two_proportion_rejects_bad_input(args, name):
     with pytest.raises(ParameterError, match=name):
         spc.two_proportion_test(*args)
+
+
+# ---------------------------------------------------------------- Laney p′
+
+
+def test_laney_p_prime_worked_by_hand():
+    """5, 35, 5, 35 of 100: pbar 0.2, se 0.04, z = ∓3.75, moving ranges 7.5 → sigma_z = 7.5 / 1.128 = 6.649;
+    sigma = 0.04 · 6.649 = 0.26596, UCL = 0.2 + 3 · 0.26596 = 0.9979 (qicharts2 qic.pprime gives the same formula)."""
+    chart = spc.p_chart([5, 35, 5, 35], [100] * 4, laney=True)
+    assert chart["sigma_z"].iloc[0] == pytest.approx(7.5 / 1.128)
+    assert chart["sigma"].iloc[0] == pytest.approx(0.26596, abs=1e-5) and chart["ucl"].iloc[0] == pytest.approx(0.9979, abs=1e-4)
+    assert chart["lcl"].iloc[0] == 0.0 and not chart["out_of_control"].any()
+    plain = spc.p_chart([5, 35, 5, 35], [100] * 4)
+    assert plain["out_of_control"].all() and (plain["sigma_z"] == 1.0).all()  # the p-chart calls every month out of control
+
+
+def test_laney_varying_n_and_baseline():
+    """z uses each period's own binomial se; the moving ranges come from the baseline periods only."""
+    d, n = np.array([20, 45, 18, 60, 90]), np.array([200, 300, 150, 400, 300])
+    chart = spc.p_chart(d, n, laney=True, baseline=np.arange(5) < 4)
+    pbar = d[:4].sum() / n[:4].sum()
+    z = (d[:4] / n[:4] - pbar) / np.sqrt(pbar * (1 - pbar) / n[:4])
+    sz = np.mean(np.abs(np.diff(z))) / 1.128
+    assert chart["sigma_z"].iloc[0] == pytest.approx(sz)
+    assert chart["sigma"].to_numpy() == pytest.approx(np.sqrt(pbar * (1 - pbar) / n) * sz)
+
+
+def test_laney_auto_is_the_p_chart_without_overdispersion():
+    """Binomial months (seeded): sigma_z of at most 1 is floored at 1, so "auto" draws the plain p-chart; months that
+    vary more get the wider p′ limits."""
+    rng = np.random.default_rng(3)
+    d = rng.binomial(900, 0.11, 12)
+    raw = spc.p_chart(d, [900] * 12, laney=True)["sigma_z"].iloc[0]
+    auto = spc.p_chart(d, [900] * 12, laney="auto")
+    assert auto["sigma_z"].iloc[0] == max(raw, 1.0)
+    over = rng.binomial(900, rng.beta(0.11 * 100, 0.89 * 100, 12))
+    assert spc.p_chart(over, [900] * 12, laney="auto")["sigma_z"].iloc[0] > 1.3
+    with pytest.raises(ParameterError, match="laney must be False, True or 'auto'"):
+        spc.p_chart(d, [900] * 12, laney="yes")
+
+
+def test_rule_false_alarm_rates():
+    """One side: rule 1 = Φ(−3) = 0.00135; rule 4 = 2⁻⁸; rule 2 = 3q²(1 − q) + q³ with q = Φ(−2)."""
+    q = stats.norm.sf(2)
+    assert spc.RULE_FALSE_ALARM["rule1"] == pytest.approx(stats.norm.sf(3))
+    assert spc.RULE_FALSE_ALARM["rule2"] == pytest.approx(3 * q * q * (1 - q) + q**3)
+    assert spc.RULE_FALSE_ALARM["rule4"] == pytest.approx(1 / 256)

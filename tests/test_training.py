@@ -26,6 +26,25 @@ def prepared(loaded_store, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def planted(loaded_store, tmp_path_factory):
+    """The samples with two clear needs planted in a private copy: A017 fails identity_check on every random call of
+    the period, and team North fails empathy on about 3 calls in 10 (digits 1, 4, 7 of the evaluation id)."""
+    import sqlalchemy as sa
+
+    folder = tmp_path_factory.mktemp("planted")
+    store = _writable_copy(loaded_store, folder)
+    with store.engine.begin() as c:
+        c.execute(sa.text("UPDATE evaluation_items SET answer = 'no' WHERE item_id = 'identity_check' AND evaluation_id IN "
+                          "(SELECT evaluation_id FROM evaluations WHERE agent_id = 'A017')"))
+        c.execute(sa.text("UPDATE evaluation_items SET answer = 'no' WHERE item_id = 'empathy' AND substr(evaluation_id, -1) IN ('1', '4', '7') "
+                          "AND evaluation_id IN (SELECT evaluation_id FROM evaluations e JOIN agents a ON a.agent_id = e.agent_id "
+                          "WHERE a.team = 'North')"))
+    tr.prepare_training(store, "2026-10", folder / "out", months=3)
+    store.engine.dispose()
+    return folder / "out"
+
+
+@pytest.fixture(scope="module")
 def answers(loaded_store):
     """Random-arm pass/fail answers of the period, one row per item × skill, as prepare_training uses them."""
     agents = loaded_store.read("agents")
@@ -73,21 +92,41 @@ def test_bad_parameters_are_named():
         tr.failure_gaps(f, level="section")
     with pytest.raises(ParameterError, match="unit must be"):
         tr.failure_gaps(f, unit="inspector_id")
-    with pytest.raises(ParameterError, match="threshold"):
-        tr.failure_gaps(f, threshold=1.5)
+    with pytest.raises(ParameterError, match=r"fdr must be a number between 0 and 1 \(e.g. 0.05\); got 1.5"):
+        tr.failure_gaps(f, fdr=1.5)
+    with pytest.raises(ParameterError, match="alpha must be a number between 0 and 1"):
+        tr.with_trend(f, f, unit="agent_id", key="item_id", alpha=0)
     with pytest.raises(ParameterError, match="lang must be one of"):
         tr.texts("fr")
 
 
 # ----------------------------------------------------------------------------- the planted samples
-def test_planted_weak_agent_item_is_found_and_strong_agents_are_not(answers):
+def _bh(p):
+    """Benjamini–Hochberg by hand (the step-up rule of the 1995 paper): q_(i) = min over j ≥ i of m p_(j) / j."""
+    p = np.asarray(p, dtype=float)
+    order = np.argsort(p)
+    m = len(p)
+    q = np.minimum.accumulate((p[order] * m / np.arange(1, m + 1))[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(q, 1)
+    return out
+
+
+def test_planted_weak_agent_item_leads_and_few_needs_pass_the_false_discovery_bar(answers):
     g = tr.failure_gaps(answers, unit="agent_id", level="item")
     needs = g[g["need"]]
     a017 = g[(g["agent_id"] == "A017") & (g["item_id"] == "identity_check")].iloc[0]
-    assert a017["need"] and a017["p_gap"] > 0.95 and a017["rate"] > 2 * a017["center"]
-    assert set(needs.loc[needs["agent_id"] == "A017", "item_id"]) == {"identity_check"}
-    # false alarms stay rare among ~1,200 agent × item cells (shrinkage + a 95 % evidence bar)
-    assert len(needs) <= 6, needs[["agent_id", "item_id", "failures", "n", "p_gap"]]
+    # the planted weak agent-item is among the strongest evidence of ~1,000 checks (on these samples 7 of 18 vs 10.7 %:
+    # p = 0.002, not enough among ~1,000 checks for q ≤ 5 %; see docs/training.md)
+    assert a017["rate"] > 2 * a017["center"] and a017["p_value"] <= g["p_value"].nsmallest(3).max()
+    # q is the Benjamini–Hochberg adjustment of p over every agent × item check, and a need is q ≤ 5 % above the center
+    assert g["q"].to_numpy() == pytest.approx(_bh(g["p_value"]))
+    assert (g["need"] == ((g["q"] <= 0.05) & (g["rate"] > g["center"]))).all()
+    # the one-sided p-value is Fisher's exact test of the agent against the rest of the center
+    rest = (a017["center"] * a017["center_n"]).round()
+    table = [[a017["failures"], a017["n"] - a017["failures"]], [rest, a017["center_n"] - rest]]
+    assert a017["p_value"] == pytest.approx(stats.fisher_exact(table, alternative="greater").pvalue)
+    assert len(needs) <= 3, needs[["agent_id", "item_id", "failures", "n", "p_value", "q"]]
     # the 15 agents with the fewest failures overall have no need at all
     overall = answers.drop_duplicates(["evaluation_id", "item_id"]).groupby("agent_id")["failed"].mean()
     strong = overall.nsmallest(15).index
@@ -104,10 +143,13 @@ def test_gaps_do_not_depend_on_row_order_or_agent_names(answers):
     pd.testing.assert_frame_equal(a.drop(columns="agent_id"), c.drop(columns="agent_id"))
 
 
-def test_a017_is_the_top_individual_need_of_team_south(prepared):
-    v = tr.training_view(prepared, "South")
+def test_a_clear_need_is_the_top_individual_need_of_its_team_and_a_team_wide_one_is_listed(planted):
+    v = tr.training_view(planted, "South")
     top_agent = v["needs"][v["needs"]["scope"] == "agent"].iloc[0]
     assert (top_agent["who"], top_agent["item_id"], top_agent["skill"]) == ("A017", "identity_check", "compliance")
+    assert top_agent["q"] < 0.001 and top_agent["p_value"] <= top_agent["q"]
+    north = tr.training_view(planted, "North")["needs"]
+    assert ((north["scope"] == "team") & (north["item_id"] == "empathy")).any()
     assert set(v["needs"]["team"]) == {"South"} and set(v["members"]["team"]) == {"South"}
     # and the module covering compliance is scheduled for A017 (alone or within a group)
     sc = v["schedule"]
@@ -148,18 +190,83 @@ def test_new_hires_start_weak_and_close_the_gap(prepared):
     assert late["agents"] == 1 and late["high"] - late["low"] > 0.3
 
 
-def test_plan_workbook_and_views(prepared):
+def test_plan_workbook_and_views(prepared, planted):
     wb = openpyxl.load_workbook(prepared / "training_plan_2026-10.xlsx", read_only=True)
     assert {"schedule", "needs", "groups", "new_hires", "progress", "coaching", "open_actions", "modules"} <= set(wb.sheetnames)
-    all_ = tr.training_view(prepared)
-    assert {"North", "South"} <= set(all_["needs"]["team"]) <= {"East", "North", "South"}
     with pytest.raises(ParameterError, match="team must be 'all' or one of"):
         tr.training_view(prepared, "West")
-    for lang in ("zh", "en"):
-        html = tr.headline(all_, lang)
-        assert "A017" in html or "<p>" in html
-        assert len(tr.needs_table(all_, lang)) == len(all_["needs"])
-        assert set(tr.charts(all_, lang)) == {"skills", "tenure"}
+    for folder in (prepared, planted):
+        all_ = tr.training_view(folder)
+        assert set(all_["needs"]["team"]) <= {"East", "North", "South"} and all_["meta"]["fdr"] == 0.05
+        for lang in ("zh", "en"):
+            assert len(tr.needs_table(all_, lang)) == len(all_["needs"])
+            assert set(tr.charts(all_, lang)) == {"skills", "tenure"}
+    all_ = tr.training_view(planted)
+    assert {"North", "South"} <= set(all_["needs"]["team"])
+    # the page says, in one plain sentence, what the lists control
+    assert "at most about 1 in 20 flags on this list is expected to be a false alarm" in tr.headline(all_, "en")
+    assert "清单上每 20 条标记中，预计至多约 1 条是误报" in tr.headline(all_, "zh")
+    assert "A017" in tr.headline(all_, "en")
+    shown = tr.needs_table(all_, "en")
+    assert "q" in shown.columns and shown["q"].str.match(r"^\d").all()
+    assert "q 值" in tr.needs_table(all_, "zh").columns and "q" in tr.progress_table(all_, "en").columns
+
+
+def test_the_trend_labels_are_controlled_across_the_list():
+    """Labels come from BH q-values over the rows with a previous period: one clear change keeps its label, while a
+    lone p = 0.03 among 40 rows no longer reads as a change."""
+    rows = 40
+    cur = pd.DataFrame({"agent_id": [f"A{i}" for i in range(rows)], "item_id": "i", "failures": 2, "n": 20})
+    cur.loc[0, "failures"] = 16  # 2/20 -> 16/20: a real change
+    cur.loc[1, "failures"] = 8  # 2/20 -> 8/20: p ≈ 0.03 on its own
+    cur["rate"] = cur["failures"] / cur["n"]
+    prev = cur.assign(failures=2)
+    t = tr.with_trend(cur, prev.iloc[:-1], unit="agent_id", key="item_id")  # the last row has no previous period: new
+    assert t.loc[1, "trend_p"] < 0.05 and t.loc[1, "trend"] == "no clear change"
+    assert t.loc[0, "trend"] == "worsening" and t.loc[0, "trend_q"] < 0.001
+    assert t.loc[rows - 1, "trend"] == "new" and np.isnan(t.loc[rows - 1, "trend_q"])
+    assert t["trend_q"].dropna().to_numpy() == pytest.approx(_bh(t["trend_p"].dropna()))
+    alone = tr.with_trend(cur.iloc[[1]], prev.iloc[[1]], unit="agent_id", key="item_id")  # a list of one: q = p
+    assert alone["trend"].iloc[0] == "worsening"
+
+
+def test_tables_prepared_before_the_false_discovery_control_are_prepared_again(prepared, tmp_path):
+    import shutil
+
+    shutil.copytree(prepared / "_data", tmp_path / "_data")
+    assert tr.training_prepared(tmp_path, "2026-10", 3)
+    meta = tmp_path / "_data" / "training" / "meta.parquet"
+    pd.read_parquet(meta).drop(columns="fdr").assign(threshold=0.95).to_parquet(meta, index=False)
+    assert not tr.training_prepared(tmp_path, "2026-10", 3)
+
+
+def test_validity_part_runs_the_real_functions_on_null_and_planted_centers():
+    """benchmarks/validity_parts/training.py on a small seeded run: the contract's keys, and the direction of every
+    old-versus-new comparison (the full run's numbers are in docs/training.md)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.validity_parts import training as part
+
+    got = part.rows(draws=3, seed=5)
+    assert got == part.rows(draws=3, seed=5)  # seeded: the same rows again
+    keys = {"analysis", "scenario", "measure", "target", "value", "ok", "draws", "note"}
+    assert all(set(r) == keys and r["draws"] == 3 and 0 <= r["value"] <= 1 for r in got)
+    by = {(r["analysis"], r["measure"], r["scenario"]): r for r in got}
+    team = by["team-wide training needs", "false flags per team × item check", "null center (all agents equal), 3 months"]
+    assert team["ok"] and team["value"] <= 0.05 and "Before" in team["note"]
+    fdr = next(r for r in got if r["measure"] == "share of flags that are false (FDR)")
+    assert fdr["ok"] is True
+    trend = next(r for r in got if r["analysis"] == "trend labels")
+    assert trend["value"] < 0.01
+    # the truth the part judges against: only the planted units are above the rest of the center
+    p = part.truth(True)
+    g = pd.DataFrame({"agent_id": ["A017", "A017", "A001"], "item_id": ["identity_check", "empathy", "identity_check"]})
+    assert part.null_true(g, p, "agent_id").tolist() == [False, True, True]
+    n, k = part.counts(np.random.default_rng(0), p, 2)
+    a = part.answers(n.sum(axis=2), k.sum(axis=2))
+    assert len(a) == n.sum() and a["failed"].sum() == k.sum() and a["agent_id"].nunique() == 60
 
 
 def test_bad_period_writes_nothing(loaded_store, tmp_path):
@@ -249,7 +356,7 @@ def test_no_coaching_actions_no_new_hires_and_too_few_answers_to_group(loaded_st
         _no_nan(v, "en")
         _no_nan(v, "zh")
     v = tr.training_view(tmp_path / "out")
-    assert len(v["needs"]) and v["progress"]["n"].sum() > 0  # the other parts are computed
+    assert {"p_value", "q"} <= set(v["agent_items"].columns) and v["progress"]["n"].sum() > 0  # the other parts are computed
     assert openpyxl.load_workbook(tmp_path / "out" / "training_plan_2026-10.xlsx", read_only=True).sheetnames[:2] == ["schedule", "needs"]
 
 

@@ -101,23 +101,40 @@ def test_unseen_words_go_to_other():
 
 # ------------------------------------------------------------------ NPS and taxonomy
 def test_net_promoter_hand_worked():
-    # 4 promoters, 4 detractors, 2 passives of 10 → NPS 0; var = (0.4 + 0.4 − 0) / 10 = 0.08 → ±1.96·0.2828 = ±55.4
+    """4 promoters, 2 passives, 4 detractors of 10 → NPS 0; the bounds are where the trinomial score statistic
+    n (0 − d)² / (p̃_P + p̃_D − d²) reaches 1.96², p̃ maximising the likelihood under p_P − p_D = d (solved here
+    with scipy's bounded optimiser, independently of the library's bisection)."""
+    from scipy.optimize import minimize_scalar
+    from scipy.stats import norm
+
     nps, lo, hi, n = voc.net_promoter([10, 9, 9, 10, 7, 8, 0, 3, 6, 5, None])
     assert (nps, n) == (0.0, 10)
-    assert lo == pytest.approx(-55.437, abs=1e-3) and hi == pytest.approx(55.437, abs=1e-3)
-    assert voc.net_promoter([10] * 5)[:3] == (100.0, 100.0, 100.0)
+    assert lo == pytest.approx(-hi, abs=1e-6) and -60 < lo < -40  # symmetric; narrower than Wald's ±55.4 in the middle
+
+    def score(d):
+        nll = lambda t: -(4 * np.log(t + d) + 4 * np.log(t) + 2 * np.log(1 - 2 * t - d))  # noqa: E731  t = p_D
+        t = minimize_scalar(nll, bounds=(max(0, -d) + 1e-12, (1 - d) / 2 - 1e-12), method="bounded", options={"xatol": 1e-12}).x
+        return 10 * d**2 / (2 * t + d - d**2)
+
+    assert score(hi / 100) == pytest.approx(norm.ppf(0.975) ** 2, rel=1e-4)
+    assert voc.net_promoter([10] * 5)[0] == 100.0 and voc.net_promoter([10] * 5)[2] == 100.0  # never past +100
+    assert voc.net_promoter([0] * 10)[1] == -100.0 and voc.net_promoter([0] * 10)[2] < -40  # all detractors: −100 with a real width
     with pytest.raises(ParameterError, match="scores must be 0-10"):
         voc.net_promoter([11, 3])
 
 
 def test_net_promoter_interval_covers_the_truth():
-    """Coverage of the Wald interval over 1,000 simulated surveys of n = 300 (true NPS = 0.45 − 0.25 = 20)."""
+    """Coverage of the interval net_promoter gives over 1,000 simulated surveys of n = 300 (true NPS = 0.45 − 0.25 =
+    20): the surveys' counts go through nps_interval at once, the first ones through net_promoter too (same numbers)."""
+    from qa_lib.stats.proportions import nps_interval
+
     rng = np.random.default_rng(7)
-    hits = 0
-    for _ in range(1000):
-        s = rng.choice([10, 8, 3], size=300, p=[0.45, 0.30, 0.25])
-        _, lo, hi, _ = voc.net_promoter(s)
-        hits += lo <= 20 <= hi
+    counts = rng.multinomial(300, [0.45, 0.30, 0.25], size=1000)
+    lo, hi = nps_interval(counts[:, 0], counts[:, 1], counts[:, 2])
+    for k in range(3):
+        _, lo_k, hi_k, _ = voc.net_promoter(np.repeat([10, 8, 3], counts[k]))
+        assert (lo_k, hi_k) == pytest.approx((100 * lo[k], 100 * hi[k]))
+    hits = int(((100 * lo <= 20) & (20 <= 100 * hi)).sum())
     assert 930 <= hits <= 970
 
 
@@ -335,3 +352,33 @@ def test_a_month_without_verbatims_is_a_page_saying_what_to_import(october, tmp_
     assert "No VOC verbatims in 2027-01" in en and "qa import voc" in en and "qa report voc --month 2027-01 --force" in en
     assert "<code>qa import voc FILE</code>" in en and "`" not in en  # the command reads as code, not with bare backticks
     assert "2027-01 没有客户反馈" in voc.headline(view, "zh")
+
+
+# ------------------------------------------------------------------ multiplicity and overdispersion (issue #17)
+def test_alert_page_says_the_error_rate_in_both_languages(october):
+    _, _, view = october
+    zh, en = voc.alerts_html(view, {}, "zh"), voc.alerts_html(view, {}, "en")
+    assert "Benjamini–Hochberg" in zh and "平均误报不超过 5%" in zh
+    assert "at most 5 % of the alerts listed are false alarms" in en
+    a = view["alerts"]
+    assert a["q_value"].notna().all() and (a.loc[a["alert"], "q_value"] < 0.05).all() and (a.loc[~a["alert"], "q_value"] >= 0.05).all()
+
+
+def overdispersed_trends(last_share: float, months: int = 6) -> pd.DataFrame:
+    """Two topics over ``months`` months of 1,000 verbatims: 'a' swings 10 % / 20 % month to month (far more than
+    binomially), then ``last_share`` in the last month; 'b' takes the rest."""
+    shares = [0.10 if i % 2 == 0 else 0.20 for i in range(months - 1)] + [last_share]
+    rows = [(f"2026-{i + 1:02d}", t, n) for i, s in enumerate(shares) for t, n in (("a", round(1000 * s)), ("b", 1000 - round(1000 * s)))]
+    t = pd.DataFrame(rows, columns=["period", "topic", "n"]).assign(total=1000)
+    return t.assign(share=t["n"] / t["total"])
+
+
+def test_overdispersed_topic_gets_laney_limits_not_an_alert():
+    """A share of 21 % after months of 10 % / 20 %: beyond the p-chart's limits (center 14 %, UCL 17.3 %), inside the
+    p′ chart's (sigma_z ≈ 12); no alert. A jump to 60 % still alerts."""
+    calm = voc.emerging_issues(overdispersed_trends(0.21), "2026-06").set_index("topic").loc["a"]
+    assert calm["sigma_z"] > 5 and not calm["alert"] and not calm["chart_signal"]
+    plain = voc.p_chart(overdispersed_trends(0.21).query("topic == 'a'")["n"].to_numpy(), [1000] * 6, baseline=np.arange(6) < 5)
+    assert plain["out_of_control"].iloc[-1]  # the plain p-chart would have called it
+    jump = voc.emerging_issues(overdispersed_trends(0.60), "2026-06").set_index("topic").loc["a"]
+    assert jump["alert"] and jump["chart_signal"]

@@ -14,7 +14,9 @@ import pandas as pd
 
 from ..config import settings as center_settings
 from ..kpi import NOT_RECORDED, accuracy_kpi, contact_kpis, contacts_per_hour, fcr_kpi, load_targets, service_standard_kpi
-from ..scores import agent_scores, headline_scorecard
+from ..quality import model_scores
+from ..scores import headline_scorecard
+from .tables import model_window
 
 __all__ = ["month_kpis", "month_agent_scores", "write_month_tables"]
 
@@ -40,16 +42,22 @@ def month_kpis(store, month, targets: dict | None = None) -> pd.DataFrame:
 
 
 def month_agent_scores(store, month, target: float | None = None, scorecard_id: str | None = None, *, settings=None) -> pd.DataFrame:
-    """Agents' random-arm scores for ``month``: raw mean with interval, shrunk estimate, status, rank interval.
+    """Agents' random-arm scores for ``month`` from the quality model (:func:`qa_lib.quality.model_scores`): this month's
+    plain mean, the model's estimate with its interval, P(below target), the family-wise verdict, rank interval.
 
     ``scorecard_id`` and ``target`` default to the center's headline scorecard and score target (``settings``).
     """
     s = settings or center_settings()
     team = store.read("agents").set_index("agent_id")["team"]
-    ev = store.evaluations(month)
+    p = pd.Period(month, freq="M")
+    ev = store.evaluations(p)
     card = scorecard_id or headline_scorecard(ev, s.headline_scorecard)
-    ev = ev[(ev["arm"] == "random") & (ev["scorecard_id"] == card)].assign(team=lambda d: d["agent_id"].map(team))
-    return agent_scores(ev, target=s.need_score_target() if target is None else target).assign(scorecard_id=card)
+    window, items = model_window(store, p, "team", team)
+    window = window[window["scorecard_id"] == card]
+    version = int(window.loc[window["month"] == str(p), "scorecard_version"].max())
+    scores, _ = model_scores(window, items[items["evaluation_id"].isin(window["evaluation_id"])], store.scorecard(card, version), month=p,
+                             target=s.need_score_target() if target is None else target, item_target=s.item_target)
+    return scores.assign(scorecard_id=card)
 
 
 def _cell(r) -> str:
@@ -102,7 +110,10 @@ def write_month_tables(store, month, folder: Path) -> list[Path]:
         counts = scores["status"].value_counts()
         md += [f"## Agents' QA scores (random arm, scorecard {scores['scorecard_id'].iloc[0] if len(scores) else '-'}, target {s.score_target:g})", "",
                f"{len(scores)} agents: " + ", ".join(f"{v} {k}" for k, v in counts.items())
-               + f". Median evaluations per agent: {scores['n'].median():.0f}. Shrunk estimates, P(below target) and rank intervals: agent_scores.csv.", ""]
+               + f". Median evaluations per agent this month: {scores['n'].median():.0f}. The estimates come from the quality model "
+               "(this month and the two before, recent months weighing more, inspectors' severity taken out; docs/model.md); a verdict "
+               "`met` or `missed` holds with at most a 5 % chance of any wrong verdict among all agents listed (family-wise, Holm). "
+               "Estimates, intervals, P(below target), rank intervals and calls still needed: agent_scores.csv.", ""]
     elif not has_scores:
         md += ["## Agents' QA scores", "", "No evaluation in this month: import evaluations (`qa import evaluations FILE`) or score "
                "the month's plan to see agents' scores.", ""]

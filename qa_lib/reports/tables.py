@@ -31,11 +31,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..calibration import counted_once
 from ..errors import NotFoundError, ParameterError
 from ..html import escape, figure_html, md_text, month_axis
 from ..kpi import contact_kpis, contacts_per_hour, fcr_kpi, load_targets, rate_rows
 from ..privacy import mask_pii
-from ..scores import agent_scores, headline_scorecard, item_pass_rates, mean_interval, scale_distribution, scale_item_means
+from ..quality import MODEL_MONTHS, model_scores
+from ..scores import headline_scorecard, item_pass_rates, mean_interval, scale_distribution, scale_item_means
 
 __all__ = ["prepare_month", "ensure_month", "report_folder", "agent_headline", "agent_view", "voc_folder", "training_folder", "team_view", "agent_charts", "team_chart", "figure_html", "escape",
            "agent_cards_html", "team_cards_html", "team_headline", "csat_line", "no_evaluations_line", "kpi_table_html", "rows_html"]
@@ -50,7 +52,7 @@ _AUDIENCES = (("", "team"), ("released_", "agent"))
 #: Every table prepare_month writes.
 _ALL_TABLES = _TABLES + tuple(f"released_{t}" for t in _SCORED) + ("awaiting",)
 _SCORE_COLUMNS = ["agent_id", "team", "n", "mean", "low", "high", "shrunk", "shrunk_sd", "p_below_target", "status", "n_to_decide",
-                  "rank", "rank_low", "rank_high"]
+                  "rank", "rank_low", "rank_high", "n_window", "months"]
 _EV_COLUMNS = ["evaluation_id", "contact_id", "agent_id", "team", "inspector_id", "scorecard_id", "arm", "status", "start_time", "topic",
                "total_score", "comment", "item_notes", "excerpt"]
 _KPI_COLUMNS = ["group", "kpi", "value", "low", "high", "n", "target", "status", "unit"]
@@ -144,8 +146,8 @@ def _write_scored(store, p: pd.Period, folder: Path, prefix: str, audience: str,
     ``<prefix><table>``."""
     ev = store.evaluations(p, audience=audience)
     ev["team"] = ev["agent_id"].map(team)
-    rnd = ev[ev["arm"] == "random"]
-    card_scores = _card_scores(rnd, cards, target)
+    window, window_items = model_window(store, p, audience, team)
+    card_scores, model_items = _card_scores(window, window_items, store, cards, target, item_target, p)
     headline = cards["scorecard_id"].iloc[0] if len(cards) else None
     _write(folder, prefix + "scores", card_scores[card_scores["scorecard_id"] == headline].drop(columns="scorecard_id").reset_index(drop=True))
     _write(folder, prefix + "card_scores", card_scores)
@@ -153,7 +155,7 @@ def _write_scored(store, p: pd.Period, folder: Path, prefix: str, audience: str,
     it_rnd = it[it["arm"] == "random"].merge(card_items[["scorecard_id", "item_id", "kind", "counted"]], on=["scorecard_id", "item_id"], how="left")
     it_rnd = it_rnd[it_rnd["counted"].astype("boolean").fillna(True).astype(bool)]  # context questions and bonus items are not pass/fail
     scale = it_rnd["kind"].isin(SCALE_KINDS)
-    _write(folder, prefix + "items", _item_rates(it_rnd[~scale], item_target, team))
+    _write(folder, prefix + "items", _item_rates(it_rnd[~scale], item_target, team, model_items))
     t_items = it_rnd[~scale & it_rnd["answer"].isin(["yes", "partial", "no"])].assign(passed=lambda d: d["answer"] == "yes")
     _write(folder, prefix + "team_items", t_items.groupby(["scorecard_id", "team", "item_id"])["passed"].agg(team_rate="mean", team_n="size").reset_index())
     stats, values = _scale_tables(it_rnd[scale])
@@ -163,30 +165,61 @@ def _write_scored(store, p: pd.Period, folder: Path, prefix: str, audience: str,
     _write(folder, prefix + "evaluations", _month_evaluations(ev, it, contacts))
 
 
-def _card_scores(rnd: pd.DataFrame, cards: pd.DataFrame, target: float | None) -> pd.DataFrame:
-    """:func:`agent_scores` of each scorecard's random-arm evaluations, with ``scorecard_id``; a scorecard that is not a
-    headline one has no target (status ``no target``); one with fewer than 3 agents scored has no rows."""
-    frames = [_scores(rnd[rnd["scorecard_id"] == cid], target).assign(scorecard_id=cid) for cid in cards["scorecard_id"]]
+def model_window(store, p: pd.Period, audience: str, team: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The random-arm evaluations (each contact once, :func:`qa_lib.calibration.counted_once`) and their answers of the
+    quality model's months up to ``p``, with ``month``, ``team`` and ``hire_date``."""
+    agents = store.read("agents").set_index("agent_id")
+    frames, items = [], []
+    for k in range(MODEL_MONTHS - 1, -1, -1):
+        m = p - k
+        e = store.evaluations(m, audience=audience)
+        e = e[e["arm"] == "random"]
+        if len(e):
+            frames.append(e.assign(month=str(m)))
+            items.append(store.evaluation_items(m, audience=audience))
+    if not frames:
+        return pd.DataFrame(columns=["evaluation_id", "agent_id", "team", "inspector_id", "month", "scorecard_id"]), pd.DataFrame(columns=["evaluation_id", "item_id", "answer"])
+    inspectors = store.read("inspectors")
+    experts = inspectors.loc[inspectors["is_expert"].astype("boolean").fillna(False).astype(bool), "inspector_id"] if "is_expert" in inspectors.columns else []
+    ev = counted_once(pd.concat(frames, ignore_index=True), experts=list(experts))
+    ev["team"] = ev["agent_id"].map(team)
+    ev["hire_date"] = ev["agent_id"].map(agents["hire_date"]) if "hire_date" in agents.columns else pd.NaT
+    it = pd.concat(items, ignore_index=True)
+    return ev, it[it["evaluation_id"].isin(ev["evaluation_id"])]
+
+
+def _card_scores(window: pd.DataFrame, window_items: pd.DataFrame, store, cards: pd.DataFrame, target: float | None, item_target: float,
+                 p: pd.Period) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`qa_lib.quality.model_scores` of each scorecard (the month's, from its last ``MODEL_MONTHS`` months of
+    random-arm evaluations), with ``scorecard_id``; and the model's agent × item pass rates. A scorecard that is not a
+    headline one has no target (status ``no target``); one with fewer than 3 agents scored this month has no rows."""
+    frames, item_frames = [], []
+    for cid, version in zip(cards["scorecard_id"], cards["version"]):
+        part = window[window["scorecard_id"] == cid]
+        if part.loc[part["month"] == str(p)].dropna(subset=["total_score"])["agent_id"].nunique() < 3:
+            continue
+        card = store.scorecard(cid, int(version))
+        scores, rates = model_scores(part, window_items[window_items["evaluation_id"].isin(part["evaluation_id"])], card, month=p,
+                                     target=target, item_target=item_target, months=MODEL_MONTHS)
+        frames.append(scores.assign(scorecard_id=cid))
+        item_frames.append(rates.assign(scorecard_id=cid))
     empty = pd.DataFrame({col: pd.Series(dtype=object if col in ("agent_id", "team", "status", "scorecard_id") else float)
                           for col in _SCORE_COLUMNS + ["scorecard_id"]})
     out = pd.concat([empty, *frames], ignore_index=True) if frames else empty
     free = out["scorecard_id"].isin(set(cards.loc[~cards["headline"].astype(bool), "scorecard_id"]))
     out.loc[free, "status"] = "no target"
     out.loc[free, ["p_below_target", "n_to_decide"]] = np.nan
-    return out
+    items = pd.concat(item_frames, ignore_index=True) if item_frames else None
+    return out, items
 
 
-def _scores(rnd: pd.DataFrame, target: float) -> pd.DataFrame:
-    """:func:`agent_scores` of the random-arm evaluations; an empty table when fewer than 3 agents have one (nothing to
-    borrow strength from: nothing released yet, or a small scorecard)."""
-    if rnd.dropna(subset=["total_score"])["agent_id"].nunique() < 3:
-        return pd.DataFrame({col: pd.Series(dtype=object if col in ("agent_id", "team", "status") else float) for col in _SCORE_COLUMNS})
-    return agent_scores(rnd, target=target)
-
-
-def _item_rates(answers: pd.DataFrame, item_target: float, team: pd.Series) -> pd.DataFrame:
-    """:func:`item_pass_rates` per scorecard (an item id may be on two scorecards), with ``scorecard_id`` and ``team``."""
-    frames = [item_pass_rates(g, target=item_target).assign(scorecard_id=cid) for cid, g in answers.groupby("scorecard_id")]
+def _item_rates(answers: pd.DataFrame, item_target: float, team: pd.Series, model_items: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Agent × item pass rates per scorecard (an item id may be on two scorecards), with ``scorecard_id`` and ``team``:
+    the quality model's (``model_items``) where it was fitted, :func:`item_pass_rates` for the other scorecards."""
+    modelled = set(model_items["scorecard_id"]) if model_items is not None else set()
+    frames = [item_pass_rates(g, target=item_target).assign(scorecard_id=cid) for cid, g in answers.groupby("scorecard_id") if cid not in modelled]
+    if model_items is not None:
+        frames.append(model_items)
     rates = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_RATE_COLUMNS)
     rates["team"] = rates["agent_id"].map(team)
     return rates[_RATE_COLUMNS]
@@ -721,9 +754,10 @@ def agent_headline(view: dict) -> str:
         return head + ("No randomly sampled call of yours has been released to you yet this month." if waiting
                        else "No randomly sampled call of yours was scored this month.") + tail
     r = _on_scale(s).iloc[0]
-    text = (f"Your mean score is **{r['mean']:.1f}** from {int(r['n'])} randomly sampled calls released to you"
-            + (f" (95 % interval {r['low']:.1f} to {r['high']:.1f})" if np.isfinite(r["low"]) else " (one call: no interval yet)")
-            + f"; taking your team into account, the best estimate is **{r['shrunk']:.1f}**. "
+    months = int(r["months"]) if "months" in r and pd.notna(r["months"]) else 1
+    text = (f"Your mean score this month is **{r['mean']:.1f}** from {int(r['n'])} randomly sampled calls released to you. "
+            f"Taking your last {months} months into account (recent ones weighing more), which inspectors scored them and your "
+            f"team, the best estimate of your score is **{r['shrunk']:.1f}** (95 % interval {r['low']:.1f} to {r['high']:.1f}). "
             f"Against the target of {view['target']:.0f}: **{r['status']}**")
     if r["status"] == "not enough evidence":
         n = r["n_to_decide"]
@@ -746,7 +780,8 @@ def team_headline(view: dict) -> str:
         return head + f"No agent of the team has randomly sampled calls scored{name} this month (at least 3 agents of the center are needed)."
     return head + (
         f"{len(view['scores'])} agents scored{name}. "
-        f"**{len(view['below'])}** reliably below the target of {view['target']:.0f} (the whole 95 % interval under it); "
+        f"**{len(view['below'])}** reliably below the target of {view['target']:.0f} (a verdict for the whole list: at most a 5 % chance that "
+        "any agent of the center is wrongly called below or above it); "
         f"**{len(view['unclear'])}** without enough evidence either way — a low average from a handful of calls is not yet a verdict. "
         f"The scores count every submitted evaluation, drafts never; {view['unreleased']} of the team's randomly sampled evaluations are not yet "
         "released to its agents.")

@@ -179,34 +179,62 @@ def krippendorff_alpha(reliability_data, level: str = "nominal", value_domain=No
     return float(1 - d_o / d_e)
 
 
-def fleiss_kappa(reliability_data=None, *, counts=None) -> float:
+def fleiss_kappa(reliability_data=None, *, counts=None, weights=None) -> float:
     """Fleiss' κ for many raters, from raw ratings (raters × units) or a subjects × categories ``counts`` table.
 
-    Subjects may have different numbers of ratings (each needs at least two); with a
-    constant number this is Fleiss (1971). Checked against Fleiss (1971): the 30 patients ×
-    6 psychiatrists diagnoses give κ = 0.430 (R irr::kappam.fleiss).
+    With different numbers of ratings per subject this is Fleiss' generalized κ as Gwet defines it (Handbook of
+    Inter-Rater Reliability, 4th ed., ch. 2; R irrCAC ``fleiss.kappa.raw``): the observed agreement p_a is averaged
+    over subjects with two or more ratings, and chance agreement Σ π_k² uses π_k, the share of category k *within
+    each subject* averaged over the subjects rated at all — not the pooled share of all ratings, which over-weights
+    subjects with many ratings. With a constant number of ratings both are the same, Fleiss (1971).
+    ``weights`` (None, "linear", "quadratic", "ordinal") gives the weighted form (irrCAC's ``weights=``).
+
+    Checked against Fleiss (1971): the 30 patients × 6 psychiatrists diagnoses give κ = 0.430 (R irr::kappam.fleiss);
+    and against irrCAC on its raw_4raters example (κ = 0.76117, each unit rated by 1 to 4 raters).
     """
     if (reliability_data is None) == (counts is None):
         raise ParameterError("give reliability_data (raters × units) or counts (subjects × categories), not both")
     if counts is None:
-        table = _counts(_matrix(reliability_data))[0]
+        table, cats = _counts(_matrix(reliability_data))
     else:
         table = np.asarray(counts, dtype=float)
-        if table.ndim != 2 or np.any(table < 0):
+        if table.ndim != 2 or np.any(table < 0) or not np.isfinite(table).all():
             raise ParameterError("counts must be a 2-D table of non-negative counts, subjects × categories")
-    table = _pairable(table)
-    if table.shape[0] == 0:
+        cats = None
+    q = table.shape[1]
+    w = _weights(weights, q, None if weights is None or weights == "ordinal" else cats)
+    r = table.sum(axis=1)
+    if not (r >= 2).any():
         raise ParameterError("no subject has two or more ratings")
-    m = table.sum(axis=1)
-    p_i = (table * (table - 1)).sum(axis=1) / (m * (m - 1))
-    p_j = table.sum(axis=0) / m.sum()
-    pe = float((p_j**2).sum())
+    pa, pi, _ = _unit_parts(table, w)
+    pe = float(pi @ w @ pi)
     if pe == 1:
         return float("nan")
-    return float((p_i.mean() - pe) / (1 - pe))
+    return float((pa - pe) / (1 - pe))
+
+
+def _unit_parts(table: np.ndarray, w: np.ndarray, mult: np.ndarray | None = None) -> tuple:
+    """Gwet's per-unit pieces, averaged: p_a over units with ≥ 2 ratings, π_k over units with ≥ 1 (ch. 2 and 4).
+
+    ``mult`` (resamples × units, how often each unit is drawn) gives one value per resample; without it, one value.
+    """
+    r = table.sum(axis=1)
+    pair, rated = r >= 2, r >= 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pa_u = np.where(pair, (table * (table @ w.T - 1)).sum(axis=1) / (r * (r - 1)), 0.0)
+        p_u = np.where(rated[:, None], table / r[:, None], 0.0)
+        if mult is None:
+            return float(pa_u[pair].mean()), p_u[rated].mean(axis=0), None
+        pa = (mult @ pa_u) / (mult @ pair)
+        pi = (mult @ p_u) / (mult @ rated)[:, None]
+    return pa, pi, mult
 
 
 def _weights(kind, q: int, cats: np.ndarray | None = None) -> np.ndarray:
+    """Agreement weights (1 on the diagonal): identity, linear, quadratic (by ``cats`` spacing) or ordinal (by rank).
+
+    ``ordinal`` is Gwet's / irrCAC's: 1 − M(k, l) / max M with M(k, l) = C(|k − l| + 1, 2).
+    """
     idx = np.arange(q, dtype=float) if cats is None else np.asarray(cats, dtype=float)
     span = (idx.max() - idx.min()) or 1.0
     diff = np.abs(idx[:, None] - idx[None, :]) / span
@@ -216,11 +244,15 @@ def _weights(kind, q: int, cats: np.ndarray | None = None) -> np.ndarray:
         return 1 - diff
     if kind == "quadratic":
         return 1 - diff**2
-    raise ParameterError(f"weights must be None, 'linear' or 'quadratic'; got {kind!r}")
+    if kind == "ordinal":
+        n = np.abs(np.arange(q)[:, None] - np.arange(q)[None, :]) + 1.0
+        m = n * (n - 1) / 2
+        return 1 - m / (m.max() or 1.0)
+    raise ParameterError(f"weights must be None, 'linear', 'quadratic' or 'ordinal'; got {kind!r}")
 
 
 def cohen_kappa(rater_a, rater_b, *, weights=None, labels=None) -> float:
-    """Cohen's κ for two raters, unweighted or with linear / quadratic weights.
+    """Cohen's κ for two raters, unweighted or with linear / quadratic / ordinal weights.
 
     With ``labels`` the categories (and the weights' spacing) follow that declared list, so
     a category nobody used still counts. Pairs with a missing rating are dropped. Checked
@@ -251,60 +283,67 @@ def cohen_kappa(rater_a, rater_b, *, weights=None, labels=None) -> float:
     return float(1 - (w * o).sum() / denom)
 
 
+def _label_codes(reliability_data, labels) -> np.ndarray:
+    """raters × units as codes 0..q−1 of the declared ``labels`` (NaN = missing), one vectorised look-up."""
+    raw = np.asarray(reliability_data, dtype=object) if not isinstance(reliability_data, np.ndarray) else reliability_data
+    if raw.ndim != 2:
+        raise ParameterError(f"reliability_data must be 2-D, raters × units; got {raw.ndim} dimension(s)")
+    if raw.shape[0] < 2:
+        raise ParameterError(f"reliability_data needs at least 2 raters (rows); got {raw.shape[0]}")
+    flat = pd.Series(raw.ravel(), dtype=float if raw.dtype.kind in "fiub" else object)
+    missing = flat.isna().to_numpy()
+    codes = pd.Index(list(labels)).get_indexer(flat.where(~missing).to_numpy())
+    if ((codes < 0) & ~missing).any():
+        bad = sorted({str(v) for v in flat[(codes < 0) & ~missing]})
+        raise ParameterError(f"labels must include every rated value; missing {bad[:10]}")
+    return np.where(missing, np.nan, codes).reshape(raw.shape).astype(float)
+
+
 def _gwet(reliability_data, weights, labels):
-    data = _matrix(reliability_data)
-    domain = None
+    """The units × categories counts (units rated at all), the weights and q; None when fewer than 2 categories."""
     if labels is not None:
-        domain = np.arange(len(labels), dtype=float)
-        raw = np.asarray(reliability_data, dtype=object)
-        lookup = {v: i for i, v in enumerate(labels)}
-        mapped = pd.Series(raw.ravel(), dtype=object).map(lambda v: lookup.get(v, np.nan if v is None or (isinstance(v, float) and np.isnan(v)) else -1))
-        if (mapped == -1).any():
-            raise ParameterError("labels must include every rated value")
-        data = mapped.to_numpy(dtype=float).reshape(raw.shape)
-    counts, cats = _counts(data, domain)
+        data = _label_codes(reliability_data, labels)
+        counts, cats = _counts(data, np.arange(len(labels), dtype=float))
+    else:
+        counts, cats = _counts(_matrix(reliability_data))
     q = cats.size
     if q < 2:
         return None
-    w = _weights(weights, q, None if labels is not None or weights is None else cats)
-    r_i = counts.sum(axis=1)
-    rated = r_i >= 1
-    pi_k = (counts[rated] / r_i[rated, None]).mean(axis=0)
-    pair = r_i >= 2
-    if not pair.any():
+    w = _weights(weights, q, None if labels is not None or weights in (None, "ordinal") else cats)
+    counts = counts[counts.sum(axis=1) >= 1]
+    if not (counts.sum(axis=1) >= 2).any():
         raise ParameterError("no unit has two or more ratings")
-    c = counts[pair]
-    star = c @ w.T
-    pa = float(((c * (star - 1)).sum(axis=1) / (r_i[pair] * (r_i[pair] - 1))).mean())
-    return pa, pi_k, w, q
+    return counts, w, q
 
 
-def gwet_ac1(reliability_data) -> float:
+def _ac(counts: np.ndarray, w: np.ndarray, q: int, mult: np.ndarray | None = None):
+    """AC1/AC2 from Gwet's pieces: p_e = Σw / (q(q−1)) · Σ π_k(1 − π_k); one value, or one per resample row of ``mult``."""
+    pa, pi, _ = _unit_parts(counts, w, mult)
+    pe = w.sum() / (q * (q - 1)) * (pi * (1 - pi)).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (pa - pe) / (1 - pe)
+
+
+def gwet_ac1(reliability_data, labels=None) -> float:
     """Gwet's AC1 for any number of raters and missing ratings (Gwet 2014, ch. 4).
 
-    Stable where κ collapses on skewed categories (almost every call passes an item).
+    Stable where κ collapses on skewed categories (almost every call passes an item). With ``labels`` the
+    categories are the declared ones (irrCAC ``categ.labels``): a yes/no item where everyone said yes has AC1 = 1.
     Checked against R irrCAC ``gwet.ac1.raw`` on its cac.raw4raters example (0.7754).
     """
-    out = _gwet(reliability_data, None, None)
-    if out is None:
-        return float("nan")
-    pa, pi_k, _, q = out
-    pe = float((pi_k * (1 - pi_k)).sum() / (q - 1))
-    return float((pa - pe) / (1 - pe))
+    out = _gwet(reliability_data, None, labels)
+    return float("nan") if out is None else float(_ac(*out))
 
 
 def gwet_ac2(reliability_data, weights="quadratic", labels=None) -> float:
     """Gwet's AC2: AC1 with agreement weights for ordered categories (Gwet 2014, ch. 4).
 
-    ``weights``: "linear" or "quadratic" (None gives AC1); with ``labels`` the categories
-    and their spacing follow that declared order.
+    ``weights``: "linear", "quadratic" (by the categories' spacing) or "ordinal" (by rank, Gwet's ordinal weights);
+    None gives AC1. With ``labels`` the categories and their spacing follow that declared order. Checked against
+    irrCAC on raw_4raters: quadratic 0.9140, ordinal 0.8989.
     """
     out = _gwet(reliability_data, weights, labels)
-    if out is None:
-        return float("nan")
-    pa, pi_k, w, q = out
-    pe = float(w.sum() / (q * (q - 1)) * (pi_k * (1 - pi_k)).sum())
-    return float((pa - pe) / (1 - pe))
+    return float("nan") if out is None else float(_ac(*out))
 
 
 def brennan_prediger(reliability_data) -> float:
@@ -312,7 +351,8 @@ def brennan_prediger(reliability_data) -> float:
     out = _gwet(reliability_data, None, None)
     if out is None:
         return float("nan")
-    pa, _, _, q = out
+    counts, w, q = out
+    pa = _unit_parts(counts, w)[0]
     return float((pa - 1 / q) / (1 - 1 / q))
 
 
@@ -450,25 +490,92 @@ def bootstrap_ci(statistic, reliability_data, n_boot: int = 1000, confidence: fl
 
     ``statistic`` is one of this module's array-level functions (e.g. ``krippendorff_alpha``);
     ``kwargs`` pass through (``level="ordinal"``). Resamples whose statistic is undefined
-    (no variation) are dropped. Seeded with ``random_state``.
+    (no variation) are dropped. Seeded with ``random_state``. For ``krippendorff_alpha``, ``gwet_ac1`` and
+    ``gwet_ac2`` (with ``labels``) all resamples are computed at once from per-unit pieces (same values as
+    calling the statistic on each resample, to rounding); other statistics are called once per resample.
     """
-    if not isinstance(n_boot, int) or n_boot < 10:
+    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 10:
         raise ParameterError(f"n_boot must be an integer ≥ 10; got {n_boot!r}")
     if not 0 < confidence < 1:
         raise ParameterError(f"confidence must be between 0 and 1; got {confidence!r}")
-    data = _matrix(reliability_data)
     rng = np.random.default_rng(random_state)
+    if statistic in (gwet_ac1, gwet_ac2) and kwargs.get("labels") is not None:
+        data = _label_codes(reliability_data, kwargs["labels"])
+    else:
+        data = _matrix(reliability_data)
     n_units = data.shape[1]
-    values = np.empty(n_boot)
-    for b in range(n_boot):
-        cols = rng.integers(0, n_units, n_units)
-        try:
-            values[b] = statistic(data[:, cols], **kwargs)
-        except ParameterError:
-            values[b] = np.nan
-    values = values[~np.isnan(values)]
+    idx = rng.integers(0, n_units, (n_boot, n_units))
+    values = _resampled(statistic, data, idx, kwargs)
+    if values is None:
+        values = np.empty(n_boot)
+        for b in range(n_boot):
+            try:
+                values[b] = statistic(data[:, idx[b]], **kwargs)
+            except ParameterError:
+                values[b] = np.nan
+    values = values[np.isfinite(values)]
     if values.size == 0:
         return float("nan"), float("nan")
     a = (1 - confidence) / 2
     lo, hi = np.quantile(values, [a, 1 - a])
     return float(lo), float(hi)
+
+
+def _resampled(statistic, data: np.ndarray, idx: np.ndarray, kwargs: dict) -> np.ndarray | None:
+    """The statistic on every resample ``idx`` (resamples × units drawn) at once, or None when there is no fast path."""
+    if not (~np.isnan(data)).any():
+        return None
+    n_boot, n_units = idx.shape
+    mult = np.zeros((n_boot, n_units))
+    np.add.at(mult, (np.repeat(np.arange(n_boot), n_units), idx.ravel()), 1.0)
+    if statistic is krippendorff_alpha and set(kwargs) <= {"level", "value_domain"}:
+        return _alpha_resampled(data, mult, kwargs.get("level", "nominal"), kwargs.get("value_domain"))
+    labels = kwargs.get("labels")
+    if statistic is gwet_ac1 and set(kwargs) <= {"labels"}:
+        weights = None
+    elif statistic is gwet_ac2 and labels is not None and set(kwargs) <= {"labels", "weights"}:
+        weights = kwargs.get("weights", "quadratic")
+    else:
+        return None
+    if labels is not None:  # data are already codes of the declared labels: q is fixed
+        counts, _ = _counts(data, np.arange(len(labels), dtype=float))
+        q = len(labels)
+        if q < 2:
+            return np.full(n_boot, np.nan)
+        return _ac(counts, _weights(weights, q), q, mult)
+    counts, _ = _counts(data)  # AC1 on the categories each resample used (as gwet_ac1 on the resample)
+    used = (mult @ counts) > 0
+    q_b = used.sum(axis=1).astype(float)
+    pa, pi, _ = _unit_parts(counts, np.eye(counts.shape[1]), mult)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pe = (pi * (1 - pi)).sum(axis=1) / (q_b - 1)
+        out = (pa - pe) / (1 - pe)
+    return np.where(q_b >= 2, out, np.nan)
+
+
+def _alpha_resampled(data: np.ndarray, mult: np.ndarray, level: str, value_domain) -> np.ndarray:
+    """Krippendorff's α of every resample: the coincidence matrix is a sum of per-unit matrices, weighted by draws."""
+    if level not in LEVELS:
+        raise ParameterError(f"level must be one of {', '.join(LEVELS)}; got {level!r}")
+    counts, cats = _counts(data, value_domain)
+    m = counts.sum(axis=1)
+    pair = m >= 2
+    q = cats.size
+    per_unit = np.zeros((counts.shape[0], q, q))
+    c = counts[pair]
+    per_unit[pair] = (c[:, :, None] * c[:, None, :] - np.einsum("uk,kl->ukl", c, np.eye(q))) / (m[pair] - 1)[:, None, None]
+    o = (mult @ per_unit.reshape(len(m), q * q)).reshape(-1, q, q)
+    n_c = o.sum(axis=2)
+    n = n_c.sum(axis=1)
+    if level == "ordinal":
+        cum = np.cumsum(n_c, axis=1)
+        lo = np.minimum.outer(np.arange(q), np.arange(q))
+        hi = np.maximum.outer(np.arange(q), np.arange(q))
+        d2 = (cum[:, hi] - cum[:, lo] + n_c[:, lo] - (n_c[:, :, None] + n_c[:, None, :]) / 2) ** 2
+    else:
+        d2 = _delta2(level, cats, n_c[0])[None]
+    d_o = (o * d2).sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d_e = (n_c[:, :, None] * n_c[:, None, :] * d2).sum(axis=(1, 2)) / (n - 1)
+        out = 1 - d_o / d_e
+    return np.where((d_e > 0) & (n > 0), out, np.nan)

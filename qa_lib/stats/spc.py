@@ -4,7 +4,8 @@ Pure and vectorized (no loop over periods). Every user error raises :class:`~qa_
 naming the parameter, what is allowed and what was received; inputs are never modified.
 
 References: Montgomery DC, *Introduction to Statistical Quality Control* (p-chart, trial limits, varying n);
-Western Electric Co. (1956) *Statistical Quality Control Handbook* (zone tests 1-4).
+Western Electric Co. (1956) *Statistical Quality Control Handbook* (zone tests 1-4); Laney DB (2002) "Improved
+control charts for attributes", *Quality Engineering* 14(4):531-537 (the p′ chart for overdispersed shares).
 """
 
 from __future__ import annotations
@@ -17,9 +18,20 @@ from scipy import stats
 
 from ..errors import ParameterError
 
-__all__ = ["p_chart", "two_proportion_test", "western_electric_rules"]
+__all__ = ["p_chart", "two_proportion_test", "western_electric_rules", "RULE_FALSE_ALARM"]
 
 _WE_RULES = (("rule1", 1, 1, 3.0), ("rule2", 3, 2, 2.0), ("rule3", 5, 4, 1.0), ("rule4", 8, 8, 0.0))
+
+
+def _one_side(width: int, need: int, limit: float) -> float:
+    """Chance that ``need`` of ``width`` independent standard-normal points lie beyond ``limit`` on one given side."""
+    return float(stats.binom.sf(need - 1, width, stats.norm.sf(limit)))
+
+
+#: Per rule, the chance an in-control point (independent normal z) fires it on one given side: rule 1 0.00135,
+#: rule 2 0.00153, rule 3 0.00277, rule 4 0.00391 — a fired rule's p-value when signals are pooled for a
+#: false-discovery-rate decision.
+RULE_FALSE_ALARM = {name: _one_side(width, need, limit) for name, width, need, limit in _WE_RULES}
 
 
 def _vector(x, name: str, *, allow_nan: bool = False, scalar_ok: bool = False) -> np.ndarray:
@@ -66,8 +78,8 @@ def _baseline_mask(baseline, n: int) -> np.ndarray:
     return mask.copy()
 
 
-def p_chart(counts, sizes, *, center=None, baseline=None, sigma: float = 3.0) -> pd.DataFrame:
-    """Shewhart p-chart with per-period limits (sample sizes may vary).
+def p_chart(counts, sizes, *, center=None, baseline=None, sigma: float = 3.0, laney: bool | str = False) -> pd.DataFrame:
+    """Shewhart p-chart with per-period limits (sample sizes may vary), or Laney's p′ chart for overdispersed shares.
 
     Parameters
     ----------
@@ -82,13 +94,20 @@ def p_chart(counts, sizes, *, center=None, baseline=None, sigma: float = 3.0) ->
         test out of its own limits. Not allowed together with ``center``.
     sigma : float > 0, default 3
         Width of the limits in standard errors.
+    laney : False, True or "auto", default False
+        ``True``: Laney's p′ chart — the binomial standard error times ``sigma_z``, the average moving range of the
+        baseline periods' ``z_i = (p_i - pbar) / sqrt(pbar (1 - pbar) / n_i)`` over 1.128 (Laney 2002; the same
+        as R qicharts2 ``qic(chart = "pp")``); ``sigma_z²`` is the ratio of the between-period variation to the
+        binomial. ``"auto"``: ``sigma_z`` at least 1 — the p′ chart when the periods vary more than binomially
+        (overdispersion, ``sigma_z > 1``), the p-chart otherwise (never narrower than the p-chart).
 
     Returns
     -------
     pandas.DataFrame
         One row per period (index of ``counts`` if it is a Series) with ``count, size, p, center, sigma``
-        (standard error ``sqrt(pbar (1 - pbar) / n_i)``), ``lcl`` (clipped at 0), ``ucl`` (clipped at 1),
-        ``out_of_control`` (strictly beyond a limit) and ``direction`` (``"up"``, ``"down"`` or ``""``).
+        (standard error ``sqrt(pbar (1 - pbar) / n_i)``, times ``sigma_z`` for a p′ chart), ``sigma_z`` (1 for a
+        p-chart), ``lcl`` (clipped at 0), ``ucl`` (clipped at 1), ``out_of_control`` (strictly beyond a limit) and
+        ``direction`` (``"up"``, ``"down"`` or ``""``).
 
     Examples
     --------
@@ -121,15 +140,31 @@ def p_chart(counts, sizes, *, center=None, baseline=None, sigma: float = 3.0) ->
         if n[mask].sum() <= 0:
             raise ParameterError(f"baseline must select periods with a positive total size; got {n[mask].sum():g}")
         pbar = d[mask].sum() / n[mask].sum()
+    if laney not in (False, True, "auto"):
+        raise ParameterError(f"laney must be False, True or 'auto'; got {laney!r}")
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.where(n > 0, d / n, np.nan)
         se = np.where(n > 0, np.sqrt(pbar * (1 - pbar) / n), np.nan)
+    sigma_z = 1.0
+    if laney is not False:
+        base = (np.ones(d.size, dtype=bool) if center is not None or baseline is None else mask) & (n > 0)
+        sigma_z = _laney_sigma_z(p[base], se[base], pbar, auto=laney == "auto")
+        se = se * sigma_z
     lcl, ucl = np.maximum(pbar - sigma * se, 0.0), np.minimum(pbar + sigma * se, 1.0)
     up, down = p > ucl, p < lcl
     index = counts.index if isinstance(counts, pd.Series) else pd.RangeIndex(d.size)
     return pd.DataFrame({"count": np.asarray(counts).copy(), "size": np.asarray(sizes).copy(), "p": p,
-                         "center": pbar, "sigma": se, "lcl": lcl, "ucl": ucl, "out_of_control": up | down,
+                         "center": pbar, "sigma": se, "sigma_z": sigma_z, "lcl": lcl, "ucl": ucl, "out_of_control": up | down,
                          "direction": np.where(up, "up", np.where(down, "down", ""))}, index=index)
+
+
+def _laney_sigma_z(p: np.ndarray, se: np.ndarray, pbar: float, *, auto: bool) -> float:
+    """Laney's sigma_z of the baseline points (average moving range of z over 1.128), at least 1 with ``auto``;
+    1 without two points or without spread (``pbar`` 0 or 1)."""
+    if p.size < 2 or not 0 < pbar < 1:
+        return 1.0
+    sz = float(np.mean(np.abs(np.diff((p - pbar) / se))) / 1.128)
+    return max(sz, 1.0) if auto else sz
 
 
 def _window_count(flags: np.ndarray, width: int) -> np.ndarray:
