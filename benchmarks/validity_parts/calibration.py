@@ -140,6 +140,14 @@ def _null_rows(rng, world, scenario: str, draws: int, expert: str, card, target:
     ]
 
 
+#: Why a target is not met (docs/validity.md), keyed by the start of the row's analysis or measure.
+WHY = {
+    "calibration: leniency adjustment": (
+        "The bootstrap over one session's 48 calls is too narrow: resampling calls ignores that the same few calls are scored "
+        "by every inspector, and 200 resamples leave the interval's ends noisy. A percentile-t or a bootstrap over calls and "
+        "sessions together is the next step; until then the adjustment is shown with its interval and applied only when clear."),
+}
+
 #: Draws for docs/validity.md (benchmarks/validity.py without --draws).
 DRAWS = 200
 

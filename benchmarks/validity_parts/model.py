@@ -54,7 +54,7 @@ def simulate(effects: Effects, draws: int, seed: int, months: int = 3) -> dict:
     """Coverage, false verdicts and power over ``draws`` fresh draws."""
     true_score, true_items = truth(effects)
     pl = planted(SPEC)
-    cover, cover_below, any_false, false_missed, any_false_item, item_flags, item_false = [], [], [], [], [], 0, 0
+    cover, cover_below, any_false, false_missed, any_false_item, item_flags, item_false, fdp = [], [], [], [], [], 0, 0, []
     weak_found, width = [], []
     for r in range(draws):
         agents, items = one_draw(effects, seed * 100_000 + r, months)
@@ -71,6 +71,7 @@ def simulate(effects: Effects, draws: int, seed: int, months: int = 3) -> dict:
         false_flag = flagged & (it["true_rate"] >= ITEM_TARGET)
         item_flags += int(flagged.sum())
         item_false += int(false_flag.sum())
+        fdp.append(false_flag.sum() / flagged.sum() if flagged.any() else 0.0)  # the month's false discovery proportion
         any_false_item.append(bool(false_flag.any()))
         weak = it[(it["agent_id"] == pl["weak_agent"]) & (it["item_id"] == pl["weak_item"])]
         weak_found.append(bool((weak["status"] == "missed").any()))
@@ -78,9 +79,30 @@ def simulate(effects: Effects, draws: int, seed: int, months: int = 3) -> dict:
     below = np.concatenate(cover_below) if any(len(c) for c in cover_below) else np.array([])
     return {"coverage": cov.mean(), "coverage_below": below.mean() if below.size else np.nan, "n_below": below.size / max(draws, 1),
             "any_false_agent": np.mean(any_false), "false_missed_per_month": np.mean(false_missed),
-            "item_fdr": item_false / item_flags if item_flags else 0.0, "item_flags_per_month": item_flags / draws,
+            "item_fdr": float(np.mean(fdp)), "item_flags_per_month": item_flags / draws,
             "any_false_item": np.mean(any_false_item), "weak_power": np.mean(weak_found), "width": float(np.median(width))}
 
+
+#: Why a target is not met (docs/validity.md), keyed by the start of the row's measure.
+WHY = {
+    "coverage of 95 % intervals": (
+        "The intervals are too narrow for the agents who differ most from their team. The model's agent factor multiplies "
+        "every failure the inspectors record, including those that are not the agent's (the generator's 3 % recording "
+        "slips, the ambiguous item's 35 %, the strict inspector's added failures), so the measured spread between agents is "
+        "diluted and the fitted spread σ comes out small (0.05–0.16 on the log scale where the generator plants 0.38): the best "
+        "and the worst agents are pulled too far toward the team. Carrying σ's uncertainty (instead of a point estimate that "
+        "was 0 in a third of months) and a binomial likelihood raised coverage from 76–86 % (earlier versions, 10–40 draws each) to this figure. Next: an additive "
+        "slip component per inspector and item (failures not multiplied by the agent) so the agent factor sees only the "
+        "agent's failures."),
+    "coverage for agents truly below target": (
+        "About one agent a month is truly below target (the late hire, 3 calls); the rate rests on that one agent's draws."),
+    "planted weak agent flagged": (
+        "The weak agent fails the identity check 55 % of the time, but the open coaching action halves it in the last days of "
+        "the last month, and the exact binomial test on 18 answers must survive Benjamini–Hochberg over 540 agent × item cells: "
+        "q ≤ 5 % needs p ≈ 10⁻⁴ when few other cells are flagged. With 6 calls a month this is the price of controlling "
+        "false flags; 6 months pooled, or a few more calls for an agent whose cell straddles the target (`qa sample "
+        "--adaptive`), is what buys it."),
+}
 
 #: Draws for docs/validity.md (benchmarks/validity.py without --draws).
 DRAWS = 100
@@ -96,7 +118,7 @@ def rows(draws: int = 200, seed: int = 0) -> list[dict]:
                  value=r["coverage"], ok=0.93 <= r["coverage"] <= 0.97, draws=draws, note=note),
             dict(analysis="agent verdict", scenario=name, measure="months with any wrong agent verdict (family-wise, Holm)",
                  target="≤ 5 %", value=r["any_false_agent"], ok=r["any_false_agent"] <= 0.05, draws=draws, note=""),
-            dict(analysis="item verdict", scenario=name, measure="share of 'missed' item flags that are false (FDR, BH)",
+            dict(analysis="item verdict", scenario=name, measure="false discovery rate of 'missed' item flags (mean share false, 0 in a month without flags; BH)",
                  target="≤ 5 %", value=r["item_fdr"], ok=r["item_fdr"] <= 0.05, draws=draws,
                  note=f"{r['item_flags_per_month']:.1f} flags a month"),
         ]

@@ -192,6 +192,13 @@ def _voc_rows(rng, draws: int) -> list[dict]:
     return rows
 
 
+#: Why a target is not met (docs/validity.md), keyed by the start of the row's analysis or measure.
+WHY = {
+    "KPI rate interval (new: day-clustered Wilson)": (
+        "Above the band, not below it: with 20 agent-days of ~8 outcomes the design effect is floored at 1 and the t quantile "
+        "on 19 degrees of freedom widens the interval a little — conservative, never too narrow."),
+}
+
 #: Draws for docs/validity.md (benchmarks/validity.py without --draws).
 DRAWS = 1000
 
