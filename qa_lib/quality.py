@@ -442,4 +442,5 @@ def model_scores(evaluations: pd.DataFrame, answers: pd.DataFrame, card: Scoreca
     cols = ["agent_id", "team", "n", "mean", "low", "high", "shrunk", "shrunk_sd", "p_below_target", "status", "n_to_decide",
             "rank", "rank_low", "rank_high", "n_window", "months"]
     it = fit.items[fit.items["agent_id"].isin(a["agent_id"]) & (fit.items["n"] > 0)].rename(columns={"estimate": "shrunk"})
+    it = it.astype({"passes": int, "n": int})  # counts of answers (the model's sums are floats)
     return a[cols].reset_index(drop=True), it[["item_id", "agent_id", "passes", "n", "rate", "low", "high", "shrunk", "status"]].reset_index(drop=True)
