@@ -173,7 +173,7 @@ def fit_quality(evaluations: pd.DataFrame, answers: pd.DataFrame, card: Scorecar
     m = _Model(ev, counted, card, last, half_life)
     m.backfit()
     p_fail, agent_post, item_post = m.draw_rates(n_draws, rng)
-    agents_tab = _agent_table(ev, m.agents, m.team_of, last)
+    agents_tab = _agent_table(ev, m.agents, m.team_of, last, half_life)
     items_tab = _item_table(counted, m.agents, m.items, m.kinds, p_fail, last, item_target, alpha)
     ins = pd.DataFrame({"inspector_id": m.inspectors, "answers": m.sums(m.qi, m.N, len(m.inspectors)).astype(int), "severity": m.sev})
     scores = _score_draws(card, f, m.agents, m.items, m.kinds, p_fail, rng, calls)
@@ -293,12 +293,12 @@ def _effective(o_w: np.ndarray, e_w: np.ndarray, e_ww: np.ndarray) -> tuple[np.n
     return o_w * c, e_w * c
 
 
-def _agent_table(ev, agents_c, team_of, last) -> pd.DataFrame:
+def _agent_table(ev, agents_c, team_of, last, half_life: float) -> pd.DataFrame:
     """Per agent: calls this month and in the window (weighted), the raw mean score this month."""
     this = ev[ev["month"] == last]
     n_month = this.groupby("agent_id").size().reindex(agents_c, fill_value=0).to_numpy()
     n_win = ev.groupby("agent_id").size().reindex(agents_c, fill_value=0).to_numpy()
-    mw = ev.assign(w=0.5 ** ((last - ev["month"]).map(lambda d: d.n).astype(float))).groupby("agent_id")["w"].sum().reindex(agents_c).to_numpy()
+    mw = ev.assign(w=0.5 ** ((last - ev["month"]).map(lambda d: d.n).astype(float) / half_life)).groupby("agent_id")["w"].sum().reindex(agents_c).to_numpy()
     raw = this.groupby("agent_id")["total_score"].mean().reindex(agents_c).to_numpy() if "total_score" in ev.columns else np.full(len(agents_c), np.nan)
     return pd.DataFrame({"agent_id": agents_c, "team": team_of.reindex(agents_c).to_numpy(), "n": n_month, "n_window": n_win,
                          "n_weighted": mw, "mean": raw})
