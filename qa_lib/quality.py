@@ -276,7 +276,7 @@ def _cells(obs, N, e, w, ai_idx, A, n_items):
     """Agent × item effective failures, expectations and answers (A × n_items each)."""
     size = A * n_items
     o_w, e_w, e_ww = (np.bincount(ai_idx, weights=v, minlength=size) for v in (w * obs, w * e, w * w * e))
-    c = np.where(e_ww > 0, e_w / np.where(e_ww > 0, e_ww, 1.0), 1.0)
+    c = _noise_scale(e_w, e_ww)
     n_w = np.bincount(ai_idx, weights=w * N, minlength=size)
     return (o_w * c).reshape(A, n_items), (e_w * c).reshape(A, n_items), (n_w * c).reshape(A, n_items)
 
@@ -288,9 +288,14 @@ def _item_factors(Oai, Eai, Nai, k: int, binary) -> object:
 
 def _effective(o_w: np.ndarray, e_w: np.ndarray, e_ww: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Recency-weighted counts as Poisson counts with the right noise: a weighted sum Σ w·obs has mean Σ w·E but variance
-    Σ w²·E, so both are scaled by Σ w·E / Σ w²·E (the effective number of failures behind them)."""
-    c = np.where(e_ww > 0, e_w / np.where(e_ww > 0, e_ww, 1.0), 1.0)
+    Σ w²·E, so both are scaled by :func:`_noise_scale` (the effective number of failures behind them)."""
+    c = _noise_scale(e_w, e_ww)
     return o_w * c, e_w * c
+
+
+def _noise_scale(e_w: np.ndarray, e_ww: np.ndarray) -> np.ndarray:
+    """Σ w·E / Σ w²·E: what makes a recency-weighted count as noisy as a Poisson count (1 where nothing is expected)."""
+    return np.where(e_ww > 0, e_w / np.where(e_ww > 0, e_ww, 1.0), 1.0)
 
 
 def _agent_table(ev, agents_c, team_of, last, half_life: float) -> pd.DataFrame:
