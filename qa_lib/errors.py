@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 __all__ = [
+    "require_columns",
     "QAError",
     "ParameterError",
     "ConfigError",
@@ -103,3 +104,14 @@ class ValidationError(QAError, ValueError):
                  for (col, rule), n in rows.most_common(self.max_checks)]
         extra = f"\n  ... and {len(rows) - self.max_checks:,} more checks" if len(rows) > self.max_checks else ""
         return f" in {len(rows):,} check{'s' * (len(rows) != 1)}:" + "".join(lines) + extra
+
+
+def require_columns(frame, cols, what: str) -> None:
+    """Refuse a frame that is not a DataFrame or lacks a column, naming what is missing and what there is."""
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise ParameterError(f"{what} must be a DataFrame; got {type(frame).__name__}")
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise ParameterError(f"{what} must have columns {list(cols)}; missing {missing} (it has {list(frame.columns)})")

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import ParameterError
+from .errors import ParameterError, require_columns
 from .rubric import Scorecard, normalize_answers, score
 from .stats.fdr import q_values
 from .stats.pooling import pooled_factors
@@ -89,12 +89,6 @@ def holm_flags(p: np.ndarray, alpha: float = 0.05) -> np.ndarray:
     return out
 
 
-def _need(df: pd.DataFrame, name: str, cols) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ParameterError(f"{name} must have columns {list(cols)}; missing {missing}")
-
-
 def _failure_counts(card: Scorecard, answers: pd.DataFrame) -> pd.DataFrame:
     """One row per counted answer of a scored, non-bonus item: ``fail`` (failures in the answer) and ``kind``."""
     items = [it for it in card.items if it.scored and not it.bonus]
@@ -144,8 +138,8 @@ def fit_quality(evaluations: pd.DataFrame, answers: pd.DataFrame, card: Scorecar
     alpha : the family-wise error rate of the agent verdicts (Holm) and the false discovery rate of the item verdicts
         (Benjamini–Hochberg).
     """
-    _need(evaluations, "evaluations", ["evaluation_id", "agent_id", "team", "inspector_id", "month"])
-    _need(answers, "answers", ["evaluation_id", "item_id", "answer"])
+    require_columns(evaluations, ["evaluation_id", "agent_id", "team", "inspector_id", "month"], "evaluations")
+    require_columns(answers, ["evaluation_id", "item_id", "answer"], "answers")
     if not isinstance(card, Scorecard):
         raise ParameterError(f"card must be a Scorecard; got {type(card).__name__}")
     if not isinstance(months, int) or not 1 <= months <= 12:

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError
+from .errors import ParameterError, require_columns
 from .stats._checks import _confidence
 from .stats.gstudy import calls_for_decision, calls_for_reliability, d_study, g_coefficient, variance_components
 from .stats.proportions import proportion_margin
@@ -561,15 +561,6 @@ class GStudy:
         return out
 
 
-def _need_columns(frame: pd.DataFrame, cols: list[str], what: str) -> None:
-    """Refuse a frame that lacks a column, naming what is missing and what there is."""
-    if not isinstance(frame, pd.DataFrame):
-        raise ParameterError(f"{what} must be a DataFrame; got {type(frame).__name__}")
-    missing = [c for c in cols if c not in frame.columns]
-    if missing:
-        raise ParameterError(f"{what} must have columns {cols}; missing {missing} (it has {list(frame.columns)})")
-
-
 def month_gstudy(evaluations: pd.DataFrame, *, value: str = "total_score", month: str = "month") -> GStudy:
     """G-study of the random arm's evaluation scores: calls nested in agents, inspectors crossed with agents.
 
@@ -578,7 +569,7 @@ def month_gstudy(evaluations: pd.DataFrame, *, value: str = "total_score", month
     or more), ``inspector`` (leniency) and ``residual`` (the call, and the inspector's reading of it). The reliability
     is that of an agent's month mean, the agent's true score in that month being what it measures.
     """
-    _need_columns(evaluations, ["agent_id", "inspector_id", month, value], "evaluations")
+    require_columns(evaluations, ["agent_id", "inspector_id", month, value], "evaluations")
     ev = evaluations.dropna(subset=[value])
     months = int(ev[month].nunique())
     random = {"agent": "agent_id", "agent×month": ("agent_id", month), "inspector": "inspector_id"}
@@ -597,7 +588,7 @@ def item_gstudy(credits: pd.DataFrame, *, value: str = "credit", month: str = "m
     ``credits``: one row per evaluation and item with ``evaluation_id``, ``agent_id``, ``inspector_id``, ``item_id``,
     ``month`` and ``value`` (e.g. the ``items`` table of :func:`qa_lib.rubric.score` joined to the headers).
     """
-    _need_columns(credits, ["evaluation_id", "agent_id", "inspector_id", "item_id", month, value], "credits")
+    require_columns(credits, ["evaluation_id", "agent_id", "inspector_id", "item_id", month, value], "credits")
     random = {"agent": "agent_id", "agent×month": ("agent_id", month), "agent×item": ("agent_id", "item_id"),
               "inspector": "inspector_id", "call": "evaluation_id"}
     if credits[month].nunique() < 2:
@@ -613,7 +604,7 @@ def adaptive_split(estimates: pd.DataFrame, target: float | None = None) -> pd.D
     ``target`` column, or the ``target`` given here. Returns ``agent_id, low, high, target, status``. The settled
     (``met``, ``missed``) go into :class:`PlanSpec` ``settled`` for ``allocation="adaptive"``.
     """
-    _need_columns(estimates, ["agent_id", "low", "high"], "estimates")
+    require_columns(estimates, ["agent_id", "low", "high"], "estimates")
     e = estimates.reset_index(drop=True)
     if target is None and "target" not in e.columns:
         raise ParameterError("estimates have no target column: give the target (e.g. the center's score_target)")
