@@ -11,10 +11,10 @@ Poisson model on aggregated cells (agent × item × inspector × month)::
   evidence on a new hire is not read as this month's;
 * **inspector severity** comes from the crossed design (every inspector scores agents of several teams; calibration
   sessions, where inspectors score the same calls, are evaluations too when passed in);
-* the **team** factor is fixed; the **agent** factor is partially pooled within the team (Gamma(α, α)), the
-  **agent-on-item** factor within the item (Gamma(κᵢ, κᵢ)): strength is borrowed only as far as the data show the agents
-  alike (α and κᵢ by marginal likelihood, :mod:`qa_lib.stats.poisson_gamma`), so an item-specific weakness stands out
-  where the data support it;
+* the **team** factor is fixed; the **agent** factor is partially pooled (a t prior on its log, df 30), the
+  **agent-on-item** factor within the item (a Cauchy prior): strength is borrowed only as far as the data show the
+  agents alike (each prior's scale σ integrated over its grid posterior, :mod:`qa_lib.stats.pooling`), so an
+  item-specific weakness stands out where the data support it;
 * the last ``months`` months count, each weighted ``0.5 ** (age / half_life)``: recent months weigh more.
 
 The agent's **score** is then what a random call of theirs this month would score with an average inspector, on the
@@ -342,7 +342,12 @@ def _score_draws(card: Scorecard, f: pd.DataFrame, agents_c, items_c, kinds, p_f
 
     Calls are simulated once per agent at the posterior-mean failure rates and scored by :func:`qa_lib.rubric.score`;
     for each draw they are re-weighted by the likelihood ratio of the draw's answer probabilities to the simulated
-    ones (self-normalised importance weights), so every draw's value is a score under the card's own rules."""
+    ones (self-normalised importance weights), so every draw's value is a score under the card's own rules.
+
+    A few hundred simulated calls leave a Monte Carlo error of about a point in each agent's score (a wrong answer on a
+    critical item zeroes a call), the same for every draw, so it would shift the whole interval. Control variates remove
+    most of it: the call's failures per item (and its ``no`` answers) have known expectations under every draw, so the
+    score's regression on them (per agent) is subtracted from each call and added back at its exact expectation."""
     D, A, n_items = p_fail.shape
     C = calls or int(np.clip(150_000 // max(A, 1), 200, 600))
     p_hat = p_fail.mean(0)  # A × n_items
@@ -382,6 +387,18 @@ def _score_draws(card: Scorecard, f: pd.DataFrame, agents_c, items_c, kinds, p_f
     bin3 = binary[None, None, :]
     # per call: failed binary items or fault counts, and counted items (A × C × 2I); float32 is ample for weights
     X = np.concatenate([np.where(bin3, fail, counts) * live, live], axis=2).astype(np.float32)
+    # control variates (A × C × F): failed answers per item, and "no" answers on yes/partial/no items; their expectation
+    # under draw d is (1 − N/A share) × rate (× the "no" share)
+    ypn = np.asarray([it.kind == "yes_partial_no" for it in items])
+    no_ans = (answers == "no") & live & ypn[None, None, :]
+    Z = np.concatenate([np.where(bin3, fail, counts) * live, no_ans[:, :, ypn]], axis=2).astype(float)
+    Zc = Z - Z.mean(axis=1, keepdims=True)
+    tc = totals - totals.mean(axis=1, keepdims=True)
+    F = Z.shape[2]
+    beta = np.linalg.solve(np.einsum("acf,acg->afg", Zc, Zc) + 1e-6 * np.eye(F)[None], np.einsum("acf,ac->af", Zc, tc)[:, :, None])[:, :, 0]
+    totals = totals - np.einsum("acf,af->ac", Z, beta)
+    live_share = 1 - na_share
+    mu_scale = np.concatenate([np.tile(live_share, (A, 1)), (live_share[ypn][None, :] * no_share[:, ypn])], axis=1)  # A × F
     ph = np.clip(p_hat, 1e-9, None)
     out = np.empty((D, A))
     for s in range(0, A, 64):
@@ -395,7 +412,8 @@ def _score_draws(card: Scorecard, f: pd.DataFrame, agents_c, items_c, kinds, p_f
         llr -= llr.max(axis=2, keepdims=True)
         wts = np.exp(llr)
         out[:, sl] = (np.matmul(wts, totals[sl][:, :, None].astype(np.float32))[:, :, 0] / wts.sum(axis=2)).T
-    return out
+    rate_f = np.concatenate([p_fail, p_fail[:, :, ypn]], axis=2)  # D × A × F
+    return out + np.einsum("daf,af->da", rate_f * mu_scale[None], beta)
 
 
 def _verdicts(t: pd.DataFrame, draws: np.ndarray, target: float | None, alpha: float, *, w_calls: np.ndarray) -> pd.DataFrame:
