@@ -753,7 +753,7 @@ def counts_table(counts: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     """The per-skill counts with headings in ``lang`` (for the notebook and the .xlsx)."""
     T = texts(lang)
     return pd.DataFrame({
-        T["skill"]: counts[f"skill_label_{lang}"].to_numpy(), "skill": counts["skill"].to_numpy(),
+        T["skill"]: counts[f"skill_label_{lang}"].to_numpy(),
         T["evaluations"]: counts["evaluations"].to_numpy(), T["with_fault"]: counts["with_fault"].to_numpy(),
         T["exemplary"]: counts["exemplary"].to_numpy(), T["failure"]: counts["failure"].to_numpy(),
     })
@@ -841,6 +841,10 @@ def _num(v, fmt: str) -> str:
     return "" if v is None or (isinstance(v, float) and np.isnan(v)) else format(v, fmt)
 
 
+#: An answer as the page's reader says it (a fault count stays a number).
+_ANSWER_WORDS = {"zh": {"yes": "是", "no": "否", "partial": "部分", "na": "不适用"}, "en": {"yes": "yes", "no": "no", "partial": "partly", "na": "N/A"}}
+
+
 def _article(r: dict, lang: str, topic: str) -> str:
     T = texts(lang)
     kind = str(r["kind"])
@@ -867,7 +871,7 @@ def _article(r: dict, lang: str, topic: str) -> str:
         f'<article class="case {escape(kind)}" data-skill="{escape(r["skill"])}" data-kind="{escape(kind)}" '
         f'data-tags="{escape(" ".join(tags))}" data-type="{escape(r["contact_type"])}">'
         f'<h3><span class="badge">{T[kind]}</span>{escape(r[f"skill_label_{lang}"])} · {escape(r[f"item_label_{lang}"])} '
-        f'<small>{escape(r["item_id"])} = {escape(r["answer"])}</small></h3>'
+        f'<small>{escape(_ANSWER_WORDS[lang].get(str(r["answer"]), str(r["answer"])))}</small></h3>'
         f'<p class="meta">{" · ".join(m for m in meta if m)}</p>'
         f'<p>{"".join(f"<span class=tag>{escape(_pair_label(_TAGS, t, lang))}</span>" for t in tags)}</p>'
         + (f"<dl>{notes}</dl>" if notes else "")
@@ -906,7 +910,7 @@ def library_html(cases: pd.DataFrame, counts: pd.DataFrame, *, period: str, lang
     title = T["title"].format(period=period)
     head = "".join(f"<th>{h}</th>" for h in (T["skill"], T["evaluations"], T["with_fault"], T["exemplary"], T["failure"]))
     rows = "".join(
-        f"<tr><td>{escape(r[f'skill_label_{lang}'])} <span class=note>{escape(r['skill'])}</span></td><td class=n>{int(r['evaluations'])}</td>"
+        f"<tr><td>{escape(r[f'skill_label_{lang}'])}</td><td class=n>{int(r['evaluations'])}</td>"
         f"<td class=n>{int(r['with_fault'])}</td><td class=n>{int(r['exemplary'])}</td><td class=n>{int(r['failure'])}</td></tr>"
         for r in counts.to_dict("records"))
     skills = [(s, lbl) for s, lbl in zip(counts["skill"], counts[f"skill_label_{lang}"]) if s in set(cases["skill"])]

@@ -350,19 +350,23 @@ def demo(db, month, screenshots, quiet):
     lists = write_worklists(store, plan_id, out / "worklists")
     written.append(out / "worklists")
     from .cases import build_library
+    from .config import settings
     from .digest import default_day, write_digest
     from .reports.runner import month_reports
 
     library = build_library(store, p, out)  # before the reports, so index.html links it
     written += [library.html, library.xlsx]
-    _, results = month_reports(store, p, kinds=("agents", "teams", "voc", "training"), force=True, progress=not quiet)
+    day = default_day(store)
+    written += list(write_digest(store, day).paths)  # before the reports too: the dashboard links the digest
+    lang = settings().lang
+    _, results = month_reports(store, p, kinds=("agents", "teams", "voc", "training"), force=True, progress=not quiet, lang=lang)
     failed = [r for r in results if not r.ok]
-    written += [out / "voc_zh.html", out / f"voc_topics_{p}.xlsx", out / "training", out / f"training_plan_{p}.xlsx", out / "index.html"]
-    click.echo(f"{sum(r.ok for r in results)} HTML reports (agents, teams, VOC, training needs), {len(failed)} failed")
+    written += [out / f"voc_{lang}.html", out / f"voc_topics_{p}.xlsx", out / "agents", out / "teams", out / "training", out / f"training_plan_{p}.xlsx",
+                out / "index.html", out / f"index_{'en' if lang == 'zh' else 'zh'}.html"]
+    click.echo(f"{sum(r.ok for r in results)} HTML reports (agents, teams, VOC, training needs), {len(failed)} failed; "
+               f"the month's dashboard: {out / 'index.html'}")
     for r in failed:
         click.echo(f"  failed: {r.job.title}: {r.error}", err=True)
-    day = default_day(store)
-    written += list(write_digest(store, day).paths)
     click.echo(f"case library: {len(library.cases)} cases over {library.cases['skill'].nunique()} skills; morning digest for {day}")
     if screenshots:
         from .reports.browser import find_chromium
@@ -535,13 +539,17 @@ def plan_cmd(period, months, scorecard_id, per_agent, distances, items, lang, db
 @click.option("--boot", "n_boot", type=int, default=500, show_default=True, help="Bootstrap resamples for the intervals.")
 @click.option("--min-calls", type=int, default=10, show_default=True, help="Items scored in fewer calls by 2+ inspectors are listed last, not ranked.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Language of the readings (default: the center's `lang`).")
+@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+              help="Write the session's meeting report here: calibration_<session>_<lang>.html and .xlsx (needs --session).")
 @_DB
-def calibrate(session_id, month, tolerance, n_boot, min_calls, lang, db):
+def calibrate(session_id, month, tolerance, n_boot, min_calls, lang, out, db):
     """Calibration meeting tables: reliability per item, inspector bias against the expert, calls to discuss, drift.
 
     A session that cannot be computed (one inspector, or fewer than 2 calls scored by two inspectors) is named
     with the reason and left out; every other session is computed. A number that does not exist prints as — or
     as a word ("n/a" / "无") and the reading says why. Items are ranked by Gwet's AC1/AC2 with α beside it.
+    With --out, writes the meeting report of --session instead (the call × item grid of every inspector's answer
+    beside the expert's, the transcripts, item reliability and inspector bias) as HTML and .xlsx.
     """
     from .calibration import drift, leniency_adjustment, session_check, session_report
     from .config import settings
@@ -554,6 +562,8 @@ def calibrate(session_id, month, tolerance, n_boot, min_calls, lang, db):
     if ev.empty:
         raise click.ClickException("no calibration evaluation is stored")
     lang = lang or settings().lang
+    if out is not None:
+        return _calibration_pages(store, session_id, out, lang, tolerance=tolerance, n_boot=n_boot, min_calls=min_calls)
     na = "无" if lang == "zh" else "n/a"
     table = lambda df, fmt: df.assign(**{c: df[c].astype("string").fillna(na) for c in df.columns if str(df[c].dtype) == "Int64"}).to_string(  # noqa: E731
         index=False, float_format=fmt, na_rep=na)  # never "nan" / "<NA>"
@@ -594,25 +604,51 @@ def calibrate(session_id, month, tolerance, n_boot, min_calls, lang, db):
     click.echo(table(drift(all_ev, expert=expert), lambda v: f"{v:.2f}"))
 
 
+def _calibration_pages(store, session_id, out, lang: str, **parameters) -> None:
+    """``qa calibrate --out``: the session's meeting report, run through the report runner (the one place that runs
+    notebooks), written as DIR/calibration_<session>_<lang>.html and .xlsx."""
+    from .config import notebooks_dir
+    from .files import file_stem, output_path
+    from .reports.runner import ReportJob, install_plotly_js, run_reports
+
+    if not session_id:
+        raise click.UsageError("--out writes one session's report: give --session ID")
+    stem = f"calibration_{file_stem(session_id)}_{lang}"
+    html, xlsx = output_path(out, stem + ".html"), output_path(out, stem + ".xlsx")
+    install_plotly_js(html.parent)
+    job = ReportJob(str(notebooks_dir() / "calibration_session.ipynb"), dict(parameters, session_id=session_id, lang=lang, db_url=store.url,
+                                                                             xlsx_path=str(xlsx)), str(html), f"{session_id} ({lang})")
+    [result] = run_reports([job], workers=1, force=True, progress=False)
+    if not result.ok:
+        raise click.ClickException(f"the calibration report of {session_id} failed: {result.error}")
+    click.echo(f"wrote {html} and {xlsx}")
+
+
 @main.command()
-@click.argument("kind", type=click.Choice(["agents", "team", "voc", "training", "all"]))
+@click.argument("kind", type=click.Choice(["agents", "agent", "team", "voc", "training", "all"]))
 @click.option("--month", default=None, help="Month, e.g. 2026-10 (default: the latest month in the data).")
 @click.option("--team", default=None, help="Only this team's agents (and its team report).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Language of the VOC and training reports (default: the center's `lang`).")
+@click.option("--agent", "agent", default=None, help="`agent` (or `agents`): only this agent's page, e.g. --agent Z001.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Language of every report written (agents, teams, VOC, training; default: the center's `lang`). index.html is always in the center's language, index_<other>.html in the other.")
 @click.option("--history", type=int, default=None, help="VOC: months of verbatims behind trends and baselines, the report month included (default: the center's reports.voc_history, 6).")
 @click.option("--period", "training_months", type=click.IntRange(1, 12), default=None, help="Training: months analysed, the report month included (default: the center's reports.training_months, 3); the months before give the trends.")
 @click.option("--workers", type=int, default=None, help="Worker processes with warm kernels (default: the number of cores).")
-@click.option("--force", is_flag=True, help="Redo reports that already exist.")
+@click.option("--force", is_flag=True, help="Redo every report, even those whose inputs did not change.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @_DB
-def report(kind, month, team, lang, history, training_months, workers, force, quiet, db):
+def report(kind, month, team, agent, lang, history, training_months, workers, force, quiet, db):
     """Per-agent QA reports, team overviews, the VOC report and the training-needs reports as self-contained HTML,
-    with reports/<month>/index.html.
+    with the month's dashboard reports/<month>/index.html (KPIs against targets, what needs attention, links to every
+    report in the folder).
+
+    Pages are reports/<month>/agents/<id>_<lang>.html and teams/<team>_<lang>.html; `qa report agent --agent Z001`
+    rebuilds one agent's page. A report is written again when what it is made from changed (its notebook, parameters,
+    data or the report code: a content hash kept in the page) and skipped when not; --force redoes every one.
 
     The VOC report (reports/<month>/voc_<lang>.html) comes with reports/<month>/voc_topics_<month>.xlsx; the
     training-needs reports (reports/<month>/training/all_<lang>.html and one per team, or only --team's) with the
     training plan reports/<month>/training_plan_<month>.xlsx.
-    A failing report is listed at the end and never stops the others; existing reports are kept unless --force.
+    A failing report is listed at the end and never stops the others.
     With `all`, a kind whose inputs are missing never stops the others: the VOC and training pages say what to
     import, and a kind that cannot be prepared (e.g. no evaluations this month) is skipped with a line saying why.
     The exit status is 1 only when a report (or a kind's preparation) failed.
@@ -629,17 +665,22 @@ def report(kind, month, team, lang, history, training_months, workers, force, qu
     store = Store(db)
     store.check_ready()
     p = parse_month(month) if month else store.latest_month()
-    kinds = {"agents": ("agents",), "team": ("teams",), "voc": ("voc",), "training": ("training",), "all": ("agents", "teams", "voc", "training")}[kind]
+    from .errors import ParameterError
+
+    if kind == "agent" and not agent:
+        raise ParameterError("`qa report agent` needs --agent ID (e.g. --agent Z001); `qa report agents` writes every agent's page")
+    if agent and kind not in ("agent", "agents"):
+        raise ParameterError(f"--agent is for `qa report agent`; got kind {kind!r}")
+    kinds = {"agents": ("agents",), "agent": ("agents",), "team": ("teams",), "voc": ("voc",), "training": ("training",),
+             "all": ("agents", "teams", "voc", "training")}[kind]
     t0 = time.perf_counter()
     hints = {"agents": "import the month's evaluations (`qa import evaluations FILE`) or score its sampling plan",
              "voc": "import the month's verbatims (`qa import voc FILE`)", "training": "import evaluations (`qa import evaluations FILE`)"}
     out, results = month_reports(store, p, kinds=kinds, team=team, workers=workers, force=force, progress=not quiet, lang=lang,
-                                 history=history, training_months=training_months)
-    done = [r for r in results if r.ok and not r.skipped]
-    skipped = [r for r in results if r.skipped]
+                                 history=history, training_months=training_months, agent=agent)
+    click.echo(_report_summary(out, results, time.perf_counter() - t0))
     unprepared = [r for r in results if r.missing]
     failed = [r for r in results if not r.ok and not r.missing]
-    click.echo(f"{len(done)} reports written, {len(skipped)} already there, {len(failed)} failed, in {time.perf_counter() - t0:.1f} s: {out / 'index.html'}")
     for r in unprepared:
         kind_ = Path(r.job.output).name
         hint = "" if "qa import" in r.missing else f" — {hints.get(kind_, 'import its inputs')}"  # the reason may already say
@@ -648,6 +689,23 @@ def report(kind, month, team, lang, history, training_months, workers, force, qu
         click.echo(f"  failed: {r.job.title}: {r.error}", err=True)
     if failed:
         sys.exit(1)
+
+
+def _report_summary(out: Path, results, seconds: float, shown: int = 5) -> str:
+    """One line naming what was written: "3 written: agents/Z001_zh.html, …; 64 up to date; 0 failed, in 4.2 s: index.html"."""
+    done = [r for r in results if r.ok and not r.skipped]
+    skipped = [r for r in results if r.skipped]
+    failed = [r for r in results if not r.ok and not r.missing]
+
+    def name(r):
+        try:
+            return Path(r.job.output).relative_to(out).as_posix()
+        except ValueError:
+            return Path(r.job.output).name
+
+    names = ", ".join(name(r) + (" (changed)" if r.changed else "") for r in done[:shown]) + (f", … {len(done) - shown} more" if len(done) > shown else "")
+    return (f"{len(done)} written" + (f": {names}" if done else "") + f"; {len(skipped)} up to date; {len(failed)} failed, "
+            f"in {seconds:.1f} s: {out / 'index.html'}")
 
 
 @main.group()
@@ -1233,6 +1291,52 @@ def lab(db, port, no_browser, jupyter_args):
     cmd += [f"--ServerApp.port={port}"] * (port is not None) + ["--no-browser"] * no_browser + list(jupyter_args)
     sys.stdout.flush()
     os.execve(sys.executable, cmd, env)  # JupyterLab takes over this process (Ctrl-C stops it)
+
+
+@main.group()
+def pages():
+    """The generated pages as their readers see them (headless Chromium)."""
+
+
+@pages.command("check")
+@click.option("--month", default=None, help="Month folder of reports/ to check, e.g. 2026-10 (default: the latest there).")
+@click.option("--folder", type=click.Path(file_okay=False, path_type=Path), default=None, help="Or this month's report folder.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder for the screenshots (default: <month folder>/screenshots).")
+@click.option("--agent", "agents", multiple=True, metavar="ROLE=ID", help="An agent page to read, e.g. weak=Z001 or new_hire=Z002 (default: picked from the month's tables).")
+@click.option("--only", multiple=True, metavar="KEY", help="Only these pages or kinds (landing, agent_weak, team, voc_en, …).")
+@click.option("--workers", type=click.IntRange(1, 8), default=2, show_default=True, help="Pages rendered at once.")
+def pages_check(month, folder, out, agents, only, workers):
+    """Open one page per kind (zh and en) in headless Chromium and scan what a reader sees.
+
+    \b
+    Flags nan/None/NaT, numbers with 5+ decimals, intervals outside 0–100, ids or column names where a label exists,
+    emoji and characters no installed font draws; writes one screenshot per page. Exit status 1 when anything is found.
+    """
+    from .config import reports_dir
+    from .errors import ParameterError
+    from .reports import browser
+
+    if folder is None:
+        root = reports_dir()
+        months = sorted(p.name for p in root.glob("*") if p.is_dir() and re.fullmatch(r"\d{4}-\d\d", p.name))
+        if month is None and not months:
+            raise ParameterError(f"no month of reports in {root}: run `qa report all` (or `qa demo`) first, or give --folder")
+        folder = root / (month or months[-1])
+    roles = {}
+    for a in agents:
+        role, eq, aid = a.partition("=")
+        if not eq or not role.strip() or not aid.strip():
+            raise click.BadParameter(f"must be ROLE=ID, e.g. weak=Z001; got {a!r}", param_hint="--agent")
+        roles[role.strip()] = aid.strip()
+    if not folder.is_dir():
+        raise ParameterError(f"no reports in {folder}: run `qa report all --month {folder.name}` first")
+    scans = browser.scan_month(folder, agents=roles or None, out=out, workers=workers, only=only or None)
+    click.echo(browser.scan_summary(scans, root=folder))
+    dirty = sum(bool(s.findings) for s in scans.values())
+    shots = Path(out) if out else folder / "screenshots"
+    click.echo(f"{len(scans)} page(s) read, {dirty} with findings; screenshots in {shots}")
+    if dirty:
+        sys.exit(1)
 
 
 @main.command()

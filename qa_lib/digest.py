@@ -70,12 +70,12 @@ _CUSTOMER = ("客户", "顾客", "用户", "来电人", "customer", "caller")
 _TEXT = {
     "zh": {
         "title": "每日质检复盘", "all_teams": "全部班组", "team": "班组",
-        "scope": ("{date} 完成的质检（按质检时间 evaluated_at 计，不论通话日期）；不含草稿和校准会评分；"
+        "scope": ("{date} 完成的质检（按质检完成的日期计，不论通话日期）；不含草稿和校准会评分；"
                   "定向抽检已列入并标注“定向”（仅用于辅导，不计入考核指标）。失分项：答“否”或“部分”、扣分项次数大于 0；"
                   "严重错误：评分表中标为 critical 且判“否”（或扣分次数大于 0）的项目，会使整通或整段得零分。"),
         "overview": "概览", "none": "{date} 没有质检记录。", "none_team": "{team} 组 {date} 没有质检记录。",
         "drill": "需要演练的项目（按失分次数）", "critical_agents": "有严重错误的坐席", "failures": "失分明细（严重错误在前）",
-        "no_failures": "当天的质检没有失分项。", "no_critical": "无。",
+        "no_failures": "当天的质检没有失分项。", "no_critical": "没有坐席出现严重错误。",
         "s_cols": ["班组", "质检数", "随机", "定向", "有失分的质检", "失分项", "严重错误", "有严重错误的坐席"],
         "d_cols": ["项目", "失分次数", "其中严重错误", "涉及坐席"],
         "c_cols": ["坐席", "严重错误", "项目"],
@@ -85,13 +85,13 @@ _TEXT = {
     },
     "en": {
         "title": "Daily QA review", "all_teams": "all teams", "team": "Team",
-        "scope": ("Evaluations made on {date} (by evaluated_at, whenever the call was); drafts and calibration sessions "
+        "scope": ("Evaluations made on {date} (by the day the evaluation was made, whenever the call was); drafts and calibration sessions "
                   "excluded; targeted reviews included and marked 'targeted' (coaching only, never in headline numbers). "
                   "Failed item: answer no or partial, or a fault count above 0. Critical error: an item marked critical in "
                   "the scorecard answered no (or with faults) — it zeroes the call or its section."),
         "overview": "Overview", "none": "No evaluations on {date}.", "none_team": "No evaluations of team {team} on {date}.",
         "drill": "Items to drill (by failures)", "critical_agents": "Agents with a critical error", "failures": "Failed items (critical errors first)",
-        "no_failures": "No failed item in the day's evaluations.", "no_critical": "None.",
+        "no_failures": "No failed item in the day's evaluations.", "no_critical": "No agent had a critical error.",
         "s_cols": ["Team", "Evaluations", "Random", "Targeted", "With a failure", "Failed items", "Critical errors", "Agents with a critical error"],
         "d_cols": ["Item", "Failures", "of which critical", "Agents"],
         "c_cols": ["Agent", "Critical errors", "Items"],
@@ -536,7 +536,11 @@ def _cells(d: Digest) -> pd.DataFrame:
         return pd.DataFrame(columns=["team", "badge", "agent", "item", "answer", "comment", "excerpt", "contact", "score", "critical"])
     badge = np.where(f["critical"].astype(bool), t["critical"], "")
     badge = pd.Series(badge, index=f.index).str.cat(pd.Series(np.where(f["targeted"].astype(bool), t["targeted"], ""), index=f.index), sep=" ").str.strip()
-    contact = _type_labels(f["contact_type"], d.lang) + " / " + f["topic"].astype(object).where(f["topic"].notna(), "").astype(str)
+    from .config import settings
+
+    center = settings()
+    topics = {t: center.label("topics", t, d.lang) for t in f["topic"].dropna().astype(str).unique()}
+    contact = _type_labels(f["contact_type"], d.lang) + " / " + f["topic"].astype(object).map(topics).astype(object).fillna("").astype(str)
     return pd.DataFrame({
         "team": f["team"], "badge": badge, "agent": f["agent_id"].astype(str) + " " + f["name"].astype(object).where(f["name"].notna(), "").astype(str),
         "item": f["item"], "answer": _answer_labels(f["answer"], d.lang), "comment": f["comment"], "excerpt": f["excerpt"],

@@ -23,7 +23,7 @@ import pandas as pd
 from .errors import ParameterError
 
 __all__ = ["LANGS", "DASH", "check_lang", "pct", "points", "num", "score", "seconds", "interval", "pct_interval", "status", "word",
-           "glossary", "format_frame", "missing"]
+           "glossary", "format_frame", "missing", "kpi_label", "kpi_value"]
 
 #: The languages every page is written in; Chinese first.
 LANGS = ("zh", "en")
@@ -162,6 +162,12 @@ _GLOSSARY = {
     "points": (
         "百分点", "两个百分比之差，例如从 85% 到 87% 是上升 2 个百分点（不是 2%）。",
         "percentage points", "The difference of two percentages: from 85 % to 87 % is 2 points up (not 2 %)."),
+    "ac1": (
+        "AC1 / AC2（一致性系数）", "质检员给同一通电话同一答案的程度，已扣除碰巧一致的部分：1 为完全一致，0.8 以上为高度一致。几乎所有答案都是“是”时它仍然可靠。",
+        "AC1 / AC2 (agreement)", "How far inspectors give the same call the same answer, beyond agreement by chance: 1 is full agreement, 0.8 or more is strong. It stays meaningful when almost every answer is 'yes'."),
+    "alpha": (
+        "α（Krippendorff）", "另一种一致性系数，0.8 以上可靠。几乎所有答案都相同时，少数几个分歧就会把 α 压到 0 附近，此时应看 AC1/AC2。",
+        "α (Krippendorff)", "Another agreement coefficient, reliable from 0.8. When almost every answer is the same, a few disagreements push α towards 0: read AC1/AC2 then."),
 }
 
 
@@ -196,3 +202,29 @@ def format_frame(df: pd.DataFrame, formats: dict, lang: str = "zh") -> pd.DataFr
             raise ParameterError(f"format for {col!r} must be one of pct, points, score, num, seconds, status or a function; got {kind!r}")
         out[col] = out[col].map(f).astype(object)
     return out
+
+
+_KPIS = {
+    "answer_rate": ("接通率", "answer rate"), "abandon_rate": ("放弃率", "abandon rate"),
+    "personal_abandon_rate": ("坐席侧放弃率", "abandons after reaching an agent"), "fcr": ("首次解决率", "first-contact resolution"),
+    "information_accuracy": ("信息准确率", "information accuracy"), "service_standard": ("服务规范达标率", "service standard met"),
+    "aht_seconds": ("平均处理时长", "average handling time"), "avg_talk_seconds": ("平均通话时长", "average talk time"),
+    "avg_hold_seconds": ("平均保持时长", "average hold time"), "avg_acw_seconds": ("平均话后处理时长", "average after-call work"),
+    "contacts_per_staffed_hour": ("每在岗小时接待量", "contacts per staffed hour"), "csat_mean": ("客户满意度（均分）", "CSAT (mean)"),
+    "csat_satisfied": ("满意客户占比", "satisfied customers"),
+}
+
+
+def kpi_label(kpi: str, lang: str = "zh") -> str:
+    """A KPI's name in the reader's language (``fcr`` → 首次解决率 / first-contact resolution); an unknown KPI keeps its id."""
+    k = 0 if check_lang(lang) == "zh" else 1
+    return _KPIS[kpi][k] if kpi in _KPIS else str(kpi)
+
+
+def kpi_value(value, unit: str, lang: str = "zh") -> str:
+    """A KPI value by its unit: a ``rate`` in %, ``seconds`` as seconds, anything else with one decimal."""
+    if unit == "rate":
+        return pct(value)
+    if unit == "seconds":
+        return seconds(value, lang)
+    return num(value, 1 if not missing(value) and abs(float(value)) < 100 else 0)

@@ -88,16 +88,16 @@ labels:                               # how the scorecards' skill tags and the c
     accuracy: {zh: 信息准确, en: Accuracy}
     efficiency: {zh: 通话效率, en: Efficiency}
   topics:
-    navigation: {zh: 导航, en: navigation}
-    traffic_violation: {zh: 违章查询, en: traffic violations}
-    usage: {zh: 使用咨询, en: usage}
-    tariff: {zh: 资费, en: tariff}
-    map_update: {zh: 地图升级, en: map update}
-    device_fault: {zh: 设备故障, en: device fault}
-    record_update: {zh: 资料完善, en: record update}
-    activation: {zh: 激活, en: activation}
-    satisfaction_survey: {zh: 满意度回访, en: satisfaction survey}
-    repair_followup: {zh: 维修回访, en: repair follow-up}
+    navigation: {zh: 导航, en: Navigation}
+    traffic_violation: {zh: 违章查询, en: Traffic violations}
+    usage: {zh: 使用咨询, en: Usage}
+    tariff: {zh: 资费, en: Tariff}
+    map_update: {zh: 地图升级, en: Map update}
+    device_fault: {zh: 设备故障, en: Device fault}
+    record_update: {zh: 资料完善, en: Record update}
+    activation: {zh: 激活, en: Activation}
+    satisfaction_survey: {zh: 满意度回访, en: Satisfaction survey}
+    repair_followup: {zh: 维修回访, en: Repair follow-up}
 """
 
 #: Lifecycle of the sample evaluations: before the last month, the share released and not acknowledged, and the share of

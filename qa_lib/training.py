@@ -34,7 +34,8 @@ import pandas as pd
 
 from .calibration import counted_once
 from .errors import ConfigError, NotFoundError, ParameterError
-from .files import write_xlsx
+from .files import atomic_path, write_xlsx
+from .fmt import DASH, check_lang, glossary, missing, num, pct, pct_interval, points
 from .html import escape
 from .ingest import read_config_yaml
 from .stats.fdr import exceed_test, q_values
@@ -45,7 +46,7 @@ from .stats.spc import two_proportion_test
 __all__ = [
     "item_catalog", "fail_flags", "failure_gaps", "p_above", "with_trend", "team_needs", "gap_matrix", "group_agents",
     "load_modules", "schedule_modules", "tenure_curve", "progress", "prepare_training", "training_prepared", "training_view",
-    "texts", "headline", "needs_table", "groups_table", "schedule_table", "tenure_table", "progress_table", "charts", "html_table", "escape", "coaching_table", "open_table",
+    "texts", "headline", "needs_table", "groups_table", "schedule_table", "tenure_table", "progress_table", "charts", "html_table", "escape", "coaching_table", "open_table", "glossary_html", "plan_sheets",
 ]
 
 #: Units a gap table can be computed for.
@@ -499,7 +500,7 @@ def _period_answers(store, months: list[pd.Period], agents: pd.DataFrame, catalo
 
 
 def prepare_training(store, month, folder: str | os.PathLike, *, months: int = 3, modules: str | os.PathLike | None = None,
-                     fdr: float = 0.05, seed: int = 0, new_hire_days: int = 183, top: int = 10) -> Path:
+                     fdr: float = 0.05, seed: int = 0, new_hire_days: int = 183, top: int = 10, lang: str | None = None) -> Path:
     """Compute the training-needs tables for the ``months`` months ending with ``month`` into ``folder/_data/training``
     (Parquet) and ``folder/training_plan_<month>.xlsx``; returns ``folder``.
 
@@ -510,7 +511,10 @@ def prepare_training(store, month, folder: str | os.PathLike, *, months: int = 3
     and the report says what to import; too few agents or answers to group them leave the groups empty with
     ``meta["groups_note"]`` saying why; no coaching action gives empty coaching tables (with their columns).
     """
-    from .config import training_modules_path
+    from .config import settings, training_modules_path
+
+    if lang is not None:
+        check_lang(lang)
 
     if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or not 1 <= months <= 12:
         raise ParameterError(f"months must be an integer from 1 to 12; got {months!r}")
@@ -527,6 +531,9 @@ def prepare_training(store, month, folder: str | os.PathLike, *, months: int = 3
         return _write_missing(folder, p, months, [p - k for k in range(months - 1, -1, -1)], [p - k - months for k in range(months - 1, -1, -1)],
                               agents, fdr, seed, "evaluations")
     catalog = item_catalog(cards)
+    center = settings()
+    for lg in ("zh", "en"):  # how the skill tags read on the pages: the center's taxonomy (labels: skills: in center.yaml)
+        catalog[f"skill_{lg}"] = catalog["skill"].map(lambda s, lg=lg: center.label("skills", s, lg))
     period = [p - k for k in range(months - 1, -1, -1)]
     before = [q - months for q in period]
     history = [p - k for k in range(11, -1, -1)]
@@ -559,7 +566,8 @@ def prepare_training(store, month, folder: str | os.PathLike, *, months: int = 3
     data.mkdir(parents=True, exist_ok=True)
     for name, df in tables.items():
         df.to_parquet(data / f"{name}.parquet", index=False)
-    _write_plan(folder / f"training_plan_{p}.xlsx", tables, mods)
+    teams = sorted(agents["team"].dropna().unique())
+    _write_plan(folder / f"training_plan_{p}.xlsx", dict(tables, modules=mods, team="all", teams=teams), lang or settings().lang)
     meta = pd.DataFrame([{"month": str(p), "months": int(months), "first": str(period[0]), "previous": f"{before[0]}…{before[-1]}",
                           "fdr": float(fdr), "seed": int(seed), "silhouette": profiles.attrs.get("silhouette", np.nan),
                           "answers": int(len(cur.drop_duplicates(["evaluation_id", "item_id"]))),
@@ -630,14 +638,25 @@ def _write_missing(folder: Path, p: pd.Period, months: int, period: list, before
     return folder
 
 
-def _write_plan(path: Path, tables: dict, modules: pd.DataFrame) -> None:
-    """The .xlsx training plan: schedule, needs, groups, new hires, progress, the coaching loop and open actions, one sheet each."""
-    write_xlsx({
-        "schedule": tables["schedule"], "needs": tables["needs"],
-        "groups": tables["members"].merge(tables["profiles"][["group", "focus"]], on="group"),
-        "new_hires": tables["tenure"], "progress": tables["progress"], "coaching": tables["coaching"],
-        "open_actions": tables["open_actions"], "modules": modules.assign(skills=modules["skills"].map(", ".join)),
-    }, path)
+def _write_plan(path: Path, view: dict, lang: str) -> None:
+    """The .xlsx training plan in ``lang``: schedule, needs, groups, new hires, progress, the coaching loop, open actions
+    and modules, one sheet each (:func:`plan_sheets`), shares with a percent format, changes in points."""
+    from openpyxl import load_workbook
+
+    sheets = plan_sheets(view, lang)
+    write_xlsx({name: frame for name, (frame, _) in sheets.items()}, path)
+    wb = load_workbook(path)
+    for ws, (frame, formats) in zip(wb.worksheets, sheets.values()):
+        heads = {cell.value: cell.column for cell in ws[1]}
+        for col, kind in formats.items():
+            if col in heads:
+                for (cell,) in ws.iter_rows(min_row=2, min_col=heads[col], max_col=heads[col]):
+                    cell.number_format = _NUMBER_FORMATS[kind]
+        for cell in ws[1]:  # headers readable: the column as wide as its header or its longest value (capped)
+            longest = max([len(str(cell.value or ""))] + [len(str(v)) for v in frame.iloc[:200, cell.column - 1]] if len(frame.columns) >= cell.column else [8])
+            ws.column_dimensions[cell.column_letter].width = min(60, max(8, 1.6 * longest))
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
 
 
 def training_prepared(folder: str | os.PathLike, month, months: int | None = None) -> bool:
@@ -724,6 +743,12 @@ _TEXTS = {
            "no_new_hires": "近 {days} 天内没有新入职坐席。",
            "verdicts": {"improved": "已改善", "not yet": "尚未改善", "not enough evidence": "证据不足"},
            "trends": {"improving": "改善", "worsening": "变差", "no clear change": "无明显变化", "new": "新增", "improved": "改善", "worse": "变差"},
+           "task": "任务 / 批次", "no_needs": "没有坐席或团队的失误率可靠地高于中心其余：本期没有列入清单的需求。", "vs_veterans": "与老员工相比", "vs": {"higher": "明显更高", "lower": "明显更低", "same": "无明显差异"},
+           "glossary": "名词解释", "low": "区间下限", "high": "区间上限", "change_pts": "变化（百分点）", "before_n": "辅导前样本数",
+           "after_n": "复查后样本数", "gain_pts": "相对对照的改善（百分点）", "gain_low": "改善下限（百分点）", "gain_high": "改善上限（百分点）",
+           "agreed": "约定的改进措施", "module_title": "名称",
+           "sheets": {"schedule": "培训安排", "needs": "培训需求", "groups": "分组", "new_hires": "新员工", "progress": "进度",
+                      "coaching": "辅导闭环", "open_actions": "未关闭辅导", "modules": "培训模块"},
            "q": "q 值", "fdr": "本页的需求清单与趋势标签已做多重比较控制（Benjamini–Hochberg 错误发现率 {t:.0%}）：清单上每 {k} 条标记中，预计至多约 1 条是误报。",
            "method": "仅用随机抽样评估（定向抽检不计入）。需求：单侧精确检验（Fisher）比较该坐席或团队与中心其余的失误率，在同一清单的全部检查中"
                      "按 Benjamini–Hochberg 校正后 q ≤ {t:.0%} 才列为需求；“差距为真的概率”是收缩后的后验概率 P(真实失误率 > 中心其余)，用于排序。"},
@@ -757,6 +782,12 @@ _TEXTS = {
            "no_new_hires": "No new hires (hired in the last {days} days).",
            "verdicts": {"improved": "improved", "not yet": "not yet", "not enough evidence": "not enough evidence"},
            "trends": {"improving": "improving", "worsening": "worsening", "no clear change": "no clear change", "new": "new", "improved": "improved", "worse": "worse"},
+           "task": "action / programme", "no_needs": "No agent or team fails reliably more often than the rest of the center: no need on the list this period.", "vs_veterans": "vs veterans", "vs": {"higher": "clearly higher", "lower": "clearly lower", "same": "no clear difference"},
+           "glossary": "What the words mean", "low": "interval low", "high": "interval high", "change_pts": "change (points)", "before_n": "answers before",
+           "after_n": "answers after", "gain_pts": "gain vs comparison (points)", "gain_low": "gain low (points)", "gain_high": "gain high (points)",
+           "agreed": "agreed action", "module_title": "title",
+           "sheets": {"schedule": "schedule", "needs": "needs", "groups": "groups", "new_hires": "new hires", "progress": "progress",
+                      "coaching": "coaching", "open_actions": "open actions", "modules": "modules"},
            "q": "q", "fdr": "The needs and trend labels on this page are controlled for many comparisons (Benjamini–Hochberg, false-discovery rate {t:.0%}): "
                             "at most about 1 in {k} flags on this list is expected to be a false alarm.",
            "method": "Random-arm evaluations only (targeted reviews excluded). A need: a one-sided exact (Fisher) test of the agent or team against the "
@@ -773,60 +804,121 @@ def texts(lang: str = "zh") -> dict:
 
 
 def _label(view: dict, lang: str) -> pd.Series:
+    """Item id → the scorecard's label in ``lang``."""
     col = "label_zh" if lang == "zh" else "label_en"
     return view["catalog"].drop_duplicates("item_id").set_index("item_id")[col]
 
 
+def _skill(view: dict, lang: str):
+    """Skill tag → its label from the center's taxonomy (``labels: skills:`` in center.yaml; stored with the catalog
+    when the tables were prepared), else the tag."""
+    cat = view.get("catalog")
+    col = f"skill_{lang}"
+    stored = (cat.drop_duplicates("skill").set_index("skill")[col].to_dict()
+              if cat is not None and col in cat else {})
+
+    def f(s) -> str:
+        if missing(s) or s == "":
+            return DASH
+        if s in stored:
+            return str(stored[s])
+        from .config import settings
+
+        return settings().label("skills", s, lang)
+    return f
+
+
+def _items(view: dict, lang: str):
+    """A list of item ids (``a,b`` or ``a, b``) → their labels, joined the page's way."""
+    lab = _label(view, lang)
+    sep = "、" if lang == "zh" else ", "
+    return lambda s: sep.join(str(lab.get(i.strip(), i.strip())) for i in str(s or "").split(",") if i.strip()) or DASH
+
+
+def _who(view: dict):
+    """Agent id → ``Z001 张三`` (the name beside the id), else the value as it is (a team, a group)."""
+    a = view.get("agents")
+    names = a.set_index("agent_id")["name"].to_dict() if a is not None and "name" in a else {}
+    return lambda x: f"{x} {names[x]}" if isinstance(x, str) and names.get(x) else ("" if missing(x) else str(x))
+
+
 def _pct(v) -> str:
-    return f"{v:.1%}" if isinstance(v, (float, np.floating)) and np.isfinite(v) else "—"
+    return pct(v)
 
 
 def _p(v) -> str:
-    """A p-value, or — when there is none (a new row: no previous period)."""
-    return f"{v:.2g}" if isinstance(v, (int, float, np.number)) and np.isfinite(v) else "—"
+    """A q- or p-value, or — when there is none (a new row: no previous period)."""
+    if missing(v):
+        return DASH
+    return "< 0.001" if float(v) < 0.001 else f"{float(v):.3f}"
+
+
+def _pts_interval(d, lo, hi, lang: str) -> str:
+    """A change of a rate in points with its interval: ``+9.4 个百分点（+0.7 至 +15.5）``."""
+    if missing(d):
+        return DASH
+    inner = f"{points(lo, lang).split(' ')[0]} {'至' if lang == 'zh' else 'to'} {points(hi, lang).split(' ')[0]}"
+    return f"{points(d, lang)}（{inner}）" if lang == "zh" else f"{points(d, lang)} ({inner})"
 
 
 def headline(view: dict, lang: str = "zh") -> str:
-    """Two or three sentences a training lead reads first (HTML, values escaped)."""
+    """What a training lead reads first (HTML, values escaped): the needs found (or that none is reliable), the
+    largest one, the modules to schedule; then the period and how the list is controlled."""
     T, m = texts(lang), view["meta"]
     if m.get("missing"):
         return "<p>" + escape(T["missing_" + m["missing"]].format(first=m["first"], month=m["month"])) + "</p>"
     needs = view["needs"]
     lab = _label(view, lang)
+    who = _who(view)
     zh = lang == "zh"
     scope = T["scope_all"] if view["team"] == "all" else view["team"]
-    parts = [T["title"].format(month=m["month"], months=m["months"]) + f" — {scope}. "]
-    parts.append(f"{m['first']}–{m['month']} 共 {m['evaluations']:,} 次随机抽样评估、{m['answers']:,} 个质检项答案。" if zh
-                  else f"{m['evaluations']:,} random-arm evaluations ({m['answers']:,} item answers) from {m['first']} to {m['month']}. ")
+    scope = scope[:1].upper() + scope[1:]
     team_n, agent_n = int((needs["scope"] == "team").sum()), int((needs["scope"] == "agent").sum())
     fdr = float(m["fdr"])
-    parts.append(f"发现 {team_n} 项全组需求、{agent_n} 项个人需求。" if zh else f"{team_n} team-wide and {agent_n} individual needs. ")
-    parts.append(T["fdr"].format(t=fdr, k=round(1 / fdr)) + ("" if zh else " "))
+    parts = []
     if len(needs):
+        parts.append(f"{scope}：{team_n} 项全组培训需求、{agent_n} 项个人辅导需求。" if zh
+                     else f"{scope}: {team_n} team-wide training {'need' if team_n == 1 else 'needs'} and {agent_n} individual coaching {'need' if agent_n == 1 else 'needs'}. ")
         top = needs.iloc[int((needs["p_gap"] * needs["excess"]).to_numpy().argmax())]
         item = lab.get(top["item_id"], top["item_id"])
-        parts.append(f"最突出：{top['who']} 的“{item}”失误率 {_pct(top['rate'])}（中心其余 {_pct(top['center'])}，差距为真的概率 {top['p_gap']:.0%}）。" if zh
-                      else f"Largest: {top['who']} on “{item}”, failure rate {_pct(top['rate'])} vs {_pct(top['center'])} for the rest of the center (P(gap real) {top['p_gap']:.0%}).")
+        parts.append(f"最突出：{who(top['who'])} 的“{item}”失误率 {_pct(top['rate'])}（中心其余 {_pct(top['center'])}，差距为真的概率 {pct(top['p_gap'], 0)}）。" if zh
+                     else f"Largest: {who(top['who'])} on “{item}”, failure rate {_pct(top['rate'])} vs {_pct(top['center'])} for the rest of the center (P(gap real) {pct(top['p_gap'], 0)}). ")
+    else:
+        parts.append(f"{scope}：没有坐席或团队的失误率可靠地高于中心其余，本期无需专项培训或个人辅导。" if zh
+                     else f"{scope}: no agent or team fails reliably more often than the rest of the center: no training or coaching need this period. ")
+    n_mod = int((view["schedule"]["module_id"] != "").sum()) if len(view["schedule"]) else 0
+    if n_mod:
+        parts.append(f"建议安排 {n_mod} 个培训模块（见下表）。" if zh else f"{n_mod} training {'module' if n_mod == 1 else 'modules'} to schedule (table below). ")
+    parts.append(f"依据：{m['first']} 至 {m['month']} 共 {num(m['evaluations'])} 次随机抽样评估、{num(m['answers'])} 个质检项答案。" if zh
+                 else f"From {num(m['evaluations'])} random-arm evaluations ({num(m['answers'])} item answers), {m['first']} to {m['month']}. ")
+    parts.append(T["fdr"].format(t=fdr, k=round(1 / fdr)) + ("" if zh else " "))
     for note, show in (("no_failures", m.get("failures", 1) == 0), ("one_team", len(view["teams"]) == 1)):
         if show:
-            parts.append(T[note] if zh or parts[-1].endswith(" ") else " " + T[note])
-    return "<p>" + escape("".join(parts)) + "</p><p class='meta'>" + escape(T["method"].format(t=fdr)) + "</p>"
+            parts.append(T[note] + ("" if zh else " "))
+    return "<p>" + escape("".join(parts).strip()) + "</p><p class='meta'>" + escape(T["method"].format(t=fdr)) + "</p>"
 
 
 def html_table(df: pd.DataFrame) -> str:
-    """A table with every cell escaped (text from the data renders as text)."""
-    return df.to_html(index=False, escape=True, na_rep="—", border=0, classes="tr")
+    """A table with every cell escaped (text from the data renders as text); numbers with thousands separators."""
+    d = df.copy()
+    for c in d.columns:
+        if pd.api.types.is_integer_dtype(d[c]):
+            d[c] = d[c].map(num)
+        elif pd.api.types.is_float_dtype(d[c]):
+            d[c] = d[c].map(lambda v: num(v, 1))
+    return d.to_html(index=False, escape=True, na_rep=DASH, border=0, classes="tr")
 
 
 def needs_table(view: dict, lang: str = "zh") -> pd.DataFrame:
-    """The ranked needs, readable: who, item, rate with interval, center, P(gap real), n, trend."""
-    T, lab = texts(lang), _label(view, lang)
+    """The ranked needs, readable: who (name beside the id), item and skill labels, rate with interval, center,
+    P(gap real), n, trend."""
+    T, lab, sk, who = texts(lang), _label(view, lang), _skill(view, lang), _who(view)
     n = view["needs"]
     return pd.DataFrame({
         T["team"]: n["team"], "#": n["rank"], T["scope"]: n["scope"].map({"team": T["teamwide"], "agent": T["individual"]}),
-        T["who"]: n["who"], T["item"]: n["item_id"].map(lab).fillna(n["item_id"]), T["skill"]: n["skill"],
-        T["rate"]: n["rate"].map(_pct), T["interval"]: [f"{_pct(lo)}–{_pct(hi)}" for lo, hi in zip(n["low"], n["high"])],
-        T["center"]: n["center"].map(_pct), T["p_gap"]: n["p_gap"].map(lambda v: f"{v:.0%}"), T["q"]: n["q"].map(_p), T["n"]: n["n"],
+        T["who"]: n["who"].map(who), T["item"]: n["item_id"].map(lab).fillna(n["item_id"]), T["skill"]: n["skill"].map(sk),
+        T["rate"]: n["rate"].map(_pct), T["interval"]: [pct_interval(lo, hi) for lo, hi in zip(n["low"], n["high"])],
+        T["center"]: n["center"].map(_pct), T["p_gap"]: n["p_gap"].map(lambda v: pct(v, 0)), T["q"]: n["q"].map(_p), T["n"]: n["n"],
         T["previous"]: n["prev_rate"].map(_pct), T["trend"]: n["trend"].map(T["trends"]),
     })
 
@@ -846,15 +938,23 @@ def groups_table(view: dict, lang: str = "zh") -> pd.DataFrame:
 
 
 def schedule_table(view: dict, lang: str = "zh") -> pd.DataFrame:
-    """Modules to schedule with audience, items and hours."""
-    T, lab = texts(lang), _label(view, lang)
+    """Modules to schedule with audience, items (labels) and hours."""
+    T, items, who = texts(lang), _items(view, lang), _who(view)
     sc = view["schedule"]
     title = sc["title_zh" if lang == "zh" else "title_en"].where(sc["module_id"] != "", T["no_module"])
     kind = sc["audience_kind"].map({"team": T["teamwide"], "group": T["group"], "agent": T["individual"]})
     return pd.DataFrame({
-        T["module"]: (sc["module_id"] + " " + title).str.strip(), T["hours"]: sc["hours"], T["scope"]: kind, T["audience"]: sc["audience"],
-        T["size"]: sc["n_agents"], T["items"]: sc["items"].map(lambda s: "、".join(lab.get(i, i) for i in s.split(", ") if i)),
+        T["module"]: (sc["module_id"] + " " + title).str.strip(), T["hours"]: sc["hours"].map(lambda v: num(v, 1)), T["scope"]: kind,
+        T["audience"]: sc["audience"].map(who), T["size"]: sc["n_agents"], T["items"]: sc["items"].map(items),
     })
+
+
+def _vs_veterans(p, ratio, lang: str) -> str:
+    """The new hires against the veterans in words (two-sided test at 5 %)."""
+    T = texts(lang)
+    if missing(p) or missing(ratio):
+        return DASH
+    return T["vs"]["higher"] if p < 0.05 and ratio > 1 else T["vs"]["lower"] if p < 0.05 and ratio < 1 else T["vs"]["same"]
 
 
 def tenure_table(view: dict, lang: str = "zh") -> pd.DataFrame:
@@ -863,34 +963,35 @@ def tenure_table(view: dict, lang: str = "zh") -> pd.DataFrame:
     if t.empty:
         return pd.DataFrame({T["tenure"]: [T["no_new_hires"].format(days=int(view["meta"].get("new_hire_days") or 183))]})
     return pd.DataFrame({
-        T["cohort"]: t["cohort"], T["month"]: t["month"], T["tenure_months"]: t["tenure_months"], T["size"]: t["agents"],
-        T["rate"]: t["rate"].map(_pct), T["interval"]: [f"{_pct(lo)}–{_pct(hi)}" for lo, hi in zip(t["low"], t["high"])],
-        T["veterans"]: t["veteran_rate"].map(_pct), T["ratio"]: t["ratio"].round(2), "p": t["p_value"].map(_p),
+        T["cohort"]: t["cohort"], T["month"]: t["month"], T["tenure_months"]: t["tenure_months"].map(lambda v: num(v, 1)), T["size"]: t["agents"],
+        T["rate"]: t["rate"].map(_pct), T["interval"]: [pct_interval(lo, hi) for lo, hi in zip(t["low"], t["high"])],
+        T["veterans"]: t["veteran_rate"].map(_pct), T["ratio"]: t["ratio"].map(lambda v: num(v, 2)),
+        T["vs_veterans"]: [_vs_veterans(p, r, lang) for p, r in zip(t["p_value"], t["ratio"])],
     })
 
 
 def progress_table(view: dict, lang: str = "zh") -> pd.DataFrame:
-    """Per team and skill: this period against the previous one, with the change's q-value (BH across the table's rows)."""
-    T, g = texts(lang), view["progress"]
+    """Per team and skill (labels): this period against the previous one, the change in percentage points, its q-value."""
+    T, g, sk = texts(lang), view["progress"], _skill(view, lang)
     return pd.DataFrame({
-        T["team"]: g["team"], T["skill"]: g["skill"], T["rate"]: g["rate"].map(_pct), T["n"]: g["n"], T["previous"]: g["prev_rate"].map(_pct),
-        T["change"]: g["change"].map(lambda v: f"{v:+.1%}" if np.isfinite(v) else "—"), T["q"]: g["trend_q"].map(_p),
+        T["team"]: g["team"], T["skill"]: g["skill"].map(sk), T["rate"]: g["rate"].map(_pct), T["n"]: g["n"], T["previous"]: g["prev_rate"].map(_pct),
+        T["change"]: g["change"].map(lambda v: points(v, lang)), T["q"]: g["trend_q"].map(_p),
         T["verdict"]: g["verdict"].map(T["trends"]),
     })
 
 
 def charts(view: dict, lang: str = "zh") -> dict[str, str]:
-    """Report charts (shared plotly.min.js): team × skill failure-rate heat map and the new-hire tenure curve."""
+    """Report charts (shared plotly.min.js): team × skill failure-rate heat map (skill labels) and the new-hire tenure curve."""
     import plotly.graph_objects as go
 
     from .html import figure_html
 
-    T = texts(lang)
+    T, sk = texts(lang), _skill(view, lang)
     ts = view["team_skills"]
     z = ts.pivot_table(index="team", columns="skill", values="rate")
-    heat = go.Figure(go.Heatmap(z=z.to_numpy(), x=list(z.columns), y=list(z.index), colorscale="Reds", zmin=0,
+    heat = go.Figure(go.Heatmap(z=z.to_numpy(), x=[sk(c) for c in z.columns], y=list(z.index), colorscale="Reds", zmin=0,
                                 text=[[_pct(v) for v in row] for row in z.to_numpy()], texttemplate="%{text}",
-                                hovertemplate="%{y} · %{x}: %{text}<extra></extra>"))
+                                hovertemplate="%{y} · %{x}: %{text}<extra></extra>", colorbar=dict(tickformat=".0%")))
     heat.update_layout(height=120 + 40 * len(z), margin=dict(l=60, r=20, t=30, b=40), title=T["skills"])
     t = view["tenure"]
     curve = go.Figure()
@@ -904,30 +1005,114 @@ def charts(view: dict, lang: str = "zh") -> dict[str, str]:
     return {"skills": figure_html(heat), "tenure": figure_html(curve) if len(t) else ""}  # no new hires: the table says so
 
 
+def _task(c: pd.DataFrame, T: dict) -> pd.Series:
+    """The coaching table's first column: the action id, or "programme (pooled) <ISO week>" on a programme row."""
+    pooled = (c["level"] != "action").to_numpy()
+    week = c["programme"].fillna("").astype(str).map(lambda s: s.split(" · ")[-1] if " · " in s else s)
+    return pd.Series(np.where(pooled, T["programme"] + " " + week, c["action_id"].fillna("").astype(str)), index=c.index)
+
+
 def coaching_table(view: dict, lang: str = "zh") -> pd.DataFrame:
-    """The coaching loop per action and pooled per programme: before/after (described), the gain against the comparison and the verdict."""
-    T, c = texts(lang), view["coaching"]
+    """The coaching loop per action and pooled per programme: before/after pass rates (described), the changes in
+    percentage points, the gain against the comparison and the verdict."""
+    T, c, items, who = texts(lang), view["coaching"], _items(view, lang), _who(view)
     if c.empty:
         return pd.DataFrame({T["coaching"]: [T["no_actions"]]})
     pooled = c["level"] != "action"
-    who = c["action_id"].fillna("").astype(str).where(~pooled, T["programme"] + " " + c["programme"].fillna("").astype(str))
     return pd.DataFrame({
-        T["level"]: who, T["who"]: c["agent_id"].fillna("").where(~pooled, c["agents"].astype(str) + (" 人" if lang == "zh" else " agents")),
-        T["coach"]: c["coach"], T["items"]: c["items"],
-        T["before"]: [f"{_pct(r)} (n={int(n)})" for r, n in zip(c["before_rate"], c["before_n"])],
-        T["after"]: [f"{_pct(r)} (n={int(n)})" for r, n in zip(c["after_rate"], c["after_n"])],
-        T["change"]: [f"{d:+.1%} ({lo:+.1%} … {hi:+.1%})" if np.isfinite(d) else "—" for d, lo, hi in zip(c["diff"], c["diff_low"], c["diff_high"])],
+        T["task"]: _task(c, T), T["who"]: c["agent_id"].map(who).where(~pooled, c["agents"].astype(str) + (" 人" if lang == "zh" else " agents")),
+        T["coach"]: c["coach"].map(who), T["items"]: c["items"].map(items),
+        T["before"]: [f"{_pct(r)} (n={num(n)})" for r, n in zip(c["before_rate"], c["before_n"])],
+        T["after"]: [f"{_pct(r)} (n={num(n)})" for r, n in zip(c["after_rate"], c["after_n"])],
+        T["change"]: [_pts_interval(d, lo, hi, lang) for d, lo, hi in zip(c["diff"], c["diff_low"], c["diff_high"])],
         T["expected"]: c["expected_after_rate"].map(_pct),
-        T["vs_comparison"]: [f"{d:+.1%} ({lo:+.1%} … {hi:+.1%})" if np.isfinite(d) else "—"
-                             for d, lo, hi in zip(c["effect"], c["effect_low"], c["effect_high"])],
+        T["vs_comparison"]: [_pts_interval(d, lo, hi, lang) for d, lo, hi in zip(c["effect"], c["effect_low"], c["effect_high"])],
         T["verdict"]: c["verdict"].map(T["verdicts"]).fillna(c["verdict"]),
     })
 
 
 def open_table(view: dict, lang: str = "zh") -> pd.DataFrame:
-    """Coaching actions open at the month's end, per supervisor, most overdue first."""
-    T, o = texts(lang), view["open_actions"]
+    """Coaching actions open at the month's end, per supervisor, most overdue first (item labels, names beside ids)."""
+    T, o, items, who = texts(lang), view["open_actions"], _items(view, lang), _who(view)
     if o.empty:
         return pd.DataFrame({T["open"]: [T["none"]]})
-    return pd.DataFrame({T["supervisor"]: o["supervisor"], T["agent"]: o["agent_id"], T["action"]: o["action_id"], T["coach"]: o["coach"],
-                         T["items"]: o["items"], T["due"]: o["due_on"].astype(str), T["overdue_days"]: o["days_overdue"]})
+    return pd.DataFrame({T["supervisor"]: o["supervisor"], T["agent"]: o["agent_id"].map(who), T["action"]: o["action_id"], T["coach"]: o["coach"].map(who),
+                         T["items"]: o["items"].map(items), T["due"]: o["due_on"].astype(str), T["overdue_days"]: o["days_overdue"]})
+
+
+_TR_GLOSSARY = {
+    "zh": (("失误率", "该项答案为“否”或“部分”的比例（扣分项：有扣分；量表项：低于满分的 60%）。"),
+           ("差距为真的概率", "把每个人的少量样本向整体水平收缩后，真实失误率高于中心其余的概率；用于给需求排序，不单独作为结论。"),
+           ("q 值", "同时检查很多人、很多项时，校正偶然“看起来差”之后的误报可能；q 值不超过 5% 才列为需求。")),
+    "en": (("failure rate", "The share of answers “no” or “partial” (a deduction item: any deduction; a scale item: under 60 % of its maximum)."),
+           ("P(gap is real)", "After pulling each person's few answers toward the overall level, the probability that the true failure rate is above "
+                              "the rest of the center; it ranks the needs and is not a verdict on its own."),
+           ("q value", "The chance of a false alarm after correcting for checking many people and items at once; a need is listed only at q ≤ 5 %.")),
+}
+
+
+def glossary_html(lang: str = "zh") -> str:
+    """The page's glossary: shared words (interval, points, FDR) and the training page's own, in plain words."""
+    texts(lang)  # checks lang
+    extra = "".join(f"<dt><b>{escape(a)}</b></dt><dd>{escape(b)}</dd>" for a, b in _TR_GLOSSARY[lang])
+    return (glossary(lang, ["interval", "points", "fdr"]).replace("</dl></details>", extra + "</dl></details>").replace("<details class=", "<details open class="))
+
+
+# ----------------------------------------------------------------------------- the plan workbook
+def plan_sheets(view: dict, lang: str = "zh") -> dict:
+    """The training plan as workbook sheets in ``lang``: ``{sheet name: (frame, formats)}``, headers in ``lang``,
+    labels for items, skills and agents, shares as numbers with a percent format (``pct``), changes as percentage
+    points (``pts``), counts (``int``), one or two decimals (``dec1``, ``dec2``)."""
+    T, lab, sk, who, items = texts(lang), _label(view, lang), _skill(view, lang), _who(view), _items(view, lang)
+    S = T["sheets"]
+    n, sc, t, g, c, o = (view[k] for k in ("needs", "schedule", "tenure", "progress", "coaching", "open_actions"))
+    kinds = {"team": T["teamwide"], "group": T["group"], "agent": T["individual"]}
+    out = {}
+    title = sc["title_zh" if lang == "zh" else "title_en"].where(sc["module_id"] != "", T["no_module"]) if len(sc) else sc.get("module_id", pd.Series(dtype=object))
+    out[S["schedule"]] = (pd.DataFrame({T["module"]: (sc["module_id"] + " " + title).str.strip() if len(sc) else [], T["hours"]: sc["hours"].round(1),
+                                        T["scope"]: sc["audience_kind"].map(kinds), T["audience"]: sc["audience"].map(who), T["size"]: sc["n_agents"],
+                                        T["items"]: sc["items"].map(items), T["members"]: sc["agents"]}), {T["hours"]: "dec1", T["size"]: "int"})
+    out[S["needs"]] = (pd.DataFrame({T["team"]: n["team"], "#": n["rank"], T["scope"]: n["scope"].map({"team": T["teamwide"], "agent": T["individual"]}),
+                                     T["who"]: n["who"].map(who), T["item"]: n["item_id"].map(lab).fillna(n["item_id"]), T["skill"]: n["skill"].map(sk),
+                                     T["rate"]: n["rate"], T["low"]: n["low"], T["high"]: n["high"], T["center"]: n["center"], T["p_gap"]: n["p_gap"],
+                                     T["q"]: n["q"].round(4), T["n"]: n["n"], T["previous"]: n["prev_rate"], T["trend"]: n["trend"].map(T["trends"])}),
+                       {T["rate"]: "pct", T["low"]: "pct", T["high"]: "pct", T["center"]: "pct", T["p_gap"]: "pct", T["q"]: "dec3", T["n"]: "int", T["previous"]: "pct"})
+    mem = view["members"].merge(view["profiles"][["group", "focus"]], on="group") if len(view["profiles"]) else view["members"].assign(focus="")
+    out[S["groups"]] = (pd.DataFrame({T["group"]: "G" + mem["group"].astype(str), T["agent"]: mem["agent_id"].map(who), T["team"]: mem.get("team", ""),
+                                      T["focus"]: mem["focus"].map(lambda f: "、".join(str(lab.get(i, i)) for i in str(f).split(", ") if i) or T["none"])}), {})
+    out[S["new_hires"]] = (pd.DataFrame({T["cohort"]: t["cohort"], T["month"]: t["month"], T["tenure_months"]: t["tenure_months"], T["size"]: t["agents"],
+                                         T["rate"]: t["rate"], T["low"]: t["low"], T["high"]: t["high"], T["veterans"]: t["veteran_rate"],
+                                         T["ratio"]: t["ratio"].astype(float).round(2), T["vs_veterans"]: [_vs_veterans(p, r, lang) for p, r in zip(t["p_value"], t["ratio"])]}),
+                           {T["tenure_months"]: "dec1", T["size"]: "int", T["rate"]: "pct", T["low"]: "pct", T["high"]: "pct", T["veterans"]: "pct", T["ratio"]: "dec2"})
+    out[S["progress"]] = (pd.DataFrame({T["team"]: g["team"], T["skill"]: g["skill"].map(sk), T["rate"]: g["rate"], T["n"]: g["n"], T["previous"]: g["prev_rate"],
+                                        T["change_pts"]: (100 * g["change"]).round(1), T["q"]: g["trend_q"].round(4), T["verdict"]: g["verdict"].map(T["trends"])}),
+                          {T["rate"]: "pct", T["n"]: "int", T["previous"]: "pct", T["change_pts"]: "pts", T["q"]: "dec3"})
+    if len(c):
+        pooled = c["level"] != "action"
+        cf = pd.DataFrame({T["task"]: _task(c, T), T["who"]: c["agent_id"].map(who).where(~pooled, c["agents"].astype(str)), T["coach"]: c["coach"].map(who),
+                           T["items"]: c["items"].map(items), T["before"]: c["before_rate"], T["before_n"]: c["before_n"], T["after"]: c["after_rate"],
+                           T["after_n"]: c["after_n"], T["change_pts"]: (100 * c["diff"].astype(float)).round(1), T["expected"]: c["expected_after_rate"],
+                           T["gain_pts"]: (100 * c["effect"].astype(float)).round(1), T["gain_low"]: (100 * c["effect_low"].astype(float)).round(1),
+                           T["gain_high"]: (100 * c["effect_high"].astype(float)).round(1), T["verdict"]: c["verdict"].map(T["verdicts"]).fillna(c["verdict"])})
+    else:
+        cf = pd.DataFrame({T["coaching"]: [T["no_actions"]]})
+    out[S["coaching"]] = (cf, {T["before"]: "pct", T["after"]: "pct", T["expected"]: "pct", T["before_n"]: "int", T["after_n"]: "int",
+                               T["change_pts"]: "pts", T["gain_pts"]: "pts", T["gain_low"]: "pts", T["gain_high"]: "pts"})
+    of = (pd.DataFrame({T["supervisor"]: o["supervisor"], T["agent"]: o["agent_id"].map(who), T["action"]: o["action_id"], T["coach"]: o["coach"].map(who),
+                        T["items"]: o["items"].map(items), T["agreed"]: o["agreed_action"], T["due"]: o["due_on"].astype(str), T["overdue_days"]: o["days_overdue"]})
+          if len(o) else pd.DataFrame({T["open"]: [T["none"]]}))
+    out[S["open_actions"]] = (of, {T["overdue_days"]: "int"})
+    mods = view.get("modules")
+    if mods is not None:
+        out[S["modules"]] = (pd.DataFrame({T["module"]: mods["module_id"], T["module_title"]: mods["title_zh" if lang == "zh" else "title_en"],
+                                           T["skill"]: mods["skills"].map(lambda s: ("、" if lang == "zh" else ", ").join(sk(x) for x in s)),
+                                           T["hours"]: mods["hours"]}), {T["hours"]: "dec1"})
+    digits = {"pct": 4, "pts": 1, "dec1": 1, "dec2": 2, "dec3": 3}
+    for frame, formats in out.values():  # the cell holds the rounded value too, not 0.6096657120978346 under a format
+        for col, kind in formats.items():
+            if col in frame and kind in digits:
+                frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float).round(digits[kind])
+    return out
+
+
+_NUMBER_FORMATS = {"pct": "0.0%", "pts": '+0.0;-0.0;0.0', "int": "#,##0", "dec1": "0.0", "dec2": "0.00", "dec3": "0.000"}

@@ -27,6 +27,7 @@ escaping is the display's job (:func:`qa_lib.html.escape`).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ import pandas as pd
 
 from .errors import ConfigError, NotFoundError, ParameterError
 from .files import write_xlsx
+from .fmt import DASH, glossary, missing, num, pct, points
 from .html import escape, escape_code, month_axis
 from .ingest import read_config_yaml
 from .stats.proportions import nps_interval, wilson_interval
@@ -43,7 +45,7 @@ from .text import Segmenter, prepare
 
 __all__ = ["Taxonomy", "load_taxonomy", "TopicClassifier", "evaluate_classifier", "discover_topics", "compare_discovered",
            "net_promoter", "topic_trends", "satisfaction_by_topic", "emerging_issues", "alert_examples", "department_view",
-           "prepare_voc", "voc_prepared", "texts", "reason_text", "voc_view", "topic_table", "actions", "headline", "charts", "alerts_html", "themes_html", "breakdown_table", "satisfaction_table", "department_table", "model_html", "html_table", "OTHER", "TEXT", "p_chart", "western_electric_rules"]
+           "prepare_voc", "voc_prepared", "texts", "reason_text", "voc_view", "topic_table", "new_issues", "theme_issues", "glossary_html", "actions", "headline", "charts", "alerts_html", "themes_html", "breakdown_table", "satisfaction_table", "department_table", "model_html", "html_table", "OTHER", "TEXT", "p_chart", "western_electric_rules"]
 
 OTHER = "other"
 DEPARTMENTS = ("after_sales", "sales", "product", "quality")
@@ -537,7 +539,7 @@ TEXT = {
                "at most 5 % of the alerts listed are false alarms.",
         "satisfaction": "CSAT and NPS by topic", "departments": "By department", "discovered": "Themes found in the text (no labels used)",
         "new_theme": "not covered by the taxonomy", "act": "What to act on", "model": "How the topics were assigned", "examples": "Example verbatims",
-        "topic": "topic", "n": "verbatims", "share": "share", "previous": "last month", "change": "change", "q": "q-value", "csat": "CSAT (1–5)",
+        "topic": "topic", "n": "verbatims", "share": "share", "previous": "last month", "change": "change in share", "q": "q-value", "csat": "CSAT (1–5)",
         "nps": "NPS", "interval": "95 % interval", "alert": "alert", "reason": "why", "department": "department", "largest": "largest topic",
         "matches": "closest taxonomy topic", "purity": "purity", "other_share": "unclassified share", "terms": "top terms", "size": "verbatims",
         "channel": "By channel", "tier": "By customer tier", "brand": "By brand", "date": "received", "text": "verbatim",
@@ -553,6 +555,12 @@ TEXT = {
                     "Import earlier months (`qa import voc FILE`) to get alerts.",
         "themes_few": "Only {usable:,} verbatims with words this month: looking for themes needs at least {needed:,}, so none were fitted.",
         "themes_terms": "The month's verbatims share too few words to find themes.",
+        "alert_word": "alert", "share_pct": "share (%)", "previous_pct": "last month (%)", "change_pts": "change (points)",
+        "csat_previous": "CSAT last month", "nps_previous": "NPS last month", "nps_n": "NPS answers", "new_badge": "new",
+        "no_attention": "Nothing needs action this month: no topic moved beyond its normal range and no new issue appeared.",
+        "glossary": "What the words mean", "ucl": "upper limit", "lcl": "lower limit", "center_line": "normal level",
+        "channels": {"hotline": "Hotline", "online": "Online chat", "email": "E-mail"},
+        "tiers": {"diamond": "Diamond card", "gold": "Gold card", "silver": "Silver card", "none": "No tier"},
     },
     "zh": {
         "title": "客户之声（VOC）月报 — {month}", "headline": "本月概况", "verbatims": "条反馈", "topics": "本月话题",
@@ -560,7 +568,7 @@ TEXT = {
         "fdr": "预警已对所有话题、所有信号同时检验做了多重比较校正（Benjamini–Hochberg），列出的预警中平均误报不超过 5%。",
         "satisfaction": "各话题满意度（CSAT）与净推荐值（NPS）", "departments": "各部门视图", "discovered": "从文本中发现的主题（不依赖人工标注）",
         "new_theme": "现有分类未覆盖", "act": "建议行动", "model": "话题是如何归类的", "examples": "客户原话示例",
-        "topic": "话题", "n": "反馈数", "share": "占比", "previous": "上月占比", "change": "变化", "q": "q 值", "csat": "满意度（1–5）",
+        "topic": "话题", "n": "反馈数", "share": "占比", "previous": "上月占比", "change": "占比变化", "q": "q 值", "csat": "满意度（1–5）",
         "nps": "NPS", "interval": "95% 区间", "alert": "预警", "reason": "原因", "department": "部门", "largest": "最大话题",
         "matches": "最接近的分类", "purity": "一致度", "other_share": "未归类占比", "terms": "关键词", "size": "反馈数",
         "channel": "按渠道", "tier": "按客户等级", "brand": "按品牌", "date": "时间", "text": "原话",
@@ -573,6 +581,12 @@ TEXT = {
         "baseline": "没有更早月份的反馈：预警需要与之前月份的占比比较，因此本月无法预警。导入更早月份的反馈（`qa import voc 文件`）即可获得预警。",
         "themes_few": "本月只有 {usable:,} 条有文字的反馈：发现主题至少需要 {needed:,} 条，因此未做主题发现。",
         "themes_terms": "本月反馈的共同词语太少，无法发现主题。",
+        "alert_word": "预警", "share_pct": "占比（%）", "previous_pct": "上月占比（%）", "change_pts": "变化（百分点）",
+        "csat_previous": "上月满意度", "nps_previous": "上月 NPS", "nps_n": "NPS 回答数", "new_badge": "新",
+        "no_attention": "本月没有需要处理的事项：没有话题超出正常波动范围，也没有新问题出现。",
+        "glossary": "名词解释", "ucl": "上控制限", "lcl": "下控制限", "center_line": "正常水平",
+        "channels": {"hotline": "热线", "online": "在线", "email": "邮件"},
+        "tiers": {"diamond": "钻石卡", "gold": "金卡", "silver": "银卡", "none": "无等级"},
     },
 }
 
@@ -756,11 +770,55 @@ def _month_themes(cur: pd.DataFrame, prep: pd.DataFrame, tax: Taxonomy, n_topics
         try:
             extra = discover_topics(prep.loc[pool.index, "tokens"], n_topics=max(2, min(3, len(pool) // min_theme)), seed=seed, min_df=2, max_df=0.9)
         except ParameterError:
-            return discovered, notes
-        themes = compare_discovered(extra, pool["topic"], pool["text"], min_size=min_theme).assign(pool=OTHER, topic=lambda d: d["topic"] + 100)
-        cur.loc[pool.index, "theme"] = np.where(extra.assignments["topic"].to_numpy() >= 0, extra.assignments["topic"].to_numpy() + 100, -1)
-        discovered = pd.concat([discovered, themes], ignore_index=True)
+            extra = None
+        if extra is not None:
+            themes = compare_discovered(extra, pool["topic"], pool["text"], min_size=min_theme).assign(pool=OTHER, topic=lambda d: d["topic"] + 100)
+            cur.loc[pool.index, "theme"] = np.where(extra.assignments["topic"].to_numpy() >= 0, extra.assignments["topic"].to_numpy() + 100, -1)
+            discovered = pd.concat([discovered, themes], ignore_index=True)
+    discovered["issue"] = theme_issues(discovered, cur, tokens)
+    notes["new_issues"] = int(discovered.loc[discovered["new"], "issue"].nunique())
     return discovered, notes
+
+
+def _words(tokens: str) -> set:
+    """The words of a verbatim's tokens, lower case, with the Latin word inside a mixed token as a word too
+    (``手机app`` also counts as ``app``: the segmenter keeps some mixed words whole)."""
+    low = str(tokens).lower().split()
+    return set(low) | {w for t in low for w in re.findall(r"[a-z0-9]{2,}", t)}
+
+
+def theme_issues(discovered: pd.DataFrame, cur: pd.DataFrame, tokens: pd.Series, *, cover: float = 0.5, elsewhere: float = 0.05) -> np.ndarray:
+    """One emerging issue per group of new themes: new themes found among the unclassified verbatims that share a
+    distinctive word — one in at least ``cover`` of each theme's verbatims and in under ``elsewhere`` of the month's
+    classified ones — are facets of one issue (NMF splits a pool of a few dozen verbatims into several themes by
+    their phrasing). Returns per theme row its issue: the smallest theme id of its group (a theme's own id otherwise)."""
+    issue = discovered["topic"].to_numpy().copy()
+    new = discovered.index[discovered["new"].to_numpy(dtype=bool) & (discovered.get("pool", pd.Series("all", index=discovered.index)) == OTHER).to_numpy()]
+    if len(new) < 2 or "theme" not in cur:
+        return issue
+    words = tokens.reindex(cur.index).fillna("").map(_words)
+    classified = words[(cur["topic"] != OTHER).to_numpy()]
+    n_known = max(len(classified), 1)
+    marks = {}
+    for i in new:
+        w = words[(cur["theme"] == discovered.at[i, "topic"]).to_numpy()]
+        counts = pd.Series([x for s in w for x in s], dtype=object).value_counts()
+        common = counts.index[counts >= cover * max(len(w), 1)]
+        marks[i] = {x for x in common if sum(x in s for s in classified) < elsewhere * n_known}
+    parent = {i: i for i in new}
+
+    def root(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+    for a in new:
+        for b in new:
+            if a < b and marks[a] & marks[b]:
+                parent[root(b)] = root(a)
+    for i in new:
+        group = [j for j in new if root(j) == root(i)]
+        issue[discovered.index.get_loc(i)] = min(discovered.at[j, "topic"] for j in group)
+    return issue
 
 
 def _voc_examples(cur: pd.DataFrame, alerts: pd.DataFrame, discovered: pd.DataFrame) -> pd.DataFrame:
@@ -784,8 +842,8 @@ def _write_voc(folder: Path, p: pd.Period, tables: dict[str, pd.DataFrame], meta
     view = dict(tables, meta=meta.iloc[0].to_dict())  # the tables just written, as voc_view would read them back
     sheets = {}
     for lg, sheet in (("zh", "话题 topics (zh)"), ("en", "topics (en)")):  # one sheet per report language
-        sheets[sheet] = topic_table(view, lg)
-        sheets[sheet.replace("topics", "departments").replace("话题", "部门")] = department_table(view, lg)
+        sheets[sheet] = topic_table(view, lg, formatted=False)
+        sheets[sheet.replace("topics", "departments").replace("话题", "部门")] = department_table(view, lg, formatted=False)
     write_xlsx(sheets, folder / f"voc_topics_{p}.xlsx")
 
 
@@ -800,7 +858,7 @@ def voc_prepared(folder: str | Path, month, history: int | None = None) -> bool:
         return False
     m = pd.read_parquet(meta).iloc[0]
     return (m["month"] == str(pd.Period(month, freq="M")) and (history is None or int(m["history"]) == history)
-            and not m.get("missing", ""))
+            and not m.get("missing", "") and "new_issues" in m)  # tables from before themes were grouped into issues: again
 
 
 def voc_view(folder: str | Path) -> dict:
@@ -822,20 +880,27 @@ def voc_view(folder: str | Path) -> dict:
     return view
 
 
+_RULES = {
+    "zh": {1: "单点超出 3σ", 2: "连续 3 点中 2 点超出 2σ", 3: "连续 5 点中 4 点超出 1σ", 4: "连续 8 点在中心线同一侧"},
+    "en": {1: "one point beyond 3 sigma", 2: "2 of 3 points beyond 2 sigma", 3: "4 of 5 points beyond 1 sigma", 4: "8 points in a row on one side"},
+}
+
+
 def _why(row, lang: str) -> str:
-    """The signals that fired for an alerts row, in ``lang`` (whether or not it alerts)."""
+    """The signals that fired for an alerts row, in ``lang`` (whether or not it alerts), in plain words."""
     zh = lang == "zh"
     why = []
     if row.chart_signal:
-        laney = np.isfinite(getattr(row, "sigma_z", np.nan)) and getattr(row, "sigma_z", 1.0) > 1
-        why.append(f"{'Laney p′' if laney else 'p'} 控制图：占比 {row.share:.1%} 超出 3σ 控制限 {row.lcl:.1%}–{row.ucl:.1%}" if zh
-                   else f"{'Laney p′' if laney else 'p'}-chart: share {row.share:.1%} outside the 3-sigma limits {row.lcl:.1%}–{row.ucl:.1%}")
+        why.append(f"占比 {pct(row.share)} 超出正常波动范围 {pct(max(row.lcl, 0.0))}–{pct(row.ucl)}（控制图 3σ 控制限）" if zh
+                   else f"share {pct(row.share)} outside its normal range {pct(max(row.lcl, 0.0))}–{pct(row.ucl)} (3-sigma control limits)")
     if row.rules_signal:
-        why.append(("西电判异规则 " if zh else "Western Electric rules ") + ", ".join(str(k) for k in range(1, 5) if getattr(row, f"rule{k}")))
+        fired = [_RULES[lang][k] for k in range(1, 5) if getattr(row, f"rule{k}")]
+        why.append(("西电判异规则：" if zh else "Western Electric rules: ") + ("、" if zh else ", ").join(fired))
     if row.change_signal:
-        why.append(f"较上月 {row.previous_share:.1%} 显著变化" if zh else f"vs last month {row.previous_share:.1%}")
+        why.append(f"较上月 {pct(row.previous_share)} 显著变化" if zh else f"a clear change vs last month's {pct(row.previous_share)}")
     if np.isfinite(row.q_value):
-        why.append(f"多重比较校正后 q = {row.q_value:.2g}" if zh else f"q = {row.q_value:.2g} after correcting for all topics and signals")
+        q = "< 0.001" if row.q_value < 0.001 else f"= {row.q_value:.3f}"
+        why.append(f"q 值 {q}（已校正多重比较）" if zh else f"q {q} (corrected for testing every topic)")
     return "；".join(why) if zh else "; ".join(why)
 
 
@@ -850,60 +915,145 @@ def reason_text(row, lang: str = "zh") -> str:
     return why
 
 
-def topic_table(view: dict, lang: str = "zh") -> pd.DataFrame:
-    """The month's topic table: verbatims, share, last month, change, q-value, CSAT, NPS, alert — headers in ``lang``."""
+def _nps(x) -> str:
+    """NPS as the page shows it everywhere: a whole number (−100 to 100)."""
+    return num(x, 0)
+
+
+def _csat(x) -> str:
+    """Mean CSAT (1–5) as the page shows it everywhere: two decimals."""
+    return num(x, 2)
+
+
+def _range(lo, hi, lang: str, digits: int = 0, scale=(-100, 100)) -> str:
+    """An interval on its scale, in words: ``−89 至 −76`` / ``−89 to −76``."""
+    if missing(lo) or missing(hi):
+        return DASH
+    a, b = min(max(float(lo), scale[0]), scale[1]), min(max(float(hi), scale[0]), scale[1])
+    return f"{num(a, digits)} {'至' if lang == 'zh' else 'to'} {num(b, digits)}"
+
+
+def _code(kind: str, code, lang: str) -> str:
+    """A channel or customer-tier code as a word of the page's language (the code itself when the center uses another)."""
+    return TEXT[lang][kind].get(str(code), str(code))
+
+
+def topic_table(view: dict, lang: str = "zh", formatted: bool = True) -> pd.DataFrame:
+    """The month's topic table: verbatims, share, last month, change (percentage points), q-value, CSAT, NPS, alert —
+    headers in ``lang``. ``formatted`` gives text for the page; ``False`` numbers for the workbook (shares in %,
+    the change in points, NPS whole, CSAT two decimals)."""
     T = TEXT[_check_lang(lang)]
     tax = view["taxonomy"].set_index("topic")
     a = view["alerts"].merge(view["satisfaction"], on="topic", how="left")
     depts = _dept_labels(view, lang)
     a = a.assign(label=a["topic"].map(tax[lang]), dept=a["topic"].map(tax["department"]).map(lambda d: depts.get(d, d)))
-    out = pd.DataFrame({
-        T["topic"]: a["label"], T["department"]: a["dept"], T["n"]: a["n"], T["share"]: a["share"].round(4), T["previous"]: a["previous_share"].round(4),
-        T["change"]: a["change"].round(4), T["q"]: a["q_value"].round(4), T["csat"]: a["csat"].round(2), T["nps"]: a["nps"].round(1),
-        f"{T['nps']} {T['interval']}": [f"{lo:.0f} – {hi:.0f}" if np.isfinite(lo) else "" for lo, hi in zip(a["nps_low"], a["nps_high"])],
-        T["alert"]: np.where(a["alert"], "⚠", ""), T["reason"]: [reason_text(r, lang) for r in a.itertuples()],
-    })
+    if formatted:
+        cols = {T["share"]: a["share"].map(pct), T["previous"]: a["previous_share"].map(pct), T["change"]: a["change"].map(lambda v: points(v, lang)),
+                T["q"]: a["q_value"].map(lambda v: DASH if missing(v) else "< 0.001" if v < 0.001 else f"{v:.3f}"),
+                T["csat"]: a["csat"].map(_csat), T["nps"]: a["nps"].map(_nps), f"{T['nps']} {T['interval']}": [_range(lo, hi, lang) for lo, hi in zip(a["nps_low"], a["nps_high"])]}
+    else:
+        cols = {T["share_pct"]: (100 * a["share"]).round(1), T["previous_pct"]: (100 * a["previous_share"]).round(1),
+                T["change_pts"]: (100 * a["change"]).round(1), T["q"]: a["q_value"].round(3), T["csat"]: a["csat"].round(2), T["nps"]: a["nps"].round(0),
+                f"{T['nps']} {T['interval']}": [_range(lo, hi, lang) for lo, hi in zip(a["nps_low"], a["nps_high"])]}
+    out = pd.DataFrame({T["topic"]: a["label"], T["department"]: a["dept"], T["n"]: a["n"], **cols,
+                        T["alert"]: np.where(a["alert"], T["alert_word"], ""), T["reason"]: [reason_text(r, lang) for r in a.itertuples()]})
     return out.sort_values(T["n"], ascending=False, ignore_index=True)
+
+
+def new_issues(view: dict) -> pd.DataFrame:
+    """The month's emerging issues not covered by the taxonomy: new themes grouped by issue (:func:`theme_issues`).
+
+    One row per issue: ``issue``, ``label`` (its themes' names), ``size``, ``other_share``, ``themes``, ``examples``
+    (one per theme first, then the rest; at most 4), ``pool``."""
+    d = view["discovered"]
+    d = d[d["new"].astype(bool)]
+    if "issue" not in d:  # tables prepared before themes were grouped: each theme its own issue
+        d = d.assign(issue=d["topic"])
+    rows = []
+    for issue, g in d.sort_values("size", ascending=False).groupby("issue", sort=False):
+        ex = [str(x).splitlines() for x in g["examples"]]
+        firsts = [e[0] for e in ex if e]
+        rest = [x for e in ex for x in e[1:]]
+        rows.append({"issue": issue, "label": " ｜ ".join(g["label"].astype(str)), "size": int(g["size"].sum()),
+                     "other_share": float((g["other_share"] * g["size"]).sum() / max(g["size"].sum(), 1)), "themes": len(g),
+                     "examples": list(dict.fromkeys(firsts + rest))[:4], "pool": str(g["pool"].iloc[0]) if "pool" in g else "all"})
+    out = pd.DataFrame(rows, columns=["issue", "label", "size", "other_share", "themes", "examples", "pool"])
+    return out.sort_values("size", ascending=False, ignore_index=True)
+
+
+def _attention(view: dict, lang: str, short: bool = False) -> list[str]:
+    """What needs attention, as HTML fragments: each alerting topic once, each new issue once (the unclassified
+    share's rise is the new issue's, not a second item); ``short``: a few words each, for the headline."""
+    tax = view["taxonomy"].set_index("topic")
+    depts = _dept_labels(view, lang)
+    zh = lang == "zh"
+    issues = new_issues(view)
+    a = view["alerts"][view["alerts"]["alert"]]
+    other = a[a["topic"] == OTHER]
+    out = []
+    if short:
+        out = [(f"<b>{escape(tax.loc[r.topic, lang])}</b>占比{'下降' if r.direction == 'down' else '上升'}（{pct(r.previous_share)} → {pct(r.share)}）" if zh else
+                f"<b>{escape(tax.loc[r.topic, lang])}</b> {'down' if r.direction == 'down' else 'up'} ({pct(r.previous_share)} → {pct(r.share)})")
+               for r in a[a["topic"] != OTHER].itertuples()]
+        for r in issues.itertuples():
+            name = escape(r.label.split(" ｜ ")[0]) + ("等" if zh and r.themes > 1 else " …" if r.themes > 1 else "")
+            out.append(f"现有分类未覆盖的新问题 <b>{name}</b>（{num(r.size)} 条）" if zh else f"a new issue the taxonomy does not cover, <b>{name}</b> ({num(r.size)} verbatims)")
+        if len(other) and not len(issues):
+            out.append(f"<b>{escape(tax.loc[OTHER, lang])}</b>上升（{num(other.iloc[0]['n'])} 条）" if zh else f"<b>{escape(tax.loc[OTHER, lang])}</b> up ({num(other.iloc[0]['n'])} verbatims)")
+        return out
+    for r in a[a["topic"] != OTHER].itertuples():
+        label, dept = escape(tax.loc[r.topic, lang]), escape(depts.get(tax.loc[r.topic, "department"], tax.loc[r.topic, "department"]))
+        if r.direction == "down":
+            out.append(f"<b>{label}</b>（{dept}）：占比从 {pct(r.previous_share)} 降至 {pct(r.share)}，明显下降；请查明原因。" if zh
+                       else f"<b>{label}</b> ({dept}): share fell from {pct(r.previous_share)} to {pct(r.share)}; find out why.")
+        else:
+            out.append(f"<b>{label}</b>（{dept}）：占比从 {pct(r.previous_share)} 升至 {pct(r.share)}（{num(r.n)} 条）；请负责部门查明原因并反馈改进措施，下月复查。" if zh
+                       else f"<b>{label}</b> ({dept}): share rose from {pct(r.previous_share)} to {pct(r.share)} ({num(r.n)} verbatims); "
+                            f"the owning department should find the cause and report a fix; re-check next month.")
+    rise = ""
+    if len(other):
+        o = other.iloc[0]
+        rise = (f"；未归类反馈占比从 {pct(o['previous_share'])} 升至 {pct(o['share'])}" if zh
+                else f"; the unclassified share rose from {pct(o['previous_share'])} to {pct(o['share'])}")
+    for i, r in enumerate(issues.itertuples()):
+        out.append(f"现有分类未覆盖的新问题 <b>{escape(r.label)}</b>：{num(r.size)} 条{rise if i == 0 else ''}；请质量部审阅下面的示例，决定是否加入分类。" if zh
+                   else f"A new issue the taxonomy does not cover, <b>{escape(r.label)}</b>: {num(r.size)} verbatims{rise if i == 0 else ''}; "
+                        f"quality should review the examples below and decide whether to add it.")
+    if len(other) and not len(issues):
+        o = other.iloc[0]
+        out.append(f"<b>{escape(tax.loc[OTHER, lang])}</b>：占比从 {pct(o['previous_share'])} 升至 {pct(o['share'])}，{num(o['n'])} 条无法归入现有分类；请审阅这些反馈。" if zh
+                   else f"<b>{escape(tax.loc[OTHER, lang])}</b>: share rose from {pct(o['previous_share'])} to {pct(o['share'])}; {num(o['n'])} verbatims fit no topic — review them.")
+    return out
 
 
 def actions(view: dict, lang: str = "zh") -> list[str]:
     """What to act on, as HTML fragments (every name escaped; no customer text included)."""
     _check_lang(lang)
     tax = view["taxonomy"].set_index("topic")
-    depts = _dept_labels(view, lang)
-    dname = lambda d: escape(depts.get(d, d))  # noqa: E731
-    out = []
-    for r in view["alerts"][view["alerts"]["alert"]].itertuples():
-        label, dept = escape(tax.loc[r.topic, lang]), dname(tax.loc[r.topic, "department"])
-        if r.topic == OTHER:
-            out.append(f"<b>{label}</b>：占比 {r.previous_share:.1%} → {r.share:.1%}，{r.n} 条无法归入现有分类；请审阅下面的新主题。" if lang == "zh"
-                       else f"<b>{label}</b>: share {r.previous_share:.1%} → {r.share:.1%}; {r.n} verbatims fit no topic of the taxonomy — review the new themes below.")
-        elif r.direction == "down":
-            out.append(f"<b>{label}</b>（{dept}）：占比 {r.previous_share:.1%} → {r.share:.1%}，明显下降；请查明原因。" if lang == "zh"
-                       else f"<b>{label}</b> ({dept}): share fell {r.previous_share:.1%} → {r.share:.1%}; find out why.")
-        else:
-            out.append(f"<b>{label}</b>（{dept}）：占比 {r.previous_share:.1%} → {r.share:.1%}，{r.n} 条；请负责部门查明原因并反馈改进措施，下月复查。" if lang == "zh"
-                       else f"<b>{label}</b> ({dept}): share {r.previous_share:.1%} → {r.share:.1%}, {r.n} verbatims; the owning department should find the cause and report a fix; re-check next month.")
-    for r in view["discovered"][view["discovered"]["new"]].itertuples():
-        out.append(f"新主题 <b>{escape(r.label)}</b>（{r.size} 条，{r.other_share:.0%} 未归类）：现有分类未覆盖，请质量部审阅示例并决定是否加入分类。" if lang == "zh"
-                   else f"New theme <b>{escape(r.label)}</b> ({r.size} verbatims, {r.other_share:.0%} unclassified): not in the taxonomy; quality should review the examples and decide whether to add it.")
+    out = _attention(view, lang)
     sat = view["satisfaction"]
     sat = sat[(sat["nps_n"] >= 30) & (sat["topic"] != OTHER)].sort_values("nps")
     if len(sat):
         r = sat.iloc[0]
         label = escape(tax.loc[r["topic"], lang])
-        out.append(f"NPS 最低的话题是 <b>{label}</b>：{r['nps']:.0f}（{r['nps_low']:.0f} 至 {r['nps_high']:.0f}，{int(r['nps_n'])} 人回答）。" if lang == "zh"
-                   else f"Lowest NPS: <b>{label}</b> at {r['nps']:.0f} ({r['nps_low']:.0f} to {r['nps_high']:.0f}, {int(r['nps_n'])} answers).")
+        out.append(f"NPS 最低的话题是 <b>{label}</b>：{_nps(r['nps'])}（95% 区间 {_range(r['nps_low'], r['nps_high'], lang)}，{num(r['nps_n'])} 人回答）。" if lang == "zh"
+                   else f"Lowest NPS: <b>{label}</b> at {_nps(r['nps'])} (95 % interval {_range(r['nps_low'], r['nps_high'], lang)}, {num(r['nps_n'])} answers).")
     return out
 
 
 def html_table(df: pd.DataFrame, percent=(), decimals: int = 1) -> str:
-    """A DataFrame as an HTML table with every cell escaped (customer text renders as text)."""
+    """A DataFrame as an HTML table with every cell escaped (customer text renders as text); ``percent`` columns of
+    shares shown as %, other numbers with ``decimals`` and thousands separators, a dash where there is none."""
     d = df.copy()
     for c in percent:
         if c in d:
-            d[c] = [f"{v:.1%}" if isinstance(v, float) and np.isfinite(v) else "" for v in d[c]]
-    return d.to_html(index=False, escape=True, na_rep="—", float_format=lambda v: f"{v:.{decimals}f}", border=0, classes="voc")
+            d[c] = [pct(v) if isinstance(v, (float, np.floating)) else v for v in d[c]]
+    for c in d.columns:
+        if pd.api.types.is_float_dtype(d[c]):
+            d[c] = d[c].map(lambda v: num(v, decimals))
+        elif pd.api.types.is_integer_dtype(d[c]):
+            d[c] = d[c].map(num)
+    return d.to_html(index=False, escape=True, na_rep=DASH, border=0, classes="voc")
 
 
 def charts(view: dict, lang: str = "zh") -> dict[str, str]:
@@ -932,9 +1082,9 @@ def charts(view: dict, lang: str = "zh") -> dict[str, str]:
         fig = go.Figure([
             go.Scatter(x=g["period"], y=chart["p"], mode="lines+markers", name=T["share"],
                        marker=dict(color=np.where(chart["out_of_control"], "crimson", "steelblue"), size=10)),
-            go.Scatter(x=g["period"], y=chart["ucl"], mode="lines", name="UCL", line=dict(dash="dash", color="gray")),
-            go.Scatter(x=g["period"], y=chart["center"], mode="lines", name="center", line=dict(dash="dot", color="gray")),
-            go.Scatter(x=g["period"], y=chart["lcl"], mode="lines", name="LCL", line=dict(dash="dash", color="gray")),
+            go.Scatter(x=g["period"], y=chart["ucl"], mode="lines", name=T["ucl"], line=dict(dash="dash", color="gray")),
+            go.Scatter(x=g["period"], y=chart["center"], mode="lines", name=T["center_line"], line=dict(dash="dot", color="gray")),
+            go.Scatter(x=g["period"], y=chart["lcl"], mode="lines", name=T["lcl"], line=dict(dash="dash", color="gray")),
         ])
         month_axis(fig, g["period"].astype(str))
         fig.update_layout(title=str(label.get(r.topic, r.topic)), height=300, margin=dict(l=50, r=20, t=40, b=40), yaxis=dict(tickformat=".0%"), legend=dict(orientation="h"))
@@ -948,37 +1098,51 @@ def charts(view: dict, lang: str = "zh") -> dict[str, str]:
 
 
 # ------------------------------------------------------------------ report blocks (HTML, every value escaped)
+# ------------------------------------------------------------------ report blocks (HTML, every value escaped)
 def headline(view: dict, lang: str = "zh") -> str:
-    """The opening paragraph: volume, change, CSAT, NPS with interval, alerts, how topics were assigned."""
+    """The opening paragraph: first what needs attention (each alert and new issue once), then volume, CSAT, NPS
+    with its interval (or that there are no survey answers), how topics were assigned."""
     _check_lang(lang)
     T, m = TEXT[lang], view["meta"]
     if m.get("missing"):
         return "<p>" + escape_code(T["missing_" + m["missing"]].format(month=m["month"])) + "</p>"
-    n_alert = int(view["alerts"]["alert"].sum())
-    new = int(view["discovered"]["new"].sum())
+    zh = lang == "zh"
+    attention = _attention(view, lang, short=True)
+    if attention:
+        first = (f"<p>本月有 <b>{len(attention)}</b> 件事需要处理：" + "；".join(attention) + "。详见“建议行动”。</p>" if zh else
+                 f"<p><b>{len(attention)}</b> {'thing needs' if len(attention) == 1 else 'things need'} action this month: " + "; ".join(attention)
+                 + " — see “What to act on”.</p>")
+    else:
+        first = f"<p>{escape(T['no_attention'])}</p>"
     notes = escape((T["empty"].format(n=int(m["empty"])) if m.get("empty") else "")
                    + (T["no_model"].format(n=int(m["no_model"])) if m.get("model_note") == "labels" else ""))
-    if lang == "zh":
-        return (f"<p>本月共收到 <b>{m['verbatims']:,}</b> 条客户反馈（上月 {m['verbatims_previous']:,} 条）。{_survey(m, lang)}"
-                f"预警话题 <b>{n_alert}</b> 个，新主题 <b>{new}</b> 个。其中 {m['labelled']:,} 条有人工标注，{m['model']:,} 条由模型归类，"
-                f"{m['unsure']:,} 条模型无法确定（计入“其他”）。{notes}</p>")
-    return (f"<p><b>{m['verbatims']:,}</b> verbatims this month ({m['verbatims_previous']:,} last month). {_survey(m, lang)}"
-            f"<b>{n_alert}</b> topic alerts, <b>{new}</b> new themes. {m['labelled']:,} verbatims were labelled by people, {m['model']:,} "
-            f"assigned by the model, {m['unsure']:,} left as “other” because the model was unsure. {notes}</p>")
+    if zh:
+        return first + (f"<p>本月共收到 <b>{num(m['verbatims'])}</b> 条客户反馈（上月 {num(m['verbatims_previous'])} 条）。{_survey(m, lang)}"
+                        f"其中 {num(m['labelled'])} 条有人工标注，{num(m['model'])} 条由模型归类，"
+                        f"{num(m['unsure'])} 条模型无法确定（计入“其他”）。{notes}</p>")
+    return first + (f"<p><b>{num(m['verbatims'])}</b> verbatims this month ({num(m['verbatims_previous'])} last month). {_survey(m, lang)}"
+                    f"{num(m['labelled'])} verbatims were labelled by people, {num(m['model'])} "
+                    f"assigned by the model, {num(m['unsure'])} left as “other” because the model was unsure. {notes}</p>")
 
 
 def _survey(m: dict, lang: str) -> str:
     """The headline's CSAT and NPS sentence (HTML), or what is missing: never a "nan/5" or "NPS nan"."""
     T, zh = TEXT[lang], lang == "zh"
-    has_csat = np.isfinite(m.get("csat", np.nan)) if isinstance(m.get("csat"), (int, float, np.number)) else False
-    has_nps = int(m.get("nps_n") or 0) > 0
+    has_csat = not missing(m.get("csat")) and int(m.get("csat_n") or 0) > 0 if "csat_n" in m else not missing(m.get("csat"))
+    has_nps = int(m.get("nps_n") or 0) > 0 and not missing(m.get("nps"))
     if not has_csat and not has_nps:
         return T["no_survey"]
-    csat = (f"平均满意度 <b>{m['csat']:.2f}</b>/5；" if zh else f"Mean CSAT <b>{m['csat']:.2f}</b>/5; ") if has_csat else T["no_csat"]
+    csat = (f"平均满意度 <b>{_csat(m['csat'])}</b>/5；" if zh else f"Mean CSAT <b>{_csat(m['csat'])}</b>/5; ") if has_csat else T["no_csat"]
     if not has_nps:
         return csat + T["no_nps"]
-    return csat + (f"NPS <b>{m['nps']:.0f}</b>（95% 区间 {m['nps_low']:.0f} 至 {m['nps_high']:.0f}，{int(m['nps_n'])} 人回答）。" if zh
-                   else f"NPS <b>{m['nps']:.0f}</b> (95 % interval {m['nps_low']:.0f} to {m['nps_high']:.0f}, {int(m['nps_n'])} answers). ")
+    return csat + (f"NPS <b>{_nps(m['nps'])}</b>（95% 区间 {_range(m['nps_low'], m['nps_high'], lang)}，{num(m['nps_n'])} 人回答）。" if zh
+                   else f"NPS <b>{_nps(m['nps'])}</b> (95 % interval {_range(m['nps_low'], m['nps_high'], lang)}, {num(m['nps_n'])} answers). ")
+
+
+def _example_li(x, lang: str) -> str:
+    csat = DASH if missing(pd.to_numeric(pd.Series([x.csat]), errors="coerce").iloc[0]) else str(x.csat)
+    return (f"<li><span class='meta'>{escape(str(x.received_at)[:10])} · {escape(_code('channels', x.channel, lang))} · "
+            f"CSAT {escape(csat)}</span> {escape(x.text)}</li>")
 
 
 def alerts_html(view: dict, figures: dict, lang: str = "zh") -> str:
@@ -995,22 +1159,29 @@ def alerts_html(view: dict, figures: dict, lang: str = "zh") -> str:
     parts = []
     for r in a.itertuples():
         rows = ex[ex["topic"] == r.topic]
-        items = "".join(f"<li><span class='meta'>{escape(str(x.received_at)[:10])} · {escape(x.channel)} · CSAT {escape(x.csat)}</span> {escape(x.text)}</li>"
-                        for x in rows.itertuples())
-        parts.append(f"<h3>{escape(tax.loc[r.topic, lang])} — {r.share:.1%} ({escape(T['previous'])} {r.previous_share:.1%})</h3>"
-                     f"<p>{escape(reason_text(r, lang))}</p>"
-                     + figures.get(f"pchart:{r.topic}", "") + f"<p><b>{escape(T['examples'])}</b></p><ul>{items}</ul>")
+        items = "".join(_example_li(x, lang) for x in rows.itertuples())
+        parts.append(f"<h3>{escape(tax.loc[r.topic, lang])} — {pct(r.share)}（{escape(T['previous'])} {pct(r.previous_share)}）</h3>" if lang == "zh" else
+                     f"<h3>{escape(tax.loc[r.topic, lang])} — {pct(r.share)} ({escape(T['previous'])} {pct(r.previous_share)})</h3>")
+        parts[-1] += (f"<p>{escape(reason_text(r, lang))}</p>"
+                      + figures.get(f"pchart:{r.topic}", "") + f"<p><b>{escape(T['examples'])}</b></p><ul>{items}</ul>")
     return fdr + "".join(parts)
 
 
 def themes_html(view: dict, lang: str = "zh") -> str:
-    """Discovered themes (top terms, size, closest taxonomy topic) with examples; new themes first."""
+    """New issues first (one row each, its themes' names together, with a text badge), then the other themes found
+    in the text (top terms, size, closest taxonomy topic) with examples."""
     T = TEXT[_check_lang(lang)]
     tax = view["taxonomy"].set_index("topic")[lang]
-    d = view["discovered"].sort_values(["new", "size"], ascending=[False, False])
+    badge = f"<span class='badge'>{escape(T['new_badge'])}</span> {escape(T['new_theme'])}"
     rows = "".join(
-        f"<tr><td>{'🆕 ' + escape(T['new_theme']) if r.new else ''}</td><td>{escape(r.label)}</td><td>{r.size}</td><td>{escape(tax.get(r.matches, r.matches))}</td>"
-        f"<td>{r.purity:.0%}</td><td>{r.other_share:.0%}</td><td>{'<br>'.join(escape(x) for x in str(r.examples).splitlines())}</td></tr>"
+        f"<tr class='new'><td>{badge}</td><td>{escape(r.label)}</td><td>{num(r.size)}</td><td>{escape(tax.get(OTHER, OTHER))}</td>"
+        f"<td>{DASH}</td><td>{pct(r.other_share, 0)}</td><td>{'<br>'.join(escape(x) for x in r.examples)}</td></tr>"
+        for r in new_issues(view).itertuples())
+    d = view["discovered"]
+    d = d[~d["new"].astype(bool)].sort_values("size", ascending=False)
+    rows += "".join(
+        f"<tr><td></td><td>{escape(r.label)}</td><td>{num(r.size)}</td><td>{escape(tax.get(r.matches, r.matches))}</td>"
+        f"<td>{pct(r.purity, 0)}</td><td>{pct(r.other_share, 0)}</td><td>{'<br>'.join(escape(x) for x in str(r.examples).splitlines())}</td></tr>"
         for r in d.itertuples())
     head = "".join(f"<th>{escape(h)}</th>" for h in ("", T["terms"], T["size"], T["matches"], T["purity"], T["other_share"], T["examples"]))
     m = view["meta"]
@@ -1020,7 +1191,7 @@ def themes_html(view: dict, lang: str = "zh") -> str:
 
 
 def breakdown_table(view: dict, key: str, lang: str = "zh") -> pd.DataFrame:
-    """Topic share by channel, customer tier or brand this month (rows: topics; columns: groups)."""
+    """Topic share by channel, customer tier or brand this month (rows: topics; columns: groups, as words of ``lang``)."""
     T = TEXT[_check_lang(lang)]
     if key not in ("by_channel", "by_tier", "by_brand"):
         raise ParameterError(f"key must be one of ['by_brand', 'by_channel', 'by_tier']; got {key!r}")
@@ -1028,51 +1199,84 @@ def breakdown_table(view: dict, key: str, lang: str = "zh") -> pd.DataFrame:
     col = [c for c in t.columns if c not in ("period", "topic", "n", "total", "share")][0]
     label = view["taxonomy"].set_index("topic")[lang]
     wide = t.pivot_table(index="topic", columns=col, values="share", aggfunc="sum").rename(index=lambda x: label.get(x, x))
-    wide = wide.map(lambda v: f"{v:.1%}" if np.isfinite(v) else "—").astype(object)
-    wide.loc[T["n"]] = t.groupby(col)["total"].first().map(lambda v: f"{int(v):,}")
+    wide = wide.map(pct).astype(object)
+    wide.loc[T["n"]] = t.groupby(col)["total"].first().map(num)
+    kind = {"by_channel": "channels", "by_tier": "tiers"}.get(key)
+    if kind:
+        wide = wide.rename(columns=lambda c: _code(kind, c, lang))
     return wide.rename_axis(index=T["topic"], columns=None).reset_index()
 
 
 def satisfaction_table(view: dict, lang: str = "zh") -> pd.DataFrame:
-    """CSAT and NPS per topic with intervals and last month's values."""
+    """CSAT and NPS per topic with intervals and last month's values (the same rounding as every other NPS and CSAT)."""
     T = TEXT[_check_lang(lang)]
-    s = view["satisfaction"]
+    s = view["satisfaction"].sort_values("nps", ignore_index=True)
     label = view["taxonomy"].set_index("topic")[lang]
-    fmt = lambda lo, hi: [f"{a:.1f} – {b:.1f}" if np.isfinite(a) else "" for a, b in zip(lo, hi)]  # noqa: E731
-    return pd.DataFrame({T["topic"]: s["topic"].map(lambda x: label.get(x, x)), T["n"]: s["verbatims"], T["csat"]: s["csat"].round(2),
-                         f"CSAT {T['interval']}": fmt(s["csat_low"], s["csat_high"]), f"CSAT {T['previous']}": s["csat_previous"].round(2),
-                         T["nps"]: s["nps"].round(0), f"NPS {T['interval']}": fmt(s["nps_low"], s["nps_high"]), "NPS n": s["nps_n"],
-                         f"NPS {T['previous']}": s["nps_previous"].round(0)}).sort_values(T["nps"], ignore_index=True)
+    return pd.DataFrame({T["topic"]: s["topic"].map(lambda x: label.get(x, x)), T["n"]: s["verbatims"].map(num), T["csat"]: s["csat"].map(_csat),
+                         f"CSAT {T['interval']}": [_range(a, b, lang, 2, (1, 5)) for a, b in zip(s["csat_low"], s["csat_high"])],
+                         T["csat_previous"]: s["csat_previous"].map(_csat),
+                         T["nps"]: s["nps"].map(_nps), f"NPS {T['interval']}": [_range(a, b, lang) for a, b in zip(s["nps_low"], s["nps_high"])],
+                         T["nps_n"]: s["nps_n"].map(num), T["nps_previous"]: s["nps_previous"].map(_nps)})
 
 
-def department_table(view: dict, lang: str = "zh") -> pd.DataFrame:
+def department_table(view: dict, lang: str = "zh", formatted: bool = True) -> pd.DataFrame:
     """Per department (after-sales, sales, product, quality): volume, share, CSAT, NPS, largest topic, alerts."""
     T = TEXT[_check_lang(lang)]
     d = view["departments"]
     label = view["taxonomy"].set_index("topic")[lang]
     depts = _dept_labels(view, lang)
-    return pd.DataFrame({T["department"]: d["department"].map(lambda x: depts.get(x, x)), T["n"]: d["verbatims"], T["share"]: d["share"],
-                         T["csat"]: d["csat"].round(2), T["nps"]: d["nps"].round(0),
-                         f"NPS {T['interval']}": [f"{a:.0f} – {b:.0f}" if np.isfinite(a) else "" for a, b in zip(d["nps_low"], d["nps_high"])],
+    nums = ({T["n"]: d["verbatims"].map(num), T["share"]: d["share"].map(pct), T["csat"]: d["csat"].map(_csat), T["nps"]: d["nps"].map(_nps)} if formatted else
+            {T["n"]: d["verbatims"], T["share_pct"]: (100 * d["share"]).round(1), T["csat"]: d["csat"].round(2), T["nps"]: d["nps"].round(0)})
+    return pd.DataFrame({T["department"]: d["department"].map(lambda x: depts.get(x, x)), **nums,
+                         f"NPS {T['interval']}": [_range(a, b, lang) for a, b in zip(d["nps_low"], d["nps_high"])],
                          T["largest"]: d["largest_topic"].map(lambda x: label.get(x, x)),
-                         T["alert"]: d["alerts"].map(lambda s: ", ".join(str(label.get(x, x)) for x in s.split(", ") if x))})
+                         T["alert"]: d["alerts"].map(lambda s: ("、" if lang == "zh" else ", ").join(str(label.get(x, x)) for x in s.split(", ") if x))})
 
 
 def model_html(view: dict, lang: str = "zh") -> str:
-    """How topics were assigned: the classifier's cross-validated macro-F1 and its weakest topics."""
+    """How topics were assigned: the classifier's agreement with the people's labels (macro-F1, in plain words) and its weakest topics."""
     m = view["meta"]
     if m.get("model_note") == "labels":
         return f"<p>{escape(TEXT[_check_lang(lang)]['no_model'].format(n=int(m.get('no_model') or 0)))}</p>"
     if m.get("model_note") == "cv":
         return f"<p>{escape(TEXT[_check_lang(lang)]['no_cv'])}</p>"
-    per = view["model_topics"].sort_values("f1").head(5)
+    per = view["model_topics"].sort_values("f1").head(3)
     label = view["taxonomy"].set_index("topic")[lang]
-    worst = ", ".join(f"{escape(label.get(r.topic, r.topic))} {r.f1:.2f}" for r in per.itertuples())
+    worst = ("、" if lang == "zh" else ", ").join(f"{escape(label.get(r.topic, r.topic))} {r.f1:.2f}" for r in per.itertuples())
     if lang == "zh":
-        return (f"<p>话题分类器（TF-IDF + 线性 SVM，概率经 sigmoid 校准）用本期及前 {int(m['history']) - 1} 个月的 {int(m['trained_on']):,} 条人工标注训练；"
-                f"{int(m['cv_folds'])} 折交叉验证 macro-F1 = <b>{m['cv_macro_f1']:.3f}</b>（±{m['cv_macro_f1_sd']:.3f}，{int(m['cv_n']):,} 条）。"
-                f"最高概率低于 {m['threshold']:.0%}、或词语多半未在训练中出现的反馈归为“其他”。F1 最低的话题：{worst}。</p>")
-    return (f"<p>The topic classifier (TF-IDF + linear SVM, sigmoid-calibrated probabilities) was trained on {int(m['trained_on']):,} labelled verbatims "
-            f"of this month and the {int(m['history']) - 1} before; {int(m['cv_folds'])}-fold cross-validated macro-F1 = <b>{m['cv_macro_f1']:.3f}</b> "
-            f"(±{m['cv_macro_f1_sd']:.3f}, {int(m['cv_n']):,} verbatims). A verbatim whose best probability is under {m['threshold']:.0%}, or most of whose "
-            f"words were never seen in training, goes to “other”. Weakest topics by F1: {worst}.</p>")
+        return (f"<p>没有人工标注的反馈由模型归入话题。模型从本月及前 {int(m['history']) - 1} 个月的 {num(m['trained_on'])} 条人工标注中学习；"
+                f"用它没见过的人工标注反馈检验，模型归类与人工一致的程度（macro-F1，0 到 1，1 表示完全一致）为 <b>{m['cv_macro_f1']:.2f}</b>。"
+                f"模型没有把握（最高概率低于 {pct(m['threshold'], 0)}，或多数词语从未在标注中出现）的反馈计入“其他”，不会被硬塞进某个话题。"
+                f"一致程度最低的话题：{worst}。</p>")
+    return (f"<p>Verbatims nobody labelled were put into topics by a model, which learnt from {num(m['trained_on'])} labelled verbatims of this "
+            f"month and the {int(m['history']) - 1} before. Tested on labelled verbatims it had not seen, it agreed with the people's labels at "
+            f"<b>{m['cv_macro_f1']:.2f}</b> (macro-F1, 0 to 1, 1 = always the same topic). A verbatim the model is unsure of (best probability under "
+            f"{pct(m['threshold'], 0)}, or mostly words never seen in the labels) goes to “other” instead of being forced into a topic. "
+            f"Lowest agreement: {worst}.</p>")
+
+
+_VOC_GLOSSARY = {
+    "zh": (("控制图与 3σ 控制限", "根据前几个月的占比算出一个话题“正常波动”的上下限；本月占比超出这个范围，说明变化不太可能只是随机波动。"),
+           ("西电判异规则", "控制图上的四条判异规则（Western Electric）：1 单点超出 3σ；2 连续 3 点中 2 点超出 2σ；3 连续 5 点中 4 点超出 1σ；"
+                          "4 连续 8 点在中心线同一侧。触发任何一条，都提示占比出现了真实的变化。"),
+           ("q 值", "同时检查很多话题时，难免有几个纯属偶然“看起来异常”。q 值是校正了这一点之后的误报可能：q 值低于 0.05 才列为预警，"
+                   "列出的预警中平均误报不超过 5%。越小越可靠。"),
+           ("macro-F1", "模型归类与人工标注一致的程度，先按话题分别计算再取平均（小话题与大话题同等重要）；0 到 1，1 表示完全一致。")),
+    "en": (("control chart and 3-sigma limits", "From the earlier months' shares, the range a topic's share normally moves in; a share outside it is "
+                                               "unlikely to be chance alone."),
+           ("Western Electric rules", "Four rules read on the control chart: 1 one point beyond 3 sigma; 2 two of three points beyond 2 sigma; "
+                                      "3 four of five beyond 1 sigma; 4 eight in a row on one side of the center line. Any of them points to a real change."),
+           ("q value", "Checking many topics at once, a few look unusual by chance. The q value is the chance of a false alarm after correcting for "
+                       "that: a topic alerts when its q value is under 0.05, so on average at most 5 % of the alerts are false alarms. Smaller is surer."),
+           ("macro-F1", "How often the model's topic matches the people's label, computed per topic and averaged (small topics count as much as "
+                        "large ones); 0 to 1, 1 = always the same.")),
+}
+
+
+def glossary_html(lang: str = "zh") -> str:
+    """The page's glossary: the shared words (interval, points, FDR) and the VOC page's own (control chart, Western
+    Electric rules, q value, macro-F1), in plain words."""
+    _check_lang(lang)
+    base = glossary(lang, ["interval", "points", "fdr"])
+    extra = "".join(f"<dt><b>{escape(a)}</b></dt><dd>{escape(b)}</dd>" for a, b in _VOC_GLOSSARY[lang])
+    return base.replace("</dl></details>", extra + "</dl></details>").replace("<details class=", "<details open class=")

@@ -487,3 +487,133 @@ def test_validity_part_ranks_the_planted_item_and_rarely_flags_a_fair_inspector(
     fair = out[out["scenario"].str.startswith("no lenient or strict inspector, expert as noisy")]
     assert fair.iloc[0]["value"] <= 0.2  # per-inspector false flags on the total, 30 verdicts
     assert pd.DataFrame(part.rows(draws=6, seed=3)).equals(out)  # seeded
+
+
+# ------------------------------------------------------- the calibration-meeting report (issue #18, part 5)
+def _meeting():
+    """Two calls, two items, the expert E and inspectors A and B; A's name and the transcript are hostile."""
+    from qa_lib.config import samples_dir
+    from qa_lib.rubric import load_scorecard
+
+    card = load_scorecard(samples_dir() / "scorecards" / "inbound_service.v1.yaml")
+    answers = {("K1", "greeting"): ("yes", "yes", "no"), ("K1", "needs_analysis"): ("partial", "yes", "partial"),
+               ("K2", "greeting"): ("no", "no", "no"), ("K2", "needs_analysis"): ("yes", "yes", "yes"),
+               ("K2", "escalation_handling"): ("na", "na", "na")}
+    ev = pd.DataFrame([{"evaluation_id": f"{c}-{i}", "contact_id": c, "agent_id": "A9", "inspector_id": i, "total_score": s}
+                       for c, scores in (("K1", (80, 90, 70)), ("K2", (90, 90, 85))) for i, s in zip("EAB", scores)])
+    items = pd.DataFrame([{"evaluation_id": f"{c}-{i}", "item_id": item, "answer": a}
+                          for (c, item), row in answers.items() for i, a in zip("EAB", row)])
+    names = {"E": "专家甲", "A": "<script>alert(1)</script>", "B": "乙"}
+    return ev, items, card, names
+
+
+def test_meeting_grid_shape_and_highlighting():
+    from qa_lib.calibration import DIFF_MARK, grid_html, grid_wide, session_grid
+
+    ev, items, card, names = _meeting()
+    g = session_grid(ev, items, card, expert="E", lang="zh")
+    assert len(g) == 5 * 3 and set(g["reference"]) == {"expert"}
+    assert g.loc[g["differs"], ["contact_id", "item_id", "inspector_id"]].values.tolist() == [["K1", "greeting", "B"], ["K1", "needs_analysis", "A"]]
+    assert g["contact_id"].iloc[0] == "K1"  # the call with the most disagreement first
+    words, diff = grid_wide(g, "zh", names=names)
+    assert words.shape == (5, 4 + 3) and list(words.columns[4:]) == ["专家 专家甲（E）", "<script>alert(1)</script>（A）", "乙（B）"]
+    assert words["item"].tolist()[:2] == ["标准问候语并报工号", "准确了解客户需求"]  # scorecard order, labels not ids
+    assert words.iloc[1, 4:].tolist() == ["部分", "是", "部分"] and words.iloc[4, 4:].tolist() == ["不适用"] * 3
+    assert int(diff.iloc[:, 4:].to_numpy().sum()) == 2 and bool(diff.iat[0, 6]) and bool(diff.iat[1, 5])
+    page = grid_html(g, "zh", names=names, transcripts={"K1": "[00:01] 坐席：您好 <b>\n[00:02] 客户：手机号是13812345678"})
+    assert page.count('class="qa-ans qa-diff"') == 2 and f"{DIFF_MARK} 否" in page and f"{DIFF_MARK} 是" in page
+    assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;b&gt;" in page  # hostile text escaped
+    assert "13812345678" not in page and "138****5678" in page  # the excerpt is masked
+    assert page.count('class="qa-transcript"') == 2 and "（无通话文本）" in page  # K2 has none
+    en = grid_wide(session_grid(ev, items, card, expert="E", lang="en"), "en", names=names)[0]
+    assert en["item"].tolist()[:2] == ["Standard greeting with agent number", "Customer's need understood"]
+    assert en.iloc[1, 4:].tolist() == ["partial", "yes", "partial"] and en.iloc[4, 4].startswith("N/A") and en.columns[4] == "expert 专家甲 (E)"
+
+
+def test_meeting_grid_against_the_consensus_marks_a_tie():
+    from qa_lib.calibration import grid_wide, session_grid
+
+    ev, items, card, names = _meeting()
+    g = session_grid(ev, items, card, expert=None, lang="en")  # no expert: the majority answer
+    assert set(g["reference"]) == {"consensus"} and not g["is_reference"].any()
+    assert sorted(g.loc[g["differs"], "inspector_id"]) == ["A", "B"]  # yes,yes,no → B; partial,yes,partial → A
+    two = session_grid(ev[ev["inspector_id"] != "E"], items, card, expert="E", lang="zh")  # the expert scored none: consensus of A and B
+    tie = two[(two["contact_id"] == "K1") & (two["item_id"] == "greeting")]
+    assert tie["split"].all() and not tie["differs"].any()
+    words, diff = grid_wide(two, "zh", names=names)
+    assert words.columns[4] == "共识" and words.iat[0, 4] == "无多数" and bool(diff.iat[0, 4])
+
+
+def test_meeting_summary_says_how_well_they_agreed_and_what_to_discuss():
+    from qa_lib.calibration import meeting_summary, session_grid
+
+    ev, items, card, names = _meeting()
+    rep = session_report(ev, items, card, expert="E", n_boot=20, min_calls=2, lang="zh")
+    lead, points = meeting_summary(session_grid(ev, items, card, expert="E", lang="zh"), rep, "zh", names=names, session="S1")
+    assert lead.startswith("本次校准（S1）3 名质检员共评 2 通电话，80.0% 的答案与专家一致") and "建议讨论：1）质检项“标准问候语并报工号”" in lead
+    assert len(points) == 3 and points[2] == "通话 K1：2 个答案不同" and "nan" not in lead.lower()
+    same = items.assign(answer=items.groupby(["evaluation_id"]).cumcount().map(lambda _: "yes"))
+    lead_en, none = meeting_summary(session_grid(ev, same, card, expert="E", lang="en"), rep, "en")
+    assert none == [] and "100.0% of the answers matched the expert's" in lead_en and lead_en.endswith("no disagreement to discuss.")
+
+
+def test_meeting_tables_are_formatted_with_labels():
+    from qa_lib.calibration import bias_table, item_bias_matrix, reliability_table
+
+    ev, items, card, names = _meeting()
+    rep = session_report(ev, items, card, expert="E", n_boot=20, min_calls=2, lang="en")
+    rel = reliability_table(rep["items"], card, "en")
+    assert set(rel["item"]) == {"Standard greeting with agent number", "Customer's need understood", "Transfer or escalation with an agreed call-back"}
+    text = " ".join(rel.astype(str).to_numpy().ravel())
+    assert "nan" not in text.lower() and not __import__("re").search(r"\d\.\d{3,}", text)
+    b = bias_table(rep["bias"], "zh", names=names)
+    assert list(b.columns) == ["质检员", "通话数", "总分差（分）", "95% 区间", "结论"] and set(b["总分差（分）"]) == {"+5.0", "−7.5"}
+    m, v = item_bias_matrix(rep["item_bias"], card, "zh", names=names)
+    assert m.iloc[:, 0].tolist()[:2] == ["标准问候语并报工号", "准确了解客户需求"] and "−0.0" not in m.to_numpy()
+
+
+def test_meeting_workbook_cells_are_neutralised(tmp_path):
+    from openpyxl import load_workbook
+
+    from qa_lib.calibration import session_grid, write_session_xlsx
+
+    ev, items, card, names = _meeting()
+    rep = session_report(ev, items, card, expert="E", n_boot=20, min_calls=2, lang="zh")
+    agents = {"A9": "=HYPERLINK(\"http://x\",\"点我\")"}
+    path = write_session_xlsx(tmp_path / "c.xlsx", session_grid(ev, items, card, expert="E", lang="zh"), rep, card, "zh", names=names,
+                              agents=agents, transcripts={"K1": "[00:01] 客户：手机号是13812345678"})
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["答案对照", "质检项一致性", "质检员偏差", "通话"]
+    grid = wb["答案对照"]
+    head = [c.value for c in grid[1]]
+    assert head[:5] == ["通话", "坐席", "环节", "质检项", "专家 专家甲（E）"] and head[-1] == "不一致数"
+    cells = [c for row in grid.iter_rows(min_row=2) for c in row]
+    marked = [c for c in cells if isinstance(c.value, str) and c.value.startswith("≠")]
+    assert sorted(c.value for c in marked) == ["≠ 否", "≠ 是"] and all(c.fill.fgColor.rgb.endswith("FDE0DC") for c in marked)
+    agent = grid.cell(row=2, column=2).value
+    assert agent.startswith("'=HYPERLINK") and "（A9）" in agent  # a formula is stored as text
+    every = [c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+    assert not any(isinstance(v, str) and v[:1] in "=+-@" for v in every)
+    assert "13812345678" not in str(every) and "138****5678" in str(every)
+    numbers = [v for v in every if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    assert numbers and all(round(v, 1) == v for v in numbers)  # rounded for people
+
+
+def test_calibrate_out_writes_the_meeting_report(loaded_store, tmp_path):
+    import re
+
+    from click.testing import CliRunner
+    from openpyxl import load_workbook
+
+    from qa_lib.cli import main
+
+    for lang, title, item in (("zh", "校准会议报告 CAL-2026-10", "准确了解客户需求"), ("en", "Calibration meeting CAL-2026-10", "s need understood")):
+        r = CliRunner().invoke(main, ["calibrate", "--session", "CAL-2026-10", "--out", str(tmp_path), "--lang", lang, "--boot", "20", "--db", loaded_store.url])
+        assert r.exit_code == 0, r.output
+        page = (tmp_path / f"calibration_CAL-2026-10_{lang}.html").read_text(encoding="utf-8")
+        assert title in page and item in page and page.count('class="qa-ans qa-diff"') >= 10 and "qa-transcript" in page
+        visible = re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.S))
+        assert "needs_analysis" not in visible and not re.search(r"\b(nan|NaN|None|NaT)\b|\d\.\d{5,}", visible)
+        assert load_workbook(tmp_path / f"calibration_CAL-2026-10_{lang}.xlsx").sheetnames[0] == {"zh": "答案对照", "en": "Answers"}[lang]
+    r = CliRunner().invoke(main, ["calibrate", "--out", str(tmp_path), "--db", loaded_store.url])
+    assert r.exit_code == 2 and "--session" in r.output

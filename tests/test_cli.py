@@ -94,7 +94,8 @@ def test_demo_builds_db_and_writes_month(tmp_path, monkeypatch):
                  "training_plan_2026-10.xlsx", "cases/index.html", "cases/cases_2026-10.xlsx"):
         assert (home / "reports" / "2026-10" / name).exists(), name
     index = (home / "reports" / "2026-10" / "index.html").read_text(encoding="utf-8")
-    assert 'href="cases/index.html">cases<' in index and 'href="training/all_zh.html"' in index
+    assert 'href="cases/index.html">案例库<' in index and 'href="training/all_zh.html"' in index and 'href="agents/A017_zh.html"' in index
+    assert 'href="../digest/digest_2026-11-03.html"' in index and "首次解决率" in index  # the month's dashboard, the digest linked
     assert "morning digest for 2026-11-03" in r.output and (home / "reports" / "digest" / "digest_2026-11-03.html").exists()
     from qa_lib.reports.browser import find_chromium
 
@@ -322,7 +323,7 @@ def test_report_training_for_one_team(loaded_store, tmp_path):
     r = run("report", "training", "--month", "2026-10", "--team", "South", "--lang", "en", "--db", loaded_store.url, "-q",
             env={"QA_REPORTS_DIR": str(tmp_path)})
     assert r.exit_code == 0, r.output
-    assert "1 reports written, 0 already there, 0 failed" in r.output
+    assert "1 written: training/South_en.html; 0 up to date; 0 failed" in r.output
     html = (tmp_path / "2026-10" / "training" / "South_en.html").read_text(encoding="utf-8")
     assert "Training needs 2026-10 (last 3 months)" in html and "A017" in html and "Customer identity verified" in html
     assert (tmp_path / "2026-10" / "training_plan_2026-10.xlsx").exists()
@@ -460,14 +461,14 @@ def test_report_all_without_the_months_verbatims_writes_the_rest(loaded_store, t
     env = {"QA_REPORTS_DIR": str(tmp_path / "reports")}
     r = run("report", "all", "--month", "2026-10", "--team", "East", "--lang", "en", "--db", db, "-q", env=env)
     assert r.exit_code == 0, r.output
-    assert "5 reports written, 0 already there, 0 failed" in r.output
+    assert "5 written: " in r.output and "; 0 up to date; 0 failed" in r.output
     out = tmp_path / "reports" / "2026-10"
     page = (out / "voc_en.html").read_text(encoding="utf-8")
     assert "No VOC verbatims in 2026-10" in page and "qa import voc" in page
-    assert len(list((out / "agents").glob("*.html"))) == 2 and (out / "teams" / "East.html").exists()
+    assert len(list((out / "agents").glob("*_en.html"))) == 2 and (out / "teams" / "East_en.html").exists()
     assert "No coaching actions recorded in this period" in (out / "training" / "East_en.html").read_text(encoding="utf-8")
-    index = (out / "index.html").read_text(encoding="utf-8")
-    assert 'href="voc_en.html"' in index and 'href="training/East_en.html"' in index and "Not written" not in index
+    index = (out / "index_en.html").read_text(encoding="utf-8")
+    assert 'href="voc_en.html"' in index and 'href="training/East_en.html"' in index and "Reports not written" not in index
 
 
 def test_report_all_for_a_month_without_evaluations_skips_only_the_agent_reports(loaded_store, tmp_path):
@@ -476,7 +477,7 @@ def test_report_all_for_a_month_without_evaluations_skips_only_the_agent_reports
     env = {"QA_REPORTS_DIR": str(tmp_path / "reports")}
     r = run("report", "all", "--month", "2026-11", "--period", 1, "--team", "East", "--lang", "en", "--db", loaded_store.url, "-q", env=env)
     assert r.exit_code == 0, r.output
-    assert "2 reports written, 0 already there, 0 failed" in r.output
+    assert "2 written: " in r.output and "; 0 up to date; 0 failed" in r.output
     assert "skipped agents and teams: no contacts and no evaluations in 2026-11" in r.output and "qa import contacts" in r.output
     nov = tmp_path / "reports" / "2026-11"
     assert "No VOC verbatims in 2026-11" in (nov / "voc_en.html").read_text(encoding="utf-8")

@@ -42,6 +42,7 @@ def test_words_and_glossary_in_both_languages():
     zh, en = fmt.glossary("zh"), fmt.glossary("en")
     assert "借力估计" in zh and "FDR" in zh and "borrowed strength" in en and "<details" in en
     assert fmt.glossary("en", ["fdr"]).count("<dt>") == 1
+    assert "AC1 / AC2" in fmt.glossary("zh", ["ac1", "alpha"]) and "Krippendorff" in fmt.glossary("en", ["alpha"])  # the calibration page's words
 
 
 def test_format_frame_formats_columns_and_leaves_the_rest():
@@ -50,6 +51,13 @@ def test_format_frame_formats_columns_and_leaves_the_rest():
     assert out["rate"].tolist() == ["87.6%", "—"] and out["n"].tolist() == ["1,200", "3"]
     assert out["status"].tolist() == ["below target", "met"] and out["id"].tolist() == ["a", "b"]
     assert df["rate"].iloc[0] == 0.876  # the input is not changed
+
+
+def test_kpi_labels_and_values():
+    assert fmt.kpi_label("fcr", "zh") == "首次解决率" and fmt.kpi_label("fcr", "en") == "first-contact resolution"
+    assert fmt.kpi_label("new_kpi", "en") == "new_kpi"
+    assert fmt.kpi_value(0.9366, "rate") == "93.7%" and fmt.kpi_value(302.6, "seconds", "en") == "303 s"
+    assert fmt.kpi_value(0.9988, "per hour") == "1.0" and fmt.kpi_value(float("nan"), "rate") == "—"
 
 
 @pytest.mark.parametrize("call, message", [

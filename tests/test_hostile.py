@@ -169,12 +169,12 @@ def test_every_file_stays_inside_its_folder(center):
     assert not Path("/tmp/qa-abs-A004.html").exists()
     reports = out / "reports" / MONTH
     agents = {p.name for p in (reports / "agents").glob("*.html")}
-    assert {f"{file_stem(a)}.html" for a in HOSTILE_AGENTS.values()} <= agents, agents
-    own = (reports / "agents" / "A001.html").read_text(encoding="utf-8")
+    assert {f"{file_stem(a)}_zh.html" for a in HOSTILE_AGENTS.values()} <= agents, agents
+    own = (reports / "agents" / "A001_zh.html").read_text(encoding="utf-8")
     assert "A003/../A001" not in html.unescape(own)  # A003/../A001 did not replace A001's page
     index = (reports / "index.html").read_text(encoding="utf-8")
-    hrefs = re.findall(r'href="([^"]+)"', index)
-    assert len(hrefs) == len(set(hrefs)), "a page is linked twice"
+    hrefs = re.findall(r'href="([^"]+)"', index.split('<div class="links">', 1)[1])  # the list of every report (attention items link some again)
+    assert len(hrefs) == len(set(hrefs)), "a page is listed twice"
     worklists = {p.name for p in (out / "worklists").iterdir()}
     assert any(n.startswith(file_stem(HOSTILE_INSPECTORS["Q02"])) for n in worklists), worklists
 

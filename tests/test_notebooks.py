@@ -89,11 +89,13 @@ def test_sampling_plan_notebook(tmp_path, loaded_store):
 
 def test_calibration_notebook_names_the_planted_effects(tmp_path, loaded_store):
     out = tmp_path / "cal.ipynb"
-    pm.execute_notebook(str(FOLDER / "calibration_session.ipynb"), str(out), parameters={"db_url": loaded_store.url, "n_boot": 100},
+    pm.execute_notebook(str(FOLDER / "calibration_session.ipynb"), str(out), parameters={"db_url": loaded_store.url, "n_boot": 100, "lang": "en"},
                         kernel_name="python3", progress_bar=False)
     text = out.read_text(encoding="utf-8")
-    assert "Least reliable item:** `needs_analysis`" in text  # PLANTED.md
-    assert "Q03 lenient" in text and "Q05 strict" in text
+    assert "Calibration meeting CAL-2026-10" in text  # the latest session by default
+    assert "To discuss: 1) the item 'Customer's need understood'" in text.replace("&#x27;", "'").replace("\\'", "'")  # PLANTED.md
+    pooled = text.split("All 6 sessions pooled")[1]
+    assert pooled.index("(Q03)") < pooled.index("lenient") < pooled.index("(Q05)") < pooled.index("strict")  # planted, across sessions
 
 
 def test_voc_notebook_prepares_from_the_database_and_flags_the_surge(tmp_path, loaded_store):

@@ -89,7 +89,7 @@ def test_drafts_never_count_submitted_count_for_the_team_released_reach_the_agen
     team2, view2 = _look(store, tmp_path / "tables", manager=True)
     assert team2["n"] == team0["n"] + 1 and team2["mean"] < team0["mean"]
     assert (view2["score"].iloc[0]["n"], view2["score"].iloc[0]["mean"]) == (mine0["n"], mine0["mean"])
-    assert view2["awaiting"] == view0["awaiting"] + 1 and "awaiting release" in agent_headline(view2)
+    assert view2["awaiting"] == view0["awaiting"] + 1 and "awaiting release" in agent_headline(view2, "en")
     assert eid not in set(view2["evaluations"]["evaluation_id"]) and SECRET not in view2["evaluations"].to_string()
     assert SECRET in _all_text(tmp_path / "tables")  # on the team's tables
 
@@ -103,7 +103,7 @@ def test_drafts_never_count_submitted_count_for_the_team_released_reach_the_agen
     store.dispute(eid, {"correct_answer": "我的回答是正确的"}, agent_id=AGENT)  # disputed: still counted, flagged
     team4, view4 = _look(store, tmp_path / "tables")
     assert team4["n"] == team3["n"] and view4["score"].iloc[0]["n"] == view3["score"].iloc[0]["n"]
-    assert view4["disputed"] == 1 and "under dispute" in agent_headline(view4)
+    assert view4["disputed"] == 1 and "under dispute" in agent_headline(view4, "en")
     store.engine.dispose()
 
 

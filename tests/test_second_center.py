@@ -113,18 +113,18 @@ def test_report_all_writes_every_kind_that_has_data(center):
     assert "0 failed" in out, out
     month = folder / "reports" / "2026-10"
     scored = set(store.evaluations("2026-10", audience="agent")["agent_id"])
-    pages = {p.stem for p in (month / "agents").glob("*.html")}
+    pages = {p.stem.removesuffix("_zh") for p in (month / "agents").glob("*_zh.html")}
     assert scored <= pages
-    assert {p.stem for p in (month / "teams").glob("*.html")} == set(TEAMS[:3])
+    assert {p.stem.removesuffix("_zh") for p in (month / "teams").glob("*_zh.html")} == set(TEAMS[:3])
     assert (month / "training" / "all_zh.html").is_file() and (month / "index.html").is_file()
     voc = (month / "voc_zh.html").read_text(encoding="utf-8")
     assert "qa import voc" in voc  # no VOC: the page says what to import, and nothing else broke
-    agent = (month / "agents" / f"{sorted(scored)[0]}.html").read_text(encoding="utf-8")
+    agent = (month / "agents" / f"{sorted(scored)[0]}_zh.html").read_text(encoding="utf-8")
     labels = [i["label"]["zh"] for s in SCORECARD["sections"] for i in s["items"] if i["kind"] == "scale"]
     assert all(label.split("（")[0] in agent for label in labels)  # the scale items are on the agent's page, by their labels
-    team = (month / "teams" / f"{TEAMS[0]}.html").read_text(encoding="utf-8")
+    team = (month / "teams" / f"{TEAMS[0]}_zh.html").read_text(encoding="utf-8")
     sample_names = re.compile(r"inbound_service|followup_call|identity_check|\bNorth\b|\bSouth\b|\bA0\d\d\b|\bQ0\d\b|示例客服中心")
-    for text in (agent, team, (month / "index.html").read_text(encoding="utf-8")):
+    for text in (agent, team, (month / "index.html").read_text(encoding="utf-8"), (month / "index_en.html").read_text(encoding="utf-8")):
         assert not sample_names.search(text), sample_names.search(text)
 
 

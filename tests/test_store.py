@@ -206,6 +206,17 @@ def test_read_month_and_latest_month(seeded):
         seeded.read_month("agents", "2026-10")
 
 
+def test_transcripts_of_contacts(seeded):
+    """The calibration report's excerpts: only the asked contacts that have a transcript, as stored."""
+    import sqlalchemy as sa
+
+    assert seeded.transcripts(["K1", "K2", "K9"]) == {} and seeded.transcripts([]) == {}
+    with seeded.engine.begin() as c:
+        c.execute(sa.update(seeded.table("contacts")).where(seeded.table("contacts").c.contact_id == "K1").values(transcript="坐席：您好 13812345678"))
+    assert seeded.transcripts(["K1", "K2"]) == {"K1": "坐席：您好 13812345678"}
+    assert seeded.transcripts(["K2"]) == {}
+
+
 def test_latest_month_of_empty_store(store):
     with pytest.raises(NotFoundError, match="no contacts yet"):
         store.latest_month()

@@ -192,7 +192,7 @@ def test_new_hires_start_weak_and_close_the_gap(prepared):
 
 def test_plan_workbook_and_views(prepared, planted):
     wb = openpyxl.load_workbook(prepared / "training_plan_2026-10.xlsx", read_only=True)
-    assert {"schedule", "needs", "groups", "new_hires", "progress", "coaching", "open_actions", "modules"} <= set(wb.sheetnames)
+    assert set(tr.texts("zh")["sheets"].values()) <= set(wb.sheetnames)  # the sample center's language
     with pytest.raises(ParameterError, match="team must be 'all' or one of"):
         tr.training_view(prepared, "West")
     for folder in (prepared, planted):
@@ -208,7 +208,7 @@ def test_plan_workbook_and_views(prepared, planted):
     assert "清单上每 20 条标记中，预计至多约 1 条是误报" in tr.headline(all_, "zh")
     assert "A017" in tr.headline(all_, "en")
     shown = tr.needs_table(all_, "en")
-    assert "q" in shown.columns and shown["q"].str.match(r"^\d").all()
+    assert "q" in shown.columns and shown["q"].str.match(r"^(< )?\d").all()
     assert "q 值" in tr.needs_table(all_, "zh").columns and "q" in tr.progress_table(all_, "en").columns
 
 
@@ -357,7 +357,7 @@ def test_no_coaching_actions_no_new_hires_and_too_few_answers_to_group(loaded_st
         _no_nan(v, "zh")
     v = tr.training_view(tmp_path / "out")
     assert {"p_value", "q"} <= set(v["agent_items"].columns) and v["progress"]["n"].sum() > 0  # the other parts are computed
-    assert openpyxl.load_workbook(tmp_path / "out" / "training_plan_2026-10.xlsx", read_only=True).sheetnames[:2] == ["schedule", "needs"]
+    assert openpyxl.load_workbook(tmp_path / "out" / "training_plan_2026-10.xlsx", read_only=True).sheetnames[:2] == ["培训安排", "培训需求"]
 
 
 def test_a_period_without_evaluations_is_a_page_saying_what_to_import(loaded_store, tmp_path):
@@ -393,3 +393,92 @@ def test_no_failure_anywhere_is_no_need_and_one_team_has_no_team_wide_need():
     assert needs.empty and {"team", "rank", "scope", "who", "item_id", "rate", "p_gap"} <= set(needs.columns)  # the table's columns, no rows
     trended = tr.with_trend(g, g.iloc[:0], unit="agent_id", key="item_id")
     assert {"prev_rate", "trend"} <= set(tr.team_needs(trended, trended.iloc[:0].assign(team=[]), f[["agent_id", "team"]].drop_duplicates()).columns)
+
+
+# ----------------------------------------------------------------------------- the page as its reader sees it (issue #18)
+SNAKE = r"^[a-z]+(_[a-z]+)+$"  # an id such as identity_check or product_knowledge
+
+
+def test_skills_and_items_show_as_labels_not_ids(planted):
+    v = tr.training_view(planted)
+    skills = set(v["catalog"]["skill"])
+    for lang in ("zh", "en"):
+        needs, prog = tr.needs_table(v, lang), tr.progress_table(v, lang)
+        T = tr.texts(lang)
+        assert len(needs) and not (set(needs[T["skill"]]) & skills) and not (set(needs[T["item"]]) & set(v["catalog"]["item_id"]))
+        assert not (set(prog[T["skill"]]) & skills) and not prog[T["skill"]].str.match(SNAKE).any()
+        for f in (tr.coaching_table, tr.open_table, tr.schedule_table):
+            col = tr.texts(lang)["items"]
+            shown = f(v, lang)[col]
+            assert not shown.str.contains(r"[a-z]+_[a-z]+").any(), (f.__name__, shown.tolist())
+    zh = tr.progress_table(v, "zh")["技能"]
+    assert {"合规与身份核实", "倾听与同理心"} <= set(zh)  # the center's taxonomy (labels: skills: in center.yaml)
+    assert "核实客户身份" in tr.open_table(v, "zh")["相关质检项"].tolist()
+    assert "A017 " in " ".join(tr.open_table(v, "zh")["坐席"])  # the name beside the id
+
+
+def test_changes_of_rates_are_in_points(planted):
+    v = tr.training_view(planted)
+    zh, en = tr.progress_table(v, "zh")["变化"], tr.progress_table(v, "en")["change"]
+    assert zh.str.match(r"^([+−]?\d+\.\d 个百分点|—)$").all() and en.str.match(r"^([+−]?\d+\.\d pts|—)$").all()
+    c = tr.coaching_table(v, "zh")
+    assert c["变化"].str.contains("个百分点").all() and not c["变化"].str.contains("%").any()
+    assert c["相对对照的改善（95% 区间）"].str.contains("个百分点").all()
+
+
+def test_coaching_table_first_column_is_the_action_or_programme(planted):
+    import re
+
+    v = tr.training_view(planted)
+    for lang in ("zh", "en"):
+        T = tr.texts(lang)
+        c = tr.coaching_table(v, lang)
+        assert T["level"] not in c.columns and c.columns[0] == T["task"]
+        assert set(c[T["task"]]) >= set(v["coaching"]["action_id"].dropna())
+        pooled = c[c[T["task"]].str.startswith(T["programme"])][T["task"]]
+        assert len(pooled) and pooled.str.match(rf"^{re.escape(T['programme'])} \d{{4}}-W\d{{2}}$").all()  # no item ids in it
+
+
+def test_plan_workbook_formatted_in_the_centers_language(planted):
+    wb = openpyxl.load_workbook(planted / "training_plan_2026-10.xlsx")
+    T = tr.texts("zh")
+    assert wb.sheetnames == list(T["sheets"].values())
+    long = []
+    for ws in wb.worksheets:
+        heads = [c.value for c in ws[1]]
+        assert all(h == "#" or not str(h).isascii() for h in heads), (ws.title, heads)  # Chinese headers
+        for row in ws.iter_rows(min_row=2):
+            for cell in row:
+                if isinstance(cell.value, float) and len(repr(cell.value).split(".")[-1]) > 4:
+                    long.append((ws.title, cell.coordinate, cell.value))
+    assert not long, long[:5]
+    needs = wb[T["sheets"]["needs"]]
+    heads = {c.value: c.column for c in needs[1]}
+    rate = needs.cell(row=2, column=heads[T["rate"]])
+    assert isinstance(rate.value, float) and rate.number_format == "0.0%" and 0 < rate.value < 1
+    prog = wb[T["sheets"]["progress"]]
+    heads = {c.value: c.column for c in prog[1]}
+    change = prog.cell(row=2, column=heads[T["change_pts"]])
+    assert change.number_format.startswith("+0.0") and abs(change.value) < 100
+    items = [row[heads_index(needs, T["item"])].value for row in needs.iter_rows(min_row=2)]
+    assert "核实客户身份" in items and "identity_check" not in items
+    en = tr.plan_sheets(tr.training_view(planted), "en")
+    assert list(en) == list(tr.texts("en")["sheets"].values())[:-1] and "failure rate" in en["needs"][0].columns  # modules: from the file
+
+
+def heads_index(ws, header):
+    return [c.value for c in ws[1]].index(header)
+
+
+def test_page_has_a_glossary_no_emoji_and_no_nan(planted):
+    import re
+
+    v = tr.training_view(planted)
+    for lang in ("zh", "en"):
+        parts = [tr.headline(v, lang), tr.glossary_html(lang)] + [tr.html_table(f(v, lang)) for f in (
+            tr.needs_table, tr.schedule_table, tr.groups_table, tr.progress_table, tr.tenure_table, tr.coaching_table, tr.open_table)]
+        text = "".join(parts)
+        assert not re.search("[\U0001F000-\U0001FAFF\u2600-\u27BF]", text)
+        assert not re.search(r"\bnan\b|\d\.\d{5,}|e-0\d", text, re.I)
+    assert "差距为真的概率" in tr.glossary_html("zh") and "百分点" in tr.glossary_html("zh") and "q value" in tr.glossary_html("en")
+    assert "明显更高" in tr.tenure_table(v, "zh")["与老员工相比"].tolist()  # words, not a p-value of 1.6e-08

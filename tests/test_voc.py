@@ -3,6 +3,7 @@ new themes, the report (escaped, masked, with its .xlsx)."""
 
 from __future__ import annotations
 
+import re
 import zipfile
 
 import numpy as np
@@ -229,7 +230,11 @@ def test_xlsx_topic_table(october):
     book = pd.read_excel(folder / "voc_topics_2026-10.xlsx", sheet_name=None)
     assert set(book) == {"话题 topics (zh)", "部门 departments (zh)", "topics (en)", "departments (en)"}
     en = book["topics (en)"].set_index("topic")
-    assert en.loc["Map updates", "alert"] == "⚠" and en["verbatims"].sum() == view["meta"]["verbatims"]
+    assert en.loc["Map updates", "alert"] == "alert" and en["verbatims"].sum() == view["meta"]["verbatims"]
+    # numbers for people: shares in %, the change in points, NPS whole, no 0.13719...
+    row = en.loc["Map updates"]
+    assert row["change (points)"] == round(row["share (%)"] - row["last month (%)"], 1) or abs(row["change (points)"] - (row["share (%)"] - row["last month (%)"])) < 0.11
+    assert row["NPS"] == round(row["NPS"]) and 10 < row["share (%)"] < 100
 
 
 def test_report_html_escapes_customer_text(october):
@@ -382,3 +387,116 @@ def test_overdispersed_topic_gets_laney_limits_not_an_alert():
     assert plain["out_of_control"].iloc[-1]  # the plain p-chart would have called it
     jump = voc.emerging_issues(overdispersed_trends(0.60), "2026-06").set_index("topic").loc["a"]
     assert jump["alert"] and jump["chart_signal"]
+
+
+# ------------------------------------------------------------------ the page as its reader sees it (issue #18)
+EMOJI = "[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]"
+
+
+def _page(view, lang):
+    """The page's text blocks (the charts' JSON left out: it is no visible text)."""
+    return "".join([voc.headline(view, lang), "".join(voc.actions(view, lang)), voc.html_table(voc.topic_table(view, lang)),
+                    voc.alerts_html(view, {}, lang), voc.html_table(voc.satisfaction_table(view, lang)),
+                    voc.html_table(voc.department_table(view, lang)), voc.themes_html(view, lang), voc.model_html(view, lang), voc.glossary_html(lang)]
+                   + [voc.html_table(voc.breakdown_table(view, "by_" + k, lang)) for k in ("channel", "tier", "brand")])
+
+
+def test_changes_of_shares_are_in_points_not_percent(october):
+    _, _, view = october
+    zh, en = voc.topic_table(view, "zh"), voc.topic_table(view, "en")
+    assert zh["占比变化"].str.match(r"^([+−]?\d+\.\d 个百分点|—)$").all(), zh["占比变化"].tolist()
+    assert en["change in share"].str.match(r"^([+−]?\d+\.\d pts|—)$").all()
+    surge = zh.set_index("话题").loc["地图升级"]
+    assert surge["占比变化"].startswith("+") and surge["占比"].endswith("%")
+
+
+def test_last_months_csat_and_nps_are_labelled_as_such(october):
+    _, _, view = october
+    zh, en = voc.satisfaction_table(view, "zh"), voc.satisfaction_table(view, "en")
+    assert "上月满意度" in zh.columns and "上月 NPS" in zh.columns and not any("上月占比" in c for c in zh.columns)
+    assert "CSAT last month" in en.columns and "NPS last month" in en.columns
+
+
+def test_one_nps_value_rounded_the_same_everywhere(october):
+    _, _, view = october
+    s = view["satisfaction"].set_index("topic").loc["map_update"]
+    t = voc.topic_table(view, "zh").set_index("话题").loc["地图升级", "NPS"]
+    u = voc.satisfaction_table(view, "zh").set_index("话题").loc["地图升级", "NPS"]
+    assert t == u and re.fullmatch(r"[−]?\d+", t) and int(t.replace("−", "-")) == round(s["nps"]), (t, u)
+    m = view["meta"]
+    assert f"NPS <b>{round(m['nps']):d}</b>".replace("-", "−") in voc.headline(view, "zh")
+
+
+def test_channels_and_tiers_read_as_words_of_the_page(october):
+    _, _, view = october
+    zh = voc.breakdown_table(view, "by_channel", "zh")
+    assert {"热线", "在线", "邮件"} <= set(zh.columns) and not {"hotline", "online", "email"} & set(zh.columns)
+    assert {"钻石卡", "金卡", "银卡"} <= set(voc.breakdown_table(view, "by_tier", "zh").columns)
+    assert "No tier" in voc.breakdown_table(view, "by_tier", "en").columns
+    alerts = voc.alerts_html(view, {}, "zh")
+    assert not re.search(r"· (online|hotline|email) ·", alerts) and re.search(r"· (在线|热线|邮件) ·", alerts)
+
+
+def test_no_emoji_a_text_badge_and_no_nan(october):
+    _, _, view = october
+    for lang, badge in (("zh", "新"), ("en", "new")):
+        page = _page(view, lang)
+        assert not re.search(EMOJI, page), re.findall(EMOJI, page)
+        assert f"<span class='badge'>{badge}</span>" in voc.themes_html(view, lang)
+        assert not re.search(r"\bnan\b|\d\.\d{5,}", page, re.I)
+
+
+def test_one_emerging_issue_is_shown_once(october):
+    """The planted app_connect issue: NMF splits the unclassified pool into several themes by phrasing; they share the
+    word "app" (rare elsewhere), so the page shows one new issue — once in the headline, once in the actions, one row."""
+    _, _, view = october
+    issues = voc.new_issues(view)
+    assert len(issues) == 1 and issues.iloc[0]["size"] >= 20 and view["meta"]["new_issues"] == 1
+    assert all(re.search("App|app", x) for x in issues.iloc[0]["examples"])
+    for lang, word in (("zh", "新问题"), ("en", "new issue")):
+        acts = voc.actions(view, lang)
+        assert sum(word in a.lower() for a in acts) == 1, acts
+        assert not any(re.search("新主题|new theme", a, re.I) for a in acts)  # not also as "new themes"
+        head = voc.headline(view, lang)
+        assert head.lower().count(word) == 1 and re.search(r"<b>2</b>", head)  # the surge and the new issue: two things
+        assert voc.themes_html(view, lang).count("class='badge'") == 1
+
+
+def test_theme_issues_group_only_themes_sharing_a_distinctive_word():
+    d = pd.DataFrame({"topic": [0, 100, 101, 102], "new": [False, True, True, True], "pool": ["all", "other", "other", "other"]})
+    cur = pd.DataFrame({"topic": ["navigation"] * 20 + ["other"] * 30, "theme": [0] * 20 + [100] * 10 + [101] * 10 + [102] * 10})
+    tokens = pd.Series(["导航 卡顿 谢谢"] * 20 + ["手机app 连不上 谢谢"] * 10 + ["app 绑定 失败"] * 10 + ["发票 邮寄 慢"] * 10, index=cur.index)
+    assert voc.theme_issues(d, cur, tokens).tolist() == [0, 100, 100, 102]  # "谢谢" is common elsewhere: it links nothing
+
+
+def test_headline_without_csat_says_so(october):
+    _, _, view = october
+    v = dict(view, meta=dict(view["meta"], csat=float("nan"), csat_n=0))
+    for lang, said in (("zh", "本月没有 CSAT 回答"), ("en", "No CSAT answers this month")):
+        head = voc.headline(v, lang)
+        assert said in head and "/5" not in head and not re.search(r"\bnan\b", head, re.I) and "NPS <b>" in head
+    v = dict(view, meta=dict(view["meta"], csat=float("nan"), csat_n=0, nps=float("nan"), nps_n=0))
+    assert "No survey answers this month" in voc.headline(v, "en") and not re.search(r"\bnan\b", voc.headline(v, "zh"), re.I)
+
+
+def test_the_words_a_manager_does_not_know_are_explained(october):
+    _, _, view = october
+    zh, en = voc.glossary_html("zh"), voc.glossary_html("en")
+    for word in ("西电判异规则", "q 值", "macro-F1", "百分点", "3σ"):
+        assert word in zh, word
+    for word in ("Western Electric rules", "q value", "macro-F1", "percentage points"):
+        assert word in en, word
+    assert "1 表示完全一致" in voc.model_html(view, "zh") and "1 = always the same topic" in voc.model_html(view, "en")
+    reason = voc.topic_table(view, "zh").set_index("话题").loc["地图升级", "原因"]
+    assert "单点超出 3σ" in reason and "西电判异规则 1" not in reason  # the rule in words, not its number
+
+
+def test_tables_prepared_before_issues_were_grouped_are_prepared_again(october, tmp_path):
+    _, folder, _ = october
+    import shutil
+
+    shutil.copytree(folder / "_data", tmp_path / "_data")
+    assert voc.voc_prepared(tmp_path, "2026-10")
+    meta = pd.read_parquet(tmp_path / "_data" / "voc" / "meta.parquet").drop(columns="new_issues")
+    meta.to_parquet(tmp_path / "_data" / "voc" / "meta.parquet", index=False)
+    assert not voc.voc_prepared(tmp_path, "2026-10")

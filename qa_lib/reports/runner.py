@@ -13,12 +13,20 @@ report in it, clearing the kernel's namespace (``%reset -f``) before each, so no
 one agent can leak into the next. Executed notebooks become self-contained HTML with the
 code hidden (nbconvert ``exclude_input``, cells tagged ``remove-cell`` dropped), no
 external script (CDN tags removed), and plotly.js from one shared ``plotly.min.js`` beside
-the reports. A failing report is recorded and never stops the others; finished reports
-are skipped unless ``force``.
+the reports. A failing report is recorded and never stops the others.
+
+**Fresh, not stale**: each report carries, in a ``<meta name="qa-inputs">`` of its HTML, a content hash of what it
+was made from (:func:`job_hash`): the notebook template, the parameters, a fingerprint of the data it reads
+(``ReportJob.inputs``: the agent's or team's view of the month's prepared tables, the VOC or training tables) and the
+report code. A report whose hash is unchanged is skipped; one whose inputs changed is written again; ``force`` redoes
+every one. The month's ``index.html`` is the dashboard (:mod:`qa_lib.reports.dashboard`), rebuilt from the whole folder
+on every run.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import html as html_lib
 import json
 import os
@@ -36,12 +44,13 @@ import nbformat
 from ..errors import ConfigError, ParameterError
 
 __all__ = ["ReportJob", "ReportResult", "run_reports", "report_executor", "executor_spec", "render_html", "check_parameters", "write_index", "install_plotly_js", "plain_papermill",
-           "month_reports", "load_job", "inject_parameters"]
+           "month_reports", "load_job", "inject_parameters", "job_hash", "report_hash", "data_fingerprint"]
 
 _MAX_TEXT = 10_000  # a parameter is an id, a month, a path or a URL: anything longer is a mistake
 _EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']https?://[^\"']*[\"'][^>]*>\s*</script>", re.I)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _EXTERNAL_LINK = re.compile(r"<link[^>]*\bhref=[\"']https?://[^\"']*[\"'][^>]*>", re.I)
+_INPUTS_META = re.compile(r'<meta name="qa-inputs" content="([0-9a-f]{64})">')
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class ReportJob:
     parameters: dict
     output: str
     title: str = ""
+    inputs: str = ""  # a fingerprint of the data the report reads (part of its hash, :func:`job_hash`)
 
 
 @dataclass
@@ -62,6 +72,7 @@ class ReportResult:
     skipped: bool = False
     error: str = ""
     missing: str = ""  # a kind not prepared because its inputs are missing: what to import (not a failure)
+    changed: bool = False  # written again because its inputs changed (it was there, with another hash)
 
 
 def check_parameters(template: str | os.PathLike, parameters: dict) -> dict:
@@ -134,8 +145,9 @@ def install_plotly_js(folder: str | os.PathLike) -> Path:
 _EXPORTER = None
 
 
-def render_html(nb, title: str = "", plotly_src: str = "plotly.min.js") -> str:
-    """Executed notebook → HTML: no code, no prompts, no setup cells, no external scripts, shared plotly.js."""
+def render_html(nb, title: str = "", plotly_src: str = "plotly.min.js", inputs_hash: str = "") -> str:
+    """Executed notebook → HTML: no code, no prompts, no setup cells, no external scripts, shared plotly.js; with
+    ``inputs_hash`` (:func:`job_hash`) in a ``<meta name="qa-inputs">`` right after ``<head>``."""
     global _EXPORTER
     from nbconvert import HTMLExporter
     from traitlets.config import Config
@@ -152,7 +164,7 @@ def render_html(nb, title: str = "", plotly_src: str = "plotly.min.js") -> str:
     body, _ = _EXPORTER.from_notebook_node(nb, resources={"metadata": {"name": title or "QA report"}})
     body = _EXTERNAL_SCRIPT.sub("", body)
     body = _EXTERNAL_LINK.sub("", body)
-    head = f'<meta charset="utf-8"><script src="{html_lib.escape(plotly_src)}"></script>'
+    head = (f'<meta name="qa-inputs" content="{inputs_hash}">' if inputs_hash else "") + f'<meta charset="utf-8"><script src="{html_lib.escape(plotly_src)}"></script>'
     return body.replace("<head>", "<head>" + head, 1)
 
 
@@ -179,7 +191,75 @@ def _execute(nb):
     return client.execute()
 
 
-def _run_one(job: ReportJob, plotly_src: str) -> ReportResult:
+@functools.lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    """A hash of the package's Python sources: a new version of the report code makes every report out of date."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def job_hash(job: ReportJob) -> str:
+    """The content hash a report is made from: its notebook template, its parameters, the fingerprint of the data it
+    reads (``job.inputs``) and the report code. Equal hash, equal report: :func:`run_reports` skips it."""
+    h = hashlib.sha256()
+    h.update(Path(job.template).read_bytes())
+    h.update(json.dumps(job.parameters, sort_keys=True, ensure_ascii=False, default=str).encode())
+    h.update(b"\0" + job.inputs.encode() + b"\0" + _code_fingerprint().encode())
+    return h.hexdigest()
+
+
+def report_hash(path: str | os.PathLike) -> str | None:
+    """The content hash written into a report (``<meta name="qa-inputs">``), or None (no report, or one from before hashes)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return None
+    m = _INPUTS_META.search(head)
+    return m.group(1) if m else None
+
+
+def data_fingerprint(obj) -> str:
+    """A stable hash of what a report reads: DataFrames (values, floats rounded to 6 decimals, and columns), dicts,
+    lists, numbers and text, nested. Rounding keeps a model's last-digit noise from rebuilding a page that shows the
+    same numbers."""
+    import numpy as np
+    import pandas as pd
+
+    h = hashlib.sha256()
+
+    def walk(x):
+        if isinstance(x, pd.DataFrame):
+            df = x.reset_index(drop=True)
+            for col in df.columns:
+                v = df[col]
+                if pd.api.types.is_float_dtype(v):
+                    v = v.round(6)
+                h.update(f"[{col}]".encode())
+                h.update(pd.util.hash_pandas_object(v.astype(object).where(v.notna(), None).astype(str), index=False).to_numpy().tobytes())
+        elif isinstance(x, pd.Series):
+            walk(x.to_frame())
+        elif isinstance(x, dict):
+            for k in sorted(x, key=str):
+                h.update(f"<{k}>".encode())
+                walk(x[k])
+        elif isinstance(x, (list, tuple)):
+            for v in x:
+                walk(v)
+            h.update(b"|")
+        elif isinstance(x, (float, np.floating)):
+            h.update(repr(round(float(x), 6)).encode())
+        else:
+            h.update(repr(x).encode())
+
+    walk(obj)
+    return h.hexdigest()
+
+
+def _run_one(job: ReportJob, plotly_src: str, inputs_hash: str = "") -> ReportResult:
     from ..config import redact
 
     t0 = time.perf_counter()
@@ -197,7 +277,7 @@ def _run_one(job: ReportJob, plotly_src: str) -> ReportResult:
         tmp = out.with_name(out.name + ".tmp")
         if os.path.isabs(plotly_src):  # one shared copy: each report links it relative to its own folder
             plotly_src = Path(os.path.relpath(plotly_src, out.parent)).as_posix()
-        tmp.write_text(render_html(nb, job.title, plotly_src), encoding="utf-8")
+        tmp.write_text(render_html(nb, job.title, plotly_src, inputs_hash), encoding="utf-8")
         os.replace(tmp, out)  # a report is either complete or absent, never half-written
         return ReportResult(job, True, time.perf_counter() - t0)
     except Exception as exc:  # isolated: recorded, reported at the end, the others go on
@@ -253,8 +333,9 @@ def run_reports(jobs: list[ReportJob], *, workers: int | None = None, force: boo
                 plotly_src: str = "plotly.min.js", executor: str | None = None) -> list[ReportResult]:
     """Run report jobs on the configured executor (:func:`report_executor`); return one result per job.
 
-    Reports whose HTML already exists are skipped unless ``force``: a run that was stopped midway
-    finishes the rest when run again (each report is written to a temporary file and renamed, so a
+    A report whose HTML exists with the same content hash (:func:`job_hash`: template, parameters, data fingerprint,
+    code) is skipped unless ``force``; one whose hash changed is written again (``changed``). A run that was stopped
+    midway finishes the rest when run again (each report is written to a temporary file and renamed, so a
     report is complete or absent, never half-written). A failure in one report is recorded in its
     result and the others continue. ``plotly_src`` is the script URL written into each report; an
     absolute path to a shared ``plotly.min.js`` is linked relative to each report's folder.
@@ -262,8 +343,10 @@ def run_reports(jobs: list[ReportJob], *, workers: int | None = None, force: boo
     executor_spec(executor)
     for job in jobs:
         check_parameters(job.template, job.parameters)
-    todo = [j for j in jobs if force or not Path(j.output).exists()]
-    results = [ReportResult(j, True, skipped=True) for j in jobs if not (force or not Path(j.output).exists())]
+    hashes = {j.output: job_hash(j) for j in jobs}
+    there = {j.output: report_hash(j.output) if Path(j.output).exists() else None for j in jobs}
+    todo = [j for j in jobs if force or there[j.output] != hashes[j.output]]
+    results = [ReportResult(j, True, skipped=True) for j in jobs if not (force or there[j.output] != hashes[j.output])]
     if not todo:
         return results
     workers = max(1, min(len(todo), workers or os.cpu_count() or 2))  # never more warm kernels than reports
@@ -271,33 +354,25 @@ def run_reports(jobs: list[ReportJob], *, workers: int | None = None, force: boo
 
     bar = tqdm(total=len(todo), desc="reports", unit="report", disable=not progress)
     with report_executor(executor, workers) as pool:
-        futures = [pool.submit(_run_one, j, plotly_src) for j in todo]
+        futures = [pool.submit(_run_one, j, plotly_src, hashes[j.output]) for j in todo]
         for fut in as_completed(futures):
-            results.append(fut.result())
+            r = fut.result()
+            r.changed = r.ok and there[r.job.output] is not None and there[r.job.output] != hashes[r.job.output]
+            results.append(r)
             bar.update(1)
     bar.close()
     order = {j.output: i for i, j in enumerate(jobs)}
     return sorted(results, key=lambda r: order[r.job.output])
 
 
-def write_index(folder: str | os.PathLike, results: list[ReportResult], title: str) -> Path:
-    """``index.html`` linking every report of the month — this run's and those already in the folder — and listing the failed ones."""
-    folder = Path(folder)
-    ok = [r for r in results if r.ok]
-    bad = [r for r in results if not r.ok]
-    links = [(os.path.relpath(r.job.output, folder), r.job.title or Path(r.job.output).stem) for r in ok]
-    seen = {Path(r.job.output).resolve() for r in results}
-    top = (folder / "index.html").resolve()
-    earlier = sorted(p for p in [*folder.glob("*.html"), *folder.glob("*/*.html")] if p.resolve() != top and p.resolve() not in seen)
-    # a folder's own index page (the case library's cases/index.html) is named by its folder
-    links += [(os.path.relpath(p, folder), p.parent.name if p.name == "index.html" else p.stem) for p in earlier]
-    items = "".join(f'<li><a href="{html_lib.escape(Path(href).as_posix())}">{html_lib.escape(title)}</a></li>' for href, title in sorted(links))
-    failed = "".join(f"<li>{html_lib.escape(r.job.title)}: {html_lib.escape(r.missing or r.error)}</li>" for r in bad)
-    page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html_lib.escape(title)}</title></head><body>'
-            f"<h1>{html_lib.escape(title)}</h1><ul>{items}</ul>" + (f"<h2>Not written</h2><ul>{failed}</ul>" if bad else "") + "</body></html>")
-    path = folder / "index.html"
-    path.write_text(page, encoding="utf-8")
-    return path
+def write_index(folder: str | os.PathLike, results: list[ReportResult], store, month, *, lang: str | None = None) -> Path:
+    """The month's dashboard (:func:`qa_lib.reports.dashboard.write_dashboard`): ``index.html`` in the center's language
+    and ``index_<other>.html``, built from the whole month folder — every report already there, not only this run's —
+    with the reports this run could not write listed."""
+    from .dashboard import write_dashboard
+
+    failed = [(r.job.title, r.missing or r.error) for r in results if not r.ok]
+    return write_dashboard(store, month, folder, failed=failed, lang=lang)[0]
 
 
 def plain_papermill(job: ReportJob, plotly_src: str = "plotly.min.js") -> float:
@@ -318,10 +393,9 @@ KINDS = ("agents", "teams", "voc", "training")
 
 def _team_stem(team: str) -> str:
     """A team's file name stem; a team called ``all`` never takes the center-wide page's name."""
-    from ..files import file_stem
+    from .dashboard import team_stem
 
-    stem = file_stem(team)
-    return stem if stem.lower() != "all" else file_stem(f"team {team}")
+    return team_stem(team)
 
 
 def _guarded(build, group, kinds, out: Path, unprepared: list, *, isolate: bool) -> list[ReportJob]:
@@ -345,14 +419,51 @@ def _guarded(build, group, kinds, out: Path, unprepared: list, *, isolate: bool)
         return []
 
 
+def _files_fingerprint(folder: Path) -> str:
+    """A hash of every file's name and bytes in ``folder`` (the prepared tables a page reads)."""
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+        if path.is_file():
+            h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def _store_fingerprint(store, tables_months: list, extra: tuple = ()) -> str:
+    """A fingerprint of the store's rows a kind's tables are prepared from: ``(table, month)`` pairs, every table of
+    ``extra`` whole."""
+    import pandas as pd
+
+    parts = []
+    for table, month in tables_months:
+        if table == "evaluations":
+            parts.append(store.evaluations_state(month))
+        else:
+            df = store.read_month(table, month)
+            parts.append(data_fingerprint(df))
+    for table in extra:
+        parts.append(data_fingerprint(store.read(table)))
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest() + f":{pd.__version__}"
+
+
+def _prepare_when_changed(marker: Path, fingerprint: str, ready: bool, force: bool, prepare) -> None:
+    """Prepare a kind's tables when asked (``force``), missing (not ``ready``), or prepared from other store rows than
+    now (``marker`` holds the fingerprint they were prepared from)."""
+    if force or not ready or not marker.exists() or marker.read_text(encoding="utf-8") != fingerprint:
+        prepare()
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(fingerprint, encoding="utf-8")
+
+
 def _voc_jobs(store, p, out: Path, lang: str, history: int, force: bool) -> list[ReportJob]:
     from ..config import notebooks_dir
     from ..voc import prepare_voc, voc_prepared
 
-    if force or not voc_prepared(out, p, history):
-        prepare_voc(store, p, out, history=history)
+    state = _store_fingerprint(store, [("voc_feedback", p - i) for i in range(history)], ("agents",))
+    _prepare_when_changed(out / "_data" / "voc_inputs.txt", state, voc_prepared(out, p, history), force,
+                          lambda: prepare_voc(store, p, out, history=history))
+    inputs = _files_fingerprint(out / "_data" / "voc")
     return [ReportJob(str(notebooks_dir() / "voc_monthly.ipynb"), {"month": str(p), "months_of_history": history, "lang": lang, "db_url": store.url,
-                                                                   "data_dir": str(out)}, str(out / f"voc_{lang}.html"), f"VOC {p} ({lang})")]
+                                                                   "data_dir": str(out)}, str(out / f"voc_{lang}.html"), f"VOC {p} ({lang})", inputs)]
 
 
 def _training_jobs(store, p, out: Path, lang: str, months: int, force: bool, teams: list, *, center: bool) -> list[ReportJob]:
@@ -364,22 +475,39 @@ def _training_jobs(store, p, out: Path, lang: str, months: int, force: bool, tea
         from ..errors import NotFoundError
 
         raise NotFoundError("no scorecards and no evaluations: training needs come from scored evaluations")
-    if force or not training_prepared(out, p, months):
-        prepare_training(store, p, out, months=months)
+    state = _store_fingerprint(store, [("evaluations", p - i) for i in range(2 * months)], ("agents", "coaching_actions"))
+    _prepare_when_changed(out / "_data" / "training_inputs.txt", state, training_prepared(out, p, months), force,
+                          lambda: prepare_training(store, p, out, months=months))
+    inputs = _files_fingerprint(out / "_data" / "training")
     pages = ([("all", "all")] if center else []) + [(t, _team_stem(t)) for t in teams]
     return [ReportJob(str(notebooks_dir() / "training_needs.ipynb"), {"month": str(p), "months": months, "team": t, "lang": lang,
                                                                       "db_url": store.url, "data_dir": str(out)},
-                      str(out / "training" / f"{stem}_{lang}.html"), f"Training needs {p} {t} ({lang})") for t, stem in pages]
+                      str(out / "training" / f"{stem}_{lang}.html"), f"Training needs {p} {t} ({lang})", inputs) for t, stem in pages]
 
 
-def _agent_team_jobs(store, p, out: Path, kinds, team: str | None, force: bool = False) -> list[ReportJob]:
-    """Agent and team pages of the month's roster; the month's tables prepared again when the evaluations changed, or
-    always with ``force`` (new contacts or VOC feedback do not change the evaluations' fingerprint)."""
+@functools.lru_cache(maxsize=16)
+def _declared(template: str, mtime_ns: int) -> frozenset:
+    import papermill as pm
+
+    return frozenset(pm.inspect_notebook(template))
+
+
+def _with_lang(template: str, params: dict, lang: str) -> dict:
+    """``params`` with ``lang`` when the notebook declares a ``lang`` parameter."""
+    return dict(params, lang=lang) if "lang" in _declared(template, Path(template).stat().st_mtime_ns) else params
+
+
+def _agent_team_jobs(store, p, out: Path, kinds, team: str | None, force: bool = False, lang: str = "zh", agent: str | None = None) -> list[ReportJob]:
+    """Agent and team pages of the month's roster (``agents/<id>_<lang>.html``, ``teams/<team>_<lang>.html``); the month's
+    tables prepared again when the evaluations changed, or always with ``force`` (new contacts or VOC feedback do not
+    change the evaluations' fingerprint). Each job's ``inputs`` is the fingerprint of its view of those tables (and of
+    the agent's coaching actions), so a page is rebuilt exactly when what it shows changed; ``agent``: that agent's
+    page only."""
     import pandas as pd
 
     from ..config import notebooks_dir
     from ..files import file_stem
-    from .tables import ensure_month, prepare_month
+    from .tables import agent_view, ensure_month, prepare_month, team_view
 
     nbdir = notebooks_dir()
     data = prepare_month(store, p, out / "_data") if force else ensure_month(store, p, out / "_data")
@@ -390,40 +518,56 @@ def _agent_team_jobs(store, p, out: Path, kinds, team: str | None, force: bool =
 
         raise NotFoundError(f"no agent of a team handled a contact or was scored in {p}: no agent or team page")
     names = store.read("agents").set_index("agent_id")["name"]
+    if agent is not None:
+        if agent not in set(agents["agent_id"]):
+            raise ParameterError(f"agent must be one of the {len(agents)} agents with contacts or evaluations in {p} "
+                                 f"({', '.join(sorted(agents['agent_id'])[:8])}…); got {agent!r}")
+        agents = agents[agents["agent_id"] == agent]
     if team is not None:
         if team not in set(agents["team"]):
             raise ParameterError(f"team must be one of {sorted(set(agents['team']))}; got {team!r}")
         agents = agents[agents["team"] == team]
     base = {"month": str(p), "db_url": store.url, "data_dir": str(data)}
+    coaching = store.read("coaching_actions")
     jobs = []
     if "agents" in kinds:
-        jobs += [ReportJob(str(nbdir / "agent_qa_report.ipynb"), dict(base, agent_id=a), str(out / "agents" / f"{file_stem(a)}.html"), f"{a} {names.get(a, '')}")
+        nb = str(nbdir / "agent_qa_report.ipynb")
+        jobs += [ReportJob(nb, _with_lang(nb, dict(base, agent_id=a), lang), str(out / "agents" / f"{file_stem(a)}_{lang}.html"),
+                           f"{a} {names.get(a, '')}", data_fingerprint([agent_view(data, a), coaching[coaching["agent_id"] == a]]))
                  for a in sorted(agents["agent_id"])]
     if "teams" in kinds:
-        jobs += [ReportJob(str(nbdir / "team_overview.ipynb"), dict(base, team=t), str(out / "teams" / f"{file_stem(t)}.html"), f"Team {t}")
+        nb = str(nbdir / "team_overview.ipynb")
+        jobs += [ReportJob(nb, _with_lang(nb, dict(base, team=t), lang), str(out / "teams" / f"{_team_stem(t)}_{lang}.html"), f"Team {t}",
+                           data_fingerprint(team_view(data, t)))
                  for t in sorted(agents["team"].unique())]
     return jobs
 
 
 def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None = None, folder: str | os.PathLike | None = None,
                   workers: int | None = None, force: bool = False, progress: bool = True, lang: str = "zh",
-                  history: int = 6, training_months: int = 3, executor: str | None = None) -> tuple[Path, list[ReportResult]]:
-    """A month's reports — per agent, per team, the VOC report and the training-needs reports (``kinds``) — plus
-    ``index.html``; returns (folder, results).
+                  history: int = 6, training_months: int = 3, executor: str | None = None, agent: str | None = None) -> tuple[Path, list[ReportResult]]:
+    """A month's reports — per agent, per team, the VOC report and the training-needs reports (``kinds``) — plus the
+    month's dashboard ``index.html`` (:mod:`qa_lib.reports.dashboard`, from the whole folder); returns (folder, results).
 
-    ``lang`` is the language of the VOC and training reports; ``history`` the months of verbatims
+    ``lang`` is the language of every page (``agents/<id>_<lang>.html``, ``teams/<team>_<lang>.html``,
+    ``voc_<lang>.html``, ``training/<team>_<lang>.html``); ``history`` the months of verbatims
     behind the VOC trends and baselines; ``training_months`` the period of the training-needs
-    analysis (the month included). Training writes ``training/all.html`` and one per team (or only
-    ``team``'s), with ``training_plan_<month>.xlsx``.
+    analysis (the month included). Training writes ``training/all_<lang>.html`` and one per team (or only
+    ``team``'s), with ``training_plan_<month>.xlsx``. ``agent``: only that agent's page (kind ``agents``).
+    A report whose content hash (:func:`job_hash`) did not change is skipped unless ``force``.
     """
     import pandas as pd
 
     from ..config import reports_dir
+    from ..fmt import check_lang
 
     executor_spec(executor)  # a bad executor setting fails before any work
+    check_lang(lang)
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown or not kinds:
         raise ParameterError(f"kinds must be a non-empty selection of {list(KINDS)}; got {list(kinds)}")
+    if agent is not None and set(kinds) != {"agents"}:
+        raise ParameterError(f"agent is for the agents kind only; got kinds {list(kinds)}")
     from ..summary import parse_month
 
     p = month if isinstance(month, pd.Period) else parse_month(month)  # a bad month is a ParameterError, before any work
@@ -446,12 +590,12 @@ def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None =
     builders = {
         "voc": lambda: _voc_jobs(store, p, out, lang, history, force),
         "training": lambda: _training_jobs(store, p, out, lang, training_months, force, [team] if team is not None else teams, center=team is None),
-        "agents": lambda: _agent_team_jobs(store, p, out, kinds, team, force),
+        "agents": lambda: _agent_team_jobs(store, p, out, kinds, team, force, lang, agent),
     }
     jobs = []
     for group in groups:
         jobs += _guarded(builders[group[0]], group, kinds, out, unprepared, isolate=len(groups) > 1)
     results = run_reports(jobs, workers=workers, force=force, progress=progress, plotly_src=str(out / "plotly.min.js"), executor=executor) if jobs else []
     results += unprepared
-    write_index(out, results, f"QA reports {p}")
+    write_index(out, results, store, p)
     return out, results

@@ -272,6 +272,15 @@ class _Database:
         out["reason"] = out["contact_id"].map(reason).astype(object).fillna("")
         return out[cols]
 
+    def transcripts(self, contact_ids: Iterable[str]) -> dict[str, str]:
+        """The stored transcripts of ``contact_ids`` (contact id → text, as stored: not masked); contacts without one are left out."""
+        ids = sorted({str(c) for c in contact_ids})
+        if not ids:
+            return {}
+        c = tables["contacts"].c
+        got = self.read("contacts", c.contact_id.in_(ids) & c.transcript.isnot(None), columns=["contact_id", "transcript"])
+        return {k: v for k, v in zip(got["contact_id"], got["transcript"]) if isinstance(v, str) and v.strip()}
+
     def calibration_data(self, session_id: str | None = None, month=None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """Calibration evaluations (one session, a month's sessions, or all; no drafts), their item answers, and the sessions."""
         sessions = self.read("calibration_sessions")
