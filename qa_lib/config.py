@@ -50,7 +50,7 @@ from urllib.parse import unquote, urlsplit
 
 from .errors import ConfigError, ParameterError
 
-__all__ = ["Settings", "settings", "project_root", "notebooks_dir", "samples_dir", "reports_dir", "lab_dir", "default_db_path",
+__all__ = ["Settings", "settings", "project_root", "notebooks_dir", "samples_dir", "reports_dir", "lab_dir", "models_dir", "default_db_path",
            "database_url", "sqlite_url", "voc_taxonomy_path", "voc_domain_words_path", "training_modules_path", "CENTER_KEYS",
            "redact", "safe_url", "new_center", "find_center", "use_center_folder", "KPI_UNITS", "RECORDED_FIELDS"]
 
@@ -480,6 +480,12 @@ def reports_dir() -> Path:
 def lab_dir() -> Path:
     """Where ``qa lab`` runs notebooks: ``lab/`` of the project (working copies of the templates; not committed)."""
     return project_root() / "lab"
+
+
+def models_dir() -> Path:
+    """Where ``qa autoqa train`` keeps the learned scorers, one folder per scorecard and version (``models/`` of the
+    project; generated, not committed: a model is rebuilt from the database by the same command)."""
+    return project_root() / "models"
 
 
 def default_db_path() -> Path:

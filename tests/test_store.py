@@ -36,11 +36,11 @@ def test_postgres_configured_in_ci():
 
 
 def test_migrations_match_the_model(store):
-    assert store.revision() == store.head() == "0005"
+    assert store.revision() == store.head() == "0006"
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     assert diff == [], "qa_lib/model.py changed without a migration: add one under qa_lib/store/migrations/versions"
-    assert store.migrate() == "0005"  # idempotent
+    assert store.migrate() == "0006"  # idempotent
 
 
 def test_upgrade_from_0001_keeps_evaluations_as_version_1(db_url):
@@ -62,7 +62,7 @@ def test_upgrade_from_0001_keeps_evaluations_as_version_1(db_url):
                                                       status="submitted", total_score=85.0))
         conn.execute(t["evaluation_items"].insert(), [{"evaluation_id": "E1", "item_id": "greeting", "answer": "yes", "item_comment": None},
                                                       {"evaluation_id": "E1", "item_id": "closing", "answer": "no", "item_comment": "未使用标准结束语"}])
-    assert s.migrate() == "0005"
+    assert s.migrate() == "0006"
     h = s.history("E1")
     assert h[["version", "action", "status", "total_score", "actor"]].to_dict("records") == [
         {"version": 1, "action": "import", "status": "submitted", "total_score": 85.0, "actor": "Q1"}]

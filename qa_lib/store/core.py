@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from .autoqa import _AutoQA
 from .base import _Database
 from .evaluations import _Evaluations
 from .imports import _Imports
 from .plans import _PlansAndCoaching
 
 
-class Store(_Imports, _Evaluations, _PlansAndCoaching, _Database):
+class Store(_Imports, _Evaluations, _PlansAndCoaching, _AutoQA, _Database):
     """A QA database.
 
     Parameters
@@ -20,7 +21,7 @@ class Store(_Imports, _Evaluations, _PlansAndCoaching, _Database):
     --------
     >>> s = Store("sqlite://")          # in memory
     >>> s.migrate()
-    '0005'
+    '0006'
     >>> s.counts()["contacts"]
     0
     """
