@@ -344,6 +344,8 @@ def demo(db, month, screenshots, quiet):
     from .worklists import plan_period, write_worklists
 
     written += write_month_tables(store, p, out)
+    aq = _demo_autoqa(store, p)
+    mark_built_from_samples(store)  # the demo's automatic answers and gate decisions are part of the samples build
 
     plan_id, plan = plan_period(store, PlanSpec(period=str(p)), created_by="qa demo")
     mark_built_from_samples(store)  # the demo's own plan is part of the samples build, not someone's work
@@ -359,12 +361,13 @@ def demo(db, month, screenshots, quiet):
     day = default_day(store)
     written += list(write_digest(store, day).paths)  # before the reports too: the dashboard links the digest
     lang = settings().lang
-    _, results = month_reports(store, p, kinds=("agents", "teams", "voc", "training"), force=True, progress=not quiet, lang=lang)
+    _, results = month_reports(store, p, kinds=("agents", "teams", "voc", "training", "autoqa"), force=True, progress=not quiet, lang=lang)
     failed = [r for r in results if not r.ok]
     written += [out / f"voc_{lang}.html", out / f"voc_topics_{p}.xlsx", out / "agents", out / "teams", out / "training", out / f"training_plan_{p}.xlsx",
-                out / "index.html", out / f"index_{'en' if lang == 'zh' else 'zh'}.html"]
-    click.echo(f"{sum(r.ok for r in results)} HTML reports (agents, teams, VOC, training needs), {len(failed)} failed; "
+                out / f"autoqa_{lang}.html", out / "index.html", out / f"index_{'en' if lang == 'zh' else 'zh'}.html"]
+    click.echo(f"{sum(r.ok for r in results)} HTML reports (agents, teams, VOC, training needs, auto-QA), {len(failed)} failed; "
                f"the month's dashboard: {out / 'index.html'}")
+    click.echo(aq)
     for r in failed:
         click.echo(f"  failed: {r.job.title}: {r.error}", err=True)
     click.echo(f"case library: {len(library.cases)} cases over {library.cases['skill'].nunique()} skills; morning digest for {day}")
@@ -383,6 +386,24 @@ def demo(db, month, screenshots, quiet):
     for w in written:
         click.echo(f"wrote {w}")
     click.echo(f"{p}: {s['contacts']:,} contacts, {s['evaluations']:,} evaluations, {s['voc']:,} VOC verbatims; done in {time.perf_counter() - t0:.1f} s")
+
+
+def _demo_autoqa(store, p) -> str:
+    """The demo's auto-QA: train the learned scorer, answer the last three months' transcripts (rules and scorer), run
+    the acceptance gate; one line saying what it found."""
+    from .autoqa.pipeline import headline_card, run_month, train, validate
+    from .config import models_dir
+
+    try:
+        card = headline_card(store)
+        bundle, _ = train(store, card, models_dir(), seed=0, folds=3)
+        n = sum(run_month(store, card, m, scorer=bundle).contacts for m in (p - 2, p - 1, p))
+        gate = validate(store, card, scorer=bundle, n_boot=500)
+    except QAError as exc:  # a small generated center may have too few scored transcripts: the rest of the demo goes on
+        return f"auto-QA skipped: {exc}"
+    acc = gate[gate["accepted"].astype(bool)]
+    return (f"auto-QA: {n:,} transcripts answered by {card.id}'s rules and scorer {bundle.version}; "
+            f"{acc['item_id'].nunique()} of {gate['item_id'].nunique()} items accepted by the gate (`qa autoqa validate`)")
 
 
 @main.command()
@@ -625,7 +646,7 @@ def _calibration_pages(store, session_id, out, lang: str, **parameters) -> None:
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(["agents", "agent", "team", "voc", "training", "all"]))
+@click.argument("kind", type=click.Choice(["agents", "agent", "team", "voc", "training", "autoqa", "all"]))
 @click.option("--month", default=None, help="Month, e.g. 2026-10 (default: the latest month in the data).")
 @click.option("--team", default=None, help="Only this team's agents (and its team report).")
 @click.option("--agent", "agent", default=None, help="`agent` (or `agents`): only this agent's page, e.g. --agent Z001.")
@@ -647,7 +668,8 @@ def report(kind, month, team, agent, lang, history, training_months, workers, fo
 
     The VOC report (reports/<month>/voc_<lang>.html) comes with reports/<month>/voc_topics_<month>.xlsx; the
     training-needs reports (reports/<month>/training/all_<lang>.html and one per team, or only --team's) with the
-    training plan reports/<month>/training_plan_<month>.xlsx.
+    training plan reports/<month>/training_plan_<month>.xlsx. The auto-QA page (reports/<month>/autoqa_<lang>.html)
+    needs `qa autoqa run` (and `qa autoqa validate`) first.
     A failing report is listed at the end and never stops the others.
     With `all`, a kind whose inputs are missing never stops the others: the VOC and training pages say what to
     import, and a kind that cannot be prepared (e.g. no evaluations this month) is skipped with a line saying why.
@@ -671,11 +693,12 @@ def report(kind, month, team, agent, lang, history, training_months, workers, fo
         raise ParameterError("`qa report agent` needs --agent ID (e.g. --agent Z001); `qa report agents` writes every agent's page")
     if agent and kind not in ("agent", "agents"):
         raise ParameterError(f"--agent is for `qa report agent`; got kind {kind!r}")
-    kinds = {"agents": ("agents",), "agent": ("agents",), "team": ("teams",), "voc": ("voc",), "training": ("training",),
-             "all": ("agents", "teams", "voc", "training")}[kind]
+    kinds = {"agents": ("agents",), "agent": ("agents",), "team": ("teams",), "voc": ("voc",), "training": ("training",), "autoqa": ("autoqa",),
+             "all": ("agents", "teams", "voc", "training", "autoqa")}[kind]
     t0 = time.perf_counter()
     hints = {"agents": "import the month's evaluations (`qa import evaluations FILE`) or score its sampling plan",
-             "voc": "import the month's verbatims (`qa import voc FILE`)", "training": "import evaluations (`qa import evaluations FILE`)"}
+             "voc": "import the month's verbatims (`qa import voc FILE`)", "training": "import evaluations (`qa import evaluations FILE`)",
+             "autoqa": "run `qa autoqa run` on the month's transcripts"}
     out, results = month_reports(store, p, kinds=kinds, team=team, workers=workers, force=force, progress=not quiet, lang=lang,
                                  history=history, training_months=training_months, agent=agent)
     click.echo(_report_summary(out, results, time.perf_counter() - t0))
@@ -863,10 +886,14 @@ def scorecard_add(file, db):
     A stored version never changes: the same definition again stores nothing; a different one under a stored id and
     version is refused (bump `version`). Problems are named by YAML line or by sheet!cell; nothing is stored then.
     """
+    from .autoqa.rules import check_rules
     from .scorecard_files import read_scorecard
     from .store import Store
 
     card = read_scorecard(file)
+    problems = check_rules(card, file.name)
+    if problems:
+        raise ValidationError(problems, "scorecard")
     store = Store(db)
     store.check_ready()
     if _stored_twin(store, card, file.name) is not None:
@@ -948,12 +975,17 @@ def scorecard_diff(a, b, db):
 @click.option("--db", "db", default=None, metavar="URL", help="Also compare with this database: would `qa scorecard add` store it?")
 def scorecard_check(file, db):
     """Validate a .yaml or .xlsx scorecard without storing it: every problem named by YAML line or sheet!cell (exit 2)."""
+    from .autoqa.rules import check_rules
     from .scorecard_files import read_scorecard
     from .store import Store
 
     card = read_scorecard(file)
+    problems = check_rules(card, file.name)
+    if problems:
+        raise ValidationError(problems, "scorecard")
     flags = [("critical", sum(it.critical is not None for it in card.items)), ("conditional", sum(it.when is not None for it in card.items)),
-             ("bonus", sum(it.bonus for it in card.items)), ("not scored", sum(not it.scored for it in card.items))]
+             ("bonus", sum(it.bonus for it in card.items)), ("not scored", sum(not it.scored for it in card.items)),
+             ("with auto-QA rules", sum(bool(it.auto) for it in card.items))]
     click.echo(f"{file.name}: ok — scorecard {_card_line(card)}" + "".join(f", {n} {w}" for w, n in flags if n))
     if db:
         store = Store(db)
@@ -1337,6 +1369,144 @@ def pages_check(month, folder, out, agents, only, workers):
     click.echo(f"{len(scans)} page(s) read, {dirty} with findings; screenshots in {shots}")
     if dirty:
         sys.exit(1)
+
+
+@main.group()
+def autoqa():
+    """Auto-QA (自动质检): rules and a learned scorer on every transcript, the acceptance gate, reviews of rule hits.
+
+    \b
+    Automatic answers are suggestions to inspectors and pick calls for the targeted arm; an item the gate has not
+    accepted never scores an agent. Team and center estimates combine them with the human random arm
+    (prediction-powered, valid whatever the scorer's quality). docs/autoqa.md says more.
+    """
+
+
+def _autoqa_card(store, scorecard_id):
+    """The scorecard a `qa autoqa` command works on: --scorecard, else the center's headline scorecard, else the one with
+    the most random-arm evaluations."""
+    from .autoqa.pipeline import headline_card
+
+    return store.scorecard(scorecard_id) if scorecard_id else headline_card(store)
+
+
+@autoqa.command("run")
+@click.option("--month", default=None, help="Month whose transcripts to answer, e.g. 2026-10 (default: the latest month).")
+@click.option("--scorecard", "scorecard_id", default=None, help="Scorecard (default: the center's headline scorecard).")
+@click.option("--no-model", is_flag=True, help="Rules only, even when a learned scorer is trained.")
+@click.option("--chunk", type=click.IntRange(100, 1_000_000), default=20_000, show_default=True, help="Transcripts held in memory at once.")
+@_DB
+def autoqa_run(month, scorecard_id, no_model, chunk, db):
+    """Answer every transcript of a month with the scorecard's rules and the newest learned scorer; store the answers."""
+    from .autoqa.pipeline import latest_scorer, run_month
+    from .config import models_dir
+    from .store import Store
+    from .summary import parse_month
+
+    store = Store(db)
+    store.check_ready()
+    p = parse_month(month) if month else store.latest_month()
+    card = _autoqa_card(store, scorecard_id)
+    scorer = None if no_model else latest_scorer(models_dir(), card.id)
+    summary = run_month(store, card, p, scorer=scorer, chunk=chunk)
+    click.echo(summary.line() + ("" if scorer is not None or no_model else f"; no learned scorer yet (`qa autoqa train --scorecard {card.id}`)"))
+
+
+@autoqa.command("train")
+@click.option("--scorecard", "scorecard_id", default=None, help="Scorecard (default: the center's headline scorecard).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the folds and the model (the same data and seed give the same model).")
+@_DB
+def autoqa_train(scorecard_id, seed, db):
+    """Train the learned item scorer on every human-scored call with a transcript; save it under models/ with its manifest."""
+    import pandas as pd
+
+    from .autoqa.pipeline import train
+    from .config import models_dir, settings
+    from .store import Store
+
+    store = Store(db)
+    store.check_ready()
+    card = _autoqa_card(store, scorecard_id)
+    bundle, path = train(store, card, models_dir(), seed=seed)
+    a = bundle.agreement
+    click.echo(f"scorer {bundle.version} of {card.id} v{card.version}: {len(bundle.models)} item(s) trained on "
+               f"{int(a['n'].max()) if len(a) else 0:,} calls, {len(bundle.skipped)} skipped; saved in {path}")
+    if len(a):
+        from .fmt import num, pct
+
+        rows = a.assign(item=[(card.item(i).label.get(settings().lang) or i) for i in a["item_id"]])
+        click.echo(_wide(pd.DataFrame({"item": rows["item"], "calls": rows["n"].map(lambda v: f"{int(v):,}"),
+                                       "AC1 (cross-validated)": rows["ac1"].map(lambda v: num(v, 2)),
+                                       "abstained": rows["abstain"].map(pct)})))
+    for r in bundle.skipped.itertuples():
+        click.echo(f"  not trained: {r.item_id}: {r.reason}")
+    click.echo("next: `qa autoqa run` answers the month's transcripts, `qa autoqa validate` runs the acceptance gate")
+
+
+@autoqa.command("validate")
+@click.option("--scorecard", "scorecard_id", default=None, help="Scorecard (default: the center's headline scorecard).")
+@click.option("--margin", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.10, show_default=True,
+              help="Non-inferiority margin in AC1: accepted when not worse than the inspectors' agreement by more.")
+@click.option("--boot", "n_boot", type=click.IntRange(200, 100_000), default=2000, show_default=True, help="Bootstrap resamples.")
+@click.option("--drift-months", type=click.IntRange(1, 36), default=6, show_default=True, help="Months of the random arm the drift check reads.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Language of the reasons (default: the center's).")
+@_DB
+def autoqa_validate(scorecard_id, margin, n_boot, drift_months, lang, db):
+    """The acceptance gate per item and source on the human random arm, then the drift check of accepted items."""
+    from .autoqa.pipeline import drift_check, latest_scorer, validate
+    from .config import models_dir, settings
+    from .store import Store
+
+    store = Store(db)
+    store.check_ready()
+    lang = lang or settings().lang
+    card = _autoqa_card(store, scorecard_id)
+    res = validate(store, card, scorer=latest_scorer(models_dir(), card.id), margin=margin, n_boot=n_boot)
+    click.echo(_gate_text(res, card, lang))
+    d = drift_check(store, card, months=drift_months)
+    fell = d[d["drifted"].fillna(False).astype(bool)] if len(d) else d
+    if len(fell):
+        click.echo(("漂移，退回建议：" if lang == "zh" else "drifted, back to suggestions: ")
+                   + ", ".join(f"{(card.item(i).label.get(lang) or i)} ({s}, {m})" for i, s, m in zip(fell["item_id"], fell["source"], fell["month"])))
+    else:
+        click.echo("已采用题目本期未见漂移。" if lang == "zh" else "no accepted item drifted.")
+
+
+def _gate_text(res, card, lang: str) -> str:
+    import pandas as pd
+
+    from .fmt import num
+
+    zh = lang == "zh"
+    rows = pd.DataFrame({
+        ("题目" if zh else "item"): [(card.item(i).label.get(lang) or i) for i in res["item_id"]],
+        ("来源" if zh else "source"): res["source"].map({"rule": "规则" if zh else "rule", "model": "模型" if zh else "model"}),
+        ("通数" if zh else "calls"): res["answered"].map(lambda v: f"{int(v):,}"),
+        "AC1": [f"{num(a, 2)} ({num(lo, 2)}–{num(hi, 2)})" for a, lo, hi in zip(res["ac1"], res["ac1_lo"], res["ac1_hi"])],
+        ("质检员间 AC1" if zh else "inspectors' AC1"): res["inspectors_ac1"].map(lambda v: num(v, 2)),
+        ("结论" if zh else "verdict"): res["accepted"].map({True: "采用" if zh else "accepted", False: "仅作建议" if zh else "suggestion only"}),
+        ("原因" if zh else "why"): res["reason_zh" if zh else "reason_en"],
+    })
+    return _wide(rows)
+
+
+@autoqa.command("review")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_DB
+def autoqa_review(file, db):
+    """Store inspectors' reviews of rule hits (复核) from a CSV/Excel file: contact_id, scorecard_id, item_id, rule_id,
+    verdict (confirmed/确认 or rejected/驳回), inspector_id[, reviewed_at, note]; print each rule's precision."""
+    from .autoqa.rules import rule_precision
+    from .ingest import read_table
+    from .store import Store
+
+    store = Store(db)
+    store.check_ready()
+    df = read_table(file)
+    n = store.save_rule_reviews(df)
+    click.echo(f"{n} new review(s) stored from {file.name}")
+    prec = rule_precision(store.rule_reviews())
+    click.echo(_wide(prec))
 
 
 @main.command()

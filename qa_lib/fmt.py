@@ -165,6 +165,21 @@ _GLOSSARY = {
     "ac1": (
         "AC1 / AC2（一致性系数）", "质检员给同一通电话同一答案的程度，已扣除碰巧一致的部分：1 为完全一致，0.8 以上为高度一致。几乎所有答案都是“是”时它仍然可靠。",
         "AC1 / AC2 (agreement)", "How far inspectors give the same call the same answer, beyond agreement by chance: 1 is full agreement, 0.8 or more is strong. It stays meaningful when almost every answer is 'yes'."),
+    "kappa": (
+        "κ（Cohen）", "两方（例如自动判断与质检员）一致的程度，扣除碰巧一致的部分。答案几乎都相同时 κ 会偏低，所以与 AC1 一起看。",
+        "κ (Cohen)", "How far two raters (say the automatic answer and the inspector) agree beyond chance. It reads low when almost every answer is the same, so read it beside AC1."),
+    "acceptance": (
+        "验收（非劣效）", "自动判断与人工答案的一致性（AC1）不比质检员彼此之间的一致性低超过容差（默认 0.10），且有足够的电话支撑这个结论，才算通过验收。通过前只作建议、只用于挑选定向抽检电话。",
+        "acceptance (non-inferiority)", "An automatic item is accepted when its agreement with the human answers (AC1) is not worse than the inspectors' agreement with each other by more than the margin (0.10 by default), with enough calls behind it. Until then it is a suggestion and only picks calls for the targeted arm."),
+    "abstain": (
+        "弃答", "模型没有把握时不作答，交给质检员；弃答不算一致也不算不一致，单独报告。",
+        "abstain", "When the model is not sure it gives no answer and leaves the call to inspectors; abstentions are neither agreement nor disagreement and are reported apart."),
+    "ppi": (
+        "预测增强估计（PPI++）", "用全部电话的自动评分，再以人工随机抽检纠正其偏差得到的估计。无论自动评分好坏，区间都有效；自动评分越准，区间越窄，相当于多评了若干通电话。",
+        "prediction-powered estimate (PPI++)", "An estimate from the automatic answers on every call, corrected for their bias by the human random sample. The interval is valid however good the automatic answers are; the better they are, the narrower it is — worth a number of extra scored calls."),
+    "drift": (
+        "漂移", "已通过验收的题目，每月在人工随机抽检上复查一致性；明显低于验收时的水平就退回为建议，直到重新验收。",
+        "drift", "Each month an accepted item's agreement is checked again on the human random sample; when it is clearly below the level it was accepted at, it goes back to suggestions until accepted again."),
     "alpha": (
         "α（Krippendorff）", "另一种一致性系数，0.8 以上可靠。几乎所有答案都相同时，少数几个分歧就会把 α 压到 0 附近，此时应看 AC1/AC2。",
         "α (Krippendorff)", "Another agreement coefficient, reliable from 0.8. When almost every answer is the same, a few disagreements push α towards 0: read AC1/AC2 then."),

@@ -68,7 +68,7 @@ _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _CARD_KEYS = {"id", "version", "style", "name", "description", "applies_to", "bands", "sections"}
 _SECTION_KEYS = {"id", "name", "weight", "items"}
 _ITEM_KEYS = {"id", "kind", "label", "guidance", "skills", "weight", "deduct", "critical", "na", "bonus", "points",
-              "scored", "when", "scale", "max_count"}
+              "scored", "when", "scale", "max_count", "auto"}
 _WORDS = {
     "yes": {"yes", "y", "true", "1", "是", "合格", "pass", "ok"},
     "no": {"no", "n", "false", "0", "否", "不合格", "fail"},
@@ -96,6 +96,8 @@ class Item:
     when: dict | None = None
     scale: tuple = (0.0, 5.0)
     max_count: int = 10
+    #: The item's ``auto:`` mapping as written (rules for automatic answers; checked by ``qa_lib.autoqa.rules``), or None.
+    auto: dict | None = field(default=None, hash=False)
 
     @property
     def options(self) -> tuple[str, ...]:
@@ -345,7 +347,8 @@ def _card_item(ip: str, it, sid: str, style: str, report: _CardProblems, seen_it
     return Item(
         id=iid, section=sid, kind=kind, label=report.bilingual(it.get("label"), f"{ip}.label"),
         guidance=report.bilingual(it.get("guidance"), f"{ip}.guidance", required=False), skills=tuple(skills),
-        bonus=bonus is True, scored=scored is not False, when=when if isinstance(when, dict) else None, **settings,
+        bonus=bonus is True, scored=scored is not False, when=when if isinstance(when, dict) else None,
+        auto=it["auto"] if isinstance(it.get("auto"), dict) else None, **settings,
     )
 
 

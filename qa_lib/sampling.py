@@ -48,7 +48,11 @@ TARGET_RULES = {
     "diamond": "diamond-tier customer",
     "long_hold": "hold longer than long_hold_seconds",
     "repeat_caller": "the customer contacted the center again within 7 days",
+    "low_auto_score": "the automatic score is among the lowest: below low_auto_below points, or in the lowest low_auto_share "
+                      "of the eligible contacts that have one (needs auto_scores)",
 }
+#: Target rules added after plans were first saved: left out of a saved plan's ``rules`` (see :meth:`PlanSpec.to_dict`).
+_LATER_RULES = ("low_auto_score",)
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,10 @@ class PlanSpec:
     ``strata``: contact columns to stratify by inside each agent (e.g. ``["queue"]``),
     allocated proportionally. ``recheck_per_action``: re-check contacts added per open
     coaching action (0 disables; see :func:`draw_plan`).
+    ``low_auto_share`` / ``low_auto_below``: the targeted rule ``low_auto_score`` flags a contact whose automatic score
+    (``auto_scores`` of :func:`draw_plan`) is in the lowest ``low_auto_share`` (0–1; default 0.1, 0 turns the share
+    off) of the eligible contacts that have one — ties at the cut all in — or below ``low_auto_below`` points (0–100;
+    default None: no fixed threshold). A contact without an automatic score is never flagged by it.
     """
 
     period: str
@@ -84,6 +92,8 @@ class PlanSpec:
     avoid_home_team: bool = True
     recheck_per_action: int = 2
     settled: tuple[str, ...] = ()
+    low_auto_share: float = 0.1
+    low_auto_below: float | None = None
 
     def validate(self, columns) -> None:
         if self.allocation not in ALLOCATIONS:
@@ -105,15 +115,25 @@ class PlanSpec:
         bad = [r for r in self.rules if r not in TARGET_RULES]
         if bad:
             raise ParameterError(f"rules must be among {', '.join(TARGET_RULES)}; got {bad}")
+        share = self.low_auto_share
+        if isinstance(share, bool) or not isinstance(share, (int, float, np.integer, np.floating)) or not 0 <= share <= 1:
+            raise ParameterError(f"low_auto_share must be a share between 0 and 1 (0.1 = the lowest 10 %); got {share!r}")
+        below = self.low_auto_below
+        if below is not None and (isinstance(below, bool) or not isinstance(below, (int, float, np.integer, np.floating))
+                                  or not 0 <= below <= 100):
+            raise ParameterError(f"low_auto_below must be None or a score between 0 and 100 points; got {below!r}")
 
     def to_dict(self) -> dict:
         """Every parameter, as saved with the plan (and hashed into its id).
 
-        Fields added later (``recheck_per_action``) are written only when they differ from
-        their default, so a plan drawn as before keeps the id it had before.
+        Fields added later (``recheck_per_action``, ``settled``, ``low_auto_share``, ``low_auto_below``) are written
+        only when they differ from their default, and rules added later (``low_auto_score``) are left out of ``rules``,
+        so a plan drawn as before keeps the id it had before. The automatic scores themselves are data, like the
+        complaints: the plan records where the rule acted in each targeted contact's ``reason``.
         """
         d = asdict(self)
-        d["strata"], d["rules"], d["settled"] = list(self.strata), list(self.rules), list(self.settled)
+        d["strata"], d["settled"] = list(self.strata), list(self.settled)
+        d["rules"] = [r for r in self.rules if r not in _LATER_RULES]
         for name, default in _LATER_FIELDS.items():
             if d[name] == default:
                 del d[name]
@@ -121,7 +141,7 @@ class PlanSpec:
 
 
 #: Parameters added after plans were first saved, with their defaults (see :meth:`PlanSpec.to_dict`).
-_LATER_FIELDS = {"recheck_per_action": 2, "settled": []}
+_LATER_FIELDS = {"recheck_per_action": 2, "settled": [], "low_auto_share": 0.1, "low_auto_below": None}
 #: How the random arm is shared between agents (:class:`PlanSpec`).
 ALLOCATIONS = ("equal", "proportional", "precision", "adaptive")
 
@@ -173,7 +193,7 @@ class DrawnPlan:
 
 
 def draw_plan(contacts: pd.DataFrame, agents: pd.DataFrame, spec: PlanSpec, *, evaluated: set | None = None,
-              complaints: set | None = None, rechecks: pd.DataFrame | None = None) -> DrawnPlan:
+              complaints: set | None = None, rechecks: pd.DataFrame | None = None, auto_scores: pd.Series | None = None) -> DrawnPlan:
     """Draw the random and the targeted arm for a period's contacts, and re-checks of open coaching actions.
 
     Parameters
@@ -196,6 +216,12 @@ def draw_plan(contacts: pd.DataFrame, agents: pd.DataFrame, spec: PlanSpec, *, e
         re-check date and not already in the plan are added, drawn from a stream of their own
         (seeded by ``spec.seed``): arm ``targeted``, reason ``recheck:<action_id>``. With none
         (or ``recheck_per_action = 0``) the plan is exactly the plan without re-checks.
+    auto_scores : Series, optional
+        Each contact's automatic score (index ``contact_id``; 0–100, what the scorecard's ``rubric.score`` gives the
+        automatic answers; NaN when it has none), for the targeted rule ``low_auto_score`` (see :class:`PlanSpec`).
+        It only adds candidates to the targeted arm: the random arm and its inclusion probabilities are the same with
+        or without it (the random arm is drawn first, from its own draws of the seeded stream), and the targeted arm
+        never feeds headline numbers. A contact without a score is never flagged by the rule.
 
     Returns
     -------
@@ -223,7 +249,8 @@ def draw_plan(contacts: pd.DataFrame, agents: pd.DataFrame, spec: PlanSpec, *, e
     r_pos, r_prob, r_stratum, pick = _random_arm(cells, ok_idx, times, spec, rng)
     # targeted arm: risk rules, among eligible contacts not in the random arm
     rest = ok_idx[~pick]
-    t_pos, t_prob, t_reason = _targeted_arm(c, rest, a, agent_codes, agent_names.size, times, spec, complaints, rng)
+    low_auto = _low_auto(c, ok_idx, auto_scores, spec)
+    t_pos, t_prob, t_reason = _targeted_arm(c, rest, a, agent_codes, agent_names.size, times, spec, complaints, rng, low_auto)
     if rechecks is not None and len(rechecks) and spec.recheck_per_action > 0:
         taken = np.zeros(len(c), bool)
         taken[np.r_[r_pos, t_pos].astype(np.int64)] = True
@@ -336,12 +363,39 @@ def _random_arm(cells: _Cells, ok_idx: np.ndarray, times: np.ndarray, spec: Plan
     return r_pos, r_prob, r_stratum, pick
 
 
+def _low_auto(c: pd.DataFrame, ok_idx: np.ndarray, auto_scores: pd.Series | None, spec: PlanSpec) -> np.ndarray:
+    """Per contact: whether the rule ``low_auto_score`` flags it (see :class:`PlanSpec`); all False without scores."""
+    out = np.zeros(len(c), bool)
+    if auto_scores is None or "low_auto_score" not in spec.rules:
+        return out
+    if not isinstance(auto_scores, pd.Series):
+        raise ParameterError(f"auto_scores must be a Series of automatic scores indexed by contact_id; got {type(auto_scores).__name__}")
+    if auto_scores.index.has_duplicates:
+        dup = auto_scores.index[auto_scores.index.duplicated()][0]
+        raise ParameterError(f"auto_scores must have one score per contact; {dup!r} has more than one")
+    values = pd.to_numeric(auto_scores, errors="coerce")
+    bad = values.isna() & auto_scores.notna() | (values < 0) | (values > 100)
+    if bad.any():
+        raise ParameterError(f"auto_scores must be scores between 0 and 100 (NaN: none); {bad.idxmax()!r} has {auto_scores[bad.idxmax()]!r}")
+    score = np.full(len(c), np.nan)
+    score[ok_idx] = values.reindex(c["contact_id"].to_numpy()[ok_idx]).to_numpy(dtype=float)  # eligible contacts only
+    has = ~np.isnan(score)
+    if spec.low_auto_below is not None:
+        out |= has & (score < spec.low_auto_below)
+    k = int(np.ceil(spec.low_auto_share * has.sum()))
+    if k > 0:
+        cut = np.sort(score[has])[k - 1]
+        out |= has & (score <= cut)
+    return out
+
+
 def _targeted_arm(c: pd.DataFrame, rest: np.ndarray, a: pd.DataFrame, agent_codes: np.ndarray, n_agents: int, times: np.ndarray,
-                  spec: PlanSpec, complaints: set | None, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  spec: PlanSpec, complaints: set | None, rng: np.random.Generator,
+                  low_auto: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Up to ``spec.targeted_per_agent`` of each agent's flagged contacts, in random order: positions, probabilities, rules."""
     t_pos, t_prob, t_reason = np.array([], dtype=np.int64), np.array([]), np.array([], dtype=object)
     if spec.targeted_per_agent > 0 and rest.size:
-        code = _risk_codes(c, rest, a, agent_codes, times, spec, complaints or set())
+        code = _risk_codes(c, rest, a, agent_codes, times, spec, complaints or set(), low_auto)
         flagged = rest[code > 0]
         if flagged.size:
             fa = agent_codes[flagged]
@@ -417,7 +471,7 @@ def _recheck_arm(c: pd.DataFrame, pool: np.ndarray, times: np.ndarray, rechecks:
 
 
 def _risk_codes(c: pd.DataFrame, rest: np.ndarray, a: pd.DataFrame, agent_codes: np.ndarray, times: np.ndarray,
-                spec: PlanSpec, complaints: set) -> np.ndarray:
+                spec: PlanSpec, complaints: set, low_auto: np.ndarray | None = None) -> np.ndarray:
     """Index (1-based) into TARGET_RULES of the first enabled rule each contact at ``rest`` meets; 0 = none."""
     n = len(c)
     hired = pd.to_datetime(a["hire_date"]).to_numpy().astype("datetime64[ns]")
@@ -437,6 +491,7 @@ def _risk_codes(c: pd.DataFrame, rest: np.ndarray, a: pd.DataFrame, agent_codes:
         "diamond": tier == "diamond",
         "long_hold": c["hold_seconds"].fillna(0).to_numpy(dtype=float)[rest] > spec.long_hold_seconds,
         "repeat_caller": repeat[rest],
+        "low_auto_score": low_auto[rest] if low_auto is not None else np.zeros(rest.size, bool),
     }
     names = list(TARGET_RULES)
     enabled = [name for name in names if name in spec.rules]

@@ -88,6 +88,7 @@ ITEM_COLUMNS = (
     ("points", "加分", "bonus item: points > 0"),
     ("scored", "计分", "FALSE for a context question, recorded but not scored (default TRUE)"),
     ("when", "条件", "{item: ID, in: [answers]} or {contact: [transferred, escalated, abandoned, customer_opted_out]}"),
+    ("auto", "自动规则", "optional: the item's auto-QA rules, the YAML text of its auto mapping (docs/autoqa.md, Rules)"),
 )
 REQUIRED_ITEM_COLUMNS = ("section_id", "section_name_zh", "section_name_en", "item_id", "label_zh", "label_en", "kind")
 _REQUIRED_NOTE = {"weight": " (column required in the weighted style)", "section_weight": " (column required in the weighted style)",
@@ -103,8 +104,8 @@ _REF = re.compile(r"^([a-z][a-z0-9_]{0,63})(?::(\d+))?$")
 _PATH = re.compile(r"sections\[\d+\](?:\.items\[\d+\])?")
 #: Item keys whose change alters scores (the others change wording, training tags or nothing a score depends on).
 _ITEM_KEYS = ("section", "kind", "weight", "deduct", "critical", "na", "bonus", "points", "scored", "when", "scale", "max_count",
-              "label", "guidance", "skills")
-_WORDING = {"label", "guidance", "skills", "name", "applies_to", "id", "version", "order", "description"}
+              "label", "guidance", "skills", "auto")
+_WORDING = {"label", "guidance", "skills", "auto", "name", "applies_to", "id", "version", "order", "description"}
 
 
 # ------------------------------------------------------------------------------ reading any source
@@ -202,6 +203,7 @@ def _item_row(card: Scorecard, section, it) -> dict:
         "critical": it.critical, "na": it.na, "skills": ", ".join(it.skills) or None, "bonus": it.bonus,
         "points": _plain(it.points) if it.bonus or it.points != 0.0 else None, "scored": it.scored,
         "when": _flow(it.when) if it.when is not None else None,
+        "auto": yaml.safe_dump(it.auto, allow_unicode=True, sort_keys=False, width=10**9).strip() if it.auto is not None else None,
     }
 
 
@@ -501,6 +503,17 @@ def _when(v, r: int, col: int, loc: _Located):
     return out
 
 
+def _auto(v, r: int, col: int, loc: _Located):
+    """An auto-rules cell parsed as YAML text (the rules themselves are checked by ``qa_lib.autoqa.rules``)."""
+    if not isinstance(v, str):
+        return v
+    try:
+        return safe_yaml(v, f"{ITEM_SHEET}!{column_letter(col)}{r + 1}")
+    except ValidationError as exc:
+        loc.bad(ITEM_SHEET, r, col, f"not the YAML of an auto mapping such as {{rules: [{{kind: require, phrases: [您好]}}]}}: {exc.problems[0].message}")
+        return None
+
+
 def _item_dict(rec: dict, path: str, cols: dict[str, int], loc: _Located) -> dict:
     """One item of the YAML from its row; records where each of its keys came from."""
     r = rec["_row"]
@@ -517,6 +530,8 @@ def _item_dict(rec: dict, path: str, cols: dict[str, int], loc: _Located) -> dic
             item["scale"] = [lo, hi]
     if rec.get("when") is not None:
         item["when"] = _when(rec["when"], r, cols["when"], loc)
+    if rec.get("auto") is not None:
+        item["auto"] = _auto(rec["auto"], r, cols["auto"], loc)
     for key in ("label", "guidance"):
         texts = {lang: rec.get(f"{key}_{lang}") for lang in ("zh", "en")}
         if key == "label" or any(t is not None for t in texts.values()):
@@ -524,7 +539,7 @@ def _item_dict(rec: dict, path: str, cols: dict[str, int], loc: _Located) -> dic
             blank = next((lang for lang, t in texts.items() if t is None), "zh")
             loc.at(f"{path}.{key}", ITEM_SHEET, r, here(f"{key}_{blank}"))
     loc.at(path, ITEM_SHEET, r, cols["item_id"])
-    for k in ("id", "kind", "weight", "deduct", "max_count", "critical", "na", "skills", "bonus", "points", "scored", "when"):
+    for k in ("id", "kind", "weight", "deduct", "max_count", "critical", "na", "skills", "bonus", "points", "scored", "when", "auto"):
         loc.at(f"{path}.{k}", ITEM_SHEET, r, here("item_id" if k == "id" else k))
     loc.at(f"{path}.scale", ITEM_SHEET, r, here("scale_min"))
     return item

@@ -20,7 +20,7 @@ from .sampling import DrawnPlan, PlanSpec, assign_inspectors, draw_plan, within_
 from .scores import headline_scorecard
 from .sheets import write_scoring_sheet
 
-__all__ = ["parse_period", "plan_period", "draw_period", "historical_sd", "card_for", "write_worklists", "workload"]
+__all__ = ["parse_period", "plan_period", "draw_period", "period_auto_scores", "historical_sd", "card_for", "write_worklists", "workload"]
 
 
 def parse_period(text: str) -> pd.Period:
@@ -85,10 +85,25 @@ def draw_period(store, spec: PlanSpec) -> DrawnPlan:
     rechecks = None
     if spec.recheck_per_action > 0:
         rechecks, contacts = _rechecks(store, period, contacts)
-    plan = draw_plan(contacts, store.read("agents"), spec, evaluated=set(ev["contact_id"]), complaints=complaints, rechecks=rechecks)
+    plan = draw_plan(contacts, store.read("agents"), spec, evaluated=set(ev["contact_id"]), complaints=complaints, rechecks=rechecks,
+                     auto_scores=period_auto_scores(store, contacts))
     plan.contacts = assign_inspectors(plan.contacts, store.read("inspectors"), seed=spec.seed,
                                       avoid_home_team=spec.avoid_home_team, double_share=spec.double_share)
     return plan
+
+
+def period_auto_scores(store, contacts: pd.DataFrame) -> pd.Series | None:
+    """Each contact's automatic score (its scorecard's roll-up of the stored automatic answers,
+    :func:`qa_lib.autoqa.pipeline.auto_scores`; NaN without one), for the targeted rule ``low_auto_score``; None when
+    no contact of the period has an automatic answer."""
+    from .autoqa.pipeline import auto_scores
+
+    auto = store.auto_answers(contact_ids=contacts["contact_id"])
+    if auto.empty:
+        return None
+    parts = [auto_scores(store.scorecard(sid), part, contacts) for sid, part in auto.groupby("scorecard_id")]
+    scores = pd.concat(parts)
+    return scores[~scores.index.duplicated()].reindex(contacts["contact_id"].unique())
 
 
 def _rechecks(store, period: pd.Period, contacts: pd.DataFrame) -> tuple[pd.DataFrame | None, pd.DataFrame]:
@@ -143,6 +158,7 @@ def write_worklists(store, plan_id: str, folder: str | os.PathLike, *, lang: str
     info = contacts.loc[rows["contact_id"]].reset_index()
     rows = pd.concat([rows.reset_index(drop=True), info.drop(columns=["contact_id", "agent_id"]).reset_index(drop=True)], axis=1)
     rows["scorecard_id"] = card_for(rows, cards)
+    auto = store.auto_answers(contact_ids=rows["contact_id"].unique())  # suggestions: only the targeted rows get them (sheets)
     # every file is written to a hidden temporary folder first and moved in only when all are complete
     tmp = Path(tempfile.mkdtemp(prefix=".worklists-", dir=folder))
     try:
@@ -153,7 +169,7 @@ def write_worklists(store, plan_id: str, folder: str | os.PathLike, *, lang: str
             staged.append(write_csv(part.sort_values("start_time")[cols], tmp / f"{stem}.csv"))
             for sid, sub in part.groupby("scorecard_id"):
                 staged.append(write_scoring_sheet(tmp / f"{stem}_{file_stem(sid)}.xlsx", cards[sid], sub.sort_values("start_time"), inspector_id=inspector,
-                                                  sheet_id=f"{plan_id}-{inspector}", lang=lang))
+                                                  sheet_id=f"{plan_id}-{inspector}", lang=lang, auto=auto[auto["scorecard_id"] == sid] if len(auto) else None))
         written = []
         for path in staged:
             os.replace(path, folder / path.name)

@@ -601,3 +601,47 @@ def test_scorecard_add_and_check_refuse_without_storing(loaded_store, tmp_path):
     assert run("init", "--db", empty, "--no-samples").exit_code == 0
     r = run("scorecard", "list", "--db", empty)
     assert r.exit_code == 0 and "no scorecard is stored" in r.output
+
+
+def test_autoqa_run_validate_review_and_the_page(loaded_store, tmp_path, monkeypatch):
+    """`qa autoqa run` answers the month's transcripts with the card's rules, `validate` prints the gate in the asked
+    language, `review` stores inspectors' verdicts on rule hits (Chinese words too) and prints each rule's precision,
+    `qa report autoqa` writes the page."""
+    db = _writable_copy(loaded_store, tmp_path)
+    monkeypatch.setenv("QA_REPORTS_DIR", str(tmp_path / "reports"))
+    monkeypatch.setenv("QA_HOME", str(tmp_path))  # models/ here: no scorer trained, rules only
+    r = run("autoqa", "run", "--db", db, "--month", "2026-10")
+    assert r.exit_code == 0 and "inbound_service 2026-10:" in r.output and "rule answers" in r.output, r.output
+    assert "qa autoqa train" in r.output  # no learned scorer yet: says how to get one
+    r = run("autoqa", "validate", "--db", db, "--boot", "200", "--lang", "en")
+    assert r.exit_code == 0, r.output
+    assert "Standard greeting with agent number" in r.output and "accepted" in r.output and "nan" not in r.output.lower(), r.output
+    store = Store(f"sqlite:///{db}")
+    hits = store.auto_answers(scorecard_id="inbound_service", month="2026-10")
+    hits = hits[(hits["rule_id"].notna()) & (hits["answer"] == "no")].head(3)
+    reviews = hits[["contact_id", "scorecard_id", "item_id", "rule_id"]].assign(verdict=["确认", "驳回", "confirmed"], inspector_id="Q01")
+    write_csv(reviews, tmp_path / "reviews.csv", encoding="gbk")
+    r = run("autoqa", "review", tmp_path / "reviews.csv", "--db", db)
+    assert r.exit_code == 0 and "3 new review(s)" in r.output, r.output
+    assert run("autoqa", "review", tmp_path / "reviews.csv", "--db", db).output.startswith("0 new review(s)")
+    r = run("report", "autoqa", "--db", db, "--month", "2026-10", "-q", "--lang", "zh")
+    assert r.exit_code == 0, r.output
+    page = (tmp_path / "reports" / "2026-10" / "autoqa_zh.html").read_text(encoding="utf-8")
+    assert "自动质检" in page and "通过验收" in page and "规则命中的复核" in page
+    store.engine.dispose()
+
+
+def test_autoqa_needs_answers_first_and_scorecard_check_locates_a_bad_rule(loaded_store, tmp_path, monkeypatch):
+    db = _writable_copy(loaded_store, tmp_path)
+    cards = samples_dir() / "scorecards"
+    monkeypatch.setenv("QA_HOME", str(tmp_path))
+    r = run("autoqa", "validate", "--db", db, "--boot", "200")
+    assert r.exit_code == 1 and "qa autoqa run" in r.output, r.output
+    text = (cards / "inbound_service.v1.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "card.yaml"
+    bad.write_text(text.replace("within_turns: 2, within_seconds: 5", "within_turns: two, within_seconds: 5", 1), encoding="utf-8")
+    for cmd in (("scorecard", "check", bad), ("scorecard", "add", bad, "--db", db)):
+        r = CliRunner().invoke(main, list(map(str, cmd)))
+        assert r.exit_code == 2 and "card.yaml" in r.output and "within_turns" in r.output, r.output
+    ok = run("scorecard", "check", cards / "inbound_service.v1.yaml")
+    assert ok.exit_code == 0 and "with auto-QA rules" in ok.output, ok.output

@@ -447,10 +447,15 @@ def _month_pages(store, folder: Path, agents: dict, langs=("zh", "en")) -> list[
 
     from click.testing import CliRunner
 
+    from qa_lib.autoqa.pipeline import headline_card, run_month, validate
     from qa_lib.cases import build_library
     from qa_lib.cli import main
     from qa_lib.digest import default_day, write_digest
 
+    card = headline_card(store)
+    if any(it.auto for it in card.items) and store.auto_answers_state(MONTH).startswith("0:"):  # the auto-QA page and the PPI lines
+        run_month(store, card, MONTH)
+        validate(store, card, n_boot=300)
     roster = store.read("agents").set_index("agent_id")["team"]
     team = roster[agents["weak"]]
     one_agent = "agent" in inspect.signature(month_reports).parameters
@@ -462,7 +467,7 @@ def _month_pages(store, folder: Path, agents: dict, langs=("zh", "en")) -> list[
             (folder / "cases" / "index.html").replace(folder / "cases" / f"index_{lang}.html")
             for p in digest:
                 p.replace(p.with_name(f"{p.stem}_{lang}{p.suffix}"))
-        results = month_reports(store, MONTH, kinds=("voc", "training"), folder=folder, lang=lang, progress=False, workers=2)[1]
+        results = month_reports(store, MONTH, kinds=("voc", "training", "autoqa"), folder=folder, lang=lang, progress=False, workers=2)[1]
         if one_agent:
             for aid in agents.values():
                 results += month_reports(store, MONTH, kinds=("agents",), agent=aid, folder=folder, lang=lang, progress=False, workers=2)[1]
@@ -504,8 +509,8 @@ def sample_scan(tmp_path_factory):
 def test_the_scan_reads_one_page_per_kind_in_both_languages(sample_scan):
     scans, folder, seconds = sample_scan
     kinds = {s.kind for s in scans.values()}
-    assert kinds >= {"landing", "agent_weak", "agent_new_hire", "team", "voc", "training", "cases", "digest"}, sorted(scans)
-    assert {s.lang for s in scans.values() if s.kind in ("voc", "training")} == {"zh", "en"}, sorted(scans)
+    assert kinds >= {"landing", "agent_weak", "agent_new_hire", "team", "voc", "training", "cases", "digest", "autoqa"}, sorted(scans)
+    assert {s.lang for s in scans.values() if s.kind in ("voc", "training", "autoqa")} == {"zh", "en"}, sorted(scans)
     assert "A017" in str(scans[next(k for k in scans if k.startswith("agent_weak"))].page)
     for key, s in scans.items():
         assert s.screenshot == folder / "screenshots" / f"{key}.png" and s.screenshot.is_file(), key

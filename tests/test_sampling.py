@@ -487,3 +487,66 @@ def test_qa_plan_and_adaptive_sample_on_the_samples(loaded_store, tmp_path):
     plan = copy.plan_contacts(copy.latest_plan("2026-10"))
     n = plan[plan["arm"] == "random"].groupby("agent_id").size()
     assert n[["A001", "A002"]].tolist() == [2, 2] and n.sum() == 6 * len(n)
+
+
+# ------------------------------------------------------------------- targeted rule: low automatic score (issue #19)
+def auto_scores_for(c, seed=3, share_missing=0.3):
+    """Automatic scores of a population: 0–100, NaN for a share of contacts (no transcript, or every item abstained)."""
+    rng = np.random.default_rng(seed)
+    s = pd.Series(np.round(rng.uniform(20, 100, len(c)), 1), index=c["contact_id"].to_numpy())
+    return s.where(rng.random(len(c)) >= share_missing)
+
+
+def test_low_auto_score_leaves_the_random_arm_unchanged():
+    """Automatic scores only add targeted candidates: same seed, same random arm and inclusion probabilities."""
+    c, agents = population()
+    scores = auto_scores_for(c)
+    for seed in (0, 7):
+        spec = PlanSpec(period="2026-10", seed=seed, per_agent=6, targeted_per_agent=3)
+        without, with_auto = draw_plan(c, agents, spec), draw_plan(c, agents, spec, auto_scores=scores)
+        r0, r1 = (p.contacts[p.contacts["arm"] == "random"].reset_index(drop=True) for p in (without, with_auto))
+        pd.testing.assert_frame_equal(r0, r1)
+        pd.testing.assert_frame_equal(without.cells, with_auto.cells)
+        t1 = with_auto.contacts[with_auto.contacts["arm"] == "targeted"]
+        assert (t1["reason"] == "low_auto_score").sum() > 0 and "low_auto_score" not in set(without.contacts["reason"])
+
+
+def test_low_auto_score_picks_only_low_scored_contacts():
+    c, agents = population()
+    scores = auto_scores_for(c)
+    only = PlanSpec(period="2026-10", seed=2, per_agent=6, targeted_per_agent=4, rules=("low_auto_score",), low_auto_share=0.1)
+    plan = draw_plan(c, agents, only, auto_scores=scores)
+    r, t = (plan.contacts[plan.contacts["arm"] == a] for a in ("random", "targeted"))
+    picked = scores.reindex(t["contact_id"])
+    assert len(t) > 0 and picked.notna().all() and (t["reason"] == "low_auto_score").all()  # never a contact without a score
+    # the cut is the 10 % quantile of the eligible contacts' scores (excluded contacts do not move it)
+    eligible = draw_plan(c, agents, PlanSpec(period="2026-10", per_agent=10**6, targeted_per_agent=0)).contacts["contact_id"]
+    s = np.sort(scores.reindex(eligible).dropna().to_numpy())
+    cut = s[int(np.ceil(0.1 * s.size)) - 1]
+    assert (picked <= cut).all() and cut < np.quantile(scores.dropna(), 0.2)
+    assert not set(t["contact_id"]) & set(r["contact_id"])
+    # a fixed threshold instead of a share: only scores below it
+    below = PlanSpec(period="2026-10", seed=2, per_agent=6, targeted_per_agent=4, rules=("low_auto_score",), low_auto_share=0, low_auto_below=30)
+    t = draw_plan(c, agents, below, auto_scores=scores).contacts.query("arm == 'targeted'")
+    assert len(t) > 0 and (scores.reindex(t["contact_id"]) < 30).all()
+    # without scores (or with none known) the rule flags nothing
+    assert draw_plan(c, agents, only).contacts.query("arm == 'targeted'").empty
+    assert draw_plan(c, agents, only, auto_scores=scores * np.nan).contacts.query("arm == 'targeted'").empty
+
+
+def test_low_auto_score_keeps_old_plan_ids_and_validates():
+    saved = PlanSpec(period="2026-10").to_dict()
+    assert "low_auto_score" not in saved["rules"] and "low_auto_share" not in saved and "low_auto_below" not in saved
+    assert saved["rules"] == ["new_hire", "complaint", "diamond", "long_hold", "repeat_caller"]  # as saved before #19
+    assert PlanSpec(period="2026-10", low_auto_share=0.2).to_dict()["low_auto_share"] == 0.2
+    c, agents = population(n_agents=3, per_agent=20)
+    for kwargs, message in [(dict(low_auto_share=1.5), "low_auto_share must be a share between 0 and 1"),
+                            (dict(low_auto_below=120), "low_auto_below must be None or a score between 0 and 100"),
+                            (dict(low_auto_share="10%"), "low_auto_share must be a share")]:
+        with pytest.raises(ParameterError, match=message):
+            draw_plan(c, agents, PlanSpec(period="2026-10", **kwargs))
+    scores = auto_scores_for(c)
+    with pytest.raises(ParameterError, match="auto_scores must be scores between 0 and 100"):
+        draw_plan(c, agents, PlanSpec(period="2026-10"), auto_scores=scores.fillna(150))
+    with pytest.raises(ParameterError, match="one score per contact"):
+        draw_plan(c, agents, PlanSpec(period="2026-10"), auto_scores=pd.concat([scores, scores.iloc[:1]]))

@@ -330,3 +330,65 @@ def test_sheet_marks_critical_only_where_the_card_does(seeded, sheet):
     assert noted == {it.id: it.critical is not None for it in card.items} and any(noted.values()) and not all(noted.values())
     guide = {r[0]: r[4] for r in wb["guide"].iter_rows(min_row=2, values_only=True)}
     assert guide == {it.id: it.critical for it in card.items}  # evaluation / section, empty (None) where not critical
+
+
+# ---------------------------------------------------------------- automatic suggestions (issue #19)
+def auto_for(contact_ids):
+    """An auto answers frame: a rule hit with hostile evidence on greeting, a model answer on closing, an abstention."""
+    rows = []
+    for cid in contact_ids:
+        rows += [dict(contact_id=cid, item_id="greeting", answer="no", probability=1.0, source="rule", rule_id="greet_phrase",
+                      evidence="=HYPERLINK(\"http://x\") 手机13812345678", turn=0, version="inbound_service@1", scorecard_id="inbound_service", accepted=True),
+                 dict(contact_id=cid, item_id="closing", answer="yes", probability=0.7, source="model", rule_id=None, evidence="", turn=-1,
+                      version="m1", scorecard_id="inbound_service", accepted=False),
+                 dict(contact_id=cid, item_id="empathy", answer=None, probability=float("nan"), source="model", rule_id=None, evidence="", turn=-1,
+                      version="m1", scorecard_id="inbound_service", accepted=False),
+                 dict(contact_id=cid, item_id="greeting", answer="yes", probability=0.9, source="model", rule_id=None, evidence="", turn=-1,
+                      version="m1", scorecard_id="other_card", accepted=True)]  # another scorecard's answer: not on this sheet
+    return pd.DataFrame(rows)
+
+
+def test_suggestions_only_on_targeted_rows_defused_and_never_read_back(hostile, tmp_path):
+    card = hostile.scorecard("inbound_service")
+    contacts = hostile.unscored_contacts(card, "2026-10")
+    contacts = contacts[contacts["contact_id"].isin(["K1", "K7", "K8"])].assign(arm=lambda d: d["contact_id"].map({"K1": None, "K7": "targeted", "K8": "random"}))
+    path = write_scoring_sheet(tmp_path / "w.xlsx", card, contacts, inspector_id="Q1", sheet_id="W1", auto=auto_for(["K1", "K7", "K8"]))
+    wb = load_workbook(path)
+    ws = wb["score"]
+    header = [c.value for c in ws[1]]
+    assert header[-2:] == ["comment", "reason"] and "auto:greeting" in header and header.count("auto_evidence") == 1
+    assert header.index("auto:greeting") > max(header.index(it.id) for it in card.items)  # after every answer column
+    cells = {r[0].value: {h: c.value for h, c in zip(header, r)} for r in ws.iter_rows(min_row=2)}
+    k7 = cells["K7"]
+    assert k7["auto:greeting"] == "否 · 已验收" and k7["auto:closing"] == "是 · 仅供参考" and k7["auto:empathy"] is None
+    ev = k7["auto_evidence"]
+    assert ev.startswith("'greeting: 第 1 轮：=HYPERLINK") or ev.startswith("greeting: 第 1 轮：=HYPERLINK")
+    assert "13812345678" not in ev and "138****5678" in ev and "closing: " not in ev  # no evidence, no line
+    assert k7["greeting"] is None  # the answer column stays blank
+    for cid in ("K1", "K8"):  # random arm, and a blank arm (imported as random): no suggestion at all
+        assert all(cells[cid][h] is None for h in header if h.startswith("auto"))
+    assert "随机抽检" in ws.cell(row=1, column=header.index("auto:greeting") + 1).comment.text
+    notes = {r[0]: r[1] for r in wb["auto"].iter_rows(min_row=2, values_only=True)}
+    assert "随机抽检的行一律不带建议" in notes["zh"] and "random-arm rows never carry one" in notes["en"]
+    # a suggestion whose text starts like a formula is stored as text
+    bad = auto_for(["K7"]).assign(evidence="", answer=lambda d: d["answer"].where(d["item_id"] != "closing", "=1+1"))
+    ws2 = load_workbook(write_scoring_sheet(tmp_path / "f.xlsx", card, contacts, inspector_id="Q1", sheet_id="W2", auto=bad))["score"]
+    h2 = [c.value for c in ws2[1]]
+    assert [r[h2.index("auto:closing")] for r in ws2.iter_rows(min_row=2, values_only=True) if r[0] == "K7"] == ["'=1+1 · 仅供参考"]
+    # read back: only the item columns are answers; suggestions on a row with no answer do not make it scored
+    with pytest.raises(ValidationError, match="no row has answers"):
+        read_scoring_sheet(path, card)
+    row = {cid: r for r, cid in enumerate(cells, start=2)}
+    fill(path, {row["K7"]: {**INBOUND_OK, "greeting": "yes", "auto:greeting": "no"}})
+    long = read_scoring_sheet(path, card, blank_arm=None)
+    assert set(long["contact_id"]) == {"K7"} and long.set_index("item_id").loc["greeting", "answer"] == "yes"
+    assert not any(c.startswith("auto") for c in long.columns) and set(long["item_id"]) == set(INBOUND_OK)
+
+
+def test_no_auto_no_suggestion_columns_and_bad_auto(seeded, sheet, tmp_path):
+    header = [c.value for c in load_workbook(sheet)["score"][1]]
+    assert not any(str(h).startswith("auto") for h in header) and "auto" not in load_workbook(sheet).sheetnames
+    card = seeded.scorecard("inbound_service")
+    contacts = seeded.unscored_contacts(card, "2026-10")
+    with pytest.raises(ParameterError, match="auto must be an auto answers frame .* missing \\['accepted'\\]"):
+        write_scoring_sheet(tmp_path / "x.xlsx", card, contacts, inspector_id="Q1", auto=auto_for(["K1"]).drop(columns="accepted"))

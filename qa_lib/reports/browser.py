@@ -571,7 +571,7 @@ def month_pages(folder: str | os.PathLike, agents: dict[str, str] | None = None)
 
     Kinds: ``landing`` (index), ``agent_weak`` and ``agent_new_hire`` (``agents``: ``{"weak": id, "new_hire": id}``, default
     picked from the month's prepared tables), ``team`` (the weak agent's team, else the first), ``calibration`` (the first
-    session, if any), ``voc``, ``training`` (the whole center), ``cases``, ``digest`` (the latest day). ``key`` is
+    session, if any), ``voc``, ``autoqa`` (if written), ``training`` (the whole center), ``cases``, ``digest`` (the latest day). ``key`` is
     ``kind`` plus ``_zh`` / ``_en`` when the file name says the language.
     """
     import pandas as pd
@@ -597,6 +597,9 @@ def month_pages(folder: str | os.PathLike, agents: dict[str, str] | None = None)
         first = _LANG_STEM.match(cal[0].stem).group("stem")
         groups["calibration"] = [p for p in cal if _LANG_STEM.match(p.stem).group("stem") == first]
     groups["voc"] = sorted(folder.glob("voc_*.html"))
+    autoqa = sorted(folder.glob("autoqa_*.html"))
+    if autoqa:
+        groups["autoqa"] = autoqa
     training = sorted(folder.glob("training/all*.html")) or sorted(folder.glob("training/*.html"))  # the center's, else a team's
     groups["training"] = [p for p in training if _LANG_STEM.match(p.stem).group("stem") == _LANG_STEM.match(training[0].stem).group("stem")]
     groups["cases"] = sorted(folder.glob("cases/index*.html"))

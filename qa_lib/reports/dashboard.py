@@ -38,6 +38,7 @@ TEXTS = {
         "title": "{center}质检月报 {month}", "switch": "English", "kpis": "话务与质量指标（中心）", "attention": "需要关注",
         "missed": "可靠地低于目标的坐席", "voc": "客户之声预警", "coaching": "逾期的辅导行动", "calibration": "校准会要讨论的质检项",
         "reports": "全部报告", "agents": "坐席报告", "teams": "团队报告", "voc_page": "客户之声（VOC）", "training": "培训需求",
+        "autoqa_page": "自动质检", "ppi": "结合自动质检的质量估计", "center_score": "中心均分",
         "cases": "案例库", "digest": "每日质检简报", "calibration_pages": "校准会报告", "worklists": "抽检工作清单", "downloads": "下载",
         "other": "其他页面", "not_written": "未生成的报告", "kpi": "指标", "value": "本月", "interval": "95% 区间", "target": "目标",
         "status": "结论", "none_missed": "没有坐席可靠地低于目标。", "none_voc": "本月没有话题超出其正常波动范围。",
@@ -59,6 +60,7 @@ TEXTS = {
         "missed": "Agents reliably below target", "voc": "Customer-voice alerts", "coaching": "Coaching actions overdue",
         "calibration": "Items to discuss at calibration", "reports": "All reports", "agents": "Agent reports", "teams": "Team reports",
         "voc_page": "Voice of the customer (VOC)", "training": "Training needs", "cases": "Case library", "digest": "Daily QA digest",
+        "autoqa_page": "Auto-QA", "ppi": "Quality estimates with auto-QA", "center_score": "Center mean score",
         "calibration_pages": "Calibration meeting reports", "worklists": "Sampling worklists", "downloads": "Downloads", "other": "Other pages",
         "not_written": "Reports not written", "kpi": "KPI", "value": "this month", "interval": "95 % interval", "target": "target",
         "status": "verdict", "none_missed": "No agent is reliably below target.", "none_voc": "No topic moved beyond its normal range this month.",
@@ -119,6 +121,7 @@ class DashboardFacts:
     names: dict = field(default_factory=dict)  # agent_id → name
     teams: dict = field(default_factory=dict)  # agent_id → team
     item_labels: dict = field(default_factory=dict)  # item_id → {zh, en}
+    ppi: pd.DataFrame | None = None  # prediction-powered estimates (None: no auto-QA this month)
 
 
 def _read(path: Path) -> pd.DataFrame | None:
@@ -146,6 +149,7 @@ def dashboard_facts(store, month, folder: str | os.PathLike) -> DashboardFacts:
     facts.team_kpis = k[k["level"] == "team"].reset_index(drop=True)
     data = folder / "_data"
     facts.scores = _read(data / "scores.parquet")
+    facts.ppi = _read(data / "ppi.parquet")
     if (data / "headline.json").exists():
         import json
 
@@ -235,6 +239,9 @@ def _pages(folder: Path, facts: DashboardFacts, lang: str) -> dict:
     voc = _lang_page(folder, "voc", lang)
     if voc is not None:
         take("voc_page", voc, fmt.word("center", lang))
+    autoqa = _lang_page(folder, "autoqa", lang)
+    if autoqa is not None:
+        take("autoqa_page", autoqa, fmt.word("center", lang))
     center = _lang_page(folder / "training", "all", lang)
     if center is not None:
         take("training", center, fmt.word("center", lang))
@@ -432,11 +439,21 @@ def _links(pages: dict, folder: Path, lang: str) -> str:
         body = "".join(f"<h3>{escape(T['team_col'])} {escape(t)} <span class=\"count\">{len(v)}</span></h3><ul class=\"agents\">"
                        + "".join(f"<li>{x}</li>" for x in v) + "</ul>" for t, v in sorted(by_team.items()))
         out.append(f"<h2>{escape(T['agents'])}</h2>{body}")
-    for kind in ("teams", "voc_page", "training", "calibration_pages", "cases", "digest", "worklists", "downloads", "other"):
+    for kind in ("teams", "voc_page", "autoqa_page", "training", "calibration_pages", "cases", "digest", "worklists", "downloads", "other"):
         if pages.get(kind):
             links = [_link(_rel(p, folder), t) for p, t in pages[kind]]
             out.append(f"<h2>{escape(T[kind])}</h2>" + (f'<p class="inline">{" · ".join(links)}</p>' if len(links) > 6 else _ul(links)))
     return '<div class="links">' + "".join(out) + "</div>"
+
+
+def _ppi_section(facts: DashboardFacts, lang: str) -> str:
+    """The center's prediction-powered mean score beside the human-only one (auto-QA corrected by the random arm)."""
+    from .tables import ppi_lines
+
+    if facts.ppi is None or facts.ppi.empty:
+        return ""
+    line = ppi_lines(facts.ppi, "", TEXTS[lang]["center_score"], lang)
+    return f"<h2>{escape(TEXTS[lang]['ppi'])}</h2>{line}" if line else ""
 
 
 def dashboard_html(facts: DashboardFacts, folder: str | os.PathLike, lang: str, *, switch: str = "", failed=()) -> str:
@@ -457,6 +474,7 @@ def dashboard_html(facts: DashboardFacts, folder: str | os.PathLike, lang: str, 
             + f"<h1>{escape(title)}</h1><p class=\"lead\">{escape(_state(facts, counts, lang))}</p>"
             + f"<h2>{escape(T['attention'])}</h2>{attention}"
             + f"<h2>{escape(T['kpis'])}</h2>{_kpi_table(facts, lang)}"
+            + _ppi_section(facts, lang)
             + (f"<h2>{escape(T['not_written'])}</h2><ul>{bad}</ul>" if bad else "")
             + f"<h2>{escape(T['reports'])}</h2>{_links(pages, folder, lang)}"
             + f'<p class="muted">{escape_code(T["footer"])}</p></main></body></html>')

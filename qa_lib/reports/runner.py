@@ -388,7 +388,7 @@ def plain_papermill(job: ReportJob, plotly_src: str = "plotly.min.js") -> float:
     return time.perf_counter() - t0
 
 
-KINDS = ("agents", "teams", "voc", "training")
+KINDS = ("agents", "teams", "voc", "training", "autoqa")
 
 
 def _team_stem(team: str) -> str:
@@ -464,6 +464,24 @@ def _voc_jobs(store, p, out: Path, lang: str, history: int, force: bool) -> list
     inputs = _files_fingerprint(out / "_data" / "voc")
     return [ReportJob(str(notebooks_dir() / "voc_monthly.ipynb"), {"month": str(p), "months_of_history": history, "lang": lang, "db_url": store.url,
                                                                    "data_dir": str(out)}, str(out / f"voc_{lang}.html"), f"VOC {p} ({lang})", inputs)]
+
+
+def _autoqa_jobs(store, p, out: Path, lang: str, force: bool) -> list[ReportJob]:
+    """The auto-QA page of the month (``autoqa_<lang>.html``), its tables prepared again when the automatic answers, the
+    gate's decisions or the evaluations changed."""
+    from ..autoqa.pipeline import autoqa_prepared, prepare_autoqa
+    from ..config import models_dir, notebooks_dir
+    from ..errors import NotFoundError
+
+    auto_state = store.auto_answers_state(p)
+    if auto_state.startswith("0:"):
+        raise NotFoundError(f"no automatic answers for {p}: run `qa autoqa run --month {p}` (and `qa autoqa validate`)")
+    state = f"{auto_state}|{store.evaluations_state(p)}|{_files_fingerprint(models_dir())}"
+    _prepare_when_changed(out / "_data" / "autoqa_inputs.txt", state, autoqa_prepared(out, p), force,
+                          lambda: prepare_autoqa(store, p, out, models=models_dir()))
+    inputs = _files_fingerprint(out / "_data" / "autoqa")
+    return [ReportJob(str(notebooks_dir() / "autoqa.ipynb"), {"month": str(p), "db_url": store.url, "data_dir": str(out), "lang": lang},
+                      str(out / f"autoqa_{lang}.html"), f"Auto-QA {p} ({lang})", inputs)]
 
 
 def _training_jobs(store, p, out: Path, lang: str, months: int, force: bool, teams: list, *, center: bool) -> list[ReportJob]:
@@ -573,7 +591,7 @@ def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None =
     p = month if isinstance(month, pd.Period) else parse_month(month)  # a bad month is a ParameterError, before any work
     out = Path(folder) if folder else reports_dir() / str(p)
     install_plotly_js(out)
-    groups = [g for g in (("voc",), ("training",), ("agents", "teams")) if set(g) & set(kinds)]
+    groups = [g for g in (("voc",), ("training",), ("autoqa",), ("agents", "teams")) if set(g) & set(kinds)]
     unprepared: list[ReportResult] = []
     # bad input fails here, before any work: the language, the team
     if "voc" in kinds:
@@ -590,6 +608,7 @@ def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None =
     builders = {
         "voc": lambda: _voc_jobs(store, p, out, lang, history, force),
         "training": lambda: _training_jobs(store, p, out, lang, training_months, force, [team] if team is not None else teams, center=team is None),
+        "autoqa": lambda: _autoqa_jobs(store, p, out, lang, force),
         "agents": lambda: _agent_team_jobs(store, p, out, kinds, team, force, lang, agent),
     }
     jobs = []

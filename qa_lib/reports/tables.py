@@ -44,9 +44,12 @@ from ..scores import headline_scorecard, item_pass_rates, mean_interval, scale_d
 
 __all__ = ["prepare_month", "ensure_month", "report_folder", "agent_headline", "agent_view", "voc_folder", "training_folder", "team_view", "agent_charts", "team_chart", "figure_html", "escape",
            "agent_cards_html", "team_cards_html", "team_headline", "csat_line", "no_evaluations_line", "kpi_table_html", "rows_html", "texts", "page_lang",
-           "agent_sections_html", "team_kpis_html", "glossary_html", "dispute_html"]
+           "agent_sections_html", "team_kpis_html", "glossary_html", "dispute_html", "team_autoqa_html", "ppi_lines"]
 
-_TABLES = ("agent_kpis", "team_kpis", "targeted", "agents", "cards", "card_items", "roster", "inspectors", "coaching_actions")
+_TABLES = ("agent_kpis", "team_kpis", "targeted", "agents", "cards", "card_items", "roster", "inspectors", "coaching_actions", "ppi")
+#: Prediction-powered estimates of the headline scorecard (qa_lib.autoqa.pipeline.prediction_powered); empty without auto-QA.
+_PPI_COLUMNS = ["scorecard_id", "group", "metric", "item_id", "estimate", "lo", "hi", "classical_estimate", "classical_lo", "classical_hi",
+                "n", "N", "n_effective"]
 #: Scored from what each audience counts (:data:`qa_lib.lifecycle.AUDIENCES`): the team tables, and the same with this
 #: prefix from released evaluations only, for the agent's own page.
 _SCORED = ("scores", "card_scores", "items", "team_items", "scale_items", "scale_values", "trend", "evaluations")
@@ -84,7 +87,7 @@ def prepare_month(store, month, folder: str | Path, *, months_of_trend: int = 6,
     s = settings or center_settings()
     p = pd.Period(month, freq="M")
     folder = Path(folder)
-    state = store.evaluations_state(p)  # before reading: a change while preparing makes the next ensure_month prepare again
+    state = _month_state(store, p)  # before reading: a change while preparing makes the next ensure_month prepare again
     agents = store.read("agents")
     team = agents.set_index("agent_id")["team"]
     ev = store.evaluations(p)
@@ -113,6 +116,7 @@ def prepare_month(store, month, folder: str | Path, *, months_of_trend: int = 6,
     _write(folder, "coaching_actions", _open_actions(store, agents, p))
     _write(folder, "cards", cards)
     _write(folder, "card_items", card_items)
+    _write(folder, "ppi", _ppi(store, p, cards))
     scored = pd.read_parquet(folder / "card_scores.parquet")["agent_id"]
     on_page = agents[agents["agent_id"].isin(set(scored) | set(handled["agent_id"]))]
     _write(folder, "roster", on_page[["agent_id", "team"]].reset_index(drop=True))
@@ -123,6 +127,27 @@ def prepare_month(store, month, folder: str | Path, *, months_of_trend: int = 6,
     (folder / "state.txt").write_text(state, encoding="utf-8")
     (folder / "month.txt").write_text(str(p), encoding="utf-8")  # last: marks the tables complete
     return folder
+
+
+def _month_state(store, p: pd.Period) -> str:
+    """What the month's tables are prepared from: the evaluations and the automatic answers / gate decisions."""
+    return f"{store.evaluations_state(p)}|{store.auto_answers_state(p)}"
+
+
+def _ppi(store, p: pd.Period, cards: pd.DataFrame) -> pd.DataFrame:
+    """The headline scorecard's prediction-powered team and center estimates of ``p`` (empty without automatic answers)."""
+    from ..autoqa.pipeline import prediction_powered
+
+    empty = pd.DataFrame({c: pd.Series(dtype=float if c in ("estimate", "lo", "hi", "classical_estimate", "classical_lo", "classical_hi", "n_effective")
+                                       else object) for c in _PPI_COLUMNS})
+    if not len(cards):
+        return empty
+    card = store.scorecard(cards["scorecard_id"].iloc[0], int(cards["version"].iloc[0]))
+    try:
+        out = prediction_powered(store, card, p)
+    except NotFoundError:
+        return empty
+    return out.assign(scorecard_id=card.id).reindex(columns=_PPI_COLUMNS)
 
 
 def _cards(store, ev: pd.DataFrame, s) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -513,8 +538,15 @@ def team_view(folder: str | Path, team: str, lang: str = "") -> dict:
         "below": part[part["status"] == "missed"].reset_index(drop=True),
         "unclear": part[part["status"] == "not enough evidence"].reset_index(drop=True),
         "kpis": kpis[kpis["group"] == team].drop(columns="group").reset_index(drop=True),
+        "ppi": _team_ppi(folder, team),
         **_card_part(folder, "", ("team", team), ("center", "center")),
     }
+
+
+def _team_ppi(folder: Path, team: str) -> pd.DataFrame:
+    """The team's and the center's (``group`` "") prediction-powered rows."""
+    ppi = _read(folder, "ppi")
+    return ppi[ppi["group"].isin([team, ""])].reset_index(drop=True)
 
 
 def ensure_month(store, month, folder: str | Path) -> Path:
@@ -523,7 +555,7 @@ def ensure_month(store, month, folder: str | Path) -> Path:
     folder = Path(folder)
     p = pd.Period(month, freq="M")
     state = folder / "state.txt"
-    fresh = _prepared(folder, p) and state.exists() and state.read_text(encoding="utf-8") == store.evaluations_state(p)
+    fresh = _prepared(folder, p) and state.exists() and state.read_text(encoding="utf-8") == _month_state(store, p)
     return folder if fresh else prepare_month(store, month, folder)
 
 
@@ -1334,3 +1366,59 @@ def _kpi_sentence(view: dict, lang: str) -> str:
     items = [T["kpi_vs"].format(kpi=kpi_label(r.kpi, lang), value=_kpi_value(r.value, r.unit, lang), target=_kpi_target(view, r.kpi, r.target, r.unit, lang))
              for r in missed.itertuples()]
     return f"<p><b>{escape(T['team_kpi_missed'].format(list=T['list_sep'].join(items)))}</b></p>"
+
+
+_PPI_TEXTS = {
+    "zh": {"title": "结合自动质检的估计", "score": "本组均分", "center": "全中心均分",
+           "line": "{who} {est}（{lo_hi}），仅用人工随机抽检 {h_est}（{h_lo_hi}）；{n} 通人工评分加上 {N:,} 通电话的自动评分，"
+                   "精度相当于人工评 {eff:,} 通。",
+           "worse": "{who} {est}（{lo_hi}）：自动评分对本组帮助不大，区间与仅用人工抽检（{h_est}，{h_lo_hi}）相当。",
+           "note": "预测增强估计（PPI++）：用全部有转写电话的自动评分，再以人工随机抽检纠正其偏差；区间无论自动评分好坏都有效，"
+                   "自动评分越准，区间越窄。自动评分不用于给个人打分。",
+           "item": "题目", "human": "仅人工", "both": "结合自动质检", "calls": "相当于人工评（通）", "rates": "各题通过率"},
+    "en": {"title": "Estimates with auto-QA", "score": "Team mean score", "center": "Center mean score",
+           "line": "{who} {est} ({lo_hi}); from the human random sample alone {h_est} ({h_lo_hi}). {n} scored calls plus the "
+                   "automatic answers on {N:,} calls are as precise as {eff:,} scored calls.",
+           "worse": "{who} {est} ({lo_hi}): the automatic answers add little here; the interval is like the human sample's alone "
+                    "({h_est}, {h_lo_hi}).",
+           "note": "Prediction-powered estimate (PPI++): the automatic answers on every call with a transcript, corrected for their "
+                   "bias by the human random sample. The interval is valid however good the automatic answers are; the better "
+                   "they are, the narrower it is. Automatic answers never score an individual agent.",
+           "item": "Item", "human": "Human only", "both": "With auto-QA", "calls": "Worth scored calls", "rates": "Item pass rates"},
+}
+
+
+def ppi_lines(rows: pd.DataFrame, group: str, who: str, lang: str) -> str:
+    """One sentence (HTML) on ``group``'s prediction-powered mean score beside the human-only one; "" without it."""
+    T = _PPI_TEXTS[lang]
+    r = rows[(rows["group"] == group) & (rows["metric"] == "score")]
+    if r.empty or missing(r["estimate"].iloc[0]):
+        return ""
+    r = r.iloc[0]
+    args = {"who": who, "est": score(r["estimate"]), "lo_hi": fmt_interval(r["lo"], r["hi"]), "h_est": score(r["classical_estimate"]),
+            "h_lo_hi": fmt_interval(r["classical_lo"], r["classical_hi"]), "n": int(r["n"]), "N": int(r["N"]),
+            "eff": int(round(float(r["n_effective"])))}
+    key = "line" if float(r["n_effective"]) >= 1.1 * float(r["n"]) else "worse"
+    return f"<p>{escape(T[key].format(**args))}</p>"
+
+
+def team_autoqa_html(view: dict, lang: str | None = None) -> str:
+    """The team's prediction-powered estimates (auto-QA on every call corrected by the random arm) beside the human-only
+    ones: the mean score in a sentence, the always-applicable items' pass rates in a table; "" without auto-QA."""
+    lang = _lang(view, lang)
+    T = _PPI_TEXTS[lang]
+    rows = view.get("ppi")
+    if rows is None or rows.empty or not rows["estimate"].notna().any():
+        return ""
+    team = view["team"]
+    out = [f"<h3>{escape(T['title'])}</h3>", ppi_lines(rows, team, T["score"], lang)]
+    items = rows[(rows["group"] == team) & (rows["metric"] == "pass_rate") & rows["estimate"].notna()]
+    if len(items):
+        labels = _item_labels(view, lang)
+        body = [[_label_of(labels, r["item_id"]), f"{pct(r['classical_estimate'])}（{pct_interval(r['classical_lo'], r['classical_hi'])}）"
+                 if lang == "zh" else f"{pct(r['classical_estimate'])} ({pct_interval(r['classical_lo'], r['classical_hi'])})",
+                 f"{pct(r['estimate'])}（{pct_interval(r['lo'], r['hi'])}）" if lang == "zh" else f"{pct(r['estimate'])} ({pct_interval(r['lo'], r['hi'])})",
+                 num(r["n_effective"])] for r in items.to_dict("records")]
+        out.append(f"<p>{escape(T['rates'])}</p>" + _html_table([T["item"], T["human"], T["both"], T["calls"]], body))
+    out.append(f"<p class='qa-note'>{escape(T['note'])}</p>")
+    return "".join(out)

@@ -12,6 +12,7 @@ package imports only NumPy, SciPy, pandas and :mod:`qa_lib.errors` (an import-li
 * :mod:`~qa_lib.stats.survey` — Horvitz–Thompson estimates from a probability sample.
 * :mod:`~qa_lib.stats.agreement` — Krippendorff's α, Fleiss' and Cohen's κ, Gwet's AC1/AC2, ICC, bootstrap.
 * :mod:`~qa_lib.stats.shrinkage` — empirical Bayes for means and rates.
+* :mod:`~qa_lib.stats.ppi` — prediction-powered means: automatic answers on every call corrected by the human sample.
 * :mod:`~qa_lib.stats.spc` — p-charts (and Laney's p′), Western Electric rules, two-proportion tests.
 """
 
@@ -29,6 +30,7 @@ from .agreement import (
     percent_agreement,
 )
 from .gstudy import calls_for_decision, calls_for_reliability, d_study, g_coefficient, variance_components
+from .ppi import ppi_mean, ppi_means
 from .proportions import (
     clopper_pearson_interval,
     clustered_wilson_interval,
@@ -49,5 +51,5 @@ __all__ = [
     "wilson_interval", "cochran_sample_size", "iso2859_code_letter", "iso2859_plan", "mean_margin", "mean_sample_size",
     "beta_binomial_shrinkage", "normal_shrinkage", "p_above", "p_chart", "two_proportion_test", "western_electric_rules",
     "ht_estimate", "variance_components", "g_coefficient", "calls_for_reliability", "calls_for_decision", "d_study",
-    "clustered_wilson_interval", "weighted_wilson_interval", "nps_interval",
+    "clustered_wilson_interval", "weighted_wilson_interval", "nps_interval", "ppi_mean", "ppi_means",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -142,6 +143,18 @@ class _AutoQA:
         out["accepted"] = out["accepted"].fillna(False).astype(bool)
         return out
 
+    def auto_answers_state(self, month) -> str:
+        """A fingerprint of ``month``'s automatic answers and of the gate's decisions (their number and newest time): it
+        changes when `qa autoqa run` or `validate` ran, so pages showing them are prepared again."""
+        t, g, c = tables["auto_answers"], tables["autoqa_gate"], tables["contacts"]
+        p = pd.Period(month, freq="M")
+        ids = sa.select(c.c.contact_id).where((c.c.start_time >= p.start_time.to_pydatetime()) & (c.c.start_time < (p + 1).start_time.to_pydatetime()))
+        with self.engine.connect() as conn:
+            n, last = conn.execute(sa.select(sa.func.count(), sa.func.max(t.c.scored_at)).where(t.c.contact_id.in_(ids))).one()
+            m, glast, drifted = conn.execute(sa.select(sa.func.count(), sa.func.max(g.c.validated_at),
+                                                       sa.func.count().filter(g.c.drifted.is_(True)))).one()
+        return f"{int(n)}:{last}:{int(m)}:{glast}:{int(drifted)}"
+
     # ---- reviews of rule hits -----------------------------------------------------------------------------
     def save_rule_reviews(self, reviews: pd.DataFrame) -> int:
         """Store inspectors' reviews of rule hits (``contact_id, scorecard_id, item_id, rule_id, verdict, inspector_id``,
@@ -188,6 +201,12 @@ class _AutoQA:
             raise ParameterError(f"source must be one of {SOURCES}; got {source!r}")
         cols = entity("autoqa_gate").columns
         df = decisions.copy()
+        conf = decisions.attrs.get("confusion")
+        if "confusion" not in df.columns and isinstance(conf, pd.DataFrame) and len(conf):
+            c = conf[conf["source"] == source] if "source" in conf.columns and (conf["source"] == source).any() else conf
+            as_json = {item: json.dumps({h: dict(zip(gh["auto"].tolist(), gh["calls"].astype(int).tolist())) for h, gh in g.groupby("human", sort=False)},
+                                        ensure_ascii=False) for item, g in c.groupby("item_id")}
+            df["confusion"] = df["item_id"].map(as_json)
         df["scorecard_id"], df["source"], df["version"], df["validated_at"] = str(scorecard_id), source, str(version), _now()
         if "drifted" not in df.columns:
             df["drifted"] = False
@@ -202,7 +221,9 @@ class _AutoQA:
             for r in recs:
                 r["accepted"] = bool(r["accepted"])
                 r["drifted"] = bool(r["drifted"]) if r["drifted"] is not None else False
-                r["n"] = int(r["n"])
+                for k in ("n", "answered", "n_needed", "na_auto_only", "na_human_only"):
+                    if r[k] is not None:
+                        r[k] = int(r[k])
             if recs:
                 conn.execute(t.insert(), recs)
         return len(rows)
