@@ -102,7 +102,7 @@ def period_auto_scores(store, contacts: pd.DataFrame) -> pd.Series | None:
     if auto.empty:
         return None
     parts = [auto_scores(store.scorecard(sid), part, contacts) for sid, part in auto.groupby("scorecard_id")]
-    scores = pd.concat(parts)
+    scores = pd.concat(parts).clip(upper=100.0)  # a bonus item can lift a card's total over 100; the rule only ranks the lowest
     return scores[~scores.index.duplicated()].reindex(contacts["contact_id"].unique())
 
 

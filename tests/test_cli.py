@@ -39,7 +39,7 @@ def test_console_script_installed():
 def test_init_import_status_and_a_rejected_file(tmp_path):
     db = tmp_path / "qa.sqlite"
     r = run("init", "--db", db, "--no-samples")
-    assert r.exit_code == 0 and "schema at revision 0005" in r.output
+    assert r.exit_code == 0 and "schema at revision 0006" in r.output
     agents = pd.DataFrame({"agent_id": ["A1", "A2"], "name": ["王伟", "李娜"], "team": ["North", "South"], "hire_date": ["2024-03-01", "2025-07-15"]})
     assert run("import", "agents", write_csv(agents, tmp_path / "agents.csv"), "--db", db).exit_code == 0
     r = run("import", "contacts", write_csv(CONTACTS, tmp_path / "c.csv", "gbk"), "--db", db)

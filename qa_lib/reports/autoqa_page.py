@@ -33,7 +33,8 @@ _T = {
         "no_gate": "还没有运行验收：运行 `qa autoqa validate`。",
         "gate": "验收：自动判断与人工答案的一致性", "item": "题目", "source": "来源", "verdict": "结论", "calls": "比对通数",
         "ac1": "AC1（95% 区间）", "insp": "质检员之间 AC1", "kappa": "κ（95% 区间）", "abstain": "弃答", "na_err": "N/A 判错",
-        "need": "区间宽 0.10 需通数", "why": "原因", "rule": "规则", "model": "模型", "yes": "通过验收", "no": "仅作建议",
+        "need": "区间宽 0.10 需通数", "why": "原因", "why_not": "未采用或已漂移的题目及原因：",
+        "all_why": "通过验收：自动判断与人工答案的一致性（AC1）的单侧下限不低于质检员彼此之间的一致性减 {margin}，且比对通数足够。", "rule": "规则", "model": "模型", "yes": "通过验收", "no": "仅作建议",
         "drifted": "已漂移，退回建议",
         "confusion": "答案对照（行：人工；列：自动）", "abstain_col": "弃答", "human": "人工",
         "drift": "漂移检查（人工随机抽检）", "month": "月份", "level": "验收时 AC1", "flag": "漂移",
@@ -55,7 +56,10 @@ _T = {
         "no_gate": "The acceptance gate has not run yet: run `qa autoqa validate`.",
         "gate": "Acceptance: agreement of the automatic answers with the human ones", "item": "Item", "source": "Source",
         "verdict": "Verdict", "calls": "Calls compared", "ac1": "AC1 (95 % interval)", "insp": "Inspectors' AC1", "kappa": "κ (95 % interval)",
-        "abstain": "Abstained", "na_err": "N/A errors", "need": "Calls for a 0.10-wide interval", "why": "Why", "rule": "rule", "model": "model",
+        "abstain": "Abstained", "na_err": "N/A errors", "need": "Calls for ±0.05", "why": "Why",
+        "why_not": "Items not accepted, or drifted, and why:",
+        "all_why": "Accepted: the one-sided lower bound of the automatic answers' agreement (AC1) with the human ones is within "
+                   "{margin} of the inspectors' agreement with each other, on enough calls.", "rule": "rule", "model": "model",
         "yes": "accepted", "no": "suggestion only", "drifted": "drifted: back to suggestions",
         "confusion": "Answers side by side (rows: human; columns: automatic)", "abstain_col": "abstained", "human": "human",
         "drift": "Drift check (human random sample)", "month": "Month", "level": "AC1 when accepted", "flag": "Drifted",
@@ -169,9 +173,14 @@ def gate_html(view: dict) -> str:
                      _iv(r["ac1"], r["ac1_lo"], r["ac1_hi"], lang=lang), _iv(r.get("inspectors_ac1"), r.get("inspectors_lo"), r.get("inspectors_hi"), lang=lang),
                      _iv(r.get("kappa"), r.get("kappa_lo"), r.get("kappa_hi"), lang=lang),
                      pct(r["abstain_rate"]) if not missing(r.get("abstain_rate")) else DASH, num(na_err),
-                     num(r["n_needed"]) if not missing(r.get("n_needed")) else DASH, r.get("reason_zh" if lang == "zh" else "reason_en") or ""])
+                     num(r["n_needed"]) if not missing(r.get("n_needed")) else DASH])
+    why = [f"<li>{escape(_label(view, r['item_id']))} · {escape(T.get(r['source'], r['source']))}：{escape(r.get('reason_zh') or '')}</li>"
+           if lang == "zh" else
+           f"<li>{escape(_label(view, r['item_id']))} · {escape(T.get(r['source'], r['source']))}: {escape(r.get('reason_en') or '')}</li>"
+           for r in g.to_dict("records") if not r["_acc"]]
     return (f"<h3>{escape(T['gate'])}</h3>"
-            + _table([T["item"], T["source"], T["verdict"], T["calls"], T["ac1"], T["insp"], T["kappa"], T["abstain"], T["na_err"], T["need"], T["why"]], rows))
+            + _table([T["item"], T["source"], T["verdict"], T["calls"], T["ac1"], T["insp"], T["kappa"], T["abstain"], T["na_err"], T["need"]], rows)
+            + (f"<p>{escape(T['why_not'])}</p><ul>{''.join(why)}</ul>" if why else f"<p class='qa-note'>{escape(T['all_why'].format(margin=num(g['margin'].max(), 2)))}</p>"))
 
 
 def confusion_html(view: dict) -> str:

@@ -591,6 +591,8 @@ def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None =
     p = month if isinstance(month, pd.Period) else parse_month(month)  # a bad month is a ParameterError, before any work
     out = Path(folder) if folder else reports_dir() / str(p)
     install_plotly_js(out)
+    if "autoqa" in kinds and len(kinds) > 1 and store.auto_answers_state(p).startswith("0:"):
+        kinds = tuple(k for k in kinds if k != "autoqa")  # `all` in a center without auto-QA: no page, nothing "not written"
     groups = [g for g in (("voc",), ("training",), ("autoqa",), ("agents", "teams")) if set(g) & set(kinds)]
     unprepared: list[ReportResult] = []
     # bad input fails here, before any work: the language, the team
