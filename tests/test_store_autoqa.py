@@ -73,3 +73,12 @@ def test_transcripts_come_in_bounded_chunks(loaded_store):
     assert pd.concat(chunks)["transcript"].notna().all()
     with pytest.raises(ParameterError, match="chunk"):
         next(loaded_store.transcript_contacts(month, chunk=0))
+
+
+def test_a_long_list_of_contacts_is_read_in_slices(seeded):
+    """12,000 ids: more than SQLite's and PostgreSQL's bound-parameter limits allow in one IN list on some builds."""
+    seeded.save_auto_answers(answers(), scorecard_id="card_x")
+    ids = [f"X{i}" for i in range(12_000)] + ["K2", "K1"]
+    got = seeded.auto_answers(contact_ids=ids)
+    assert sorted(got["contact_id"]) == ["K1", "K1", "K2"]
+    assert seeded.auto_answers(contact_ids=[]).empty

@@ -98,7 +98,7 @@ def run_month(store, card: Scorecard, month, *, scorer=None, chunk: int = 20_000
 
 def human_answers(store, card: Scorecard, month=None, *, arms: tuple[str, ...] = ("random",)) -> pd.DataFrame:
     """The counted human answers of ``card`` (``arms``; calibration scorings never), one row per contact × item:
-    ``contact_id, item_id, answer, inspector_id, agent_id, arm, month``. A contact scored twice in the arm keeps its first
+    ``contact_id, item_id, answer, inspector_id, agent_id, arm``. A contact scored twice in the arm keeps its first
     evaluation (the second inspector of a double-scored call is calibration material, not a second vote)."""
     try:
         head, answers, _ = store.scored_evaluations(card.id, month=month, arms=arms)
@@ -132,9 +132,12 @@ def validate(store, card: Scorecard, *, scorer=None, margin: float = 0.10, n_boo
     if human.empty:
         raise NotFoundError(f"no human random-arm answers of scorecard {card.id!r}: the gate compares automatic answers with them")
     cal = calibration_scorings(store, card)
+    human = human[~human["contact_id"].isin(set(cal["contact_id"]))]  # held-out and calibration calls must differ (independent bootstraps)
     parts, conf = [], []
     auto = store.auto_answers(scorecard_id=card.id, contact_ids=human["contact_id"].unique())
     rules = auto[auto["source"] == "rule"]
+    current = rules[rules["version"] == f"{card.id}.v{card.version}"]
+    rules = current if len(current) else rules[rules["version"] == rules["version"].max()] if len(rules) else rules
     if len(rules):
         g = gate(rules, human, cal if len(cal) else None, card=card, margin=margin, n_boot=n_boot, random_state=seed)
         version = str(rules["version"].iloc[0])

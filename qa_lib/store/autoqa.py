@@ -129,10 +129,12 @@ class _AutoQA:
             p = pd.Period(month, freq="M")
             c = tables["contacts"]
             where &= t.c.contact_id.in_(sa.select(c.c.contact_id).where((c.c.start_time >= p.start_time.to_pydatetime()) & (c.c.start_time < (p + 1).start_time.to_pydatetime())))
-        if contact_ids is not None:
+        if contact_ids is not None:  # read in slices: a long IN list would pass the databases' bound-parameter limits
             ids = sorted({str(x) for x in contact_ids})
-            where &= t.c.contact_id.in_(ids)
-        out = self.read("auto_answers", where)
+            parts = [self.read("auto_answers", where & t.c.contact_id.in_(ids[i:i + _CHUNK])) for i in range(0, len(ids), _CHUNK)]
+            out = pd.concat(parts, ignore_index=True) if parts else self.read("auto_answers", sa.false())
+        else:
+            out = self.read("auto_answers", where)
         gate = self.gate_decisions(scorecard_id=scorecard_id)
         if gate.empty:
             out["accepted"] = False
