@@ -62,6 +62,11 @@ def test_rule_reviews_take_chinese_verdicts_and_are_stored_once(seeded):
     assert got["verdict"].tolist() == ["confirmed", "rejected"]
     with pytest.raises(ValidationError, match="verdict"):
         seeded.save_rule_reviews(rev.assign(verdict=["yes", "maybe"]))
+    with pytest.raises(ValidationError, match="unknown inspector_id"):
+        seeded.save_rule_reviews(rev.assign(inspector_id=["Q1", "<script>"]))
+    with pytest.raises(ValidationError, match="unknown contact_id"):
+        seeded.save_rule_reviews(rev.assign(contact_id=["K1", "K404"]))
+    assert len(seeded.rule_reviews()) == 2  # nothing more stored
 
 
 def test_transcripts_come_in_bounded_chunks(loaded_store):

@@ -173,6 +173,15 @@ class _AutoQA:
             bad = sorted(set(df.loc[verdict.isna(), "verdict"].astype(str)))[:5]
             raise ValidationError([Problem("<rule reviews>", 0, "verdict", f"must be confirmed/确认 or rejected/驳回; got {bad}")])
         df["verdict"] = verdict
+        for table, col in (("contacts", "contact_id"), ("inspectors", "inspector_id")):
+            ids = sorted(set(df[col].astype(str)))
+            known: set = set()
+            with self.engine.connect() as conn:
+                for i in range(0, len(ids), _CHUNK):
+                    known |= set(conn.execute(sa.select(tables[table].c[col]).where(tables[table].c[col].in_(ids[i:i + _CHUNK]))).scalars())
+            unknown = [x for x in ids if x not in known]
+            if unknown:
+                raise ValidationError([Problem("<rule reviews>", 0, col, f"{len(unknown)} unknown {col}(s), e.g. {unknown[:3]}")])
         df["reviewed_at"] = pd.to_datetime(df["reviewed_at"]) if "reviewed_at" in df.columns else pd.Timestamp(_now())
         df["note"] = df["note"] if "note" in df.columns else None
         key = df[["contact_id", "scorecard_id", "item_id", "rule_id", "inspector_id"]].astype(str).agg("|".join, axis=1)
