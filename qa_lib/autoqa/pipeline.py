@@ -29,7 +29,7 @@ from .rules import auto_answers as rule_answers
 from .rules import compile_rules
 
 __all__ = ["RunSummary", "applies", "run_month", "human_answers", "calibration_scorings", "validate", "drift_check", "prepare_autoqa", "autoqa_prepared", "headline_card",
-           "auto_scores", "prediction_powered", "train", "latest_scorer", "GATED_KINDS"]
+           "auto_scores", "prediction_powered", "train", "latest_scorer", "held_out_where_trained", "GATED_KINDS"]
 
 #: The item kinds auto-QA answers (scales and fault counts are left to inspectors).
 GATED_KINDS = ("yes_no", "yes_partial_no")
@@ -89,11 +89,32 @@ def run_month(store, card: Scorecard, month, *, scorer=None, chunk: int = 20_000
             n_rule += int(r["answer"].notna().sum())
             parts.append(r)
         if scorer is not None:
-            m = scorer.predict(df.set_index("contact_id")["transcript"])
+            m = held_out_where_trained(scorer, scorer.predict(df.set_index("contact_id")["transcript"]))
             n_model += int(m["answer"].notna().sum())
             parts.append(m)
         store.save_auto_answers(pd.concat(parts, ignore_index=True), scorecard_id=card.id)
     return RunSummary(card.id, str(p), n, n_rule, n_model, time.perf_counter() - t0)
+
+
+def held_out_where_trained(scorer, answers: pd.DataFrame) -> pd.DataFrame:
+    """``answers`` of the learned scorer with, on every call it was trained on, its cross-validated (out-of-fold) answer
+    instead: a model answering its own training calls has seen their human answers, and the drift check and the
+    prediction-powered estimates, which compare automatic with human answers on exactly those calls (the random arm),
+    would then find agreement that is not there (a perfect 1.00, a bias correction of zero). Cross-fitting: held-out
+    answers where a human answered, the model fitted on all of them elsewhere."""
+    cvp = getattr(scorer, "cv_predictions", None)
+    if cvp is None or cvp.empty or answers.empty:
+        return answers
+    oof = cvp.drop_duplicates(["contact_id", "item_id"]).set_index(["contact_id", "item_id"])
+    key = pd.MultiIndex.from_frame(answers[["contact_id", "item_id"]].astype(str))
+    hit = key.isin(oof.index)
+    if not hit.any():
+        return answers
+    out = answers.copy()
+    got = oof.reindex(key[hit])
+    out.loc[hit, "answer"] = got["answer"].astype(object).where(got["answer"].notna(), None).to_numpy()
+    out.loc[hit, "probability"] = got["probability"].astype(float).to_numpy()
+    return out
 
 
 def human_answers(store, card: Scorecard, month=None, *, arms: tuple[str, ...] = ("random",)) -> pd.DataFrame:

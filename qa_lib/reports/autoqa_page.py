@@ -30,6 +30,8 @@ _T = {
         "accepted": "{k} 个题目通过验收（{items}），其自动答案可进入团队估计；",
         "none_accepted": "还没有题目通过验收；",
         "suggest": "{k} 个题目仅作质检员的建议和定向抽检依据，不给任何人打分。",
+        "suggest_named": "{k} 个题目（{items}）仅作质检员的建议和定向抽检依据，不给任何人打分。",
+        "yes_low": "通过验收（质检员之间一致性也低，先校准）", "abstained": "模型对 {p} 的验证电话弃答，可比对的太少，未采用",
         "no_gate": "还没有运行验收：运行 `qa autoqa validate`。",
         "gate": "验收：自动判断与人工答案的一致性", "item": "题目", "source": "来源", "verdict": "结论", "calls": "比对通数",
         "ac1": "AC1（95% 区间）", "insp": "质检员之间 AC1", "kappa": "κ（95% 区间）", "abstain": "弃答", "na_err": "N/A 判错",
@@ -53,6 +55,9 @@ _T = {
         "accepted": "{k} item(s) are accepted ({items}): their automatic answers may enter team estimates; ",
         "none_accepted": "No item is accepted yet; ",
         "suggest": "{k} item(s) are suggestions to inspectors and pick calls for the targeted arm only — they score no one.",
+        "suggest_named": "{k} item(s) ({items}) are suggestions to inspectors and pick calls for the targeted arm only — they score no one.",
+        "yes_low": "accepted (inspectors disagree among themselves too: calibrate first)",
+        "abstained": "the model abstained on {p} of the validation calls: too few to compare, not accepted",
         "no_gate": "The acceptance gate has not run yet: run `qa autoqa validate`.",
         "gate": "Acceptance: agreement of the automatic answers with the human ones", "item": "Item", "source": "Source",
         "verdict": "Verdict", "calls": "Calls compared", "ac1": "AC1 (95 % interval)", "insp": "Inspectors' AC1", "kappa": "κ (95 % interval)",
@@ -152,7 +157,8 @@ def autoqa_headline(view: dict) -> str:
     items_all = set(g["item_id"])
     k_acc = acc["item_id"].nunique()
     second = T["accepted"].format(k=k_acc, items=names) if k_acc else T["none_accepted"]
-    third = T["suggest"].format(k=len(items_all - set(acc["item_id"])))
+    only = sorted(items_all - set(acc["item_id"]))
+    third = T["suggest"].format(k=len(only)) if not only else T["suggest_named"].format(k=len(only), items=sep.join(_label(view, i) for i in only))
     return head + f"<p>{escape(first)}<b>{escape(second)}</b>{escape(third)}</p>"
 
 
@@ -167,16 +173,23 @@ def gate_html(view: dict) -> str:
     g = g.assign(_acc=_accepted(g)).sort_values(["_acc", "item_id", "source"], ascending=[False, True, True])
     rows = []
     for r in g.to_dict("records"):
-        verdict = T["drifted"] if r.get("drifted") and r["accepted"] else T["yes"] if r["accepted"] else T["no"]
+        low = not missing(r.get("inspectors_ac1")) and r["inspectors_ac1"] < 0.667
+        verdict = T["drifted"] if r.get("drifted") and r["accepted"] else (T["yes_low"] if low else T["yes"]) if r["accepted"] else T["no"]
+        if missing(r.get("answered")) or r["answered"] < 50:  # an AC1 on a handful of calls (1.00 on 5) says nothing
+            r = {**r, "ac1": np.nan, "kappa": np.nan}
         na_err = int((r.get("na_auto_only") or 0) + (r.get("na_human_only") or 0)) if not missing(r.get("na_auto_only")) else 0
         rows.append([_label(view, r["item_id"]), T.get(r["source"], r["source"]), verdict, num(r.get("answered") if not missing(r.get("answered")) else r["n"]),
                      _iv(r["ac1"], r["ac1_lo"], r["ac1_hi"], lang=lang), _iv(r.get("inspectors_ac1"), r.get("inspectors_lo"), r.get("inspectors_hi"), lang=lang),
                      _iv(r.get("kappa"), r.get("kappa_lo"), r.get("kappa_hi"), lang=lang),
                      pct(r["abstain_rate"]) if not missing(r.get("abstain_rate")) else DASH, num(na_err),
                      num(r["n_needed"]) if not missing(r.get("n_needed")) else DASH])
-    why = [f"<li>{escape(_label(view, r['item_id']))} · {escape(T.get(r['source'], r['source']))}：{escape(r.get('reason_zh') or '')}</li>"
-           if lang == "zh" else
-           f"<li>{escape(_label(view, r['item_id']))} · {escape(T.get(r['source'], r['source']))}: {escape(r.get('reason_en') or '')}</li>"
+    def reason(r) -> str:
+        if not missing(r.get("abstain_rate")) and r["abstain_rate"] >= 0.5:
+            return T["abstained"].format(p=pct(r["abstain_rate"]))
+        return r.get("reason_zh" if lang == "zh" else "reason_en") or ""
+
+    colon = "：" if lang == "zh" else ": "
+    why = [f"<li>{escape(_label(view, r['item_id']))} · {escape(T.get(r['source'], r['source']))}{colon}{escape(reason(r))}</li>"
            for r in g.to_dict("records") if not r["_acc"]]
     return (f"<h3>{escape(T['gate'])}</h3>"
             + _table([T["item"], T["source"], T["verdict"], T["calls"], T["ac1"], T["insp"], T["kappa"], T["abstain"], T["na_err"], T["need"]], rows)
