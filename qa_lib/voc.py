@@ -224,7 +224,9 @@ def evaluate_classifier(tokens, labels, *, folds: int = 5, seed: int = 0, alpha:
 
     Returns ``{"macro_f1", "macro_f1_sd", "folds", "n", "per_topic"}`` where ``per_topic``
     is a DataFrame of precision, recall, F1 and support from the out-of-fold predictions.
-    ``max_rows`` draws a stratified subsample first (for very large months).
+    ``max_rows`` draws a stratified subsample first (for very large months); the folds then fit the model with the
+    settings the whole labelled corpus gets (passes, class weights: :func:`_pipeline`), so the estimate is of the model
+    the month is classified with.
     """
     from sklearn.metrics import f1_score, precision_recall_fscore_support
     from sklearn.model_selection import StratifiedKFold, train_test_split
@@ -240,6 +242,7 @@ def evaluate_classifier(tokens, labels, *, folds: int = 5, seed: int = 0, alpha:
     if len(set(labels)) < 2:
         raise ParameterError(f"labels must hold at least 2 topics with {folds}+ examples with words each for {folds}-fold cross-validation; "
                              f"got {counts.to_dict()}")
+    n_all = len(labels)
     if max_rows is not None and len(labels) > max_rows:
         idx = np.arange(len(labels))
         idx, _ = train_test_split(idx, train_size=max_rows, stratify=labels, random_state=seed)
@@ -247,7 +250,8 @@ def evaluate_classifier(tokens, labels, *, folds: int = 5, seed: int = 0, alpha:
     pred = np.empty(len(labels), dtype=object)
     scores = []
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels):
-        m = _pipeline(alpha, seed, len(train)).fit([tokens[i] for i in train], labels[train])
+        # the model's settings follow the corpus it is fitted on in production (all labelled rows), not the subsample
+        m = _pipeline(alpha, seed, len(train) if n_all == len(labels) else n_all).fit([tokens[i] for i in train], labels[train])
         pred[test] = m.predict([tokens[i] for i in test])["label"].to_numpy(dtype=object)
         scores.append(f1_score(labels[test], pred[test].astype(str), average="macro"))
     classes = np.unique(labels)
