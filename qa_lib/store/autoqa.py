@@ -89,15 +89,7 @@ class _AutoQA:
             raise ValidationError(problems)
         if df.empty:
             return 0
-        c = tables["contacts"]
-        ids = sorted(set(df["contact_id"].astype(str)))
-        with self.engine.connect() as conn:
-            known = set()
-            for i in range(0, len(ids), _CHUNK):
-                known |= set(conn.execute(sa.select(c.c.contact_id).where(c.c.contact_id.in_(ids[i:i + _CHUNK]))).scalars())
-        unknown = [x for x in ids if x not in known]
-        if unknown:
-            raise ValidationError([Problem("<auto answers>", 0, "contact_id", f"{len(unknown)} unknown contact(s), e.g. {unknown[:3]}")])
+        self._refuse_unknown(df["contact_id"], "contacts", "contact_id", "<auto answers>")
         df["probability"] = prob.astype(float)
         df["turn"] = pd.to_numeric(df["turn"], errors="coerce").astype("Int64")
         df["scored_at"] = _now()
@@ -117,6 +109,18 @@ class _AutoQA:
             for i in range(0, len(recs), _CHUNK):
                 conn.execute(t.insert(), recs[i:i + _CHUNK])
         return len(rows)
+
+    def _refuse_unknown(self, values: pd.Series, table: str, col: str, source: str) -> None:
+        """Raise a located ValidationError naming ids of ``values`` not stored in ``table.col`` (looked up in slices)."""
+        ids = sorted(set(values.astype(str)))
+        known: set = set()
+        t = tables[table]
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), _CHUNK):
+                known |= set(conn.execute(sa.select(t.c[col]).where(t.c[col].in_(ids[i:i + _CHUNK]))).scalars())
+        unknown = [x for x in ids if x not in known]
+        if unknown:
+            raise ValidationError([Problem(source, 0, col, f"{len(unknown)} unknown {col}(s), e.g. {unknown[:3]}")])
 
     def auto_answers(self, *, scorecard_id: str | None = None, month=None, contact_ids: Iterable[str] | None = None) -> pd.DataFrame:
         """Stored automatic answers (of a scorecard, ``month``'s contacts, or ``contact_ids``), each with ``accepted``: the
@@ -174,14 +178,7 @@ class _AutoQA:
             raise ValidationError([Problem("<rule reviews>", 0, "verdict", f"must be confirmed/确认 or rejected/驳回; got {bad}")])
         df["verdict"] = verdict
         for table, col in (("contacts", "contact_id"), ("inspectors", "inspector_id")):
-            ids = sorted(set(df[col].astype(str)))
-            known: set = set()
-            with self.engine.connect() as conn:
-                for i in range(0, len(ids), _CHUNK):
-                    known |= set(conn.execute(sa.select(tables[table].c[col]).where(tables[table].c[col].in_(ids[i:i + _CHUNK]))).scalars())
-            unknown = [x for x in ids if x not in known]
-            if unknown:
-                raise ValidationError([Problem("<rule reviews>", 0, col, f"{len(unknown)} unknown {col}(s), e.g. {unknown[:3]}")])
+            self._refuse_unknown(df[col], table, col, "<rule reviews>")
         df["reviewed_at"] = pd.to_datetime(df["reviewed_at"]) if "reviewed_at" in df.columns else pd.Timestamp(_now())
         df["note"] = df["note"] if "note" in df.columns else None
         key = df[["contact_id", "scorecard_id", "item_id", "rule_id", "inspector_id"]].astype(str).agg("|".join, axis=1)
