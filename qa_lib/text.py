@@ -2,8 +2,9 @@
 
 * :func:`detect_lang` — ``zh`` or ``en`` per verbatim from its share of CJK characters
   (vectorized over a Series; no model to download).
-* :class:`Segmenter` — jieba segmentation for Chinese (a private jieba dictionary, so
-  domain words added for one project never leak into another), lower-cased word tokens for
+* :class:`Segmenter` — jieba segmentation for Chinese (rjieba: jieba-rs, the Rust port of
+  jieba — jieba's dictionary and HMM, 20× faster; a private dictionary, so domain words added
+  for one project never leak into another), lower-cased word tokens for
   English, one stop-word list for both (``resources/stopwords_zh.txt`` plus scikit-learn's
   English list), domain words from a file (:func:`read_word_list`). Mixed-language text
   in one verbatim is handled: jieba keeps Latin words whole.
@@ -21,7 +22,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Iterable
@@ -92,17 +92,15 @@ class Segmenter:
 
     def __init__(self, domain_words: Iterable[str] = (), domain_words_file: str | os.PathLike | None = None,
                  stop_words: Iterable[str] = ()):
-        import jieba
+        import rjieba
         from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-        jieba.setLogLevel(logging.WARNING)
-        self._jieba = jieba.Tokenizer()  # private dictionary: added words stay in this segmenter
-        self._jieba.initialize()
+        self._jieba = rjieba.Jieba()  # private dictionary: added words stay in this segmenter
         words = list(domain_words) + (read_word_list(domain_words_file) if domain_words_file else [])
         for w in words:
             if not isinstance(w, str) or not w.strip():
                 raise ParameterError(f"domain_words must be non-empty strings; got {w!r}")
-            self._jieba.add_word(w.strip().lower(), freq=100000)  # text is lower-cased before segmentation
+            self._jieba.add_word(w.strip().lower(), 100000, None)  # text is lower-cased before segmentation
         self.domain_words = tuple(words)
         self.stop_words = frozenset(STOPWORDS_ZH | ENGLISH_STOP_WORDS | {w.lower() for w in stop_words})
 
@@ -110,7 +108,7 @@ class Segmenter:
         """The content words of one text, in order."""
         out = []
         stop = self.stop_words
-        for tok in self._jieba.lcut(str(text).lower()):
+        for tok in self._jieba.cut(str(text).lower()):
             tok = tok.strip()
             if tok and tok not in stop and _WORD.match(tok):
                 out.append(tok)
