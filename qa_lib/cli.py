@@ -1469,7 +1469,7 @@ def autoqa_validate(scorecard_id, margin, n_boot, drift_months, lang, db):
         click.echo(("漂移，退回建议：" if lang == "zh" else "drifted, back to suggestions: ")
                    + ", ".join(f"{(card.item(i).label.get(lang) or i)} ({s}, {m})" for i, s, m in zip(fell["item_id"], fell["source"], fell["month"])))
     else:
-        click.echo("已采用题目本期未见漂移。" if lang == "zh" else "no accepted item drifted.")
+        click.echo("已通过验收的质检项本期未见漂移。" if lang == "zh" else "no accepted item drifted.")
 
 
 def _gate_text(res, card, lang: str) -> str:
@@ -1479,12 +1479,12 @@ def _gate_text(res, card, lang: str) -> str:
 
     zh = lang == "zh"
     rows = pd.DataFrame({
-        ("题目" if zh else "item"): [(card.item(i).label.get(lang) or i) for i in res["item_id"]],
+        ("质检项" if zh else "item"): [(card.item(i).label.get(lang) or i) for i in res["item_id"]],
         ("来源" if zh else "source"): res["source"].map({"rule": "规则" if zh else "rule", "model": "模型" if zh else "model"}),
         ("通数" if zh else "calls"): res["answered"].map(lambda v: f"{int(v):,}"),
         "AC1": [f"{num(a, 2)} ({num(lo, 2)}–{num(hi, 2)})" for a, lo, hi in zip(res["ac1"], res["ac1_lo"], res["ac1_hi"])],
         ("质检员间 AC1" if zh else "inspectors' AC1"): res["inspectors_ac1"].map(lambda v: num(v, 2)),
-        ("结论" if zh else "verdict"): res["accepted"].map({True: "采用" if zh else "accepted", False: "仅作建议" if zh else "suggestion only"}),
+        ("结论" if zh else "verdict"): res["accepted"].map({True: "通过验收" if zh else "accepted", False: "仅作建议" if zh else "suggestion only"}),
         ("原因" if zh else "why"): res["reason_zh" if zh else "reason_en"],
     })
     return _wide(rows)

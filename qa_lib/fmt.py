@@ -178,7 +178,7 @@ _GLOSSARY = {
         "预测增强估计（PPI++）", "用全部电话的自动评分，再以人工随机抽检纠正其偏差得到的估计。无论自动评分好坏，区间都有效；自动评分越准，区间越窄，相当于多评了若干通电话。",
         "prediction-powered estimate (PPI++)", "An estimate from the automatic answers on every call, corrected for their bias by the human random sample. The interval is valid however good the automatic answers are; the better they are, the narrower it is — worth a number of extra scored calls."),
     "drift": (
-        "漂移", "已通过验收的题目，每月在人工随机抽检上复查一致性；明显低于验收时的水平就退回为建议，直到重新验收。",
+        "漂移", "已通过验收的质检项，每月在人工随机抽检上复查一致性；明显低于验收时的水平就退回为建议，直到重新验收。",
         "drift", "Each month an accepted item's agreement is checked again on the human random sample; when it is clearly below the level it was accepted at, it goes back to suggestions until accepted again."),
     "alpha": (
         "α（Krippendorff）", "另一种一致性系数，0.8 以上可靠。几乎所有答案都相同时，少数几个分歧就会把 α 压到 0 附近，此时应看 AC1/AC2。",

@@ -149,6 +149,17 @@ class Scorecard:
     def label(self, lang: str = "en") -> str:
         return self.name.get(lang) or self.name.get("en") or self.id
 
+    def applies(self, contacts: pd.DataFrame) -> np.ndarray:
+        """Which ``contacts`` this card applies to (its ``applies_to`` direction and contact types), a boolean array; a
+        condition on a column the contact log does not have is not applied."""
+        ok = np.ones(len(contacts), dtype=bool)
+        spec = self.applies_to or {}
+        if spec.get("direction") and "direction" in contacts.columns:
+            ok &= (contacts["direction"] == spec["direction"]).to_numpy()
+        if spec.get("contact_types") and "contact_type" in contacts.columns:
+            ok &= contacts["contact_type"].isin(list(spec["contact_types"])).to_numpy()
+        return ok
+
 
 # ----------------------------------------------------------------------------- loading
 def _lines(node, path: str = "", out: dict | None = None) -> dict:

@@ -51,8 +51,8 @@ HELP = {
           "biases agreement and the random-arm estimates upward. Targeted calls (re-checks included) show suggestions up front.",
 }
 _SUGGEST_WORDS = {
-    "zh": {"suggestion": "自动建议", "comparison": "自动答案（供对照，你已保存自己的答案）", "rule": "规则", "model": "模型",
-           "accepted": "已验收", "only": "仅供参考", "evidence": "证据", "withheld": "随机抽检/校准来电：保存你的答案后显示自动答案，供对照。"},
+    "zh": {"suggestion": "自动建议", "comparison": "自动判断（供对照，你已保存自己的答案）", "rule": "规则", "model": "模型",
+           "accepted": "已验收", "only": "仅供参考", "evidence": "证据", "withheld": "随机抽检/校准来电：保存你的答案后显示自动判断，供对照。"},
     "en": {"suggestion": "Automatic suggestion", "comparison": "Automatic answer (for comparison; your answer is saved)", "rule": "rule",
            "model": "model", "accepted": "accepted", "only": "suggestion only", "evidence": "evidence",
            "withheld": "Random-arm / calibration call: the automatic answer shows after you save your own, for comparison."},

@@ -133,13 +133,7 @@ def card_for(contacts: pd.DataFrame, cards: dict[str, Scorecard]) -> pd.Series:
     """The scorecard id that applies to each contact (by the cards' ``applies_to``); None if none does."""
     out = pd.Series(None, index=contacts.index, dtype=object)
     for sid, card in cards.items():
-        a = card.applies_to or {}
-        m = pd.Series(True, index=contacts.index)
-        if a.get("direction"):
-            m &= contacts["direction"] == a["direction"]
-        if a.get("contact_types"):
-            m &= contacts["contact_type"].isin(a["contact_types"])
-        out = out.where(out.notna() | ~m, sid)
+        out = out.where(out.notna() | ~card.applies(contacts), sid)
     return out
 
 

@@ -114,10 +114,10 @@ def test_verdicts_and_reasons():
     auto, human = _frames(n=400, e_auto=0.03)
     ok = gate(auto, human, _calibration(calls=150), n_boot=500).iloc[0]
     assert ok["accepted"] and ok["diff_lo"] > -0.10 and ok["reference"] == "inspector"
-    assert "已采用" in ok["reason_zh"] and f"AC1 {ok['ac1']:.2f}" in ok["reason_zh"] and "accepted" in ok["reason_en"]
+    assert "通过验收" in ok["reason_zh"] and "未通过验收" not in ok["reason_zh"] and f"AC1 {ok['ac1']:.2f}" in ok["reason_zh"] and "accepted" in ok["reason_en"]
     bad_auto, _ = _frames(n=400, e_auto=0.6)
     bad = gate(bad_auto, human, _calibration(calls=48), n_boot=500).iloc[0]
-    assert not bad["accepted"] and "未采用" in bad["reason_zh"] and "never score an agent" in bad["reason_en"]
+    assert not bad["accepted"] and "未通过验收" in bad["reason_zh"] and "never score an agent" in bad["reason_en"]
     few = gate(auto.head(30), human, _calibration(), n_boot=200).iloc[0]
     assert not few["accepted"] and "30 < 50" in few["reason_en"]
     absent = auto.assign(answer=np.where(np.arange(len(auto)) % 3 == 0, "yes", None))

@@ -4,6 +4,7 @@ scores, prediction-powered estimates, the page's tables (qa_lib.autoqa.pipeline)
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ def test_every_transcript_the_card_applies_to_is_answered_once_per_item(aq):
     s, card, p = aq["store"], aq["card"], aq["month"]
     run = aq["runs"][-1]
     contacts = pd.concat(list(s.transcript_contacts(p)))
-    assert run.contacts == int(P.applies(card, contacts).sum()) > 1000
+    assert run.contacts == int(card.applies(contacts).sum()) > 1000
     auto = s.auto_answers(scorecard_id=card.id, month=p)
     with_rules = [it.id for it in card.items if it.auto]
     assert auto.groupby("item_id")["contact_id"].nunique().reindex(with_rules).eq(run.contacts).all()
@@ -95,6 +96,28 @@ def test_prediction_powered_estimates_are_narrower_than_the_human_ones(aq):
     assert set(ppi["group"]) == {"", *aq["store"].read("agents")["team"].unique()}
     rates = ppi[ppi["metric"] == "pass_rate"]
     assert rates["estimate"].between(0, 1).all() and set(rates["item_id"]) <= {it.id for it in aq["card"].items}
+    # every always-applicable item takes part, accepted or not, and says which it is (the gate's decision)
+    stored = aq["store"].gate_decisions(aq["card"].id)
+    acc = set(stored.loc[stored["accepted"].astype(bool), "item_id"])
+    flags = rates.drop_duplicates("item_id").set_index("item_id")["accepted"]
+    assert flags.map(type).eq(bool).all() and set(flags[flags].index) == acc & set(flags.index)
+    assert ppi.loc[ppi["metric"] == "score", "accepted"].isna().all()
+
+
+def test_the_team_section_marks_unaccepted_items_and_names_the_official_figure(aq):
+    from qa_lib.reports.tables import team_autoqa_html
+
+    ppi = P.prediction_powered(aq["store"], aq["card"], aq["month"])
+    team = sorted(set(ppi["group"]) - {""})[0]
+    rows = ppi[ppi["group"].isin([team, ""])].copy()
+    items = sorted(rows["item_id"].dropna().unique())
+    assert len(items) >= 2
+    rows["accepted"] = rows["item_id"].map({i: k % 2 == 0 for k, i in enumerate(items)}).astype(object)
+    view = {"team": team, "lang": "zh", "ppi": rows, "card_items": pd.DataFrame(columns=["scorecard_id", "item_id", "label_zh", "label_en"])}
+    zh = team_autoqa_html(view, "zh")
+    assert "未通过验收" in zh and "已通过验收" in zh and "正式口径仍是仅用人工随机抽检的数字" in zh and "质检项" in zh and "题目" not in zh
+    en = team_autoqa_html(view, "en")
+    assert "not accepted" in en and "The official figure remains the human-only one" in en
 
 
 def test_no_automatic_answers_is_a_clear_error(loaded_store):
@@ -106,7 +129,14 @@ def test_no_automatic_answers_is_a_clear_error(loaded_store):
 
 
 def test_the_page_tables_are_prepared(aq):
-    out = P.prepare_autoqa(aq["store"], aq["month"], aq["folder"] / "month")
+    models = aq["folder"] / "models"
+    for name, n, when in (("old", 100, 1), ("new", 2402, 2)):  # the newest manifest names the scorer
+        d = models / aq["card"].id / name
+        d.mkdir(parents=True)
+        (d / "manifest.json").write_text(json.dumps({"version": name, "trained_at": "2026-11-30", "n_per_item": {"a": n, "b": n - 5}}), encoding="utf-8")
+        os.utime(d / "manifest.json", (when * 1e9, when * 1e9))
+    out = P.prepare_autoqa(aq["store"], aq["month"], aq["folder"] / "month", models=models)
+    assert json.loads((out / "meta.json").read_text(encoding="utf-8"))["scorer"] == {"version": "new", "trained_at": "2026-11-30", "n_train": 2402}
     assert P.autoqa_prepared(aq["folder"] / "month", aq["month"])
     meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
     assert meta["answered_contacts"] == aq["runs"][-1].contacts == meta["transcripts"]

@@ -23,7 +23,7 @@ def _folder(tmp_path, *, gate=True, drifted=False):
                       "ac1_hi": [0.95, 0.77], "kappa": [0.7, 0.4], "kappa_lo": [0.6, 0.3], "kappa_hi": [0.8, 0.5], "inspectors_ac1": [0.9, 0.9],
                       "inspectors_lo": [0.85, 0.85], "inspectors_hi": [0.94, 0.94], "diff_lo": [-0.02, -0.3], "margin": 0.1,
                       "accepted": [True, False], "drifted": [drifted, False], "n_needed": [95, 400], "na_auto_only": [0, 2], "na_human_only": [0, 1],
-                      "reason_zh": ["已采用", HOSTILE], "reason_en": ["accepted", HOSTILE],
+                      "reason_zh": ["通过验收", HOSTILE], "reason_en": ["accepted", HOSTILE],
                       "confusion": [json.dumps({"yes": {"yes": 250, "no": 10, "abstain": 0}, "no": {"yes": 5, "no": 35, "abstain": 0}}), None]})
     tables = {"items": items, "gate": g if gate else g.iloc[:0], "drift": pd.DataFrame(), "coverage": pd.DataFrame(),
               "precision": pd.DataFrame(), "ppi": pd.DataFrame()}
@@ -46,6 +46,19 @@ def test_the_first_sentence_answers_and_items_read_as_labels(tmp_path, lang, fir
     conf = A.confusion_html(view)
     assert label in conf and "250" in conf
     assert A.drift_html(view) and A.autoqa_glossary(view).startswith("<details")
+
+
+def test_the_first_sentence_names_the_learned_scorer_or_says_rules_only(tmp_path):
+    folder = _folder(tmp_path)
+    view = A.autoqa_view(folder, "zh")
+    assert "只用规则" in A.autoqa_headline(view)
+    meta_path = folder / "_data" / "autoqa" / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["scorer"] = {"version": "ab12cd34ef56", "trained_at": "2026-11-30T08:00:00", "n_train": 2402}
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    zh, en = A.autoqa_headline(A.autoqa_view(folder, "zh")), A.autoqa_headline(A.autoqa_view(folder, "en"))
+    assert "学习模型 ab12cd34ef56（2026-11-30 用 2,402 通人工评分过的电话训练）" in zh and "只用规则" not in zh
+    assert "Learned scorer ab12cd34ef56 (trained 2026-11-30 on 2,402 human-scored calls)" in en
 
 
 def test_a_drifted_item_is_not_counted_as_accepted(tmp_path):

@@ -359,3 +359,13 @@ def test_a_setting_the_kind_does_not_use_is_still_checked(key, value, message):
     text = WEIGHTED.replace("{id: a1, kind: yes_no, weight: 1,", f"{{id: a1, kind: yes_no, weight: 1, {key}: {value},")
     with pytest.raises(ValidationError, match=re.escape(message)):
         load_scorecard(text)
+
+
+def test_applies_reads_direction_and_contact_types_and_skips_a_missing_column():
+    card = load_scorecard(samples_dir() / "scorecards" / "followup_call.v1.yaml")
+    contacts = pd.DataFrame({"direction": ["outbound", "outbound", "inbound", "outbound"],
+                             "contact_type": ["service_quality", "service", "relationship", "relationship"]})
+    assert card.applies(contacts).tolist() == [True, False, False, True]
+    # a contact log without contact types: only the direction is checked
+    assert card.applies(contacts[["direction"]]).tolist() == [True, True, False, True]
+    assert card.applies(contacts.iloc[:0]).tolist() == []

@@ -78,6 +78,12 @@ def test_transcripts_come_in_bounded_chunks(loaded_store):
     assert pd.concat(chunks)["transcript"].notna().all()
     with pytest.raises(ParameterError, match="chunk"):
         next(loaded_store.transcript_contacts(month, chunk=0))
+    # without the text: the same calls, every other column
+    bare = pd.concat(list(loaded_store.transcript_contacts(month, chunk=100_000, text=False)))
+    assert "transcript" not in bare.columns and bare["contact_id"].tolist() == ids.tolist()
+    assert set(bare.columns) == set(chunks[0].columns) - {"transcript"}
+    with pytest.raises(ParameterError, match="text must be True or False"):
+        next(loaded_store.transcript_contacts(month, text="no"))
 
 
 def test_a_long_list_of_contacts_is_read_in_slices(seeded):

@@ -396,25 +396,25 @@ def _reason(r: dict, n_ans: int, min_n: int, min_cal: int, max_abstain: float, a
     bench_zh, bench_en = ("质检员与专家之间", "inspectors with the expert") if mode == "expert" else ("质检员彼此之间", "inspectors with each other")
     fallback_zh, fallback_en = "自动判断只用于挑选定向抽检通话和提示质检员，不计入坐席成绩", "automatic answers only pick targeted calls and are suggestions; they never score an agent"
     if n_ans < min_n:
-        return False, (f"可用的验证通话太少（{n_ans} < {min_n} 通），未采用；{fallback_zh}",
+        return False, (f"可用的验证通话太少（{n_ans} < {min_n} 通），未通过验收；{fallback_zh}",
                        f"too few answered validation calls ({n_ans} < {min_n}): not accepted; {fallback_en}")
     if abstain_rate > max_abstain:
-        return False, (f"自动判断弃权过多（{abstain_rate:.0%} > {max_abstain:.0%}），未采用；{fallback_zh}",
+        return False, (f"自动判断弃答过多（{abstain_rate:.0%} > {max_abstain:.0%}），未通过验收；{fallback_zh}",
                        f"abstains on too many calls ({abstain_rate:.0%} > {max_abstain:.0%}): not accepted; {fallback_en}")
     if not np.isfinite(r["inspectors_ac1"]):
-        return False, (f"没有该项目的校准数据，无法与质检员比较，未采用；{fallback_zh}",
+        return False, (f"没有该项目的校准数据，无法与质检员比较，未通过验收；{fallback_zh}",
                        f"no calibration data for this item: nothing to compare with, not accepted; {fallback_en}")
     if r["calibration_calls"] and r["calibration_calls"] < min_cal:
-        return False, (f"校准通话太少（{r['calibration_calls']} < {min_cal} 通），未采用；{fallback_zh}",
+        return False, (f"校准通话太少（{r['calibration_calls']} < {min_cal} 通），未通过验收；{fallback_zh}",
                        f"too few calibration calls ({r['calibration_calls']} < {min_cal}): not accepted; {fallback_en}")
     a, b, lo = r["ac1"], r["inspectors_ac1"], r["diff_lo"]
     if np.isfinite(lo) and lo > -margin:
         return True, (f"自动判断与{ref_zh}的一致性（AC1 {a:.2f}）不低于{bench_zh}（{b:.2f}）减 {margin:.2f}"
-                      f"（差值的单侧下限 {lo:+.2f}），已采用",
+                      f"（差值的单侧下限 {lo:+.2f}），通过验收",
                       f"automatic answers agree with {ref_en} (AC1 {a:.2f}) no worse than {bench_en} ({b:.2f}) less {margin:.2f} "
                       f"(one-sided lower bound of the difference {lo:+.2f}): accepted")
     return False, (f"自动判断与{ref_zh}的一致性（AC1 {a:.2f}）可能比{bench_zh}（{b:.2f}）低 {margin:.2f} 以上"
-                   f"（差值的单侧下限 {lo:+.2f}），未采用；{fallback_zh}",
+                   f"（差值的单侧下限 {lo:+.2f}），未通过验收；{fallback_zh}",
                    f"automatic answers (AC1 {a:.2f} with {ref_en}) may be more than {margin:.2f} below {bench_en} ({b:.2f}) "
                    f"(one-sided lower bound of the difference {lo:+.2f}): not accepted; {fallback_en}")
 

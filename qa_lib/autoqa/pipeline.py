@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..errors import NotFoundError, ParameterError
@@ -28,7 +27,7 @@ from .gate import gate
 from .rules import auto_answers as rule_answers
 from .rules import compile_rules
 
-__all__ = ["RunSummary", "applies", "run_month", "human_answers", "calibration_scorings", "validate", "drift_check", "prepare_autoqa", "autoqa_prepared", "headline_card",
+__all__ = ["RunSummary", "run_month", "human_answers", "calibration_scorings", "validate", "drift_check", "prepare_autoqa", "autoqa_prepared", "headline_card",
            "auto_scores", "prediction_powered", "train", "latest_scorer", "held_out_where_trained", "GATED_KINDS"]
 
 #: The item kinds auto-QA answers (scales and fault counts are left to inspectors).
@@ -52,17 +51,6 @@ class RunSummary:
                 f"{self.model_answers:,} scorer answers in {self.seconds:.1f} s ({rate:,.0f} a second)")
 
 
-def applies(card: Scorecard, contacts: pd.DataFrame) -> np.ndarray:
-    """Which contacts ``card`` applies to (its ``applies_to`` direction and contact types), as a boolean array."""
-    ok = np.ones(len(contacts), dtype=bool)
-    spec = card.applies_to or {}
-    if spec.get("direction") and "direction" in contacts.columns:
-        ok &= (contacts["direction"] == spec["direction"]).to_numpy()
-    if spec.get("contact_types") and "contact_type" in contacts.columns:
-        ok &= contacts["contact_type"].isin(list(spec["contact_types"])).to_numpy()
-    return ok
-
-
 def _has_rules(card: Scorecard) -> bool:
     return any(getattr(it, "auto", None) for it in card.items)
 
@@ -79,7 +67,7 @@ def run_month(store, card: Scorecard, month, *, scorer=None, chunk: int = 20_000
     t0 = time.perf_counter()
     n = n_rule = n_model = 0
     for df in store.transcript_contacts(p, chunk=chunk):
-        df = df[applies(card, df)].reset_index(drop=True)
+        df = df[card.applies(df)].reset_index(drop=True)
         if df.empty:
             continue
         n += len(df)
@@ -257,19 +245,22 @@ def auto_scores(card: Scorecard, auto: pd.DataFrame, contacts: pd.DataFrame) -> 
 def prediction_powered(store, card: Scorecard, month, *, by: str = "team", alpha: float = 0.05) -> pd.DataFrame:
     """Prediction-powered estimates of ``month`` per ``by`` group (team) and for the center: the mean score and the pass
     rate of each always-applicable item, from the automatic answers on every call with a transcript, corrected by the
-    human random arm (:func:`qa_lib.stats.ppi.ppi_means`, PPI++), beside the human-only estimate.
+    human random arm (:func:`qa_lib.stats.ppi.ppi_means`, PPI++), beside the human-only estimate. The estimates are valid
+    whether or not an item's automatic answers passed the acceptance gate (the random arm corrects their bias; a poor
+    scorer only gains nothing over the human-only interval); ``accepted`` says, per item, whether most of its automatic answers this month are from an
+    accepted source (NaN on the score rows).
 
     The random arm is stratified by agent with equal calls per agent, so its calls are weighted by N/n of their agent
     (contacts with a transcript the card applies to / random-arm calls among them): the weighted mean targets the mean
     over all calls. Returns ``group, metric, item_id, estimate, lo, hi, classical_estimate, classical_lo, classical_hi,
-    n, N, n_effective``.
+    n, N, n_effective, accepted``.
     """
     p = pd.Period(month, freq="M")
-    chunks = list(store.transcript_contacts(p))
+    chunks = list(store.transcript_contacts(p, chunk=200_000, text=False))
     if not chunks:
         raise NotFoundError(f"no transcripts in {p}")
-    contacts = pd.concat(chunks, ignore_index=True).drop(columns="transcript")
-    contacts = contacts[applies(card, contacts)]
+    contacts = pd.concat(chunks, ignore_index=True)
+    contacts = contacts[card.applies(contacts)]
     if contacts.empty:
         raise NotFoundError(f"no transcripts of {p} that scorecard {card.id!r} applies to")
     auto = store.auto_answers(scorecard_id=card.id, month=p)
@@ -303,6 +294,8 @@ def prediction_powered(store, card: Scorecard, month, *, by: str = "team", alpha
     unl[by] = unl["contact_id"].map(team_of)
     frames.append(_ppi_rows(lab, unl, by, alpha, "score", None))
     wide = _wide_auto(auto)
+    answered = auto[auto["answer"].notna()]
+    accepted = answered.groupby("item_id")["accepted"].mean() > 0.5
     always = [it.id for it in card.items if it.kind in GATED_KINDS and it.when is None and not it.na_allowed and it.id in wide.columns]
     for item_id in always:
         hy = human[human["item_id"] == item_id].drop_duplicates("contact_id")
@@ -316,7 +309,7 @@ def prediction_powered(store, card: Scorecard, month, *, by: str = "team", alpha
         unl = pd.DataFrame({"contact_id": contacts["contact_id"].to_numpy()})
         unl["prediction"] = unl["contact_id"].map(pred).fillna(1.0)
         unl[by] = unl["contact_id"].map(team_of)
-        frames.append(_ppi_rows(lab, unl, by, alpha, "pass_rate", item_id))
+        frames.append(_ppi_rows(lab, unl, by, alpha, "pass_rate", item_id).assign(accepted=bool(accepted.get(item_id, False))))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -347,15 +340,19 @@ def train(store, card: Scorecard, folder, *, seed: int = 0, **settings):
     return bundle, bundle.save(folder)
 
 
+def _latest_model(folder, scorecard_id: str) -> Path | None:
+    """The folder of the newest saved scorer of ``scorecard_id`` under ``folder`` (``models/``; by its manifest's time), or None."""
+    base = Path(folder) / scorecard_id
+    found = sorted(base.glob("*/manifest.json"), key=lambda q: q.stat().st_mtime) if base.is_dir() else []
+    return found[-1].parent if found else None
+
+
 def latest_scorer(folder: Path, scorecard_id: str):
     """The newest saved scorer of ``scorecard_id`` under ``folder`` (``models/``), or None."""
     from .scorer import load
 
-    base = Path(folder) / scorecard_id
-    if not base.is_dir():
-        return None
-    found = sorted((p for p in base.iterdir() if (p / "manifest.json").is_file()), key=lambda p: (p / "manifest.json").stat().st_mtime)
-    return load(found[-1]) if found else None
+    path = _latest_model(folder, scorecard_id)
+    return load(path) if path is not None else None
 
 
 def headline_card(store) -> Scorecard:
@@ -397,9 +394,9 @@ def prepare_autoqa(store, month, folder, *, card: Scorecard | None = None, model
     except NotFoundError:
         drift_t = pd.DataFrame()
     auto = store.auto_answers(scorecard_id=card.id, month=p)
-    chunks = list(store.transcript_contacts(p))
-    contacts = pd.concat(chunks, ignore_index=True).drop(columns="transcript") if chunks else pd.DataFrame(columns=["contact_id"])
-    applicable = int(applies(card, contacts).sum()) if len(contacts) else 0
+    chunks = list(store.transcript_contacts(p, chunk=200_000, text=False))
+    contacts = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=["contact_id"])
+    applicable = int(card.applies(contacts).sum()) if len(contacts) else 0
     if len(auto):
         ans = auto.assign(answer=auto["answer"].fillna("abstain"))
         coverage = ans.groupby(["item_id", "source", "answer"]).size().unstack("answer", fill_value=0).reset_index()
@@ -415,12 +412,11 @@ def prepare_autoqa(store, month, folder, *, card: Scorecard | None = None, model
     for name, df in zip(AUTOQA_TABLES, (items, gate_t, drift_t, coverage, precision, ppi)):
         df.to_parquet(out / f"{name}.parquet", index=False)
     scorer_meta = {}
-    if models is not None:
-        base = Path(models) / card.id
-        manifests = sorted(base.glob("*/manifest.json"), key=lambda q: q.stat().st_mtime) if base.is_dir() else []
-        if manifests:
-            m = json.loads(manifests[-1].read_text(encoding="utf-8"))
-            scorer_meta = {"version": m.get("version"), "trained_at": m.get("trained_at"), "n_train": m.get("n_train") or m.get("n")}
+    latest = _latest_model(models, card.id) if models is not None else None
+    if latest is not None:  # the manifest only: the page names the model, it does not need its arrays
+        m = json.loads((latest / "manifest.json").read_text(encoding="utf-8"))
+        scorer_meta = {"version": m.get("version"), "trained_at": m.get("trained_at"),
+                       "n_train": max((int(v) for v in (m.get("n_per_item") or {}).values()), default=None)}
     meta = {"month": str(p), "scorecard_id": card.id, "version": card.version, "name_zh": card.label("zh"), "name_en": card.label("en"),
             "transcripts": applicable, "answered_contacts": int(auto["contact_id"].nunique()) if len(auto) else 0,
             "rule_items": int(items["has_rules"].sum()) if len(items) else 0, "scorer": scorer_meta}

@@ -18,7 +18,7 @@ import pandas as pd
 from ..errors import NotFoundError
 from ..fmt import DASH, check_lang, glossary, missing, num, pct
 from ..html import escape
-from .tables import _CSS, _tables_folder, page_lang, ppi_lines
+from .tables import _CSS, _tables_folder, page_lang, ppi_lines, ppi_official
 
 __all__ = ["autoqa_folder", "autoqa_view", "autoqa_headline", "gate_html", "confusion_html", "drift_html", "precision_html", "ppi_html",
            "coverage_html", "autoqa_glossary"]
@@ -27,35 +27,37 @@ _T = {
     "zh": {
         "title": "自动质检 · {card} · {month}",
         "lead": "本月 {n:,} 通适用「{card}」且有转写的电话中，{answered:,} 通已经自动质检。",
-        "accepted": "{k} 个题目通过验收（{items}），其自动答案可进入团队估计；",
-        "none_accepted": "还没有题目通过验收；",
-        "suggest": "{k} 个题目仅作质检员的建议和定向抽检依据，不给任何人打分。",
-        "suggest_named": "{k} 个题目（{items}）仅作质检员的建议和定向抽检依据，不给任何人打分。",
-        "yes_low": "通过验收（质检员之间一致性也低，先校准）", "abstained": "模型对 {p} 的验证电话弃答，可比对的太少，未采用",
+        "scorer": "学习模型 {version}（{day} 用 {n:,} 通人工评分过的电话训练）。", "no_scorer": "只用规则，还没有训练学习模型（`qa autoqa train`）。",
+        "accepted": "{k} 个质检项通过验收（{items}）：自动判断与人工的一致性不低于质检员彼此之间；",
+        "none_accepted": "还没有质检项通过验收；",
+        "suggest": "{k} 个质检项仅作质检员的建议和定向抽检依据。自动判断不给任何人打分。",
+        "suggest_named": "{k} 个质检项（{items}）仅作质检员的建议和定向抽检依据。自动判断不给任何人打分。",
+        "yes_low": "通过验收（质检员之间一致性也低，先校准）", "abstained": "模型对 {p} 的验证电话弃答，可比对的太少，未通过验收",
         "no_gate": "还没有运行验收：运行 `qa autoqa validate`。",
-        "gate": "验收：自动判断与人工答案的一致性", "item": "题目", "source": "来源", "verdict": "结论", "calls": "比对通数",
+        "gate": "验收：自动判断与人工答案的一致性", "item": "质检项", "source": "来源", "verdict": "结论", "calls": "比对通数",
         "ac1": "AC1（95% 区间）", "insp": "质检员之间 AC1", "kappa": "κ（95% 区间）", "abstain": "弃答", "na_err": "N/A 判错",
-        "need": "区间宽 0.10 需通数", "why": "原因", "why_not": "未采用或已漂移的题目及原因：",
+        "need": "区间宽 0.10 需通数", "why": "原因", "why_not": "未通过验收或已漂移的质检项及原因：",
         "all_why": "通过验收：自动判断与人工答案的一致性（AC1）的单侧下限不低于质检员彼此之间的一致性减 {margin}，且比对通数足够。", "rule": "规则", "model": "模型", "yes": "通过验收", "no": "仅作建议",
         "drifted": "已漂移，退回建议",
         "confusion": "答案对照（行：人工；列：自动）", "abstain_col": "弃答", "human": "人工",
         "drift": "漂移检查（人工随机抽检）", "month": "月份", "level": "验收时 AC1", "flag": "漂移",
-        "drift_none": "没有已验收题目可供检查。", "drift_yes": "是", "drift_no": "否",
-        "drift_note": "每格：当月人工随机抽检上的 AC1 · 比对通数；明显低于验收时水平（Benjamini–Hochberg 校正后单侧检验）标为漂移，该题退回建议。",
+        "drift_none": "没有已通过验收的质检项可供检查。", "drift_yes": "是", "drift_no": "否",
+        "drift_note": "每格：当月人工随机抽检上的 AC1 · 比对通数；明显低于验收时水平（Benjamini–Hochberg 校正后单侧检验）标为漂移，该质检项退回建议。",
         "precision": "规则命中的复核（精确度）", "rule_id": "规则", "reviewed": "复核次数", "confirmed": "确认", "prec": "精确度（95% 区间）",
         "precision_none": "还没有质检员复核规则命中：用 `qa autoqa review FILE` 导入复核结果。",
         "ppi": "结合自动质检的估计（预测增强）", "center": "全中心均分", "team": "{team} 组均分",
-        "ppi_none": "本月没有可用于预测增强估计的人工随机抽检与自动答案。",
+        "ppi_none": "本月没有可用于预测增强估计的人工随机抽检与自动判断。",
         "answers": {"yes": "是", "partial": "部分", "no": "否", "na": "不适用"},
-        "coverage": "本月自动答案分布", "answered_n": "已作答", "no_share": "答“否”占比",
+        "coverage": "本月自动判断分布", "answered_n": "已作答", "no_share": "答“否”占比",
     },
     "en": {
         "title": "Auto-QA · {card} · {month}",
         "lead": "Of this month's {n:,} calls with a transcript that “{card}” applies to, {answered:,} were answered automatically.",
-        "accepted": "{k} item(s) are accepted ({items}): their automatic answers may enter team estimates; ",
+        "scorer": " Learned scorer {version} (trained {day} on {n:,} human-scored calls).", "no_scorer": " Rules only: no learned scorer trained yet (`qa autoqa train`).",
+        "accepted": "{k} item(s) are accepted ({items}): their automatic answers agree with the human ones as well as inspectors agree with each other; ",
         "none_accepted": "No item is accepted yet; ",
-        "suggest": "{k} item(s) are suggestions to inspectors and pick calls for the targeted arm only — they score no one.",
-        "suggest_named": "{k} item(s) ({items}) are suggestions to inspectors and pick calls for the targeted arm only — they score no one.",
+        "suggest": "{k} item(s) are suggestions to inspectors and pick calls for the targeted arm only. Automatic answers score no one.",
+        "suggest_named": "{k} item(s) ({items}) are suggestions to inspectors and pick calls for the targeted arm only. Automatic answers score no one.",
         "yes_low": "accepted (inspectors disagree among themselves too: calibrate first)",
         "abstained": "the model abstained on {p} of the validation calls: too few to compare, not accepted",
         "no_gate": "The acceptance gate has not run yet: run `qa autoqa validate`.",
@@ -148,6 +150,11 @@ def autoqa_headline(view: dict) -> str:
     card = m["name_zh"] if lang == "zh" else m["name_en"]
     head = _CSS + f"<h2>{escape(T['title'].format(card=card, month=m['month']))}</h2>"
     first = T["lead"].format(n=int(m["transcripts"]), answered=int(m["answered_contacts"]), card=card)
+    sc = m.get("scorer") or {}
+    if sc.get("version") and sc.get("n_train"):
+        first += T["scorer"].format(version=sc["version"], day=str(sc.get("trained_at") or "")[:10], n=int(sc["n_train"]))
+    else:
+        first += T["no_scorer"]
     g = view["gate"]
     if g.empty:
         return head + f"<p>{escape(first)}{escape(T['no_gate'])}</p>"
@@ -273,7 +280,7 @@ def ppi_html(view: dict) -> str:
     lines = [ppi_lines(p, "", T["center"], lang)]
     for team in sorted(set(p["group"].dropna()) - {""}):
         lines.append(ppi_lines(p, team, T["team"].format(team=team), lang))
-    return f"<h3>{escape(T['ppi'])}</h3>" + "".join(lines)
+    return f"<h3>{escape(T['ppi'])}</h3>" + "".join(lines) + ppi_official(lang)
 
 
 def coverage_html(view: dict) -> str:

@@ -39,6 +39,7 @@ TEXTS = {
         "missed": "可靠地低于目标的坐席", "voc": "客户之声预警", "coaching": "逾期的辅导行动", "calibration": "校准会要讨论的质检项",
         "reports": "全部报告", "agents": "坐席报告", "teams": "团队报告", "voc_page": "客户之声（VOC）", "training": "培训需求",
         "autoqa_page": "自动质检", "ppi": "结合自动质检的质量估计", "center_score": "中心均分",
+        "autoqa_link": "全中心：各质检项是否通过验收、一致性、漂移与结合估计", "voc_link": "全中心：话题、趋势、预警与新话题",
         "cases": "案例库", "digest": "每日质检简报", "calibration_pages": "校准会报告", "worklists": "抽检工作清单", "downloads": "下载",
         "other": "其他页面", "not_written": "未生成的报告", "kpi": "指标", "value": "本月", "interval": "95% 区间", "target": "目标",
         "status": "结论", "none_missed": "没有坐席可靠地低于目标。", "none_voc": "本月没有话题超出其正常波动范围。",
@@ -61,6 +62,8 @@ TEXTS = {
         "calibration": "Items to discuss at calibration", "reports": "All reports", "agents": "Agent reports", "teams": "Team reports",
         "voc_page": "Voice of the customer (VOC)", "training": "Training needs", "cases": "Case library", "digest": "Daily QA digest",
         "autoqa_page": "Auto-QA", "ppi": "Quality estimates with auto-QA", "center_score": "Center mean score",
+        "autoqa_link": "Whole center: which items are accepted, agreement, drift, combined estimates",
+        "voc_link": "Whole center: topics, trends, alerts and new themes",
         "calibration_pages": "Calibration meeting reports", "worklists": "Sampling worklists", "downloads": "Downloads", "other": "Other pages",
         "not_written": "Reports not written", "kpi": "KPI", "value": "this month", "interval": "95 % interval", "target": "target",
         "status": "verdict", "none_missed": "No agent is reliably below target.", "none_voc": "No topic moved beyond its normal range this month.",
@@ -238,10 +241,10 @@ def _pages(folder: Path, facts: DashboardFacts, lang: str) -> dict:
             take("teams", page, t)
     voc = _lang_page(folder, "voc", lang)
     if voc is not None:
-        take("voc_page", voc, fmt.word("center", lang))
+        take("voc_page", voc, TEXTS[lang]["voc_link"])
     autoqa = _lang_page(folder, "autoqa", lang)
     if autoqa is not None:
-        take("autoqa_page", autoqa, fmt.word("center", lang))
+        take("autoqa_page", autoqa, TEXTS[lang]["autoqa_link"])
     center = _lang_page(folder / "training", "all", lang)
     if center is not None:
         take("training", center, fmt.word("center", lang))
@@ -448,12 +451,12 @@ def _links(pages: dict, folder: Path, lang: str) -> str:
 
 def _ppi_section(facts: DashboardFacts, lang: str) -> str:
     """The center's prediction-powered mean score beside the human-only one (auto-QA corrected by the random arm)."""
-    from .tables import ppi_lines
+    from .tables import ppi_lines, ppi_official
 
     if facts.ppi is None or facts.ppi.empty:
         return ""
     line = ppi_lines(facts.ppi, "", TEXTS[lang]["center_score"], lang)
-    return f"<h2>{escape(TEXTS[lang]['ppi'])}</h2>{line}" if line else ""
+    return f"<h2>{escape(TEXTS[lang]['ppi'])}</h2>{line}{ppi_official(lang)}" if line else ""
 
 
 def dashboard_html(facts: DashboardFacts, folder: str | os.PathLike, lang: str, *, switch: str = "", failed=()) -> str:

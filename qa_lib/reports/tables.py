@@ -44,12 +44,12 @@ from ..scores import headline_scorecard, item_pass_rates, mean_interval, scale_d
 
 __all__ = ["prepare_month", "ensure_month", "report_folder", "agent_headline", "agent_view", "voc_folder", "training_folder", "team_view", "agent_charts", "team_chart", "figure_html", "escape",
            "agent_cards_html", "team_cards_html", "team_headline", "csat_line", "no_evaluations_line", "kpi_table_html", "rows_html", "texts", "page_lang",
-           "agent_sections_html", "team_kpis_html", "glossary_html", "dispute_html", "team_autoqa_html", "ppi_lines"]
+           "agent_sections_html", "team_kpis_html", "glossary_html", "dispute_html", "team_autoqa_html", "ppi_lines", "ppi_official"]
 
 _TABLES = ("agent_kpis", "team_kpis", "targeted", "agents", "cards", "card_items", "roster", "inspectors", "coaching_actions", "ppi")
 #: Prediction-powered estimates of the headline scorecard (qa_lib.autoqa.pipeline.prediction_powered); empty without auto-QA.
 _PPI_COLUMNS = ["scorecard_id", "group", "metric", "item_id", "estimate", "lo", "hi", "classical_estimate", "classical_lo", "classical_hi",
-                "n", "N", "n_effective"]
+                "n", "N", "n_effective", "accepted"]
 #: Scored from what each audience counts (:data:`qa_lib.lifecycle.AUDIENCES`): the team tables, and the same with this
 #: prefix from released evaluations only, for the agent's own page.
 _SCORED = ("scores", "card_scores", "items", "team_items", "scale_items", "scale_values", "trend", "evaluations")
@@ -1374,8 +1374,10 @@ _PPI_TEXTS = {
                    "精度相当于人工评 {eff:,} 通。",
            "worse": "{who} {est}（{lo_hi}）：自动评分对本组帮助不大，区间与仅用人工抽检（{h_est}，{h_lo_hi}）相当。",
            "note": "预测增强估计（PPI++）：用全部有转写电话的自动评分，再以人工随机抽检纠正其偏差；区间无论自动评分好坏都有效，"
-                   "自动评分越准，区间越窄。自动评分不用于给个人打分。",
-           "item": "题目", "human": "仅人工", "both": "结合自动质检", "calls": "相当于人工评（通）", "rates": "各题通过率"},
+                   "自动评分越准，区间越窄。各质检项的自动判断都参与，未通过验收的也一样（其偏差同样由人工抽检纠正）。",
+           "official": "正式口径仍是仅用人工随机抽检的数字；结合自动质检的估计是同一数字更精确的参考。自动评分不用于给个人打分。",
+           "item": "质检项", "human": "仅人工", "both": "结合自动质检", "calls": "相当于人工评（通）", "rates": "各质检项通过率",
+           "gate": "自动判断", "accepted": "已通过验收", "not_accepted": "未通过验收"},
     "en": {"title": "Estimates with auto-QA", "score": "Team mean score", "center": "Center mean score",
            "line": "{who} {est} ({lo_hi}); from the human random sample alone {h_est} ({h_lo_hi}). {n} scored calls plus the "
                    "automatic answers on {N:,} calls are as precise as {eff:,} scored calls.",
@@ -1383,9 +1385,18 @@ _PPI_TEXTS = {
                     "({h_est}, {h_lo_hi}).",
            "note": "Prediction-powered estimate (PPI++): the automatic answers on every call with a transcript, corrected for their "
                    "bias by the human random sample. The interval is valid however good the automatic answers are; the better "
-                   "they are, the narrower it is. Automatic answers never score an individual agent.",
-           "item": "Item", "human": "Human only", "both": "With auto-QA", "calls": "Worth scored calls", "rates": "Item pass rates"},
+                   "they are, the narrower it is. Every item's automatic answers take part, accepted or not (the human sample "
+                   "corrects their bias just the same).",
+           "official": "The official figure remains the human-only one; the estimate with auto-QA is a more precise reading of the "
+                       "same quantity. Automatic answers never score an individual agent.",
+           "item": "Item", "human": "Human only", "both": "With auto-QA", "calls": "Worth scored calls", "rates": "Item pass rates",
+           "gate": "Automatic answers", "accepted": "accepted", "not_accepted": "not accepted"},
 }
+
+
+def ppi_official(lang: str) -> str:
+    """The sentence (HTML) that says which figure is official: the human-only one."""
+    return f"<p class='qa-note'>{escape(_PPI_TEXTS[lang]['official'])}</p>"
 
 
 def ppi_lines(rows: pd.DataFrame, group: str, who: str, lang: str) -> str:
@@ -1418,7 +1429,8 @@ def team_autoqa_html(view: dict, lang: str | None = None) -> str:
         body = [[_label_of(labels, r["item_id"]), f"{pct(r['classical_estimate'])}（{pct_interval(r['classical_lo'], r['classical_hi'])}）"
                  if lang == "zh" else f"{pct(r['classical_estimate'])} ({pct_interval(r['classical_lo'], r['classical_hi'])})",
                  f"{pct(r['estimate'])}（{pct_interval(r['lo'], r['hi'])}）" if lang == "zh" else f"{pct(r['estimate'])} ({pct_interval(r['lo'], r['hi'])})",
-                 num(r["n_effective"])] for r in items.to_dict("records")]
-        out.append(f"<p>{escape(T['rates'])}</p>" + _html_table([T["item"], T["human"], T["both"], T["calls"]], body))
-    out.append(f"<p class='qa-note'>{escape(T['note'])}</p>")
+                 num(r["n_effective"]), T["accepted"] if isinstance(r.get("accepted"), (bool, np.bool_)) and r["accepted"] else T["not_accepted"]]
+                for r in items.to_dict("records")]
+        out.append(f"<p>{escape(T['rates'])}</p>" + _html_table([T["item"], T["human"], T["both"], T["calls"], T["gate"]], body))
+    out.append(f"<p class='qa-note'>{escape(T['note'])}</p>" + ppi_official(lang))
     return "".join(out)

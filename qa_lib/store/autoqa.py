@@ -29,12 +29,16 @@ class _AutoQA:
     """Automatic answers, rule-hit reviews and gate decisions (part of :class:`qa_lib.store.Store`)."""
 
     # ---- transcripts to score -----------------------------------------------------------------------------
-    def transcript_contacts(self, month=None, *, contact_ids: Iterable[str] | None = None, chunk: int = 20_000) -> Iterator[pd.DataFrame]:
+    def transcript_contacts(self, month=None, *, contact_ids: Iterable[str] | None = None, chunk: int = 20_000,
+                            text: bool = True) -> Iterator[pd.DataFrame]:
         """The contacts with a transcript (of ``month``, or of ``contact_ids``), ``chunk`` at a time, in contact-id order,
         with the columns :data:`CONTACT_COLUMNS`: what the rules and the learned scorer read. Memory stays bounded by
-        ``chunk`` whatever the month's size."""
+        ``chunk`` whatever the month's size. ``text=False`` leaves out the transcript itself (for counting and
+        weighting the calls that have one)."""
         if not isinstance(chunk, int | np.integer) or chunk < 1:
             raise ParameterError(f"chunk must be a positive integer; got {chunk!r}")
+        if not isinstance(text, bool):
+            raise ParameterError(f"text must be True or False; got {text!r}")
         c = tables["contacts"]
         where = c.c.transcript.is_not(None)
         if month is not None:
@@ -46,7 +50,7 @@ class _AutoQA:
                 return
             where &= c.c.contact_id.in_(ids)
         after = None
-        cols = [c.c[name] for name in CONTACT_COLUMNS]
+        cols = [c.c[name] for name in CONTACT_COLUMNS if text or name != "transcript"]
         with self.engine.connect() as conn:
             while True:
                 q = sa.select(*cols).where(where if after is None else where & (c.c.contact_id > after)).order_by(c.c.contact_id).limit(int(chunk))
