@@ -169,7 +169,9 @@ def test_hostile_text_does_not_run_and_shows_as_text(rendered, kind):
     d = _parse(dom)
     title = re.search(r"<title>(.*?)</title>", dom, re.S)
     assert title is None or title.group(1).strip() != "PWNED", "an injected script set the title"
-    assert "data-pwned" not in re.sub(r"<script\b.*?</script>", "", dom, flags=re.S).replace("data-pwned','", ""), "an injected handler ran"
+    # a handler that ran leaves the attribute on an element; the words of the text may still show as text (the VOC
+    # themes list "data-pwned" as a word of the hostile verbatim: rjieba keeps it whole)
+    assert not re.search(r"<[a-zA-Z][^<>]*\sdata-pwned\s*=", re.sub(r"<script\b.*?</script>", "", dom, flags=re.S)), "an injected handler ran"
     assert not re.search(r"<body[^>]*data-pwned", dom)
     assert not [h for h in d.hrefs if h.strip().lower().startswith("javascript:")], "a javascript: link is live"
     assert not [h for h in d.handlers if "pwned" in (h[2] or "").lower()], "an injected event handler is an attribute"
