@@ -162,6 +162,27 @@ class TextModel:
             out.append(HashingVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", **kw))
         return out
 
+    @property
+    def feature_key(self) -> tuple:
+        """What :meth:`features` depends on: models with the same key can share one feature matrix."""
+        return (self.ngram_range, self.words, self.n_features)
+
+    def features(self, texts):
+        """The hashed sublinear term counts of ``texts`` (a sparse matrix, one row per text): what :meth:`fit_features`
+        and :meth:`predict_proba_features` start from. They depend on :attr:`feature_key` only, not on a fit, so several
+        models (one per scorecard item) on the same transcripts hash them once."""
+        return self._counts(_texts(texts))
+
+    def _check_features(self, X, n: int | None = None):
+        import scipy.sparse as sp
+
+        if not sp.issparse(X) or X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ParameterError(f"X must be a sparse matrix of {self.n_features} columns from TextModel.features; "
+                                 f"got {type(X).__name__} of shape {getattr(X, 'shape', None)}")
+        if n is not None and X.shape[0] != n:
+            raise ParameterError(f"X and labels must have the same length; got {X.shape[0]} rows and {n} labels")
+        return sp.csr_matrix(X)
+
     def _counts(self, texts: list[str]):
         import scipy.sparse as sp
 
@@ -202,8 +223,12 @@ class TextModel:
     def fit(self, texts, labels) -> TextModel:
         """Fit on texts and their labels (any hashable; kept as str). Returns self."""
         texts = _texts(texts)
-        y = _labels(labels, len(texts))
-        X = self._counts(texts)
+        return self.fit_features(self._counts(texts), _labels(labels, len(texts)))
+
+    def fit_features(self, X, labels) -> TextModel:
+        """:meth:`fit` on the rows of ``X`` = :meth:`features` of the texts (computed once, shared between models)."""
+        X = self._check_features(X)
+        y = _labels(labels, X.shape[0])
         self.temperature = 1.0
         if self.calibrate == "temperature":
             from sklearn.model_selection import train_test_split
@@ -230,10 +255,22 @@ class TextModel:
             return np.empty((0, len(self.classes_)))
         return _proba(self._scores(self._counts(texts)), self.temperature, self._binary)
 
+    def predict_proba_features(self, X) -> np.ndarray:
+        """:meth:`predict_proba` from :meth:`features` of the texts."""
+        self._check_fitted()
+        X = self._check_features(X)
+        return _proba(self._scores(X), self.temperature, self._binary) if X.shape[0] else np.empty((0, len(self.classes_)))
+
     def predict(self, texts) -> pd.DataFrame:
         """Per text: ``label`` (the most probable class), ``probability`` (its probability) and ``abstain``
         (probability below ``threshold``)."""
-        p = self.predict_proba(texts)
+        return self._answers(self.predict_proba(texts))
+
+    def predict_features(self, X) -> pd.DataFrame:
+        """:meth:`predict` from :meth:`features` of the texts."""
+        return self._answers(self.predict_proba_features(X))
+
+    def _answers(self, p: np.ndarray) -> pd.DataFrame:
         k = p.argmax(axis=1) if len(p) else np.empty(0, dtype=int)
         best = p[np.arange(len(p)), k] if len(p) else np.empty(0)
         return pd.DataFrame({"label": pd.Series(self.classes_[k] if len(p) else [], dtype=object), "probability": best,

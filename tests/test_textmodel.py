@@ -89,3 +89,27 @@ def test_calibration_error_and_threshold_hand_worked():
     assert choose_threshold([0.9, 0.9, 0.5], [1, 0, 1], 1.0) > 1  # ties are kept together
     with pytest.raises(ParameterError, match="target_accuracy"):
         choose_threshold([0.5], [1], 0)
+
+
+def test_features_computed_once_give_the_same_model_as_texts():
+    """Several models (one per scorecard item) on the same transcripts share one hashed matrix: same fit, same answers."""
+    rng = np.random.default_rng(3)
+    words = np.array(["您好", "请问", "身份证", "核实", "谢谢", "再见", "稍等", "抱歉", "退款", "账单"])
+    texts = [" ".join(rng.choice(words, 12)) for _ in range(300)]
+    y = np.where([("核实" in t) for t in texts], "yes", "no")
+    a = TextModel(epochs=8).fit(texts, y)
+    m = TextModel(epochs=8)
+    X = m.features(texts)
+    assert X.shape == (300, m.n_features) and m.feature_key == a.feature_key
+    b = m.fit_features(X[50:], y[50:])
+    a2 = TextModel(epochs=8).fit(texts[50:], y[50:])
+    np.testing.assert_array_equal(b.predict_proba_features(X[:50]), a2.predict_proba(texts[:50]))
+    pd.testing.assert_frame_equal(b.predict_features(X[:50]), a2.predict(texts[:50]))
+    assert TextModel(words=True).feature_key != a.feature_key
+    with pytest.raises(ParameterError, match="X must be a sparse matrix of 1048576 columns"):
+        TextModel().fit_features(np.zeros((3, 4)), ["a", "b", "a"])
+    with pytest.raises(ParameterError, match="X must be a sparse matrix"):
+        TextModel().fit_features(TextModel(n_features=2**12).features(texts), y)
+    with pytest.raises(ParameterError, match="same length"):
+        TextModel().fit_features(X, y[:10])
+    assert b.predict_proba_features(X[:0]).shape == (0, 2)

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from ..textmodel import TextModel, _proba, calibration_error, choose_threshold
+from ..textmodel import TextModel, calibration_error, choose_threshold
 
 __all__ = ["train_scorers", "ScorerBundle", "load", "agent_turns", "AUTO_COLUMNS", "KINDS"]
 
@@ -108,10 +108,11 @@ class ScorerBundle:
         ids = transcripts.index.astype(str).to_numpy(dtype=object)
         for start in range(0, len(text), chunk):
             part = text.iloc[start:start + chunk].tolist()
-            X = None
+            X = {}  # features per hashing setting: one for all items
             for item_id, m in self.models.items():
-                X = m._counts(part) if X is None else X
-                p = _proba(m._scores(X), m.temperature, m._binary)
+                if m.feature_key not in X:
+                    X[m.feature_key] = m.features(part)
+                p = m.predict_proba_features(X[m.feature_key])
                 k = p.argmax(axis=1)
                 best = p[np.arange(len(p)), k]
                 ans = m.classes_[k].astype(object)
@@ -262,6 +263,11 @@ def train_scorers(transcripts: pd.Series, answers: pd.DataFrame, card, *, folds:
     if "evaluation_id" in a.columns:
         ev_hash = hashlib.sha256("\n".join(sorted(a["evaluation_id"].astype(str).unique())).encode()).hexdigest()[:12]
     text = agent_turns(t) if turns == "agent" else t.fillna("").astype(str)
+    params = {"ngram_range": tuple(ngram_range), "words": words, "alpha": alpha, "epochs": epochs, "calibrate": calibrate, "seed": seed}
+    # every item's models read the same transcripts: hash them once (3/4 of the training time was re-hashing them)
+    text = text.reindex(used.index)
+    X_all = TextModel(**params).features(text.tolist())
+    row_of = pd.Series(np.arange(len(text)), index=text.index)
     models, rows, cv, skipped, n_per = {}, [], [], [], {}
     for item_id, item in items.items():
         part = one[one["item_id"] == item_id]
@@ -275,8 +281,7 @@ def train_scorers(transcripts: pd.Series, answers: pd.DataFrame, card, *, folds:
             few = ", ".join(f"{k!r}: {v}" for k, v in counts[counts < need].items())
             skipped.append({"item_id": item_id, "reason": f"too few calls for {few} (min_per_class {need})"})
             continue
-        params = {"ngram_range": tuple(ngram_range), "words": words, "alpha": alpha, "epochs": epochs, "calibrate": calibrate, "seed": seed}
-        row, oof, models[item_id] = _train_item(item, part, text, folds, seed, target_accuracy, params)
+        row, oof, models[item_id] = _train_item(item, part, X_all[row_of.loc[part["contact_id"]].to_numpy()], folds, seed, target_accuracy, params)
         rows.append(row)
         cv.append(oof)
     agreement = pd.DataFrame(rows, columns=["item_id", "kind", "n", "accuracy", "kappa", "ac1", "ece", "threshold", "abstain",
@@ -299,13 +304,14 @@ def _check_settings(turns, folds, min_per_class, target_accuracy) -> None:
         raise ParameterError(f"target_accuracy must be in (0, 1]; got {target_accuracy!r}")
 
 
-def _train_item(item, part: pd.DataFrame, text: pd.Series, folds: int, seed: int, target_accuracy: float, params: dict):
+def _train_item(item, part: pd.DataFrame, x, folds: int, seed: int, target_accuracy: float, params: dict):
     """One item: cross-validate (out-of-fold answers), choose the abstention threshold on them, fit on all calls.
+    ``x``: the features (:meth:`TextModel.features`) of ``part``'s calls, row for row.
     Returns the agreement row, the out-of-fold answers and the fitted model."""
     from ..stats.agreement import cohen_kappa, gwet_ac1
 
     item_id = item.id
-    x, y = text.reindex(part["contact_id"]).tolist(), part["answer"].to_numpy()
+    y = part["answer"].to_numpy()
     oof_l, oof_p, fold_of = _cross_validate(x, y, folds, seed, params)
     ok = oof_l == y
     thr = choose_threshold(oof_p, ok, target_accuracy)
@@ -318,10 +324,10 @@ def _train_item(item, part: pd.DataFrame, text: pd.Series, folds: int, seed: int
            "answered_kappa": cohen_kappa(y[keep], oof_l[keep], labels=labels) if keep.sum() > 1 else float("nan")}
     oof = pd.DataFrame({"contact_id": part["contact_id"].to_numpy(), "item_id": item_id, "answer": np.where(keep, oof_l, None),
                         "probability": oof_p, "truth": y, "fold": fold_of, "predicted": oof_l})
-    return row, oof, TextModel(threshold=min(thr, 1.0 + 1e-9), **params).fit(x, y)
+    return row, oof, TextModel(threshold=min(thr, 1.0 + 1e-9), **params).fit_features(x, y)
 
 
-def _cross_validate(x: list[str], y: np.ndarray, folds: int, seed: int, params: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _cross_validate(x, y: np.ndarray, folds: int, seed: int, params: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Out-of-fold best answer, its probability and the fold of each call (stratified k-fold, shuffled with ``seed``)."""
     from sklearn.model_selection import StratifiedKFold
 
@@ -329,6 +335,6 @@ def _cross_validate(x: list[str], y: np.ndarray, folds: int, seed: int, params: 
     prob = np.empty(len(y))
     fold_of = np.empty(len(y), dtype=int)
     for f, (tr, te) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)):
-        out = TextModel(**params).fit([x[i] for i in tr], y[tr]).predict([x[i] for i in te])
+        out = TextModel(**params).fit_features(x[tr], y[tr]).predict_features(x[te])
         lab[te], prob[te], fold_of[te] = out["label"].to_numpy(dtype=object), out["probability"].to_numpy(), f
     return lab, prob, fold_of
