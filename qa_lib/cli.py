@@ -314,7 +314,8 @@ def demo(db, month, screenshots, quiet):
 
     It builds the default database (the one every command and notebook uses), and rebuilds it on the
     next run, unless the database holds work not from the samples (evaluations scored or changed,
-    imports, plans, coaching actions): then it stops and changes nothing.
+    imports, plans, coaching actions): then it stops and changes nothing. The exit status is 1 when a
+    report failed (the others are still written, and the failure is named).
     """
     from .config import reports_dir, samples_dir
     from .store import Store, clear_database, mark_built_from_samples, work_since_samples
@@ -362,11 +363,14 @@ def demo(db, month, screenshots, quiet):
     written += list(write_digest(store, day).paths)  # before the reports too: the dashboard links the digest
     lang = settings().lang
     _, results = month_reports(store, p, kinds=("agents", "teams", "voc", "training", "autoqa"), force=True, progress=not quiet, lang=lang)
-    failed = [r for r in results if not r.ok]
+    failed = [r for r in results if not r.ok and not r.missing]  # a kind without its inputs (a small center's auto-QA) is skipped, not failed
     written += [out / f"voc_{lang}.html", out / f"voc_topics_{p}.xlsx", out / "agents", out / "teams", out / "training", out / f"training_plan_{p}.xlsx",
                 out / f"autoqa_{lang}.html", out / "index.html", out / f"index_{'en' if lang == 'zh' else 'zh'}.html"]
     click.echo(f"{sum(r.ok for r in results)} HTML reports (agents, teams, VOC, training needs, auto-QA), {len(failed)} failed; "
                f"the month's dashboard: {out / 'index.html'}")
+    for r in results:
+        if r.missing:
+            click.echo(f"  skipped {r.job.title}: {r.missing}")
     click.echo(aq)
     for r in failed:
         click.echo(f"  failed: {r.job.title}: {r.error}", err=True)
@@ -386,6 +390,9 @@ def demo(db, month, screenshots, quiet):
     for w in written:
         click.echo(f"wrote {w}")
     click.echo(f"{p}: {s['contacts']:,} contacts, {s['evaluations']:,} evaluations, {s['voc']:,} VOC verbatims; done in {time.perf_counter() - t0:.1f} s")
+    if failed:
+        click.echo(f"{len(failed)} report(s) failed: " + "; ".join(f"{r.job.title}: {r.error}" for r in failed), err=True)
+        sys.exit(1)
 
 
 def _demo_autoqa(store, p) -> str:

@@ -133,7 +133,7 @@ def test_the_page_tables_are_prepared(aq):
     for name, n, when in (("old", 100, 1), ("new", 2402, 2)):  # the newest manifest names the scorer
         d = models / aq["card"].id / name
         d.mkdir(parents=True)
-        (d / "manifest.json").write_text(json.dumps({"version": name, "trained_at": "2026-11-30", "n_per_item": {"a": n, "b": n - 5}}), encoding="utf-8")
+        (d / "manifest.json").write_text(json.dumps({"version": name, "trained_at": "2026-11-30", "n_per_item": {"a": {"yes": n - 40, "no": 40}, "b": {"yes": n - 5}}}), encoding="utf-8")
         os.utime(d / "manifest.json", (when * 1e9, when * 1e9))
     out = P.prepare_autoqa(aq["store"], aq["month"], aq["folder"] / "month", models=models)
     assert json.loads((out / "meta.json").read_text(encoding="utf-8"))["scorer"] == {"version": "new", "trained_at": "2026-11-30", "n_train": 2402}

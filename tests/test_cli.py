@@ -82,6 +82,7 @@ def test_demo_builds_db_and_writes_month(tmp_path, monkeypatch):
     monkeypatch.setenv("QA_HOME", str(home))
     r = run("demo", "-q")
     assert r.exit_code == 0, r.output
+    assert ", 0 failed;" in r.output and (home / "reports" / "2026-10" / "autoqa_zh.html").is_file()  # every page, auto-QA's too
     assert (home / "data" / "qa.sqlite").exists()  # the one default database: every command works on it at once
     status = run("status")
     assert status.exit_code == 0 and "contacts" in status.output and "qa.sqlite" in status.output, status.output

@@ -415,8 +415,9 @@ def prepare_autoqa(store, month, folder, *, card: Scorecard | None = None, model
     latest = _latest_model(models, card.id) if models is not None else None
     if latest is not None:  # the manifest only: the page names the model, it does not need its arrays
         m = json.loads((latest / "manifest.json").read_text(encoding="utf-8"))
+        per_item = m.get("n_per_item") or {}  # item → {answer: calls}: the item answered on most calls is the training set's size
         scorer_meta = {"version": m.get("version"), "trained_at": m.get("trained_at"),
-                       "n_train": max((int(v) for v in (m.get("n_per_item") or {}).values()), default=None)}
+                       "n_train": max((sum(int(k) for k in v.values()) for v in per_item.values() if isinstance(v, dict)), default=None)}
     meta = {"month": str(p), "scorecard_id": card.id, "version": card.version, "name_zh": card.label("zh"), "name_en": card.label("en"),
             "transcripts": applicable, "answered_contacts": int(auto["contact_id"].nunique()) if len(auto) else 0,
             "rule_items": int(items["has_rules"].sum()) if len(items) else 0, "scorer": scorer_meta}
