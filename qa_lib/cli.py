@@ -365,7 +365,7 @@ def demo(db, month, screenshots, quiet):
     _, results = month_reports(store, p, kinds=("agents", "teams", "voc", "training", "autoqa"), force=True, progress=not quiet, lang=lang)
     failed = [r for r in results if not r.ok and not r.missing]  # a kind without its inputs (a small center's auto-QA) is skipped, not failed
     written += [out / f"voc_{lang}.html", out / f"voc_topics_{p}.xlsx", out / "agents", out / "teams", out / "training", out / f"training_plan_{p}.xlsx",
-                out / f"autoqa_{lang}.html", out / "index.html", out / f"index_{'en' if lang == 'zh' else 'zh'}.html"]
+                out / "index.html", out / f"index_{'en' if lang == 'zh' else 'zh'}.html"] + [q for q in [out / f"autoqa_{lang}.html"] if q.is_file()]
     click.echo(f"{sum(r.ok for r in results)} HTML reports (agents, teams, VOC, training needs, auto-QA), {len(failed)} failed; "
                f"the month's dashboard: {out / 'index.html'}")
     for r in results:

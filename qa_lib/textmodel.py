@@ -173,18 +173,19 @@ class TextModel:
         models (one per scorecard item) on the same transcripts hash them once."""
         return self._counts(_texts(texts))
 
-    def _check_features(self, X, n: int | None = None):
+    def _check_features(self, X):
         import scipy.sparse as sp
 
         if not sp.issparse(X) or X.ndim != 2 or X.shape[1] != self.n_features:
             raise ParameterError(f"X must be a sparse matrix of {self.n_features} columns from TextModel.features; "
                                  f"got {type(X).__name__} of shape {getattr(X, 'shape', None)}")
-        if n is not None and X.shape[0] != n:
-            raise ParameterError(f"X and labels must have the same length; got {X.shape[0]} rows and {n} labels")
         return sp.csr_matrix(X)
 
     def _counts(self, texts: list[str]):
         import scipy.sparse as sp
+
+        if not texts:  # sklearn's hashers cannot transform an empty list
+            return sp.csr_matrix((0, self.n_features), dtype=np.float32)
 
         parts = [h.transform(texts) for h in self._hashers()]
         X = parts[0] if len(parts) == 1 else sp.csr_matrix(parts[0] + parts[1])  # words and chars share the hashed space

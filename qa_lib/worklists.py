@@ -133,6 +133,9 @@ def card_for(contacts: pd.DataFrame, cards: dict[str, Scorecard]) -> pd.Series:
     """The scorecard id that applies to each contact (by the cards' ``applies_to``); None if none does."""
     out = pd.Series(None, index=contacts.index, dtype=object)
     for sid, card in cards.items():
+        needs = [c for k, c in (("direction", "direction"), ("contact_types", "contact_type")) if (card.applies_to or {}).get(k)]
+        if set(needs) - set(contacts.columns):  # without them every contact would look like this card's
+            raise ParameterError(f"contacts must have the columns {needs} that scorecard {sid!r} applies by; got {sorted(contacts.columns)}")
         out = out.where(out.notna() | ~card.applies(contacts), sid)
     return out
 

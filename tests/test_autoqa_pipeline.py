@@ -118,6 +118,9 @@ def test_the_team_section_marks_unaccepted_items_and_names_the_official_figure(a
     assert "未通过验收" in zh and "已通过验收" in zh and "正式口径仍是仅用人工随机抽检的数字" in zh and "质检项" in zh and "题目" not in zh
     en = team_autoqa_html(view, "en")
     assert "not accepted" in en and "The official figure remains the human-only one" in en
+    # a table prepared before the flag existed says nothing rather than "not accepted" for an accepted item
+    old = team_autoqa_html({**view, "ppi": rows.drop(columns="accepted")}, "zh")
+    assert "已通过验收" not in old and "<td>未通过验收</td>" not in old and "<td>—</td>" in old
 
 
 def test_no_automatic_answers_is_a_clear_error(loaded_store):
@@ -128,15 +131,32 @@ def test_no_automatic_answers_is_a_clear_error(loaded_store):
         P.validate(loaded_store, card, n_boot=200, save=False)
 
 
+def _manifests(models, card_id):
+    for name, n, when in (("old", 2402, 1), ("new", 100, 2)):
+        d = models / card_id / name
+        d.mkdir(parents=True)
+        (d / "manifest.json").write_text(json.dumps({"version": name, "trained_at": f"2026-11-2{when}",
+                                                     "n_per_item": {"a": {"yes": n - 40, "no": 40}, "b": {"yes": n - 5}}}), encoding="utf-8")
+        os.utime(d / "manifest.json", (when * 1e9, when * 1e9))
+
+
+def test_the_page_names_the_scorer_that_answered_the_month(aq, tmp_path):
+    """Not the newest model on disk: the one whose answers the month holds (a retrain after the run, a past month)."""
+    models = tmp_path / "models"
+    _manifests(models, aq["card"].id)
+    s = store_copy(aq["store"], tmp_path)
+    contacts = s.auto_answers(scorecard_id=aq["card"].id, month=aq["month"])["contact_id"].unique()[:50]
+    fake = pd.DataFrame({"contact_id": contacts, "item_id": "closing", "source": "model", "answer": "yes", "probability": 0.9, "version": "old"})
+    s.save_auto_answers(fake, scorecard_id=aq["card"].id)
+    out = P.prepare_autoqa(s, aq["month"], tmp_path / "month", models=models)
+    assert json.loads((out / "meta.json").read_text(encoding="utf-8"))["scorer"] == {"version": "old", "trained_at": "2026-11-21", "n_train": 2402}
+
+
 def test_the_page_tables_are_prepared(aq):
     models = aq["folder"] / "models"
-    for name, n, when in (("old", 100, 1), ("new", 2402, 2)):  # the newest manifest names the scorer
-        d = models / aq["card"].id / name
-        d.mkdir(parents=True)
-        (d / "manifest.json").write_text(json.dumps({"version": name, "trained_at": "2026-11-30", "n_per_item": {"a": {"yes": n - 40, "no": 40}, "b": {"yes": n - 5}}}), encoding="utf-8")
-        os.utime(d / "manifest.json", (when * 1e9, when * 1e9))
+    _manifests(models, aq["card"].id)
     out = P.prepare_autoqa(aq["store"], aq["month"], aq["folder"] / "month", models=models)
-    assert json.loads((out / "meta.json").read_text(encoding="utf-8"))["scorer"] == {"version": "new", "trained_at": "2026-11-30", "n_train": 2402}
+    assert json.loads((out / "meta.json").read_text(encoding="utf-8"))["scorer"] == {}  # rules only answered: no scorer named
     assert P.autoqa_prepared(aq["folder"] / "month", aq["month"])
     meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
     assert meta["answered_contacts"] == aq["runs"][-1].contacts == meta["transcripts"]

@@ -111,6 +111,16 @@ def test_version_follows_the_data_and_items_with_too_few_examples_are_skipped(ce
     assert skipped.str.contains("too few|only one").all() and len(skipped) >= 1
 
 
+def test_nothing_to_learn_gives_a_bundle_with_every_item_skipped(center):
+    """Blank transcripts (or answers only for items auto-QA does not answer): no model, every item named with its reason."""
+    t, e, card = center
+    calls = e["contact_id"].drop_duplicates().head(40)
+    part = e[e["contact_id"].isin(calls)][["contact_id", "item_id", "answer"]]
+    b = scorer.train_scorers(pd.Series("", index=t.index), part, card, folds=2, min_per_class=5, epochs=2)
+    assert b.models == {} and set(b.skipped["item_id"]) == {it.id for it in card.items if it.kind in scorer.KINDS}
+    assert b.predict(t.reindex(calls)).empty
+
+
 def test_abstention_and_agent_turns(center):
     t, e, card = center
     calls = e["contact_id"].drop_duplicates().head(300)

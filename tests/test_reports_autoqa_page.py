@@ -59,6 +59,10 @@ def test_the_first_sentence_names_the_learned_scorer_or_says_rules_only(tmp_path
     zh, en = A.autoqa_headline(A.autoqa_view(folder, "zh")), A.autoqa_headline(A.autoqa_view(folder, "en"))
     assert "学习模型 ab12cd34ef56（2026-11-30 用 2,402 通人工评分过的电话训练）" in zh and "只用规则" not in zh
     assert "Learned scorer ab12cd34ef56 (trained 2026-11-30 on 2,402 human-scored calls)" in en
+    meta["scorer"] = {"version": "ab12cd34ef56"}  # its manifest is gone: the version alone, never "rules only"
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    zh = A.autoqa_headline(A.autoqa_view(folder, "zh"))
+    assert "学习模型 ab12cd34ef56。" in zh and "只用规则" not in zh
 
 
 def test_a_drifted_item_is_not_counted_as_accepted(tmp_path):

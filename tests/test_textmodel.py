@@ -113,3 +113,4 @@ def test_features_computed_once_give_the_same_model_as_texts():
     with pytest.raises(ParameterError, match="same length"):
         TextModel().fit_features(X, y[:10])
     assert b.predict_proba_features(X[:0]).shape == (0, 2)
+    assert TextModel().features([]).shape == (0, 2**20)  # sklearn's hasher alone raises StopIteration here

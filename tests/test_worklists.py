@@ -69,6 +69,8 @@ def test_card_for_and_periods(store):
     c = pd.DataFrame({"direction": ["inbound", "outbound", "inbound"], "contact_type": ["service", "service_quality", "non_regular"]})
     got = card_for(c, cards)
     assert got.iloc[:2].tolist() == ["inbound_service", "followup_call"] and pd.isna(got.iloc[2])
+    with pytest.raises(ParameterError, match="contacts must have the columns \\['direction', 'contact_type'\\]"):
+        card_for(c[["direction"]], cards)  # without the types every inbound contact would look like the first card's
     assert str(parse_period("2026-W41")) == "2026-10-05/2026-10-11"
     with pytest.raises(ParameterError, match="period must look like 2026-10 or 2026-W41"):
         parse_period("October")

@@ -209,11 +209,15 @@ def drift_check(store, card: Scorecard, *, months: int = 6, alpha: float = 0.05,
     return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
 
 
-def _wide_auto(auto: pd.DataFrame) -> pd.DataFrame:
-    """One automatic answer per contact × item: the rule's where it answered, else the scorer's."""
+def _one_auto(auto: pd.DataFrame) -> pd.DataFrame:
+    """One automatic answer row per contact × item: the rule's where it answered, else the scorer's."""
     a = auto[auto["answer"].notna()].assign(_o=lambda d: (d["source"] != "rule").astype(int))
-    a = a.sort_values(["contact_id", "item_id", "_o"]).drop_duplicates(["contact_id", "item_id"])
-    return a.pivot(index="contact_id", columns="item_id", values="answer")
+    return a.sort_values(["contact_id", "item_id", "_o"]).drop_duplicates(["contact_id", "item_id"])
+
+
+def _wide_auto(auto: pd.DataFrame) -> pd.DataFrame:
+    """One automatic answer per contact × item (:func:`_one_auto`), contacts × items."""
+    return _one_auto(auto).pivot(index="contact_id", columns="item_id", values="answer")
 
 
 def auto_scores(card: Scorecard, auto: pd.DataFrame, contacts: pd.DataFrame) -> pd.Series:
@@ -293,9 +297,9 @@ def prediction_powered(store, card: Scorecard, month, *, by: str = "team", alpha
     unl = pd.DataFrame({"contact_id": pred_score.index, "prediction": pred_score.to_numpy()})
     unl[by] = unl["contact_id"].map(team_of)
     frames.append(_ppi_rows(lab, unl, by, alpha, "score", None))
-    wide = _wide_auto(auto)
-    answered = auto[auto["answer"].notna()]
-    accepted = answered.groupby("item_id")["accepted"].mean() > 0.5
+    one = _one_auto(auto)
+    wide = one.pivot(index="contact_id", columns="item_id", values="answer")
+    accepted = one.groupby("item_id")["accepted"].mean() > 0.5  # of the answers the estimate uses
     always = [it.id for it in card.items if it.kind in GATED_KINDS and it.when is None and not it.na_allowed and it.id in wide.columns]
     for item_id in always:
         hy = human[human["item_id"] == item_id].drop_duplicates("contact_id")
@@ -412,9 +416,10 @@ def prepare_autoqa(store, month, folder, *, card: Scorecard | None = None, model
     for name, df in zip(AUTOQA_TABLES, (items, gate_t, drift_t, coverage, precision, ppi)):
         df.to_parquet(out / f"{name}.parquet", index=False)
     scorer_meta = {}
-    latest = _latest_model(models, card.id) if models is not None else None
-    if latest is not None:  # the manifest only: the page names the model, it does not need its arrays
-        m = json.loads((latest / "manifest.json").read_text(encoding="utf-8"))
+    used = auto.loc[auto["source"] == "model", "version"].dropna() if len(auto) else pd.Series(dtype=object)
+    manifest = Path(models) / card.id / str(used.value_counts().index[0]) / "manifest.json" if models is not None and len(used) else None
+    if len(used):  # the scorer that answered this month (not merely the newest on disk); its manifest only, not its arrays
+        m = json.loads(manifest.read_text(encoding="utf-8")) if manifest is not None and manifest.is_file() else {"version": used.value_counts().index[0]}
         per_item = m.get("n_per_item") or {}  # item → {answer: calls}: the item answered on most calls is the training set's size
         scorer_meta = {"version": m.get("version"), "trained_at": m.get("trained_at"),
                        "n_train": max((sum(int(k) for k in v.values()) for v in per_item.values() if isinstance(v, dict)), default=None)}

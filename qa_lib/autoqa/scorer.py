@@ -266,7 +266,7 @@ def train_scorers(transcripts: pd.Series, answers: pd.DataFrame, card, *, folds:
     params = {"ngram_range": tuple(ngram_range), "words": words, "alpha": alpha, "epochs": epochs, "calibrate": calibrate, "seed": seed}
     # every item's models read the same transcripts: hash them once (3/4 of the training time was re-hashing them)
     text = text.reindex(used.index)
-    X_all = TextModel(**params).features(text.tolist())
+    X_all = TextModel(**params).features(text.tolist())  # (0 rows when no call has an answer to learn)
     row_of = pd.Series(np.arange(len(text)), index=text.index)
     models, rows, cv, skipped, n_per = {}, [], [], [], {}
     for item_id, item in items.items():

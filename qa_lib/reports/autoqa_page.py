@@ -27,7 +27,8 @@ _T = {
     "zh": {
         "title": "自动质检 · {card} · {month}",
         "lead": "本月 {n:,} 通适用「{card}」且有转写的电话中，{answered:,} 通已经自动质检。",
-        "scorer": "学习模型 {version}（{day} 用 {n:,} 通人工评分过的电话训练）。", "no_scorer": "只用规则，还没有训练学习模型（`qa autoqa train`）。",
+        "scorer": "学习模型 {version}（{day} 用 {n:,} 通人工评分过的电话训练）。", "scorer_bare": "学习模型 {version}。",
+        "no_scorer": "本月只用规则作答，没有学习模型的答案（`qa autoqa train`，再 `qa autoqa run`）。",
         "accepted": "{k} 个质检项通过验收（{items}）：自动判断与人工的一致性不低于质检员彼此之间；",
         "none_accepted": "还没有质检项通过验收；",
         "suggest": "{k} 个质检项仅作质检员的建议和定向抽检依据。自动判断不给任何人打分。",
@@ -53,7 +54,8 @@ _T = {
     "en": {
         "title": "Auto-QA · {card} · {month}",
         "lead": "Of this month's {n:,} calls with a transcript that “{card}” applies to, {answered:,} were answered automatically.",
-        "scorer": " Learned scorer {version} (trained {day} on {n:,} human-scored calls).", "no_scorer": " Rules only: no learned scorer trained yet (`qa autoqa train`).",
+        "scorer": " Learned scorer {version} (trained {day} on {n:,} human-scored calls).", "scorer_bare": " Learned scorer {version}.",
+        "no_scorer": " Rules only this month: no learned scorer answered (`qa autoqa train`, then `qa autoqa run`).",
         "accepted": "{k} item(s) are accepted ({items}): their automatic answers agree with the human ones as well as inspectors agree with each other; ",
         "none_accepted": "No item is accepted yet; ",
         "suggest": "{k} item(s) are suggestions to inspectors and pick calls for the targeted arm only. Automatic answers score no one.",
@@ -153,6 +155,8 @@ def autoqa_headline(view: dict) -> str:
     sc = m.get("scorer") or {}
     if sc.get("version") and sc.get("n_train"):
         first += T["scorer"].format(version=sc["version"], day=str(sc.get("trained_at") or "")[:10], n=int(sc["n_train"]))
+    elif sc.get("version"):
+        first += T["scorer_bare"].format(version=sc["version"])
     else:
         first += T["no_scorer"]
     g = view["gate"]

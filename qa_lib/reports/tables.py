@@ -129,9 +129,14 @@ def prepare_month(store, month, folder: str | Path, *, months_of_trend: int = 6,
     return folder
 
 
+#: Bumped when a table gains a column the pages read: tables prepared by an older version are prepared again.
+_TABLES_FORMAT = 2  # 2: ppi.accepted
+
+
 def _month_state(store, p: pd.Period) -> str:
-    """What the month's tables are prepared from: the evaluations and the automatic answers / gate decisions."""
-    return f"{store.evaluations_state(p)}|{store.auto_answers_state(p)}"
+    """What the month's tables are prepared from: the evaluations and the automatic answers / gate decisions (and the
+    tables' format)."""
+    return f"v{_TABLES_FORMAT}|{store.evaluations_state(p)}|{store.auto_answers_state(p)}"
 
 
 def _ppi(store, p: pd.Period, cards: pd.DataFrame) -> pd.DataFrame:
@@ -1429,7 +1434,7 @@ def team_autoqa_html(view: dict, lang: str | None = None) -> str:
         body = [[_label_of(labels, r["item_id"]), f"{pct(r['classical_estimate'])}（{pct_interval(r['classical_lo'], r['classical_hi'])}）"
                  if lang == "zh" else f"{pct(r['classical_estimate'])} ({pct_interval(r['classical_lo'], r['classical_hi'])})",
                  f"{pct(r['estimate'])}（{pct_interval(r['lo'], r['hi'])}）" if lang == "zh" else f"{pct(r['estimate'])} ({pct_interval(r['lo'], r['hi'])})",
-                 num(r["n_effective"]), T["accepted"] if isinstance(r.get("accepted"), (bool, np.bool_)) and r["accepted"] else T["not_accepted"]]
+                 num(r["n_effective"]), DASH if not isinstance(r.get("accepted"), (bool, np.bool_)) else T["accepted"] if r["accepted"] else T["not_accepted"]]
                 for r in items.to_dict("records")]
         out.append(f"<p>{escape(T['rates'])}</p>" + _html_table([T["item"], T["human"], T["both"], T["calls"], T["gate"]], body))
     out.append(f"<p class='qa-note'>{escape(T['note'])}</p>" + ppi_official(lang))
