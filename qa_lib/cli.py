@@ -376,15 +376,7 @@ def demo(db, month, screenshots, quiet):
         click.echo(f"  failed: {r.job.title}: {r.error}", err=True)
     click.echo(f"case library: {len(library.cases)} cases over {library.cases['skill'].nunique()} skills; morning digest for {day}")
     if screenshots:
-        from .reports.browser import find_chromium
-        from .reports.browser import screenshots as take_screenshots
-
-        if find_chromium():
-            shots = take_screenshots(out, out / "screenshots")
-            written.append(out / "screenshots")
-            click.echo(f"screenshots in headless Chromium: {', '.join(sorted(shots))}")
-        else:
-            click.echo("screenshots skipped: Chromium is not installed")
+        written += _demo_screenshots(out)
     click.echo(f"sampling plan {plan_id}: {len(plan.contacts):,} contacts for the inspectors, {len(lists)} worklist files")
     click.echo(f"database: {store!r}")
     for w in written:
@@ -393,6 +385,19 @@ def demo(db, month, screenshots, quiet):
     if failed:
         click.echo(f"{len(failed)} report(s) failed: " + "; ".join(f"{r.job.title}: {r.error}" for r in failed), err=True)
         sys.exit(1)
+
+
+def _demo_screenshots(out: Path) -> list[Path]:
+    """One screenshot per report kind in headless Chromium (when installed); the folder written, if any."""
+    from .reports.browser import find_chromium
+    from .reports.browser import screenshots as take_screenshots
+
+    if not find_chromium():
+        click.echo("screenshots skipped: Chromium is not installed")
+        return []
+    shots = take_screenshots(out, out / "screenshots")
+    click.echo(f"screenshots in headless Chromium: {', '.join(sorted(shots))}")
+    return [out / "screenshots"]
 
 
 def _demo_autoqa(store, p) -> str:

@@ -260,11 +260,19 @@ def test_an_agent_id_from_the_data_is_a_name_not_code_or_a_path(month, tmp_path)
 
 # ------------------------------------------------------------------ privacy scan
 def _pii(page: str) -> dict[str, list[str]]:
-    """Unmasked PII in a page; digits inside a number (a chart's float like 0.13812345678) or a hex element id are not a phone number."""
+    """Unmasked PII in a page; digits inside a number (a chart's float like 0.13812345678) or a hex element id are not a
+    phone number — plotly's random div ids (uuid4) start with 8 digits and a hyphen often enough to look like one
+    ("16490321-999a-…"), so a match inside a uuid is not one either."""
     found = {}
+    uuids = [m.span() for m in re.finditer(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", page)]
+
+    def inside(m, k) -> bool:
+        before = page[m.start() - 1] if m.start() else " "
+        return (before in ".eE-+" or (k != "email" and before.isascii() and before.isalnum())
+                or any(a <= m.start() < b for a, b in uuids))
+
     for k in PII:
-        hits = [m.group(0) for m in PATTERNS[k].finditer(page)
-                if not (m.start() and (page[m.start() - 1] in ".eE-+" or (k != "email" and page[m.start() - 1].isascii() and page[m.start() - 1].isalnum())))]
+        hits = [m.group(0) for m in PATTERNS[k].finditer(page) if not inside(m, k)]
         if hits:
             found[k] = hits[:3]
     return found

@@ -256,12 +256,7 @@ def train_scorers(transcripts: pd.Series, answers: pd.DataFrame, card, *, folds:
     settings = {"folds": folds, "seed": seed, "min_per_class": min_per_class, "target_accuracy": target_accuracy, "turns": turns,
                 "alpha": alpha, "ngram_range": list(ngram_range), "words": words, "epochs": epochs, "calibrate": calibrate}
     used = t.reindex(pd.Index(one["contact_id"].unique()).sort_values())
-    data_hash = _short_hash(f"{card.id}\x1f{getattr(card, 'version', '')}".encode(),
-                            one.to_csv(index=False).encode(), pd.util.hash_pandas_object(used, index=True).to_numpy().tobytes())
-    version = _short_hash(data_hash.encode(), json.dumps(settings, sort_keys=True).encode())
-    ev_hash = None
-    if "evaluation_id" in a.columns:
-        ev_hash = hashlib.sha256("\n".join(sorted(a["evaluation_id"].astype(str).unique())).encode()).hexdigest()[:12]
+    data_hash, version, ev_hash = _hashes(card, a, one, used, settings)
     text = agent_turns(t) if turns == "agent" else t.fillna("").astype(str)
     params = {"ngram_range": tuple(ngram_range), "words": words, "alpha": alpha, "epochs": epochs, "calibrate": calibrate, "seed": seed}
     # every item's models read the same transcripts: hash them once (3/4 of the training time was re-hashing them)
@@ -291,6 +286,17 @@ def train_scorers(transcripts: pd.Series, answers: pd.DataFrame, card, *, folds:
     return ScorerBundle(card.id, int(getattr(card, "version", 0) or 0), version, settings, models, agreement, cvp,
                         pd.DataFrame(skipped, columns=["item_id", "reason"]), data_hash, ev_hash,
                         datetime.now(UTC).isoformat(timespec="seconds"), n_per)
+
+
+def _hashes(card, a: pd.DataFrame, one: pd.DataFrame, used: pd.Series, settings: dict) -> tuple[str, str, str | None]:
+    """The data hash (scorecard, answers, transcripts), the version (data + settings) and the evaluations' hash."""
+    data_hash = _short_hash(f"{card.id}\x1f{getattr(card, 'version', '')}".encode(),
+                            one.to_csv(index=False).encode(), pd.util.hash_pandas_object(used, index=True).to_numpy().tobytes())
+    version = _short_hash(data_hash.encode(), json.dumps(settings, sort_keys=True).encode())
+    ev_hash = None
+    if "evaluation_id" in a.columns:
+        ev_hash = hashlib.sha256("\n".join(sorted(a["evaluation_id"].astype(str).unique())).encode()).hexdigest()[:12]
+    return data_hash, version, ev_hash
 
 
 def _check_settings(turns, folds, min_per_class, target_accuracy) -> None:
