@@ -15,6 +15,7 @@ What each automatic answer may do (docs/autoqa.md):
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -382,7 +383,6 @@ def prepare_autoqa(store, month, folder, *, card: Scorecard | None = None, model
     per item and source (with the confusion counts), the drift check of accepted items, the month's coverage (calls
     answered, abstained, the answers given), the rules' precision from inspectors' reviews, and the prediction-powered
     estimates. ``models``: the folder of the learned scorers (for the scorer's manifest)."""
-    import json
 
     from .rules import rule_precision
 
@@ -415,25 +415,29 @@ def prepare_autoqa(store, month, folder, *, card: Scorecard | None = None, model
         ppi = pd.DataFrame()
     for name, df in zip(AUTOQA_TABLES, (items, gate_t, drift_t, coverage, precision, ppi)):
         df.to_parquet(out / f"{name}.parquet", index=False)
-    scorer_meta = {}
-    used = auto.loc[auto["source"] == "model", "version"].dropna() if len(auto) else pd.Series(dtype=object)
-    manifest = Path(models) / card.id / str(used.value_counts().index[0]) / "manifest.json" if models is not None and len(used) else None
-    if len(used):  # the scorer that answered this month (not merely the newest on disk); its manifest only, not its arrays
-        m = json.loads(manifest.read_text(encoding="utf-8")) if manifest is not None and manifest.is_file() else {"version": used.value_counts().index[0]}
-        per_item = m.get("n_per_item") or {}  # item → {answer: calls}: the item answered on most calls is the training set's size
-        scorer_meta = {"version": m.get("version"), "trained_at": m.get("trained_at"),
-                       "n_train": max((sum(int(k) for k in v.values()) for v in per_item.values() if isinstance(v, dict)), default=None)}
     meta = {"month": str(p), "scorecard_id": card.id, "version": card.version, "name_zh": card.label("zh"), "name_en": card.label("en"),
             "transcripts": applicable, "answered_contacts": int(auto["contact_id"].nunique()) if len(auto) else 0,
-            "rule_items": int(items["has_rules"].sum()) if len(items) else 0, "scorer": scorer_meta}
+            "rule_items": int(items["has_rules"].sum()) if len(items) else 0, "scorer": _scorer_meta(auto, models, card.id)}
     (out / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, default=str), encoding="utf-8")
     return out
 
 
+def _scorer_meta(auto: pd.DataFrame, models, scorecard_id: str) -> dict:
+    """The learned scorer whose answers the month holds (not merely the newest on disk): its version, the day it was
+    trained and the calls it learnt from, from its manifest only (not its arrays); {} when only rules answered."""
+    used = auto.loc[auto["source"] == "model", "version"].dropna() if len(auto) else pd.Series(dtype=object)
+    if used.empty:
+        return {}
+    version = str(used.value_counts().index[0])
+    manifest = Path(models) / scorecard_id / version / "manifest.json" if models is not None else None
+    m = json.loads(manifest.read_text(encoding="utf-8")) if manifest is not None and manifest.is_file() else {}
+    per_item = m.get("n_per_item") or {}  # item → {answer: calls}: the item answered on most calls is the training set's size
+    n = max((sum(int(k) for k in v.values()) for v in per_item.values() if isinstance(v, dict)), default=None)
+    return {"version": version, "trained_at": m.get("trained_at"), "n_train": n}
+
+
 def autoqa_prepared(folder, month) -> bool:
     """True when ``folder/_data/autoqa`` holds ``month``'s auto-QA tables."""
-    import json
-
     d = Path(folder) / "_data" / "autoqa"
     meta = d / "meta.json"
     return (meta.is_file() and all((d / f"{n}.parquet").is_file() for n in AUTOQA_TABLES)

@@ -257,10 +257,9 @@ def train_scorers(transcripts: pd.Series, answers: pd.DataFrame, card, *, folds:
                 "alpha": alpha, "ngram_range": list(ngram_range), "words": words, "epochs": epochs, "calibrate": calibrate}
     used = t.reindex(pd.Index(one["contact_id"].unique()).sort_values())
     data_hash, version, ev_hash = _hashes(card, a, one, used, settings)
-    text = agent_turns(t) if turns == "agent" else t.fillna("").astype(str)
+    text = agent_turns(used) if turns == "agent" else used.fillna("").astype(str)  # the calls learnt from only
     params = {"ngram_range": tuple(ngram_range), "words": words, "alpha": alpha, "epochs": epochs, "calibrate": calibrate, "seed": seed}
     # every item's models read the same transcripts: hash them once (3/4 of the training time was re-hashing them)
-    text = text.reindex(used.index)
     X_all = TextModel(**params).features(text.tolist())  # (0 rows when no call has an answer to learn)
     row_of = pd.Series(np.arange(len(text)), index=text.index)
     models, rows, cv, skipped, n_per = {}, [], [], [], {}

@@ -473,10 +473,9 @@ def _autoqa_jobs(store, p, out: Path, lang: str, force: bool) -> list[ReportJob]
     from ..config import models_dir, notebooks_dir
     from ..errors import NotFoundError
 
-    auto_state = store.auto_answers_state(p)
-    if auto_state.startswith("0:"):
+    if not store.has_auto_answers(p):
         raise NotFoundError(f"no automatic answers for {p}: run `qa autoqa run --month {p}` (and `qa autoqa validate`)")
-    state = f"{auto_state}|{store.evaluations_state(p)}|{_files_fingerprint(models_dir())}"
+    state = f"{store.auto_answers_state(p)}|{store.evaluations_state(p)}|{_files_fingerprint(models_dir())}"
     _prepare_when_changed(out / "_data" / "autoqa_inputs.txt", state, autoqa_prepared(out, p), force,
                           lambda: prepare_autoqa(store, p, out, models=models_dir()))
     inputs = _files_fingerprint(out / "_data" / "autoqa")
@@ -591,7 +590,7 @@ def month_reports(store, month, *, kinds=("agents", "teams"), team: str | None =
     p = month if isinstance(month, pd.Period) else parse_month(month)  # a bad month is a ParameterError, before any work
     out = Path(folder) if folder else reports_dir() / str(p)
     install_plotly_js(out)
-    if "autoqa" in kinds and len(kinds) > 1 and store.auto_answers_state(p).startswith("0:"):
+    if "autoqa" in kinds and len(kinds) > 1 and not store.has_auto_answers(p):
         kinds = tuple(k for k in kinds if k != "autoqa")  # `all` in a center without auto-QA: no page, nothing "not written"
     groups = [g for g in (("voc",), ("training",), ("autoqa",), ("agents", "teams")) if set(g) & set(kinds)]
     unprepared: list[ReportResult] = []

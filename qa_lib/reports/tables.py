@@ -145,7 +145,7 @@ def _ppi(store, p: pd.Period, cards: pd.DataFrame) -> pd.DataFrame:
 
     empty = pd.DataFrame({c: pd.Series(dtype=float if c in ("estimate", "lo", "hi", "classical_estimate", "classical_lo", "classical_hi", "n_effective")
                                        else object) for c in _PPI_COLUMNS})
-    if not len(cards) or store.auto_answers_state(p).startswith("0:"):  # no auto-QA this month: read no transcript
+    if not len(cards) or not store.has_auto_answers(p):  # no auto-QA this month: read no transcript
         return empty
     card = store.scorecard(cards["scorecard_id"].iloc[0], int(cards["version"].iloc[0]))
     try:

@@ -117,11 +117,8 @@ class _AutoQA:
     def _refuse_unknown(self, values: pd.Series, table: str, col: str, source: str) -> None:
         """Raise a located ValidationError naming ids of ``values`` not stored in ``table.col`` (looked up in slices)."""
         ids = sorted(set(values.astype(str)))
-        known: set = set()
-        t = tables[table]
         with self.engine.connect() as conn:
-            for i in range(0, len(ids), _CHUNK):
-                known |= set(conn.execute(sa.select(t.c[col]).where(t.c[col].in_(ids[i:i + _CHUNK]))).scalars())
+            known = self._existing(conn, table, col, np.asarray(ids, dtype=object))
         unknown = [x for x in ids if x not in known]
         if unknown:
             raise ValidationError([Problem(source, 0, col, f"{len(unknown)} unknown {col}(s), e.g. {unknown[:3]}")])
@@ -152,6 +149,10 @@ class _AutoQA:
         out = out.merge(ok, on=["scorecard_id", "item_id", "source", "version"], how="left")
         out["accepted"] = out["accepted"].fillna(False).astype(bool)
         return out
+
+    def has_auto_answers(self, month) -> bool:
+        """Whether any of ``month``'s contacts has an automatic answer (the count in :meth:`auto_answers_state`)."""
+        return not self.auto_answers_state(month).startswith("0:")
 
     def auto_answers_state(self, month) -> str:
         """A fingerprint of ``month``'s automatic answers and of the gate's decisions (their number and newest time): it
@@ -190,10 +191,7 @@ class _AutoQA:
         df = df.drop_duplicates("review_id", keep="last")
         t = tables["rule_reviews"]
         with self.engine.begin() as conn:
-            have = set()
-            ids = df["review_id"].tolist()
-            for i in range(0, len(ids), _CHUNK):
-                have |= set(conn.execute(sa.select(t.c.review_id).where(t.c.review_id.in_(ids[i:i + _CHUNK]))).scalars())
+            have = self._existing(conn, "rule_reviews", "review_id", df["review_id"].to_numpy())
             new = df[~df["review_id"].isin(have)][entity("rule_reviews").columns]
             recs = _records(new)
             for i in range(0, len(recs), _CHUNK):
